@@ -1,0 +1,78 @@
+// consultd's configuration: INI (GKeyFile) plus drop-ins, every key with a default
+// that works on a development machine. Secrets never live here (see credentials.hpp).
+#pragma once
+
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace consult {
+
+struct Config {
+    struct Http {
+        int port = 8080;
+        std::string bind = "127.0.0.1";
+        std::string public_base_url;          // default: http://127.0.0.1:<port>
+        long max_body_bytes = 1 << 20;
+    } http;
+    struct Cloud {
+        std::string url;                      // empty: cloud sync off
+        std::string clinic_id;
+        int poll_seconds = 60;
+    } cloud;
+    struct Twilio {
+        std::string api_base_url = "https://api.twilio.com";
+        std::string account_sid;              // empty: SMS off
+        std::string api_key_sid;
+        std::string from_number;
+        std::string messaging_service_sid;
+    } twilio;
+    struct Email {
+        std::string smtp_url;                 // empty: email off
+        std::string from;
+    } email;
+    struct Media {
+        std::string camera = "auto";
+        std::string microphone = "auto";
+        std::string speaker = "auto";
+        std::string content_camera = "none";
+        std::string encoder = "auto";
+        int max_width = 1280;
+        int max_height = 720;
+        int max_fps = 30;
+    } media;
+    struct Sessions {
+        int token_ttl_seconds = 3600;         // never more than an hour
+        int grace_minutes = 10;
+        int max_minutes = 240;
+    } sessions;
+    struct Log {
+        std::string level = "info";
+    } log;
+
+    std::string public_base_url() const;     // http.public_base_url or the local default
+};
+
+struct ConfigError {
+    std::string file;    // empty for a command-line override
+    std::string key;     // "section.key", empty when the file itself is bad
+    std::string reason;
+    std::string describe() const;
+};
+
+struct LoadedConfig {
+    Config config;
+    std::vector<std::string> warnings;          // unknown keys and sections
+    std::vector<std::filesystem::path> files;   // what was read, in order
+};
+
+struct ConfigSources {
+    std::filesystem::path main = "/etc/consult/consultd.conf";
+    bool main_required = false;                 // true when given with --config
+    std::vector<std::string> overrides;         // "section.key=value", applied last
+};
+
+std::expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources);
+
+}  // namespace consult

@@ -1,0 +1,54 @@
+// consultd: brings the parts up in order (config → store → HTTP → hardware probe),
+// tells systemd when it is really ready, and stops cleanly on SIGTERM/SIGINT.
+#pragma once
+
+#include "appliance/config.hpp"
+#include "appliance/context.hpp"
+#include "appliance/http/server.hpp"
+#include "appliance/systemd_notify.hpp"
+
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+
+namespace consult {
+
+struct DaemonOptions {
+    ConfigSources config;
+    std::optional<std::filesystem::path> state_dir;
+    std::optional<int> http_port;
+    bool demo = false;
+};
+
+struct StartError {
+    int exit_code;        // sysexits-style: 78 config, 73 state dir, 70 store/server
+    std::string message;
+};
+
+// The state dir: --state-dir, else systemd's $STATE_DIRECTORY, else /var/lib/consult
+// for root, else $XDG_STATE_HOME/consult.
+std::filesystem::path default_state_dir();
+
+class Daemon {
+public:
+    static std::expected<std::unique_ptr<Daemon>, StartError> start(const DaemonOptions& options);
+    ~Daemon();
+
+    int run();   // the main loop, until SIGTERM or SIGINT
+
+private:
+    Daemon() = default;
+    void on_probe_done(hw::ProbeResult result);
+    std::string status_line() const;
+
+    std::unique_ptr<ApplianceContext> ctx_;
+    std::unique_ptr<http::Server> server_;
+    SystemdNotifier notifier_;
+    GMainLoopPtr loop_;
+    std::thread probe_thread_;
+    guint signal_sources_[2] = {0, 0};
+};
+
+}  // namespace consult

@@ -1,0 +1,12 @@
+// Route groups; each adds its routes to the router and borrows the context.
+#pragma once
+
+#include "appliance/context.hpp"
+#include "appliance/http/router.hpp"
+
+namespace consult::http {
+
+void add_system_routes(Router& router, ApplianceContext& ctx);
+void add_static_routes(Router& router);
+
+}  // namespace consult::http

@@ -1,0 +1,40 @@
+// The libsoup 3 server: routes requests through the Router, maps errors to the one
+// JSON error shape, enforces the body limit and records metrics.
+#pragma once
+
+#include "appliance/http/router.hpp"
+#include "appliance/metrics.hpp"
+#include "hwconfig/gref.hpp"
+
+#include <libsoup/soup.h>
+
+#include <expected>
+#include <string>
+
+namespace consult::http {
+
+class Server {
+public:
+    Server(Router router, Metrics& metrics, long max_body_bytes);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    std::expected<void, std::string> listen(const std::string& bind, int port);
+    SoupServer* soup() const { return server_.get(); }
+    const Router& router() const { return router_; }
+
+    // Runs a request through routing and error mapping (also used by tests).
+    Response dispatch(Request& request, std::string& route_label) const;
+
+private:
+    static void on_request(SoupServer*, SoupServerMessage*, const char* path, GHashTable* query, gpointer self);
+    static void on_early(SoupServer*, SoupServerMessage*, const char* path, GHashTable* query, gpointer self);
+
+    Router router_;
+    Metrics& metrics_;
+    long max_body_bytes_;
+    GRef<SoupServer> server_;
+};
+
+}  // namespace consult::http

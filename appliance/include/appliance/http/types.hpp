@@ -1,0 +1,56 @@
+// What a route handler sees and returns. Handlers never touch libsoup.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace consult::http {
+
+struct Request {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> params;   // from the route pattern: {id} → value
+    std::map<std::string, std::string> query;
+    std::map<std::string, std::string> headers;  // names lower-cased
+    std::string body;
+    std::string client_address;
+
+    std::optional<std::string> header(const std::string& lower_name) const;
+    // The body as a JSON object, or an ApiError (415 / 400) naming the problem.
+    nlohmann::json json_body() const;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    static Response json(int status, const nlohmann::json& body);
+    static Response text(int status, std::string content_type, std::string body);
+};
+
+// Thrown by handlers; turned into {"error":{code,message,field}} in one place.
+class ApiError : public std::runtime_error {
+public:
+    ApiError(int status, std::string code, const std::string& message, std::string field = {})
+        : std::runtime_error(message), status_(status), code_(std::move(code)), field_(std::move(field)) {}
+    int status() const { return status_; }
+    const std::string& code() const { return code_; }
+    const std::string& field() const { return field_; }
+private:
+    int status_;
+    std::string code_;
+    std::string field_;
+};
+
+Response error_response(int status, const std::string& code, const std::string& message,
+                        const std::string& field = {});
+
+}  // namespace consult::http

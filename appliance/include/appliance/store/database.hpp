@@ -1,0 +1,94 @@
+// SQLite behind a small RAII wrapper. The store layer reports failures by throwing
+// StoreError; the HTTP boundary maps them to responses in one place.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace consult::store {
+
+class StoreError : public std::runtime_error {
+public:
+    StoreError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    int code() const { return code_; }
+    bool is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+    bool is_busy() const { return (code_ & 0xff) == SQLITE_BUSY; }
+private:
+    int code_;
+};
+
+struct SqliteDeleter { void operator()(sqlite3* db) const { sqlite3_close_v2(db); } };
+struct StmtDeleter { void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); } };
+
+class Statement {
+public:
+    Statement(sqlite3* db, std::string_view sql);
+
+    Statement& bind(int index, std::string_view text);
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, int value) { return bind(index, std::int64_t(value)); }
+    Statement& bind(int index, double value);
+    Statement& bind(int index, std::nullptr_t);
+    Statement& bind(int index, const std::optional<std::string>& text);
+
+    bool step();   // true while there is a row
+    void run();    // steps to completion
+    void reset();
+
+    std::string text(int col) const;
+    std::optional<std::string> optional_text(int col) const;
+    std::int64_t integer(int col) const;
+    double real(int col) const;
+    bool is_null(int col) const;
+
+private:
+    sqlite3* db_;
+    std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt_;
+};
+
+class Database {
+public:
+    enum class Mode { ReadWrite, ReadOnly };
+    static Database open(const std::filesystem::path& path, Mode mode = Mode::ReadWrite);
+
+    void exec(std::string_view sql);
+    Statement prepare(std::string_view sql) { return Statement(db_.get(), sql); }
+    int user_version();
+    std::string quick_check();   // "ok" or SQLite's list of problems
+    std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
+    sqlite3* raw() const { return db_.get(); }
+
+private:
+    explicit Database(sqlite3* db) : db_(db) {}
+    std::unique_ptr<sqlite3, SqliteDeleter> db_;
+};
+
+// BEGIN IMMEDIATE on construction; rolls back unless commit() was called.
+class Transaction {
+public:
+    explicit Transaction(Database& db);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit();
+private:
+    Database& db_;
+    bool done_ = false;
+};
+
+// A random UUID (version 4), the primary key form shared with the cloud.
+std::string new_uuid();
+bool is_uuid(std::string_view s);
+// Times as stored: ISO 8601 UTC with milliseconds, "2026-11-24T09:30:00.000Z".
+std::string iso_utc(std::time_t t, int millis = 0);
+std::string now_iso();
+
+}  // namespace consult::store

@@ -1,0 +1,213 @@
+// consultctl: clinic IT's tool for the appliance.
+#include "appliance/config.hpp"
+#include "appliance/credentials.hpp"
+#include "appliance/daemon.hpp"
+#include "appliance/hw_report.hpp"
+#include "appliance/log.hpp"
+#include "appliance/store/migrations.hpp"
+#include "appliance/tokens/token_service.hpp"
+
+#include <curl/curl.h>
+#include <gst/gst.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace consult;
+
+constexpr const char* kUsage =
+    "Usage: consultctl [--config FILE] [--state-dir DIR] COMMAND [ARGS]\n\n"
+    "Commands:\n"
+    "  status [--json]          what the running consultd reports\n"
+    "  hw [--json]              probe cameras, microphones, speakers and encoders\n"
+    "  token --role doctor|patient|admin --identity ID [--session ID] [--ttl SECONDS]\n"
+    "                           sign an access token with the appliance key (prints only the token)\n"
+    "  migrate [--check]        apply pending database migrations, or only list them\n\n"
+    "Exit codes: 0 ok, 1 check failed / degraded, 2 error, 3 consultd not running, 64 usage.\n";
+
+int usage(const std::string& msg) {
+    std::fprintf(stderr, "consultctl: %s\n%s", msg.c_str(), kUsage);
+    return 64;
+}
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "consultctl: %s\n", msg.c_str());
+    return 2;
+}
+
+struct Global {
+    ConfigSources config;
+    std::optional<fs::path> state_dir;
+    Config loaded;
+    fs::path state() const { return state_dir.value_or(default_state_dir()); }
+};
+
+// --flag value pairs and bare --flags after the command.
+struct Args {
+    std::map<std::string, std::string> values;
+    std::vector<std::string> flags;
+    bool has(const std::string& f) const {
+        return std::find(flags.begin(), flags.end(), f) != flags.end();
+    }
+};
+
+std::optional<Args> parse_args(int argc, char** argv, int from, const std::vector<std::string>& with_value,
+                               const std::vector<std::string>& bare, std::string& error) {
+    Args out;
+    for (int i = from; i < argc; ++i) {
+        std::string a = argv[i];
+        if (std::find(with_value.begin(), with_value.end(), a) != with_value.end()) {
+            if (i + 1 >= argc) { error = a + " needs a value"; return std::nullopt; }
+            out.values[a] = argv[++i];
+        } else if (std::find(bare.begin(), bare.end(), a) != bare.end()) {
+            out.flags.push_back(a);
+        } else {
+            error = "unexpected argument '" + a + "'";
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+size_t collect(char* p, size_t size, size_t n, void* out) {
+    static_cast<std::string*>(out)->append(p, size * n);
+    return size * n;
+}
+
+int cmd_status(const Global& g, const Args& args) {
+    const std::string host = g.loaded.http.bind == "0.0.0.0" ? "127.0.0.1" : g.loaded.http.bind;
+    const std::string url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                            std::to_string(g.loaded.http.port) + "/healthz";
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    std::string body;
+    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+    if (CURLcode rc = curl_easy_perform(curl.get()); rc != CURLE_OK) {
+        std::fprintf(stderr, "consultctl: consultd is not answering at %s (%s)\n", url.c_str(), curl_easy_strerror(rc));
+        return 3;
+    }
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return fail("consultd answered with something that is not JSON");
+    if (args.has("--json")) {
+        std::printf("%s\n", j.dump(2).c_str());
+    } else {
+        auto field = [&](const char* k) { return j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : "?"; };
+        std::printf("status:          %s\nversion:         %s\nschema version:  %s\ndatabase:        %s\n",
+                    field("status").c_str(), field("version").c_str(), field("schema_version").c_str(), field("db").c_str());
+        std::string camera = j.contains("camera") && j["camera"].is_object() ? j["camera"].value("name", "?") : field("camera");
+        std::printf("camera:          %s\nencoder:         %s\n", camera.c_str(), field("encoder").c_str());
+    }
+    return j.value("status", "") == "ok" ? 0 : 1;
+}
+
+int cmd_hw(const Global& g, const Args& args) {
+    auto r = hw::probe(probe_settings(g.loaded.media));
+    if (args.has("--json")) std::printf("%s\n", probe_to_json(r).dump(2).c_str());
+    else std::fputs(probe_to_text(r).c_str(), stdout);
+    return r.encoder ? 0 : 1;
+}
+
+int cmd_token(const Global& g, const Args& args) {
+    auto it = args.values.find("--role");
+    if (it == args.values.end()) return usage("token needs --role doctor|patient|admin");
+    auto role = tokens::parse_role(it->second);
+    if (!role) return usage("--role must be doctor, patient or admin, not '" + it->second + "'");
+    auto id = args.values.find("--identity");
+    if (id == args.values.end()) return usage("token needs --identity ID");
+    std::optional<std::string> session;
+    if (auto s = args.values.find("--session"); s != args.values.end()) session = s->second;
+    int ttl = g.loaded.sessions.token_ttl_seconds;
+    if (auto t = args.values.find("--ttl"); t != args.values.end()) {
+        char* end = nullptr;
+        long v = std::strtol(t->second.c_str(), &end, 10);
+        if (t->second.empty() || *end || v <= 0 || v > tokens::TokenService::kMaxTtlSeconds)
+            return usage("--ttl must be 1-3600 seconds");
+        ttl = int(v);
+    }
+    auto key = Credentials(g.state()).read_or_create("token-signing-key", 32);
+    if (!key) return fail(key.error());
+    tokens::TokenService service(*key, g.loaded.sessions.token_ttl_seconds);
+    auto issued = service.issue(id->second, *role, session, ttl, tokens::unix_now());
+    if (!issued) return usage(issued.error());
+    std::printf("%s\n", issued->token.c_str());
+    return 0;
+}
+
+int cmd_migrate(const Global& g, const Args& args) {
+    const fs::path path = g.state() / "consult.db";
+    const bool check = args.has("--check");
+    try {
+        if (check && !fs::exists(path)) {
+            std::printf("no database at %s: all %d migrations pending\n", path.c_str(), store::latest_schema_version());
+            return 1;
+        }
+        auto db = store::Database::open(path, check ? store::Database::Mode::ReadOnly : store::Database::Mode::ReadWrite);
+        auto pending = store::pending_migrations(db);
+        if (check) {
+            std::printf("schema version %d of %d\n", db.user_version(), store::latest_schema_version());
+            for (const auto* m : pending) std::printf("pending: %d %s\n", m->version, m->name);
+            return pending.empty() ? 0 : 1;
+        }
+        int n = store::migrate(db);
+        std::printf("applied %d migration(s); schema version %d\n", n, db.user_version());
+        return 0;
+    } catch (const store::StoreError& e) {
+        return fail(path.string() + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Global g;
+    int i = 1;
+    for (; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
+        if (a == "--config" && i + 1 < argc) { g.config.main = argv[++i]; g.config.main_required = true; }
+        else if (a == "--state-dir" && i + 1 < argc) g.state_dir = argv[++i];
+        else if (a.rfind("--", 0) == 0) return usage("unknown or incomplete option '" + a + "'");
+        else break;
+    }
+    if (i >= argc) return usage("no command given");
+    const std::string command = argv[i++];
+
+    log::init("warning");
+    auto loaded = load_config(g.config);
+    if (!loaded) return fail("configuration: " + loaded.error().describe());
+    g.loaded = loaded->config;
+
+    std::string error;
+    if (command == "status") {
+        auto a = parse_args(argc, argv, i, {}, {"--json"}, error);
+        if (!a) return usage(error);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        int rc = cmd_status(g, *a);
+        curl_global_cleanup();
+        return rc;
+    }
+    if (command == "hw") {
+        auto a = parse_args(argc, argv, i, {}, {"--json"}, error);
+        if (!a) return usage(error);
+        gst_init(nullptr, nullptr);
+        return cmd_hw(g, *a);
+    }
+    if (command == "token") {
+        auto a = parse_args(argc, argv, i, {"--role", "--identity", "--session", "--ttl"}, {}, error);
+        return a ? cmd_token(g, *a) : usage(error);
+    }
+    if (command == "migrate") {
+        auto a = parse_args(argc, argv, i, {}, {"--check"}, error);
+        return a ? cmd_migrate(g, *a) : usage(error);
+    }
+    return usage("unknown command '" + command + "'");
+}

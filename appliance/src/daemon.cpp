@@ -1,0 +1,155 @@
+#include "appliance/daemon.hpp"
+
+#include "appliance/credentials.hpp"
+#include "appliance/http/routes.hpp"
+#include "appliance/hw_report.hpp"
+#include "appliance/log.hpp"
+#include "appliance/store/demo_data.hpp"
+#include "appliance/store/migrations.hpp"
+
+#include <glib-unix.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+namespace consult {
+
+namespace fs = std::filesystem;
+
+fs::path default_state_dir() {
+    if (const char* s = std::getenv("STATE_DIRECTORY"); s && *s) {
+        std::string first(s);
+        return first.substr(0, first.find(':'));  // systemd lists several with ':'
+    }
+    if (geteuid() == 0) return "/var/lib/consult";
+    if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return fs::path(x) / "consult";
+    if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".local/state/consult";
+    return "/var/lib/consult";
+}
+
+namespace {
+
+std::expected<store::Database, StartError> open_store(const fs::path& state_dir) {
+    try {
+        auto db = store::Database::open(state_dir / "consult.db");
+        if (auto check = db.quick_check(); check != "ok")
+            return std::unexpected(StartError{70, "database " + (state_dir / "consult.db").string() +
+                                                      " failed its integrity check: " + check +
+                                                      " (restore it from a backup or move it aside)"});
+        if (int n = store::migrate(db); n > 0)
+            log::info("applied " + std::to_string(n) + " database migration(s)",
+                      {{"SCHEMA_VERSION", std::to_string(db.user_version())}});
+        return db;
+    } catch (const store::StoreError& e) {
+        return std::unexpected(StartError{70, "database " + (state_dir / "consult.db").string() + ": " + e.what()});
+    }
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions& options) {
+    auto loaded = load_config(options.config);
+    if (!loaded) return std::unexpected(StartError{78, "configuration: " + loaded.error().describe()});
+    Config config = loaded->config;
+    if (options.http_port) config.http.port = *options.http_port;
+    log::init(config.log.level);
+    for (const auto& w : loaded->warnings) log::warning(w);
+
+    const fs::path state_dir = options.state_dir.value_or(default_state_dir());
+    std::error_code ec;
+    fs::create_directories(state_dir, ec);
+    if (ec || ::chmod(state_dir.c_str(), 0700) != 0)
+        return std::unexpected(StartError{73, "state directory " + state_dir.string() + ": " +
+                                                  (ec ? ec.message() : std::string("cannot set mode 0700"))});
+
+    auto key = Credentials(state_dir).read_or_create("token-signing-key", 32);
+    if (!key) return std::unexpected(StartError{78, key.error()});
+
+    auto db = open_store(state_dir);
+    if (!db) return std::unexpected(db.error());
+
+    std::unique_ptr<Daemon> d(new Daemon());
+    d->ctx_.reset(new ApplianceContext{config, state_dir, std::move(*db), Metrics(),
+                                       tokens::TokenService(*key, config.sessions.token_ttl_seconds),
+                                       std::nullopt, options.demo});
+    if (options.demo) {
+        try {
+            int rows = store::seed_demo(d->ctx_->db, std::chrono::system_clock::now());
+            log::info("demo data ready (" + std::to_string(rows) + " new rows)");
+        } catch (const store::StoreError& e) {
+            return std::unexpected(StartError{70, std::string("demo data: ") + e.what()});
+        }
+    }
+
+    http::Router router;
+    http::add_system_routes(router, *d->ctx_);
+    http::add_static_routes(router);
+    d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, config.http.max_body_bytes);
+    if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
+        return std::unexpected(StartError{70, listening.error()});
+
+    d->loop_.reset(g_main_loop_new(nullptr, FALSE));
+    // The probe test-encodes frames; it runs beside the loop so the API answers meanwhile.
+    d->probe_thread_ = std::thread([raw = d.get(), settings = probe_settings(config.media)] {
+        auto* result = new hw::ProbeResult(hw::probe(settings));
+        g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer p) -> gboolean {
+            auto* pair = static_cast<std::pair<Daemon*, hw::ProbeResult*>*>(p);
+            std::unique_ptr<hw::ProbeResult> owned(pair->second);
+            pair->first->on_probe_done(std::move(*owned));
+            delete pair;
+            return G_SOURCE_REMOVE;
+        }, new std::pair<Daemon*, hw::ProbeResult*>(raw, result), nullptr);
+    });
+    return d;
+}
+
+Daemon::~Daemon() {
+    if (probe_thread_.joinable()) probe_thread_.join();
+    for (guint s : signal_sources_)
+        if (s) g_source_remove(s);
+}
+
+std::string Daemon::status_line() const {
+    std::string s = "serving on " + ctx_->config.http.bind + ":" + std::to_string(ctx_->config.http.port);
+    if (ctx_->probe) {
+        s += "; camera: " + ctx_->probe->camera.name;
+        s += "; encoder: " + (ctx_->probe->encoder ? std::string(ctx_->probe->encoder->factory) : std::string("none"));
+    }
+    return s;
+}
+
+void Daemon::on_probe_done(hw::ProbeResult result) {
+    if (probe_thread_.joinable()) probe_thread_.join();
+    ctx_->probe = std::move(result);
+    const auto& p = *ctx_->probe;
+    for (const auto& m : p.missing)
+        log::warning("GStreamer element " + m.element + " is missing; install the Debian package " + m.package);
+    if (p.camera.test_source) log::warning("no camera in use (" + p.camera.reason + "); showing a test pattern");
+    if (p.microphone.test_source) log::warning("no microphone in use (" + p.microphone.reason + "); using a test tone");
+    if (!p.encoder) log::error("no video encoder works on this box; calls cannot send video");
+    else log::info("video encoder: " + std::string(p.encoder->factory), {{"PROBE_MS", std::to_string(int(p.elapsed_ms))}});
+
+    // Ready: store open and migrated, HTTP listening, hardware probed.
+    notifier_.ready(status_line());
+    notifier_.start_watchdog();
+    const std::string host = ctx_->config.http.bind == "0.0.0.0" ? "127.0.0.1" : ctx_->config.http.bind;
+    log::info("ready; kiosk at http://" + host + ":" + std::to_string(ctx_->config.http.port) + "/kiosk");
+}
+
+int Daemon::run() {
+    auto quit = [](gpointer p) -> gboolean {
+        auto* self = static_cast<Daemon*>(p);
+        self->notifier_.stopping("stopping");
+        log::info("stopping on signal");
+        g_main_loop_quit(self->loop_.get());
+        return G_SOURCE_CONTINUE;
+    };
+    signal_sources_[0] = g_unix_signal_add(SIGTERM, quit, this);
+    signal_sources_[1] = g_unix_signal_add(SIGINT, quit, this);
+    g_main_loop_run(loop_.get());
+    soup_server_disconnect(server_->soup());
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace consult

@@ -1,0 +1,39 @@
+#include "appliance/http/types.hpp"
+
+#include <glib.h>
+
+namespace consult::http {
+
+std::optional<std::string> Request::header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    if (it == headers.end()) return std::nullopt;
+    return it->second;
+}
+
+nlohmann::json Request::json_body() const {
+    auto type = header("content-type").value_or("");
+    if (type.rfind("application/json", 0) != 0)
+        throw ApiError(415, "unsupported_media_type", "the request body must be application/json");
+    if (!g_utf8_validate(body.data(), gssize(body.size()), nullptr))
+        throw ApiError(400, "invalid_encoding", "the request body is not valid UTF-8");
+    auto parsed = nlohmann::json::parse(body, nullptr, false);
+    if (parsed.is_discarded()) throw ApiError(400, "malformed_json", "the request body is not valid JSON");
+    if (!parsed.is_object()) throw ApiError(400, "malformed_json", "the request body must be a JSON object");
+    return parsed;
+}
+
+Response Response::json(int status, const nlohmann::json& body) {
+    return {status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+}
+
+Response Response::text(int status, std::string content_type, std::string body) {
+    return {status, std::move(content_type), std::move(body), {}};
+}
+
+Response error_response(int status, const std::string& code, const std::string& message, const std::string& field) {
+    nlohmann::json e{{"code", code}, {"message", message}};
+    if (!field.empty()) e["field"] = field;
+    return Response::json(status, {{"error", e}});
+}
+
+}  // namespace consult::http

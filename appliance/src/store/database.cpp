@@ -1,0 +1,155 @@
+#include "appliance/store/database.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace consult::store {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+    throw StoreError(db ? sqlite3_extended_errcode(db) : rc,
+                     std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
+}  // namespace
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.data(), int(sql.size()), &s, nullptr);
+    stmt_.reset(s);
+    if (rc != SQLITE_OK) fail(db, rc, "prepare");
+}
+
+Statement& Statement::bind(int i, std::string_view text) {
+    if (int rc = sqlite3_bind_text(stmt_.get(), i, text.data(), int(text.size()), SQLITE_TRANSIENT); rc != SQLITE_OK)
+        fail(db_, rc, "bind");
+    return *this;
+}
+Statement& Statement::bind(int i, std::int64_t v) {
+    if (int rc = sqlite3_bind_int64(stmt_.get(), i, v); rc != SQLITE_OK) fail(db_, rc, "bind");
+    return *this;
+}
+Statement& Statement::bind(int i, double v) {
+    if (int rc = sqlite3_bind_double(stmt_.get(), i, v); rc != SQLITE_OK) fail(db_, rc, "bind");
+    return *this;
+}
+Statement& Statement::bind(int i, std::nullptr_t) {
+    if (int rc = sqlite3_bind_null(stmt_.get(), i); rc != SQLITE_OK) fail(db_, rc, "bind");
+    return *this;
+}
+Statement& Statement::bind(int i, const std::optional<std::string>& t) {
+    return t ? bind(i, std::string_view(*t)) : bind(i, nullptr);
+}
+
+bool Statement::step() {
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_, rc, "step");
+}
+
+void Statement::run() { while (step()) {} }
+void Statement::reset() { sqlite3_reset(stmt_.get()); sqlite3_clear_bindings(stmt_.get()); }
+
+std::string Statement::text(int c) const {
+    auto p = sqlite3_column_text(stmt_.get(), c);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_.get(), c)) : std::string();
+}
+std::optional<std::string> Statement::optional_text(int c) const {
+    if (is_null(c)) return std::nullopt;
+    return text(c);
+}
+std::int64_t Statement::integer(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
+double Statement::real(int c) const { return sqlite3_column_double(stmt_.get(), c); }
+bool Statement::is_null(int c) const { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
+
+Database Database::open(const std::filesystem::path& path, Mode mode) {
+    sqlite3* raw = nullptr;
+    int flags = mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    Database db(raw);
+    if (rc != SQLITE_OK) fail(raw, rc, "open " + path.string());
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, 5000);
+    db.exec("PRAGMA foreign_keys=ON");
+    if (mode == Mode::ReadWrite) {
+        db.exec("PRAGMA journal_mode=WAL");
+        // Sessions and outbox rows must survive a power cut.
+        db.exec("PRAGMA synchronous=FULL");
+    }
+    return db;
+}
+
+void Database::exec(std::string_view sql) {
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        throw StoreError(sqlite3_extended_errcode(db_.get()), msg);
+    }
+}
+
+int Database::user_version() {
+    auto st = prepare("PRAGMA user_version");
+    st.step();
+    return int(st.integer(0));
+}
+
+std::string Database::quick_check() {
+    auto st = prepare("PRAGMA quick_check");
+    std::string out;
+    while (st.step()) out += (out.empty() ? "" : "; ") + st.text(0);
+    return out;
+}
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::~Transaction() {
+    if (!done_) {
+        try { db_.exec("ROLLBACK"); } catch (const StoreError&) {}
+    }
+}
+void Transaction::commit() { db_.exec("COMMIT"); done_ = true; }
+
+std::string new_uuid() {
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) throw StoreError(0, "no randomness for a UUID");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    char out[37];
+    std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                  b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return out;
+}
+
+bool is_uuid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+std::string iso_utc(std::time_t t, int millis) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    char ms[8];
+    std::snprintf(ms, sizeof ms, ".%03dZ", millis % 1000);
+    return std::string(date) + ms;
+}
+
+std::string now_iso() {
+    using namespace std::chrono;
+    auto now = system_clock::now();
+    return iso_utc(system_clock::to_time_t(now), int(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000));
+}
+
+}  // namespace consult::store

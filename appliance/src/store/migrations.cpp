@@ -1,0 +1,198 @@
+#include "appliance/store/migrations.hpp"
+
+#include <string>
+
+namespace consult::store {
+
+namespace {
+
+#define NOW "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+
+// 1: the clinic's own records, as the cloud keeps them.
+constexpr const char* kClinicCore = R"sql(
+CREATE TABLE clinics (
+  id          TEXT PRIMARY KEY CHECK (length(id) = 36),
+  name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  timezone    TEXT NOT NULL DEFAULT 'UTC',
+  phone       TEXT,
+  email       TEXT,
+  created_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+CREATE TABLE doctors (
+  id          TEXT PRIMARY KEY CHECK (length(id) = 36),
+  clinic_id   TEXT NOT NULL REFERENCES clinics(id) ON DELETE CASCADE,
+  full_name   TEXT NOT NULL CHECK (length(full_name) BETWEEN 1 AND 200),
+  email       TEXT,
+  phone       TEXT,
+  is_active   INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+  created_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+CREATE INDEX doctors_clinic ON doctors(clinic_id);
+CREATE TABLE patients (
+  id          TEXT PRIMARY KEY CHECK (length(id) = 36),
+  clinic_id   TEXT NOT NULL REFERENCES clinics(id) ON DELETE CASCADE,
+  full_name   TEXT NOT NULL CHECK (length(full_name) BETWEEN 1 AND 200),
+  phone       TEXT CHECK (phone IS NULL OR phone GLOB '+[1-9]*'),
+  email       TEXT CHECK (email IS NULL OR email LIKE '%_@_%'),
+  created_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+CREATE INDEX patients_clinic ON patients(clinic_id);
+CREATE TABLE appointments (
+  id                TEXT PRIMARY KEY CHECK (length(id) = 36),
+  clinic_id         TEXT NOT NULL REFERENCES clinics(id) ON DELETE CASCADE,
+  doctor_id         TEXT NOT NULL REFERENCES doctors(id),
+  patient_id        TEXT NOT NULL REFERENCES patients(id),
+  starts_at         TEXT NOT NULL CHECK (starts_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*Z'),
+  duration_minutes  INTEGER NOT NULL DEFAULT 30 CHECK (duration_minutes BETWEEN 5 AND 240),
+  consultation_type TEXT NOT NULL DEFAULT 'in-person'
+                    CHECK (consultation_type IN ('in-person', 'video', 'hybrid')),
+  status            TEXT NOT NULL DEFAULT 'scheduled'
+                    CHECK (status IN ('scheduled', 'confirmed', 'completed', 'cancelled', 'no-show')),
+  reason            TEXT,
+  created_at        TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at        TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+CREATE INDEX appointments_doctor_start ON appointments(doctor_id, starts_at);
+CREATE INDEX appointments_clinic_sync ON appointments(clinic_id, updated_at, id);
+)sql";
+
+// 2: video consultations (the seed's video_consultation_* tables).
+constexpr const char* kVideo = R"sql(
+CREATE TABLE video_consultation_timings (
+  id                    TEXT PRIMARY KEY CHECK (length(id) = 36),
+  doctor_id             TEXT NOT NULL REFERENCES doctors(id) ON DELETE CASCADE,
+  day_of_week           INTEGER NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
+  start_time            TEXT NOT NULL CHECK (start_time GLOB '[0-2][0-9]:[0-5][0-9]'),
+  end_time              TEXT NOT NULL CHECK (end_time GLOB '[0-2][0-9]:[0-5][0-9]'),
+  slot_duration_minutes INTEGER NOT NULL DEFAULT 30 CHECK (slot_duration_minutes BETWEEN 5 AND 240),
+  is_active             INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+  created_at            TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at            TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  CHECK (start_time < end_time)
+);
+CREATE INDEX timings_doctor_day ON video_consultation_timings(doctor_id, day_of_week);
+CREATE TABLE video_consultation_sessions (
+  id                          TEXT PRIMARY KEY CHECK (length(id) = 36),
+  appointment_id              TEXT NOT NULL REFERENCES appointments(id),
+  room_name                   TEXT NOT NULL UNIQUE CHECK (length(room_name) >= 22),
+  status                      TEXT NOT NULL DEFAULT 'scheduled'
+                              CHECK (status IN ('scheduled', 'waiting', 'in-progress', 'completed', 'cancelled')),
+  scheduled_duration_minutes  INTEGER NOT NULL DEFAULT 30 CHECK (scheduled_duration_minutes BETWEEN 5 AND 480),
+  started_at                  TEXT,
+  ended_at                    TEXT,
+  duration_seconds            INTEGER CHECK (duration_seconds IS NULL OR duration_seconds >= 0),
+  doctor_joined_at            TEXT,
+  patient_joined_at           TEXT,
+  recording_url               TEXT,
+  end_reason                  TEXT,
+  notes                       TEXT,
+  created_at                  TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at                  TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  CHECK (ended_at IS NULL OR started_at IS NULL OR ended_at >= started_at)
+);
+CREATE INDEX sessions_appointment ON video_consultation_sessions(appointment_id);
+CREATE INDEX sessions_status ON video_consultation_sessions(status);
+CREATE TABLE video_consultation_participants (
+  id                 TEXT PRIMARY KEY CHECK (length(id) = 36),
+  session_id         TEXT NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  user_id            TEXT NOT NULL,
+  user_type          TEXT NOT NULL CHECK (user_type IN ('doctor', 'patient')),
+  joined_at          TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  left_at            TEXT,
+  connection_quality TEXT CHECK (connection_quality IS NULL OR json_valid(connection_quality)),
+  CHECK (left_at IS NULL OR left_at >= joined_at)
+);
+CREATE INDEX participants_session ON video_consultation_participants(session_id);
+CREATE TABLE session_transitions (
+  id          INTEGER PRIMARY KEY,
+  session_id  TEXT NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  from_status TEXT,
+  to_status   TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  reason      TEXT,
+  at          TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+CREATE INDEX transitions_session ON session_transitions(session_id);
+ALTER TABLE appointments ADD COLUMN video_session_id TEXT
+  REFERENCES video_consultation_sessions(id) ON DELETE SET NULL;
+-- One live video booking per doctor and start time: double booking fails in SQL,
+-- whichever request gets there second.
+CREATE UNIQUE INDEX appointments_video_slot ON appointments(doctor_id, starts_at)
+  WHERE consultation_type IN ('video', 'hybrid') AND status NOT IN ('cancelled', 'no-show');
+)sql";
+
+// 3: what leaves the box (outbox for the cloud) and who did what (audit).
+constexpr const char* kOutboxAudit = R"sql(
+CREATE TABLE outbox (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  table_name      TEXT NOT NULL,
+  row_id          TEXT NOT NULL,
+  payload         TEXT NOT NULL CHECK (json_valid(payload)),
+  idempotency_key TEXT NOT NULL UNIQUE,
+  created_at      TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at TEXT,
+  last_error      TEXT,
+  parked          INTEGER NOT NULL DEFAULT 0 CHECK (parked IN (0, 1))
+);
+CREATE INDEX outbox_pending ON outbox(parked, seq);
+CREATE TABLE audit_log (
+  id             INTEGER PRIMARY KEY,
+  at             TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  actor          TEXT NOT NULL,
+  role           TEXT NOT NULL CHECK (role IN ('doctor', 'patient', 'admin', 'system')),
+  action         TEXT NOT NULL,
+  session_id     TEXT,
+  client_address TEXT,
+  detail         TEXT CHECK (detail IS NULL OR json_valid(detail))
+);
+CREATE INDEX audit_session ON audit_log(session_id, at);
+)sql";
+
+#undef NOW
+
+const Migration kMigrations[] = {
+    {1, "clinic core: clinics, doctors, patients, appointments", kClinicCore},
+    {2, "video consultations: timings, sessions, participants, transitions", kVideo},
+    {3, "outbox and audit log", kOutboxAudit},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+int latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+std::vector<const Migration*> pending_migrations(Database& db) {
+    const int current = db.user_version();
+    if (current > latest_schema_version())
+        throw StoreError(0, "database schema version " + std::to_string(current) +
+                                " is newer than this build knows (" + std::to_string(latest_schema_version()) +
+                                "); refusing to run an older consultd on it");
+    std::vector<const Migration*> out;
+    for (const auto& m : kMigrations)
+        if (m.version > current) out.push_back(&m);
+    return out;
+}
+
+int migrate(Database& db, int target) {
+    if (target < 0) target = latest_schema_version();
+    int applied = 0;
+    for (const Migration* m : pending_migrations(db)) {
+        if (m->version > target) break;
+        Transaction tx(db);
+        try {
+            db.exec(m->sql);
+        } catch (const StoreError& e) {
+            throw StoreError(e.code(), "migration " + std::to_string(m->version) + " (" + m->name + "): " + e.what());
+        }
+        db.exec("PRAGMA user_version=" + std::to_string(m->version));
+        tx.commit();
+        ++applied;
+    }
+    return applied;
+}
+
+}  // namespace consult::store

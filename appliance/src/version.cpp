@@ -1,0 +1,9 @@
+#include "appliance/context.hpp"
+
+#ifndef CONSULT_VERSION
+#define CONSULT_VERSION "0.0.0-dev"
+#endif
+
+namespace consult {
+const char* version() { return CONSULT_VERSION; }
+}  // namespace consult

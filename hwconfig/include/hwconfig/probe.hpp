@@ -1,0 +1,86 @@
+// What this box really has: capture and playback devices, and which encoders and
+// decoders actually work (an element that exists but cannot encode does not count).
+#pragma once
+
+#include "hwconfig/encoder_table.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace consult::hw {
+
+struct ProbeSettings {
+    std::string camera = "auto";          // auto | test | device path or name
+    std::string content_camera = "none";  // none | auto | test | device path or name
+    std::string microphone = "auto";      // auto | test | device name
+    std::string speaker = "auto";         // auto | none | device name
+    std::string encoder = "auto";         // auto | factory name from the encoder table
+    int max_width = 1280;
+    int max_height = 720;
+    int max_fps = 30;
+};
+
+// One capture mode a device offers.
+struct Mode {
+    std::string media;     // video/x-raw, image/jpeg, video/x-h264
+    int width = 0;
+    int height = 0;
+    int fps = 0;
+};
+
+struct Device {
+    std::string name;
+    std::string klass;     // Video/Source, Audio/Source, Audio/Sink
+    std::string path;      // /dev/videoN, ALSA/Pulse id
+    std::vector<Mode> modes;
+};
+
+struct SourceChoice {
+    bool test_source = true;   // videotestsrc/audiotestsrc in place of a device
+    std::string name;          // device name or "test pattern"
+    std::string path;
+    std::optional<Mode> mode;  // for cameras
+    std::string reason;        // why this one
+};
+
+struct EncoderStatus {
+    const EncoderRow* row = nullptr;
+    bool usable = false;
+    std::string reason;        // "encoded 5 frames in 42 ms" or the failure
+};
+
+struct DecoderStatus {
+    const DecoderRow* row = nullptr;
+};
+
+struct MissingPlugin {
+    std::string element;
+    std::string package;       // Debian package that provides it
+};
+
+struct ProbeResult {
+    std::vector<Device> cameras, microphones, speakers;
+    SourceChoice camera, content, microphone, speaker;
+    std::vector<EncoderStatus> encoders;   // every row present in the registry, ranked
+    const EncoderRow* encoder = nullptr;   // the chosen one, null when none works
+    std::vector<DecoderStatus> decoders;   // present, ranked, H.264 then VP8
+    std::vector<MissingPlugin> missing;
+    double elapsed_ms = 0;
+};
+
+// Runs the whole probe (needs gst_init). Encoders are test-encoded in parallel.
+ProbeResult probe(const ProbeSettings& settings);
+
+// Pieces, exposed for tests.
+EncoderStatus probe_encoder(const EncoderRow& row);
+std::vector<MissingPlugin> missing_plugins();
+// The cheapest mode within the caps: native H.264, then MJPEG (only with a hardware
+// JPEG decoder), then raw; the largest that fits, then the highest frame rate.
+std::optional<Mode> best_mode(const std::vector<Mode>& modes, const ProbeSettings& s,
+                              bool hardware_jpeg_decoder);
+enum class DeviceKind { Camera, Microphone, Speaker };
+SourceChoice choose_source(const std::vector<Device>& devices, const std::string& wanted,
+                           const ProbeSettings& s, bool hardware_jpeg_decoder, DeviceKind kind);
+
+}  // namespace consult::hw

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the appliance needs to build, run and test.
+# Idempotent: silent when everything is present. Usage: install-deps.sh [build|test]
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config ninja-build dpkg-dev file
+  libglib2.0-dev libsoup-3.0-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
+  libsystemd-dev nlohmann-json3-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-vaapi
+  libopenh264-7 systemd curl
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps
+)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "install-deps: these Debian packages are missing and I am not root: ${missing[*]}" >&2
+    echo "install-deps: run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+if ! $SUDO apt-get update -qq >/dev/null || \
+   ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  echo "install-deps: apt-get could not install: ${missing[*]} (is a Debian mirror reachable?)" >&2
+  exit 1
+fi
