@@ -8,7 +8,6 @@
 #include <charconv>
 #include <map>
 #include <optional>
-#include <regex>
 
 namespace consult {
 
@@ -26,6 +25,26 @@ struct KeySpec {
 };
 
 int to_int(const std::string& v) { return std::stoi(v); }
+
+bool all_of(std::string_view s, int (*pred)(int)) {
+    return std::all_of(s.begin(), s.end(), [pred](char c) { return pred(static_cast<unsigned char>(c)) != 0; });
+}
+
+bool is_e164(std::string_view v) {
+    return v.size() >= 8 && v.size() <= 16 && v[0] == '+' && v[1] != '0' && all_of(v.substr(1), isdigit);
+}
+
+bool is_sid(std::string_view v, std::string_view prefix) {
+    return v.size() == 34 && v.substr(0, 2) == prefix && all_of(v.substr(2), isxdigit);
+}
+
+bool is_email(std::string_view v) {
+    auto at = v.find('@');
+    if (at == 0 || at == std::string_view::npos || v.find('@', at + 1) != std::string_view::npos) return false;
+    auto dot = v.find('.', at + 2);
+    return dot != std::string_view::npos && dot + 1 < v.size() &&
+           v.find_first_of(" \t<>") == std::string_view::npos;
+}
 
 // The schema: every key consultd understands, its type and where it goes.
 const std::vector<KeySpec>& schema() {
@@ -102,14 +121,13 @@ std::optional<std::string> invalid(const KeySpec& spec, const std::string& v) {
         }
         return std::nullopt;
     case Kind::Phone:
-        if (v.empty() || std::regex_match(v, std::regex(R"(\+[1-9][0-9]{6,14})"))) return std::nullopt;
+        if (v.empty() || is_e164(v)) return std::nullopt;
         return "'" + v + "' is not a phone number in E.164 form (+15551234567)";
     case Kind::Sid:
-        if (v.empty() || std::regex_match(v, std::regex(std::string(spec.choices.front()) + "[0-9a-fA-F]{32}")))
-            return std::nullopt;
+        if (v.empty() || is_sid(v, spec.choices.front())) return std::nullopt;
         return "is not a Twilio SID (" + std::string(spec.choices.front()) + " followed by 32 hex digits)";
     case Kind::Email:
-        if (v.empty() || std::regex_match(v, std::regex(R"([^@\s<>]+@[^@\s<>]+\.[^@\s<>]+)"))) return std::nullopt;
+        if (v.empty() || is_email(v)) return std::nullopt;
         return "'" + v + "' is not an email address";
     }
     return std::nullopt;

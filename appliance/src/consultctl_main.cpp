@@ -150,6 +150,7 @@ int cmd_migrate(const Global& g, const Args& args) {
             std::printf("no database at %s: all %d migrations pending\n", path.c_str(), store::latest_schema_version());
             return 1;
         }
+        if (!check) fs::create_directories(g.state());
         auto db = store::Database::open(path, check ? store::Database::Mode::ReadOnly : store::Database::Mode::ReadWrite);
         auto pending = store::pending_migrations(db);
         if (check) {

@@ -5,6 +5,7 @@
 #include <gst/gst.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace consult::hw {
 
@@ -78,8 +79,11 @@ std::vector<Device> list_devices(const char* klass) {
 
 std::optional<Mode> best_mode(const std::vector<Mode>& modes, const ProbeSettings& s, bool hardware_jpeg) {
     std::optional<Mode> best;
+    // Motion matters more than pixels in a consultation: below 15 fps a mode loses.
     auto key = [&](const Mode& m) {
-        return std::tuple(media_preference(m.media, hardware_jpeg), m.width * m.height, std::min(m.fps, s.max_fps));
+        const int fps = std::min(m.fps, s.max_fps);
+        return std::tuple(media_preference(m.media, hardware_jpeg), fps >= std::min(15, s.max_fps),
+                          m.width * m.height, fps);
     };
     for (const auto& m : modes) {
         if (media_preference(m.media, hardware_jpeg) == 0) continue;
