@@ -53,6 +53,8 @@ const std::vector<KeySpec>& schema() {
         {"http", "bind", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.http.bind = v; }},
         {"http", "public_base_url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.http.public_base_url = v; }},
         {"http", "max_body_bytes", Kind::Int, 1024, 64L << 20, {}, [](Config& c, const std::string& v) { c.http.max_body_bytes = std::stol(v); }},
+        {"http", "rate_limit_per_minute", Kind::Int, 1, 1000000, {}, [](Config& c, const std::string& v) { c.http.rate_limit_per_minute = to_int(v); }},
+        {"http", "rate_limit_burst", Kind::Int, 1, 100000, {}, [](Config& c, const std::string& v) { c.http.rate_limit_burst = to_int(v); }},
         {"cloud", "url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.url = v; }},
         {"cloud", "clinic_id", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.clinic_id = v; }},
         {"cloud", "poll_seconds", Kind::Int, 5, 3600, {}, [](Config& c, const std::string& v) { c.cloud.poll_seconds = to_int(v); }},

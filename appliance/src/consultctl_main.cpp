@@ -89,6 +89,7 @@ int cmd_status(const Global& g, const Args& args) {
     std::string body;
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "*");  // the daemon is local; never ask a proxy
     curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
     if (CURLcode rc = curl_easy_perform(curl.get()); rc != CURLE_OK) {

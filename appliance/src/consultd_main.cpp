@@ -69,12 +69,13 @@ int main(int argc, char** argv) {
 
     int rc = 0;
     {
+        consult::StopSignal stop;
         auto daemon = consult::Daemon::start(opts);
         if (!daemon) {
             consult::log::error("cannot start: " + daemon.error().message);
             rc = daemon.error().exit_code;
         } else {
-            rc = (*daemon)->run();
+            rc = (*daemon)->run(stop);
         }
     }
     curl_global_cleanup();

@@ -4,6 +4,7 @@
 #include "appliance/http/routes.hpp"
 #include "appliance/hw_report.hpp"
 #include "appliance/log.hpp"
+#include "appliance/session_sweeper.hpp"
 #include "appliance/store/demo_data.hpp"
 #include "appliance/store/migrations.hpp"
 
@@ -57,8 +58,9 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
 
     const fs::path state_dir = options.state_dir.value_or(default_state_dir());
     std::error_code ec;
-    fs::create_directories(state_dir, ec);
-    if (ec || ::chmod(state_dir.c_str(), 0700) != 0)
+    // Only a directory we create is set to 0700; an existing one keeps its owner's choice.
+    const bool created = fs::create_directories(state_dir, ec);
+    if (ec || (created && ::chmod(state_dir.c_str(), 0700) != 0))
         return std::unexpected(StartError{73, "state directory " + state_dir.string() + ": " +
                                                   (ec ? ec.message() : std::string("cannot set mode 0700"))});
 
@@ -84,11 +86,25 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     http::Router router;
     http::add_system_routes(router, *d->ctx_);
     http::add_static_routes(router);
+    http::add_session_routes(router, *d->ctx_);
+    http::add_schedule_routes(router, *d->ctx_);
     d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, config.http.max_body_bytes);
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
         return std::unexpected(StartError{70, listening.error()});
 
     d->loop_.reset(g_main_loop_new(nullptr, FALSE));
+    // The clock ends overdue calls and records no-shows, now and every 30 s.
+    auto sweep = [](gpointer p) -> gboolean {
+        auto* ctx = static_cast<ApplianceContext*>(p);
+        try {
+            sweep_sessions(*ctx, std::time(nullptr));
+        } catch (const std::exception& e) {
+            log::error(std::string("session sweep failed: ") + e.what());
+        }
+        return G_SOURCE_CONTINUE;
+    };
+    sweep(d->ctx_.get());
+    d->sweep_timer_ = g_timeout_add_seconds(30, sweep, d->ctx_.get());
     // The probe test-encodes frames; it runs beside the loop so the API answers meanwhile.
     d->probe_thread_ = std::thread([raw = d.get(), settings = probe_settings(config.media)] {
         auto* result = new hw::ProbeResult(hw::probe(settings));
@@ -105,8 +121,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
 
 Daemon::~Daemon() {
     if (probe_thread_.joinable()) probe_thread_.join();
-    for (guint s : signal_sources_)
-        if (s) g_source_remove(s);
+    if (sweep_timer_) g_source_remove(sweep_timer_);
 }
 
 std::string Daemon::status_line() const {
@@ -136,17 +151,30 @@ void Daemon::on_probe_done(hw::ProbeResult result) {
     log::info("ready; kiosk at http://" + host + ":" + std::to_string(ctx_->config.http.port) + "/kiosk");
 }
 
-int Daemon::run() {
-    auto quit = [](gpointer p) -> gboolean {
-        auto* self = static_cast<Daemon*>(p);
-        self->notifier_.stopping("stopping");
-        log::info("stopping on signal");
-        g_main_loop_quit(self->loop_.get());
-        return G_SOURCE_CONTINUE;
-    };
-    signal_sources_[0] = g_unix_signal_add(SIGTERM, quit, this);
-    signal_sources_[1] = g_unix_signal_add(SIGINT, quit, this);
-    g_main_loop_run(loop_.get());
+StopSignal::StopSignal() {
+    sources_[0] = g_unix_signal_add(SIGTERM, &StopSignal::handle, this);
+    sources_[1] = g_unix_signal_add(SIGINT, &StopSignal::handle, this);
+}
+
+StopSignal::~StopSignal() {
+    for (guint s : sources_) g_source_remove(s);
+}
+
+gboolean StopSignal::handle(gpointer p) {
+    auto* self = static_cast<StopSignal*>(p);
+    self->requested_ = true;
+    if (self->loop_) g_main_loop_quit(self->loop_);
+    return G_SOURCE_CONTINUE;
+}
+
+int Daemon::run(StopSignal& stop) {
+    stop.on_stop(loop_.get());
+    // A signal that arrived during start-up is waiting in the default context.
+    while (g_main_context_iteration(nullptr, FALSE)) {}
+    if (!stop.requested()) g_main_loop_run(loop_.get());
+    notifier_.stopping("stopping");
+    log::info("stopping on signal");
+    stop.on_stop(nullptr);
     soup_server_disconnect(server_->soup());
     log::info("stopped");
     return 0;

@@ -15,6 +15,8 @@ struct Config {
         std::string bind = "127.0.0.1";
         std::string public_base_url;          // default: http://127.0.0.1:<port>
         long max_body_bytes = 1 << 20;
+        int rate_limit_per_minute = 60;       // token and join endpoints, per client address
+        int rate_limit_burst = 20;
     } http;
     struct Cloud {
         std::string url;                      // empty: cloud sync off

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "appliance/config.hpp"
+#include "appliance/http/rate_limit.hpp"
 #include "appliance/metrics.hpp"
 #include "appliance/store/database.hpp"
 #include "appliance/tokens/token_service.hpp"
@@ -21,6 +22,7 @@ struct ApplianceContext {
     tokens::TokenService tokens;
     std::optional<hw::ProbeResult> probe;   // empty until the probe has run
     bool demo = false;
+    http::RateLimiter limiter{config.http.rate_limit_per_minute, config.http.rate_limit_burst};
 };
 
 const char* version();

@@ -31,12 +31,27 @@ struct StartError {
 // for root, else $XDG_STATE_HOME/consult.
 std::filesystem::path default_state_dir();
 
+// SIGTERM/SIGINT handling, installed before start-up so a stop requested while
+// the store migrates or the probe runs is still a clean stop.
+class StopSignal {
+public:
+    StopSignal();
+    ~StopSignal();
+    bool requested() const { return requested_; }
+    void on_stop(GMainLoop* loop) { loop_ = loop; }
+private:
+    static gboolean handle(gpointer self);
+    bool requested_ = false;
+    GMainLoop* loop_ = nullptr;
+    guint sources_[2] = {0, 0};
+};
+
 class Daemon {
 public:
     static std::expected<std::unique_ptr<Daemon>, StartError> start(const DaemonOptions& options);
     ~Daemon();
 
-    int run();   // the main loop, until SIGTERM or SIGINT
+    int run(StopSignal& stop);   // the main loop, until SIGTERM or SIGINT
 
 private:
     Daemon() = default;
@@ -48,7 +63,7 @@ private:
     SystemdNotifier notifier_;
     GMainLoopPtr loop_;
     std::thread probe_thread_;
-    guint signal_sources_[2] = {0, 0};
+    guint sweep_timer_ = 0;
 };
 
 }  // namespace consult

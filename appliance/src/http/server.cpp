@@ -1,5 +1,6 @@
 #include "appliance/http/server.hpp"
 
+#include "appliance/domain/errors.hpp"
 #include "appliance/log.hpp"
 #include "appliance/store/database.hpp"
 
@@ -81,7 +82,15 @@ Response Server::dispatch(Request& req, std::string& route_label) const {
     try {
         return matched.route->handler(req);
     } catch (const ApiError& e) {
-        return error_response(e.status(), e.code(), e.what(), e.field());
+        auto r = error_response(e.status(), e.code(), e.what(), e.field());
+        if (e.status() == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        r.headers.insert(r.headers.end(), e.headers().begin(), e.headers().end());
+        return r;
+    } catch (const domain::DomainError& e) {
+        using K = domain::DomainError::Kind;
+        const int status = e.kind() == K::NotFound ? 404 : e.kind() == K::Conflict ? 409
+                         : e.kind() == K::Forbidden ? 403 : 422;
+        return error_response(status, e.code(), e.what(), e.field());
     } catch (const store::StoreError& e) {
         log::error(std::string("store error: ") + e.what(), {{"ROUTE", route_label}});
         if (e.is_busy()) return error_response(503, "store_busy", "the appliance is busy; try again");

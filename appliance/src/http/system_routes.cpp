@@ -2,6 +2,7 @@
 #include "appliance/http/routes.hpp"
 
 #include "appliance/hw_report.hpp"
+#include "appliance/session_sweeper.hpp"
 #include "appliance/store/migrations.hpp"
 
 namespace consult::http {
@@ -31,7 +32,8 @@ void add_system_routes(Router& router, ApplianceContext& ctx) {
         return Response::json(store_ok ? 200 : 503, j);
     });
     router.add("GET", "/metrics", [&ctx](const Request&) {
-        return Response::text(200, "text/plain; version=0.0.4; charset=utf-8", ctx.metrics.render(version()));
+        return Response::text(200, "text/plain; version=0.0.4; charset=utf-8",
+                              ctx.metrics.render(version()) + session_metrics(ctx.db));
     });
 }
 

@@ -136,20 +136,4 @@ bool is_uuid(std::string_view s) {
     return true;
 }
 
-std::string iso_utc(std::time_t t, int millis) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char date[32];
-    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    char ms[8];
-    std::snprintf(ms, sizeof ms, ".%03dZ", millis % 1000);
-    return std::string(date) + ms;
-}
-
-std::string now_iso() {
-    using namespace std::chrono;
-    auto now = system_clock::now();
-    return iso_utc(system_clock::to_time_t(now), int(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000));
-}
-
 }  // namespace consult::store

@@ -8,5 +8,7 @@ namespace consult::http {
 
 void add_system_routes(Router& router, ApplianceContext& ctx);
 void add_static_routes(Router& router);
+void add_session_routes(Router& router, ApplianceContext& ctx);
+void add_schedule_routes(Router& router, ApplianceContext& ctx);
 
 }  // namespace consult::http

@@ -44,7 +44,13 @@ public:
     int status() const { return status_; }
     const std::string& code() const { return code_; }
     const std::string& field() const { return field_; }
+    ApiError& with_header(std::string name, std::string value) {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
 private:
+    std::vector<std::pair<std::string, std::string>> headers_;
     int status_;
     std::string code_;
     std::string field_;

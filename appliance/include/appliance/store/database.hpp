@@ -2,6 +2,8 @@
 // StoreError; the HTTP boundary maps them to responses in one place.
 #pragma once
 
+#include "appliance/domain/time.hpp"
+
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -87,8 +89,7 @@ private:
 // A random UUID (version 4), the primary key form shared with the cloud.
 std::string new_uuid();
 bool is_uuid(std::string_view s);
-// Times as stored: ISO 8601 UTC with milliseconds, "2026-11-24T09:30:00.000Z".
-std::string iso_utc(std::time_t t, int millis = 0);
-std::string now_iso();
+using domain::iso_utc;
+using domain::now_iso;
 
 }  // namespace consult::store

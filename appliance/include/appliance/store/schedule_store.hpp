@@ -1,0 +1,47 @@
+// Video timings and appointments: the doctor's week, and the bookings in it.
+#pragma once
+
+#include "appliance/domain/scheduling.hpp"
+#include "appliance/store/records.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace consult::store {
+
+struct NewAppointment {
+    std::string doctor_id, patient_id, starts_at, consultation_type;
+    int duration_minutes = 30;
+    std::optional<std::string> reason;
+};
+
+class ScheduleStore {
+public:
+    explicit ScheduleStore(Database& db) : db_(db) {}
+
+    std::vector<domain::Timing> timings(const std::optional<std::string>& doctor_id);
+    std::optional<domain::Timing> timing(const std::string& id);
+    // Validated, and refused (409) when it overlaps an active timing of the same day.
+    domain::Timing create_timing(domain::Timing t);
+    domain::Timing update_timing(const domain::Timing& t);
+    void delete_timing(const std::string& id);
+
+    std::vector<domain::Slot> availability(const std::string& doctor_id, const domain::Date& date);
+
+    std::vector<AppointmentRow> appointments(const std::optional<std::string>& from_iso,
+                                             const std::optional<std::string>& to_iso,
+                                             const std::optional<std::string>& doctor_id);
+    std::optional<AppointmentRow> appointment(const std::string& id);
+    // Video and hybrid bookings must take a free slot; one slot, one booking.
+    AppointmentRow book(const NewAppointment& a);
+
+    bool doctor_exists(const std::string& id);
+
+private:
+    void check_doctor(const std::string& id);
+    std::vector<domain::Interval> booked_intervals(const std::string& doctor_id, const domain::Date& date);
+    Database& db_;
+};
+
+}  // namespace consult::store

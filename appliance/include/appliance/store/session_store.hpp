@@ -1,0 +1,56 @@
+// Video consultation sessions and their participants. Every change is one
+// transaction that also records the transition and queues the row for the cloud.
+#pragma once
+
+#include "appliance/domain/session_lifecycle.hpp"
+#include "appliance/domain/sweeper.hpp"
+#include "appliance/store/records.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace consult::store {
+
+struct SessionFilter {
+    std::optional<std::string> from_iso, to_iso;   // appointment start in [from, to)
+    std::optional<std::string> status;
+    std::optional<std::string> doctor_id;
+};
+
+class SessionStore {
+public:
+    explicit SessionStore(Database& db) : db_(db) {}
+
+    // A new session for a video or hybrid appointment that has no live session.
+    SessionRow create(const std::string& appointment_id, int duration_minutes, const std::string& actor);
+    std::optional<SessionRow> find(const std::string& id);
+    std::optional<SessionRow> find_by_room(const std::string& room_name);
+    std::vector<SessionRow> list(const SessionFilter& filter);
+
+    // Moves a session along the state machine (DomainError when illegal).
+    SessionRow transition(const std::string& id, domain::SessionStatus to, const std::string& actor,
+                          const std::optional<std::string>& reason = std::nullopt,
+                          const std::optional<std::string>& notes = std::nullopt);
+
+    // A doctor or patient joins: a participant row; the patient's first join puts
+    // a scheduled session into the waiting room.
+    ParticipantRow join(const std::string& session_id, const std::string& user_id, const std::string& user_type);
+    void leave(const std::string& participant_id);
+    std::vector<ParticipantRow> participants(const std::string& session_id);
+
+    // For the sweeper.
+    std::vector<domain::LiveSession> live_sessions();
+    std::vector<domain::BookedVideoSlot> unfinished_video_slots();
+    void mark_no_show(const std::string& appointment_id);
+
+private:
+    SessionRow load(const std::string& id);   // inside a transaction
+    SessionRow apply_transition(const std::string& id, domain::SessionStatus to, const std::string& actor,
+                                const std::optional<std::string>& reason, const std::optional<std::string>& notes);
+    void record_transition(const std::string& id, const std::optional<std::string>& from, const std::string& to,
+                           const std::string& actor, const std::optional<std::string>& reason);
+    Database& db_;
+};
+
+}  // namespace consult::store

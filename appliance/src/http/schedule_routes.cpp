@@ -1,0 +1,125 @@
+// Timings, availability and appointments.
+#include "appliance/domain/errors.hpp"
+#include "appliance/http/auth.hpp"
+#include "appliance/http/routes.hpp"
+#include "appliance/http/validation.hpp"
+#include "appliance/store/schedule_store.hpp"
+
+namespace consult::http {
+
+namespace {
+
+using tokens::Role;
+
+nlohmann::json to_json(const domain::Timing& t) {
+    return {{"id", t.id}, {"doctor_id", t.doctor_id}, {"day_of_week", t.day_of_week}, {"start_time", t.start_time},
+            {"end_time", t.end_time}, {"slot_duration_minutes", t.slot_duration_minutes}, {"is_active", t.is_active}};
+}
+
+domain::Timing timing_from(const nlohmann::json& b, std::string id) {
+    domain::Timing t;
+    t.id = std::move(id);
+    t.doctor_id = require_uuid(b, "doctor_id");
+    t.day_of_week = require_int(b, "day_of_week", 0, 6);
+    t.start_time = require_string(b, "start_time", 5);
+    t.end_time = require_string(b, "end_time", 5);
+    t.slot_duration_minutes = require_int(b, "slot_duration_minutes", 5, 240);
+    t.is_active = optional_bool(b, "is_active", true);
+    return t;
+}
+
+// Doctors see their own; admins anyone's (or everyone's).
+std::optional<std::string> doctor_scope(const Caller& c, std::optional<std::string> asked) {
+    if (!c.is(Role::Doctor)) return asked;
+    if (asked && *asked != c.claims.identity) throw ApiError(403, "forbidden", "a doctor sees only their own schedule");
+    return c.claims.identity;
+}
+
+Response list_timings(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto rows = store::ScheduleStore(ctx.db).timings(doctor_scope(c, query_uuid(req, "doctor_id")));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : rows) out.push_back(to_json(t));
+    return Response::json(200, {{"timings", out}});
+}
+
+Response create_timing(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Admin});
+    auto t = store::ScheduleStore(ctx.db).create_timing(timing_from(req.json_body(), ""));
+    audit(ctx, c, "timing.create", std::nullopt, {{"timing_id", t.id}});
+    return Response::json(201, to_json(t));
+}
+
+Response update_timing(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Admin});
+    auto t = store::ScheduleStore(ctx.db).update_timing(timing_from(req.json_body(), path_uuid(req, "id")));
+    audit(ctx, c, "timing.update", std::nullopt, {{"timing_id", t.id}});
+    return Response::json(200, to_json(t));
+}
+
+Response delete_timing(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Admin});
+    const auto id = path_uuid(req, "id");
+    store::ScheduleStore(ctx.db).delete_timing(id);
+    audit(ctx, c, "timing.delete", std::nullopt, {{"timing_id", id}});
+    return Response::text(204, "application/json", "");
+}
+
+Response availability(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto doctor = query_uuid(req, "doctor_id");
+    if (!doctor) throw ApiError(400, "missing_field", "doctor_id is required", "doctor_id");
+    auto date = query_date(req, "date");
+    if (!date) throw ApiError(400, "missing_field", "date is required", "date");
+    doctor = doctor_scope(c, doctor);
+    nlohmann::json slots = nlohmann::json::array();
+    for (const auto& s : store::ScheduleStore(ctx.db).availability(*doctor, *date))
+        slots.push_back({{"starts_at", domain::iso_utc(s.start)}, {"duration_minutes", s.minutes}});
+    return Response::json(200, {{"doctor_id", *doctor}, {"date", domain::format_date(*date)}, {"slots", slots}});
+}
+
+Response list_appointments(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    std::optional<std::string> from, to;
+    if (auto d = query_date(req, "date")) {
+        from = domain::iso_utc(domain::local_instant(*d, 0));
+        to = domain::iso_utc(domain::local_instant(*d, 24 * 60));
+    }
+    auto rows = store::ScheduleStore(ctx.db).appointments(from, to, doctor_scope(c, query_uuid(req, "doctor_id")));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : rows) out.push_back(store::to_json(a));
+    return Response::json(200, {{"appointments", out}});
+}
+
+Response book_appointment(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto b = req.json_body();
+    store::NewAppointment a;
+    a.doctor_id = require_uuid(b, "doctor_id");
+    a.patient_id = require_uuid(b, "patient_id");
+    a.starts_at = require_string(b, "starts_at", 40);
+    a.duration_minutes = optional_int(b, "duration_minutes", 5, 240).value_or(30);
+    a.consultation_type = require_enum(b, "consultation_type", {"in-person", "video", "hybrid"});
+    a.reason = optional_string(b, "reason", 500);
+    doctor_scope(c, a.doctor_id);
+    auto row = store::ScheduleStore(ctx.db).book(a);
+    audit(ctx, c, "appointment.book", std::nullopt, {{"appointment_id", row.id}});
+    return Response::json(201, store::to_json(row));
+}
+
+}  // namespace
+
+void add_schedule_routes(Router& r, ApplianceContext& ctx) {
+    auto bind = [&ctx](Response (*f)(ApplianceContext&, const Request&)) {
+        return [&ctx, f](const Request& q) { return f(ctx, q); };
+    };
+    r.add("GET", "/api/video-consultations/timings", bind(list_timings));
+    r.add("POST", "/api/video-consultations/timings", bind(create_timing));
+    r.add("PUT", "/api/video-consultations/timings/{id}", bind(update_timing));
+    r.add("DELETE", "/api/video-consultations/timings/{id}", bind(delete_timing));
+    r.add("GET", "/api/video-consultations/availability", bind(availability));
+    r.add("GET", "/api/appointments", bind(list_appointments));
+    r.add("POST", "/api/appointments", bind(book_appointment));
+}
+
+}  // namespace consult::http

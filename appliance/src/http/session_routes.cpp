@@ -1,0 +1,176 @@
+// /api/video-consultations/sessions...: create, read, list, tokens, join, admit, end, cancel.
+#include "appliance/http/auth.hpp"
+#include "appliance/http/routes.hpp"
+#include "appliance/http/validation.hpp"
+#include "appliance/domain/errors.hpp"
+#include "appliance/store/schedule_store.hpp"
+#include "appliance/store/session_store.hpp"
+
+namespace consult::http {
+
+namespace {
+
+using tokens::Role;
+using domain::SessionStatus;
+constexpr const char* kBase = "/api/video-consultations/sessions";
+
+store::SessionRow load_session(ApplianceContext& ctx, const Request& req) {
+    auto s = store::SessionStore(ctx.db).find(path_uuid(req, "id"));
+    if (!s) throw ApiError(404, "session_not_found", "no such session");
+    return *s;
+}
+
+void rate_limit(ApplianceContext& ctx, const Request& req) {
+    if (int wait = ctx.limiter.retry_after(req.client_address); wait > 0)
+        throw ApiError(429, "rate_limited", "too many attempts; try again in " + std::to_string(wait) + " s")
+            .with_header("Retry-After", std::to_string(wait));
+}
+
+tokens::Issued issue(ApplianceContext& ctx, const std::string& identity, Role role, std::optional<std::string> session) {
+    auto t = ctx.tokens.issue(identity, role, std::move(session), ctx.config.sessions.token_ttl_seconds,
+                              tokens::unix_now());
+    if (!t) throw ApiError(422, "invalid_value", t.error());
+    return *t;
+}
+
+std::string expires_iso(const tokens::Issued& t) { return domain::iso_utc(std::time_t(t.claims.expires_at)); }
+
+Response create_session(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto body = req.json_body();
+    const auto appointment_id = require_uuid(body, "appointment_id");
+    const int duration = require_int(body, "duration_minutes", 5, ctx.config.sessions.max_minutes);
+    auto appt = store::ScheduleStore(ctx.db).appointment(appointment_id);
+    try {
+        if (!appt) throw ApiError(422, "appointment_not_found", "no appointment " + appointment_id, "appointment_id");
+        if (c.is(Role::Doctor) && appt->doctor_id != c.claims.identity)
+            throw ApiError(403, "forbidden", "this is another doctor's appointment");
+        auto s = store::SessionStore(ctx.db).create(appointment_id, duration, c.claims.identity);
+        auto doctor = issue(ctx, s.doctor_id, Role::Doctor, std::nullopt);
+        auto patient = issue(ctx, s.patient_id, Role::Patient, s.id);
+        audit(ctx, c, "session.create", s.id);
+        return Response::json(201, {{"session_id", s.id},
+                                    {"room_name", s.room_name},
+                                    {"doctor_token", doctor.token},
+                                    {"patient_invite_url", ctx.config.public_base_url() + "/v/" + s.room_name +
+                                                               "#t=" + patient.token},
+                                    {"expires_at", expires_iso(patient)},
+                                    {"session", store::to_json(s)}});
+    } catch (const ApiError& e) {
+        ctx.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});
+        throw;
+    } catch (const domain::DomainError& e) {
+        ctx.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});
+        throw;
+    }
+}
+
+Response get_session(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(ctx, req);
+    require_session_access(ctx, c, s, false);
+    audit(ctx, c, "session.read", s.id);
+    auto j = store::to_json(s);
+    j["participants"] = nlohmann::json::array();
+    for (const auto& p : store::SessionStore(ctx.db).participants(s.id)) j["participants"].push_back(store::to_json(p));
+    return Response::json(200, j);
+}
+
+Response list_sessions(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    store::SessionFilter f;
+    f.doctor_id = query_uuid(req, "doctor_id");
+    f.status = query_enum(req, "status", {"scheduled", "waiting", "in-progress", "completed", "cancelled"});
+    if (auto d = query_date(req, "date")) {
+        f.from_iso = domain::iso_utc(domain::local_instant(*d, 0));
+        f.to_iso = domain::iso_utc(domain::local_instant(*d, 24 * 60));
+    }
+    if (c.is(Role::Doctor)) {
+        if (f.doctor_id && *f.doctor_id != c.claims.identity)
+            throw ApiError(403, "forbidden", "a doctor can list only their own sessions");
+        f.doctor_id = c.claims.identity;
+    }
+    auto rows = store::SessionStore(ctx.db).list(f);
+    audit(ctx, c, "session.list", std::nullopt, {{"count", rows.size()}});
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : rows) out.push_back(store::to_json(s));
+    return Response::json(200, {{"sessions", out}});
+}
+
+Response issue_token(ApplianceContext& ctx, const Request& req) {
+    rate_limit(ctx, req);
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(ctx, req);
+    require_session_access(ctx, c, s, false);
+    auto body = req.json_body();
+    const auto user_id = require_uuid(body, "user_id");
+    const auto user_type = require_enum(body, "user_type", {"doctor", "patient"});
+    if (domain::is_closed(*domain::parse_session_status(s.status)))
+        throw ApiError(409, "session_closed", "this consultation has ended");
+    const bool patient = user_type == "patient";
+    if (user_id != (patient ? s.patient_id : s.doctor_id))
+        throw ApiError(422, "not_a_participant", "user_id is not this session's " + user_type, "user_id");
+    auto t = issue(ctx, user_id, patient ? Role::Patient : Role::Doctor, patient ? std::optional(s.id) : std::nullopt);
+    audit(ctx, c, "token.issue", s.id, {{"user_type", user_type}, {"jti", t.claims.jti}});
+    return Response::json(200, {{"token", t.token}, {"expires_at", expires_iso(t)}});
+}
+
+Response join_session(ApplianceContext& ctx, const Request& req) {
+    rate_limit(ctx, req);
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Patient});
+    auto s = load_session(ctx, req);
+    require_session_access(ctx, c, s, true);
+    auto p = store::SessionStore(ctx.db).join(s.id, c.claims.identity, c.role());
+    audit(ctx, c, "session.join", s.id);
+    auto after = store::SessionStore(ctx.db).find(s.id);
+    return Response::json(200, {{"session", store::to_json(*after)}, {"participant", store::to_json(p)}});
+}
+
+Response change_status(ApplianceContext& ctx, const Request& req, SessionStatus to, const char* action) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(ctx, req);
+    require_session_access(ctx, c, s, false);
+    std::optional<std::string> reason, notes;
+    if (!req.body.empty()) {
+        auto body = req.json_body();
+        reason = optional_string(body, "reason", 500);
+        notes = optional_string(body, "notes", 20000);
+    }
+    auto after = store::SessionStore(ctx.db).transition(s.id, to, c.claims.identity, reason, notes);
+    audit(ctx, c, action, s.id);
+    return Response::json(200, store::to_json(after));
+}
+
+Response get_recording(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(ctx, req);
+    require_session_access(ctx, c, s, false);
+    audit(ctx, c, "recording.read", s.id);
+    throw ApiError(404, "recording_not_available", "this session has no recording");
+}
+
+}  // namespace
+
+void add_session_routes(Router& r, ApplianceContext& ctx) {
+    const std::string base = kBase;
+    auto bind = [&ctx](Response (*f)(ApplianceContext&, const Request&)) {
+        return [&ctx, f](const Request& q) { return f(ctx, q); };
+    };
+    r.add("POST", base, bind(create_session));
+    r.add("GET", base, bind(list_sessions));
+    r.add("GET", base + "/{id}", bind(get_session));
+    r.add("POST", base + "/{id}/token", bind(issue_token));
+    r.add("POST", base + "/{id}/join", bind(join_session));
+    r.add("POST", base + "/{id}/admit", [&ctx](const Request& q) {
+        return change_status(ctx, q, SessionStatus::InProgress, "session.admit");
+    });
+    r.add("POST", base + "/{id}/end", [&ctx](const Request& q) {
+        return change_status(ctx, q, SessionStatus::Completed, "session.end");
+    });
+    r.add("POST", base + "/{id}/cancel", [&ctx](const Request& q) {
+        return change_status(ctx, q, SessionStatus::Cancelled, "session.cancel");
+    });
+    r.add("GET", base + "/{id}/recording", bind(get_recording));
+}
+
+}  // namespace consult::http

@@ -1,0 +1,69 @@
+#include "appliance/store/records.hpp"
+
+namespace consult::store {
+
+namespace {
+
+nlohmann::json opt(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+nlohmann::json to_json(const SessionRow& s) {
+    return {{"id", s.id},
+            {"appointment_id", s.appointment_id},
+            {"room_name", s.room_name},
+            {"status", s.status},
+            {"scheduled_duration_minutes", s.scheduled_duration_minutes},
+            {"started_at", opt(s.started_at)},
+            {"ended_at", opt(s.ended_at)},
+            {"duration_seconds", s.duration_seconds ? nlohmann::json(*s.duration_seconds) : nlohmann::json(nullptr)},
+            {"doctor_joined_at", opt(s.doctor_joined_at)},
+            {"patient_joined_at", opt(s.patient_joined_at)},
+            {"recording_url", opt(s.recording_url)},
+            {"end_reason", opt(s.end_reason)},
+            {"notes", opt(s.notes)},
+            {"created_at", s.created_at},
+            {"updated_at", s.updated_at},
+            {"clinic_id", s.clinic_id},
+            {"doctor_id", s.doctor_id},
+            {"patient_id", s.patient_id},
+            {"starts_at", s.starts_at}};
+}
+
+nlohmann::json to_json(const ParticipantRow& p) {
+    nlohmann::json quality = nullptr;
+    if (p.connection_quality) quality = nlohmann::json::parse(*p.connection_quality, nullptr, false);
+    return {{"id", p.id}, {"session_id", p.session_id}, {"user_id", p.user_id}, {"user_type", p.user_type},
+            {"joined_at", p.joined_at}, {"left_at", opt(p.left_at)}, {"connection_quality", quality}};
+}
+
+nlohmann::json to_json(const AppointmentRow& a) {
+    return {{"id", a.id}, {"clinic_id", a.clinic_id}, {"doctor_id", a.doctor_id}, {"patient_id", a.patient_id},
+            {"starts_at", a.starts_at}, {"duration_minutes", a.duration_minutes},
+            {"consultation_type", a.consultation_type}, {"status", a.status},
+            {"video_session_id", opt(a.video_session_id)}, {"reason", opt(a.reason)},
+            {"created_at", a.created_at}, {"updated_at", a.updated_at}};
+}
+
+void enqueue_outbox(Database& db, const std::string& table, const std::string& row_id, const nlohmann::json& payload) {
+    db.prepare("INSERT INTO outbox(table_name, row_id, payload, idempotency_key) VALUES (?1, ?2, ?3, ?4)")
+        .bind(1, std::string_view(table))
+        .bind(2, std::string_view(row_id))
+        .bind(3, std::string_view(payload.dump()))
+        .bind(4, std::string_view(table + ":" + row_id + ":" + new_uuid()))
+        .run();
+}
+
+void write_audit(Database& db, const AuditEntry& e) {
+    db.prepare("INSERT INTO audit_log(actor, role, action, session_id, client_address, detail) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(1, std::string_view(e.actor))
+        .bind(2, std::string_view(e.role))
+        .bind(3, std::string_view(e.action))
+        .bind(4, e.session_id)
+        .bind(5, std::string_view(e.client_address))
+        .bind(6, e.detail.is_null() ? std::optional<std::string>() : std::optional<std::string>(e.detail.dump()))
+        .run();
+}
+
+}  // namespace consult::store
