@@ -21,7 +21,10 @@ struct BuildError {
 
 class PipelineBuilder {
 public:
+    // A new pipeline, or more elements in an existing bin (the chain starts unlinked,
+    // or after `link_after` when given).
     explicit PipelineBuilder(std::string name);
+    PipelineBuilder(GstBin* bin, GstElement* link_after = nullptr);
 
     // Adds an element, sets its properties (by string, as gst-launch does) and
     // links it after the previous one in the chain unless `link` is false.
@@ -31,11 +34,21 @@ public:
     PipelineBuilder& caps(std::string_view caps);
 
     std::expected<GRef<GstElement>, BuildError> build();
+    // The last element added (borrowed; the bin owns it), or null after an error.
+    GstElement* last() const { return error_ ? nullptr : last_; }
+    const std::optional<BuildError>& error() const { return error_; }
+    // Brings every element added so far to its bin's state (for branches added live).
+    void sync_with_parent();
 
 private:
     GRef<GstElement> pipeline_;
     GstElement* last_ = nullptr;
+    std::vector<GstElement*> added_;
     std::optional<BuildError> error_;
 };
+
+// Stops and removes every element of `bin` whose name starts with `prefix` (a branch
+// built with names "<prefix>..."), first releasing request pads it holds on others.
+void remove_branch(GstBin* bin, const std::string& prefix);
 
 }  // namespace consult::media

@@ -1,0 +1,107 @@
+// One call: the room's camera and microphone encoded once, fanned out to one
+// webrtcbin per remote screen. The Call owns its pipeline and peers and tears them
+// down together. Every listener callback arrives on the thread running the GLib
+// main context the Call was created on.
+#pragma once
+
+#include "hwconfig/gref.hpp"
+#include "hwconfig/probe.hpp"
+#include "pipelines/builder.hpp"
+#include "pipelines/congestion.hpp"
+#include "pipelines/media_types.hpp"
+
+#include <expected>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace consult::media {
+
+struct CallSettings {
+    const hw::EncoderRow* encoder = nullptr;       // required: what the probe chose
+    hw::SourceChoice camera;                       // test_source → videotestsrc
+    hw::SourceChoice microphone;
+    hw::SourceChoice speaker;                      // "none" → far-end audio is discarded
+    int width = 1280, height = 720, fps = 30;
+    CongestionLimits bitrate;
+    bool echo_cancel = true;                       // off for speakerphones with their own AEC
+    std::string stun_server;                       // stun://host:port, may be empty
+    std::vector<std::string> turn_servers;         // turn(s)://user:pass@host:port
+    std::filesystem::path dot_dir;                 // where DOT graphs go on errors
+    unsigned stats_interval_ms = 2000;
+    unsigned latency_ms = 200;
+};
+
+struct PeerOptions {
+    std::string id;
+    bool send_video = true;
+    bool send_audio = true;
+    bool play_audio = false;                       // the peer's audio goes to the room speaker
+    bool adapt_bitrate = false;                    // this peer's link steers the encoder
+    std::vector<std::string> local_addresses;      // added to the ICE agent (e.g. 127.0.0.1)
+};
+
+class Peer;
+class CameraSwitch;
+
+class Call {
+public:
+    static std::expected<std::unique_ptr<Call>, BuildError> create(const CallSettings& settings, CallListener& listener);
+    ~Call();
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
+    // Adds a peer to the running call; the offer arrives through the listener.
+    std::expected<void, BuildError> add_peer(const PeerOptions& options);
+    void remove_peer(const std::string& id);
+    bool has_peer(const std::string& id) const;
+
+    std::expected<void, std::string> set_remote_description(const std::string& peer, SdpType type,
+                                                            const std::string& sdp);
+    void add_remote_candidate(const std::string& peer, unsigned mline, const std::string& candidate);
+
+    void force_keyframe();
+    void set_video_bitrate(unsigned kbps);
+    unsigned video_bitrate() const { return bitrate_kbps_; }
+    // Upstream keyframe requests that reached the encoder / were held back (≥ 500 ms apart).
+    unsigned keyframes_forwarded() const;
+    unsigned keyframes_suppressed() const;
+    bool showing_slate() const;
+
+    GstElement* pipeline() const { return pipeline_.get(); }
+    const CallSettings& settings() const { return settings_; }
+
+private:
+    Call(const CallSettings& settings, CallListener& listener);
+    std::expected<void, BuildError> build();
+    static gboolean on_bus(GstBus*, GstMessage*, gpointer self);
+    void on_error(GstMessage* msg);
+    void dump_dot(const std::string& reason);
+    void poll_stats();
+    void apply_stats(const std::string& peer, const GstStructure* stats);
+    std::expected<void, BuildError> build_audio();
+
+    friend class Peer;
+    CallSettings settings_;
+    CallListener& listener_;
+    GRef<GstElement> pipeline_;
+    GstElement* encoder_ = nullptr;        // owned by the pipeline
+    GstElement* video_tee_ = nullptr;
+    GstElement* audio_tee_ = nullptr;
+    GstElement* farend_mixer_ = nullptr;
+    std::unique_ptr<CameraSwitch> camera_;
+    std::map<std::string, std::unique_ptr<Peer>> peers_;
+    std::optional<BitrateController> controller_;
+    unsigned bitrate_kbps_ = 0;
+    guint bus_watch_ = 0;
+    guint stats_timer_ = 0;
+    guint restore_timer_ = 0;
+    GMainContext* context_ = nullptr;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::unique_ptr<struct KeyframeGate> gate_;
+};
+
+}  // namespace consult::media

@@ -1,0 +1,48 @@
+// What crosses the narrow line between media and signalling: SDP text, ICE
+// candidates, peer states, stats and events. No JSON, no HTTP.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace consult::media {
+
+enum class SdpType { Offer, Answer };
+
+struct PeerStats {
+    double rtt_ms = 0;            // from the remote's receiver reports
+    double fraction_lost = 0;     // 0..1, remote's view of what we send
+    double jitter_ms = 0;
+    std::uint64_t packets_lost = 0;
+    unsigned send_kbps = 0;       // what we send this peer
+    unsigned receive_kbps = 0;    // what the peer sends us
+    int width = 0, height = 0;    // of the video we receive
+    double fps = 0;
+    std::uint64_t frames_decoded = 0;
+    unsigned target_kbps = 0;     // the encoder's target after congestion control
+};
+
+enum class MediaEvent {
+    PeerConnected,
+    PeerFailed,
+    AudioOnly,        // the link fell below the video floor
+    VideoRestored,
+    CameraLost,       // the slate is showing
+    CameraRestored,
+    BranchFailed,     // a bus error ended part of the call; detail says which
+};
+
+const char* event_name(MediaEvent e);
+
+// Implemented by the appliance's signalling; called on the main loop's thread.
+class CallListener {
+public:
+    virtual ~CallListener() = default;
+    virtual void local_description(const std::string& peer, SdpType type, const std::string& sdp) = 0;
+    virtual void local_candidate(const std::string& peer, unsigned mline, const std::string& candidate) = 0;
+    virtual void peer_state(const std::string& /*peer*/, const std::string& /*state*/) {}
+    virtual void stats(const std::string& /*peer*/, const PeerStats& /*stats*/) {}
+    virtual void event(const std::string& /*peer*/, MediaEvent /*event*/, const std::string& /*detail*/) {}
+};
+
+}  // namespace consult::media

@@ -1,0 +1,227 @@
+#include "pipelines/call.hpp"
+
+#include "camera_switch.hpp"
+#include "keyframe_gate.hpp"
+#include "main_thread.hpp"
+#include "peer.hpp"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+namespace consult::media {
+
+const char* event_name(MediaEvent e) {
+    switch (e) {
+    case MediaEvent::PeerConnected: return "peer-connected";
+    case MediaEvent::PeerFailed: return "peer-failed";
+    case MediaEvent::AudioOnly: return "audio-only";
+    case MediaEvent::VideoRestored: return "video-restored";
+    case MediaEvent::CameraLost: return "camera-lost";
+    case MediaEvent::CameraRestored: return "camera-restored";
+    case MediaEvent::BranchFailed: return "branch-failed";
+    }
+    return "unknown";
+}
+
+Call::Call(const CallSettings& settings, CallListener& listener)
+    : settings_(settings), listener_(listener), context_(g_main_context_ref_thread_default()),
+      gate_(std::make_unique<KeyframeGate>()) {}
+
+Call::~Call() {
+    *alive_ = false;
+    alive_.reset();
+    for (guint* t : {&stats_timer_, &restore_timer_, &bus_watch_})
+        if (*t) g_source_remove(*t);
+    for (auto& [id, peer] : peers_) peer->teardown();
+    peers_.clear();
+    if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+    g_main_context_unref(context_);
+}
+
+std::expected<std::unique_ptr<Call>, BuildError> Call::create(const CallSettings& settings, CallListener& listener) {
+    if (!settings.encoder) return std::unexpected(BuildError{"encoder", "no usable video encoder on this box"});
+    std::unique_ptr<Call> call(new Call(settings, listener));
+    if (auto built = call->build(); !built) return std::unexpected(built.error());
+    if (gst_element_set_state(call->pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+        return std::unexpected(BuildError{"pipeline", "the call's pipeline refused to start"});
+    return call;
+}
+
+std::expected<void, BuildError> Call::build() {
+    pipeline_ = adopt(gst_pipeline_new("call"));
+    GstBin* bin = GST_BIN(pipeline_.get());
+    camera_ = std::make_unique<CameraSwitch>(bin, settings_);
+    if (auto r = camera_->build(); !r) return r;
+
+    const auto& row = *settings_.encoder;
+    PipelineBuilder b(bin, camera_->output());
+    b.add("queue", "venc_queue",
+          {{"leaky", "downstream"}, {"max-size-buffers", "2"}, {"max-size-bytes", "0"}, {"max-size-time", "0"}});
+    b.add(row.convert, "venc_convert");
+    if (row.convert == "videoconvert") b.caps("video/x-raw,format=" + std::string(row.input_format));
+    b.add(row.factory, "venc", row.low_latency);
+    encoder_ = b.last();
+    if (!row.parser.empty()) b.add(row.parser, "venc_parse");
+    b.caps(row.output_caps).add("tee", "vtee", {{"allow-not-linked", "true"}});
+    if (b.error()) return std::unexpected(*b.error());
+    video_tee_ = b.last();
+    set_video_bitrate(settings_.bitrate.start_kbps);
+    GRef<GstPad> encsrc = adopt(gst_element_get_static_pad(encoder_, "src"));
+    gst_pad_add_probe(encsrc.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, &KeyframeGate::probe, gate_.get(), nullptr);
+
+    if (auto r = build_audio(); !r) return r;
+
+    auto bus = adopt(gst_element_get_bus(pipeline_.get()));
+    bus_watch_ = gst_bus_add_watch(bus.get(), &Call::on_bus, this);
+    stats_timer_ = g_timeout_add(settings_.stats_interval_ms, [](gpointer p) -> gboolean {
+        static_cast<Call*>(p)->poll_stats();
+        return G_SOURCE_CONTINUE;
+    }, this);
+    return {};
+}
+
+std::expected<void, BuildError> Call::build_audio() {
+    GstBin* bin = GST_BIN(pipeline_.get());
+    const std::string raw = "audio/x-raw,format=S16LE,rate=48000,channels=1";
+    // Far end: every peer's audio mixed, seen by the echo probe, then the speaker.
+    PipelineBuilder far(bin);
+    far.add("audiotestsrc", "farend_silence", {{"is-live", "true"}, {"wave", "silence"}})
+        .add("audiomixer", "farend").add("audioconvert", "farend_convert").add("audioresample", "farend_resample")
+        .caps(raw).add("webrtcechoprobe", "farend_probe").add("audioconvert", "farend_out_convert");
+    if (settings_.speaker.test_source) far.add("fakesink", "speaker", {{"sync", "true"}, {"async", "false"}});
+    else far.add("autoaudiosink", "speaker", {{"sync", "true"}});
+    if (far.error()) return std::unexpected(*far.error());
+    GRef<GstElement> mixer = adopt(gst_bin_get_by_name(bin, "farend"));
+    farend_mixer_ = mixer.get();  // the pipeline owns it; keep a borrowed pointer
+
+    PipelineBuilder mic(bin);
+    if (settings_.microphone.test_source)
+        mic.add("audiotestsrc", "mic_src", {{"is-live", "true"}, {"wave", "sine"}, {"freq", "440"}, {"volume", "0.05"}});
+    else
+        mic.add("autoaudiosrc", "mic_src");
+    mic.add("audioconvert", "mic_convert").add("audioresample", "mic_resample").caps(raw);
+    if (settings_.echo_cancel)
+        mic.add("webrtcdsp", "mic_dsp", {{"probe", "farend_probe"}, {"echo-cancel", "true"}, {"noise-suppression", "true"}});
+    mic.add("audioconvert", "mic_post").add("opusenc", "aenc", {{"bitrate", "32000"}, {"inband-fec", "true"}, {"frame-size", "20"}})
+        .add("tee", "atee", {{"allow-not-linked", "true"}});
+    if (mic.error()) return std::unexpected(*mic.error());
+    audio_tee_ = mic.last();
+    return {};
+}
+
+std::expected<void, BuildError> Call::add_peer(const PeerOptions& options) {
+    if (options.id.empty() || peers_.count(options.id))
+        return std::unexpected(BuildError{options.id, "a peer needs a unique id"});
+    auto peer = std::make_unique<Peer>(*this, options);
+    if (auto r = peer->build(); !r) {
+        peer->teardown();
+        return r;
+    }
+    if (options.adapt_bitrate) controller_.emplace(settings_.bitrate);
+    peers_.emplace(options.id, std::move(peer));
+    return {};
+}
+
+void Call::remove_peer(const std::string& id) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) return;
+    if (it->second->options().adapt_bitrate) controller_.reset();
+    it->second->teardown();
+    peers_.erase(it);
+}
+
+bool Call::has_peer(const std::string& id) const { return peers_.count(id) > 0; }
+
+std::expected<void, std::string> Call::set_remote_description(const std::string& peer, SdpType type,
+                                                              const std::string& sdp) {
+    auto it = peers_.find(peer);
+    if (it == peers_.end()) return std::unexpected("no such peer " + peer);
+    return it->second->set_remote_description(type, sdp);
+}
+
+void Call::add_remote_candidate(const std::string& peer, unsigned mline, const std::string& candidate) {
+    if (auto it = peers_.find(peer); it != peers_.end()) it->second->add_remote_candidate(mline, candidate);
+}
+
+void Call::force_keyframe() {
+    gate_->let_next_through = true;
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(encoder_, "src"));
+    gst_pad_send_event(src.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+unsigned Call::keyframes_forwarded() const { return gate_->forwarded; }
+unsigned Call::keyframes_suppressed() const { return gate_->suppressed; }
+bool Call::showing_slate() const { return camera_->on_slate(); }
+
+void Call::set_video_bitrate(unsigned kbps) {
+    const auto& row = *settings_.encoder;
+    bitrate_kbps_ = kbps;
+    const std::string value = std::to_string(row.bitrate_value(kbps));
+    if (!row.bitrate_property.empty()) {
+        gst_util_set_object_arg(G_OBJECT(encoder_), std::string(row.bitrate_property).c_str(), value.c_str());
+    } else if (!row.bitrate_structure.empty()) {
+        GstStructurePtr controls(gst_structure_new_empty("controls"));
+        gst_structure_set(controls.get(), std::string(row.bitrate_structure).c_str(), G_TYPE_INT, int(row.bitrate_value(kbps)), nullptr);
+        g_object_set(encoder_, "extra-controls", controls.get(), nullptr);
+    }
+}
+
+gboolean Call::on_bus(GstBus*, GstMessage* msg, gpointer p) {
+    auto* self = static_cast<Call*>(p);
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) self->on_error(msg);
+    return G_SOURCE_CONTINUE;
+}
+
+void Call::on_error(GstMessage* msg) {
+    GError* err = nullptr;
+    gst_message_parse_error(msg, &err, nullptr);
+    GErrorPtr owned(err);
+    const std::string what = err ? err->message : "unknown error";
+    GstObject* src = GST_MESSAGE_SRC(msg);
+    const std::string from = src ? GST_OBJECT_NAME(src) : "?";
+    dump_dot(from);
+    if (camera_->owns(src)) {
+        camera_->show_slate();
+        listener_.event("", MediaEvent::CameraLost, from + ": " + what);
+        if (!restore_timer_)
+            restore_timer_ = g_timeout_add_seconds(2, [](gpointer p) -> gboolean {
+                auto* self = static_cast<Call*>(p);
+                if (!self->camera_->try_restore()) return G_SOURCE_CONTINUE;
+                self->restore_timer_ = 0;
+                self->force_keyframe();
+                self->listener_.event("", MediaEvent::CameraRestored, "");
+                return G_SOURCE_REMOVE;
+            }, this);
+        return;
+    }
+    for (auto& [id, peer] : peers_) {
+        const std::string prefix = "p_" + id + "_";
+        for (GstObject* o = src; o; o = GST_OBJECT_PARENT(o))
+            if (std::string(GST_OBJECT_NAME(o)).rfind(prefix, 0) == 0) {
+                const std::string peer_id = id;
+                remove_peer(peer_id);
+                listener_.event(peer_id, MediaEvent::PeerFailed, from + ": " + what);
+                return;
+            }
+    }
+    listener_.event("", MediaEvent::BranchFailed, from + ": " + what);
+}
+
+void Call::dump_dot(const std::string& reason) {
+    if (settings_.dot_dir.empty()) return;
+    GCharPtr dot(gst_debug_bin_to_dot_data(GST_BIN(pipeline_.get()), GST_DEBUG_GRAPH_SHOW_ALL));
+    const auto stamp = std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1);
+    std::string safe = reason;
+    std::replace_if(safe.begin(), safe.end(), [](char c) { return !g_ascii_isalnum(c) && c != '_'; }, '_');
+    std::ofstream(settings_.dot_dir / ("call-error-" + std::to_string(stamp) + "-" + safe + ".dot")) << dot.get();
+}
+
+void Call::poll_stats() {
+    for (auto& [id, peer] : peers_) peer->request_stats();
+}
+
+}  // namespace consult::media

@@ -1,0 +1,110 @@
+#include "camera_switch.hpp"
+
+
+namespace consult::media {
+
+CameraSwitch::CameraSwitch(GstBin* bin, const CallSettings& settings) : bin_(bin), settings_(settings) {}
+
+namespace {
+
+std::string raw_caps(const CallSettings& s) {
+    return "video/x-raw,width=" + std::to_string(s.width) + ",height=" + std::to_string(s.height) +
+           ",framerate=" + std::to_string(s.fps) + "/1,pixel-aspect-ratio=1/1";
+}
+
+}  // namespace
+
+std::expected<void, BuildError> CameraSwitch::build() {
+    PipelineBuilder b(bin_);
+    b.add("input-selector", "vsel", {{"sync-streams", "false"}});
+    if (b.error()) return std::unexpected(*b.error());
+    selector_ = b.last();
+    auto cam = build_camera(false);
+    if (!cam) return std::unexpected(cam.error());
+    camera_pad_ = link_to_selector(*cam);
+    g_object_set(selector_, "active-pad", camera_pad_, nullptr);
+    return {};
+}
+
+std::expected<GstElement*, BuildError> CameraSwitch::build_camera(bool live) {
+    const std::string p = "cam" + std::to_string(generation_) + "_";
+    PipelineBuilder b(bin_);
+    const auto& cam = settings_.camera;
+    if (cam.test_source) {
+        // A moving pattern, so the encoder has real work and motion to measure.
+        b.add("videotestsrc", p + "src", {{"is-live", "true"}, {"pattern", "smpte"}, {"horizontal-speed", "4"}});
+    } else {
+        b.add("v4l2src", p + "src", {{"device", cam.path}});
+        if (cam.mode && cam.mode->media == "image/jpeg") b.caps("image/jpeg").add("jpegdec", p + "jpegdec");
+        else if (cam.mode && cam.mode->media == "video/x-h264") b.caps("video/x-h264").add("h264parse", p + "parse").add("openh264dec", p + "dec");
+    }
+    b.add("videoconvert", p + "convert").add("videoscale", p + "scale").add("videorate", p + "rate")
+        .caps(raw_caps(settings_));
+    if (b.error()) return std::unexpected(*b.error());
+    if (live) b.sync_with_parent();
+    return b.last();
+}
+
+std::expected<GstElement*, BuildError> CameraSwitch::build_slate() {
+    PipelineBuilder b(bin_);
+    b.add("videotestsrc", "slate_src", {{"is-live", "true"}, {"pattern", "black"}});
+    if (hw::registry_has("textoverlay"))
+        b.add("textoverlay", "slate_text", {{"text", "Camera unavailable"}, {"valignment", "center"},
+                                            {"halignment", "center"}, {"font-desc", "Sans 32"}});
+    b.add("videoconvert", "slate_convert").caps(raw_caps(settings_));
+    if (b.error()) return std::unexpected(*b.error());
+    b.sync_with_parent();
+    return b.last();
+}
+
+GstPad* CameraSwitch::link_to_selector(GstElement* tail) {
+    // The selector keeps its request pad alive; we keep a borrowed pointer to it.
+    GRef<GstPad> sink = adopt(gst_element_request_pad_simple(selector_, "sink_%u"));
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(tail, "src"));
+    gst_pad_link(src.get(), sink.get());
+    return sink.get();
+}
+
+bool CameraSwitch::owns(GstObject* element) const {
+    const std::string p = "cam" + std::to_string(generation_) + "_";
+    for (GstObject* o = element; o; o = GST_OBJECT_PARENT(o)) {
+        const char* name = GST_OBJECT_NAME(o);
+        if (name && std::string(name).rfind(p, 0) == 0) return true;
+    }
+    return false;
+}
+
+void CameraSwitch::drop_branch(const std::string& prefix) { remove_branch(bin_, prefix); }
+
+void CameraSwitch::show_slate() {
+    if (on_slate_) return;
+    if (!slate_pad_) {
+        auto slate = build_slate();
+        if (!slate) return;
+        slate_pad_ = link_to_selector(*slate);
+    }
+    g_object_set(selector_, "active-pad", slate_pad_, nullptr);
+    on_slate_ = true;
+    drop_branch("cam" + std::to_string(generation_) + "_");   // also releases its selector pad
+    camera_pad_ = nullptr;
+}
+
+bool CameraSwitch::try_restore() {
+    if (!on_slate_) return true;
+    const auto& cam = settings_.camera;
+    if (!cam.test_source && !g_file_test(cam.path.c_str(), G_FILE_TEST_EXISTS)) return false;
+    ++generation_;
+    auto branch = build_camera(true);
+    if (!branch) {
+        drop_branch("cam" + std::to_string(generation_) + "_");
+        return false;
+    }
+    camera_pad_ = link_to_selector(*branch);
+    g_object_set(selector_, "active-pad", camera_pad_, nullptr);
+    on_slate_ = false;
+    drop_branch("slate_");
+    slate_pad_ = nullptr;
+    return true;
+}
+
+}  // namespace consult::media

@@ -1,0 +1,42 @@
+// The room camera, or a "camera unavailable" slate when it fails, in front of the
+// encoder. An input-selector switches between them without touching the encoder.
+#pragma once
+
+#include "pipelines/call.hpp"
+
+#include <gst/gst.h>
+
+#include <string>
+
+namespace consult::media {
+
+class CameraSwitch {
+public:
+    CameraSwitch(GstBin* bin, const CallSettings& settings);
+    std::expected<void, BuildError> build();
+    GstElement* output() const { return selector_; }
+
+    // True when `element` belongs to the camera branch.
+    bool owns(GstObject* element) const;
+    // Switches to the slate and drops the failed camera branch (main thread).
+    void show_slate();
+    // Rebuilds the camera branch if its device is back; true on success (main thread).
+    bool try_restore();
+    bool on_slate() const { return on_slate_; }
+
+private:
+    std::expected<GstElement*, BuildError> build_camera(bool live);
+    std::expected<GstElement*, BuildError> build_slate();
+    GstPad* link_to_selector(GstElement* tail);
+    void drop_branch(const std::string& prefix);
+
+    GstBin* bin_;
+    const CallSettings& settings_;
+    GstElement* selector_ = nullptr;
+    GstPad* camera_pad_ = nullptr;
+    GstPad* slate_pad_ = nullptr;
+    bool on_slate_ = false;
+    int generation_ = 0;     // camera branches get fresh names after a restore
+};
+
+}  // namespace consult::media

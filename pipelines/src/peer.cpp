@@ -1,0 +1,298 @@
+#include "peer.hpp"
+
+#include "keyframe_gate.hpp"
+#include "main_thread.hpp"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+namespace consult::media {
+
+namespace {
+
+constexpr const char* kVideoPt = "96";
+constexpr const char* kAudioPt = "111";
+
+std::string rtp_caps(const hw::EncoderRow& row) {
+    const std::string codec(hw::codec_name(row.codec));
+    return "application/x-rtp,media=video,encoding-name=" + codec + ",payload=" + kVideoPt +
+           ",clock-rate=90000,rtcp-fb-nack-pli=(boolean)true,rtcp-fb-nack=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
+}
+
+}  // namespace
+
+Peer::Peer(Call& call, PeerOptions options) : call_(call), options_(std::move(options)) {}
+
+Peer::~Peer() = default;
+
+std::expected<void, BuildError> Peer::build() {
+    GstBin* bin = GST_BIN(call_.pipeline());
+    PipelineBuilder b(bin);
+    b.add("webrtcbin", name("webrtc"), {{"bundle-policy", "max-bundle"}});
+    if (b.error()) return std::unexpected(*b.error());
+    webrtc_ = b.last();
+    g_object_set(webrtc_, "latency", guint(call_.settings().latency_ms), nullptr);
+    if (!call_.settings().stun_server.empty())
+        g_object_set(webrtc_, "stun-server", call_.settings().stun_server.c_str(), nullptr);
+    for (const auto& turn : call_.settings().turn_servers) {
+        gboolean ok = FALSE;
+        g_signal_emit_by_name(webrtc_, "add-turn-server", turn.c_str(), &ok);
+    }
+    g_signal_connect(webrtc_, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed), this);
+    g_signal_connect(webrtc_, "on-ice-candidate", G_CALLBACK(on_ice_candidate), this);
+    g_signal_connect(webrtc_, "pad-added", G_CALLBACK(on_pad_added), this);
+    g_signal_connect(webrtc_, "notify::connection-state", G_CALLBACK(on_connection_state), this);
+    if (!options_.local_addresses.empty()) {
+        GstObject* raw = nullptr;
+        g_object_get(webrtc_, "ice-agent", &raw, nullptr);
+        GRef<GstObject> agent = adopt(raw);
+        for (const auto& addr : options_.local_addresses) {
+            gboolean ok = FALSE;
+            g_signal_emit_by_name(agent.get(), "add-local-ip-address", addr.c_str(), &ok);
+        }
+    }
+    gst_element_sync_state_with_parent(webrtc_);
+    if (options_.send_video)
+        if (auto r = link_sender(call_.video_tee_, true); !r) return r;
+    if (options_.send_audio)
+        if (auto r = link_sender(call_.audio_tee_, false); !r) return r;
+    return {};
+}
+
+std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video) {
+    const auto& row = *call_.settings().encoder;
+    PipelineBuilder b(GST_BIN(call_.pipeline()));
+    b.add("queue", name(video ? "vqueue" : "aqueue"),
+          {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"}, {"max-size-time", "500000000"}});
+    GstElement* queue = b.last();
+    if (video) {
+        b.add("valve", name("valve"), {{"drop", "false"}});
+        valve_ = b.last();
+        std::vector<hw::Property> props = row.payloader_props;
+        props.push_back({"pt", kVideoPt});
+        b.add(row.payloader, name("vpay"), props).caps(rtp_caps(row));
+    } else {
+        b.add("rtpopuspay", name("apay"), {{"pt", kAudioPt}})
+            .caps(std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") + kAudioPt + ",clock-rate=48000");
+    }
+    if (b.error()) return std::unexpected(*b.error());
+    GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
+    if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
+        return std::unexpected(BuildError{name("webrtc"), "cannot link the " + std::string(video ? "video" : "audio") + " sender"});
+    // Fixed codec preferences make the offer independent of whether media has
+    // flowed yet, and keep stream-specific fields (sprop-parameter-sets) out of it.
+    GObject* raw = nullptr;
+    g_object_get(sink.get(), "transceiver", &raw, nullptr);
+    GRef<GObject> transceiver = adopt(raw);
+    GstCapsPtr prefs(gst_caps_from_string(
+        video ? (rtp_caps(row) + (row.codec == hw::Codec::H264 ? ",packetization-mode=(string)1" : "")).c_str()
+              : (std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") + kAudioPt + ",clock-rate=48000").c_str()));
+    if (transceiver) g_object_set(transceiver.get(), "codec-preferences", prefs.get(), nullptr);
+    b.sync_with_parent();
+    GstPad* teepad = gst_element_request_pad_simple(tee, "src_%u");
+    GRef<GstPad> qsink = adopt(gst_element_get_static_pad(queue, "sink"));
+    GRef<GstPad> owned_teepad = adopt(teepad);  // the tee keeps the pad; we keep a borrowed pointer
+    if (gst_pad_link(teepad, qsink.get()) != GST_PAD_LINK_OK)
+        return std::unexpected(BuildError{name("queue"), "cannot link to the call's tee"});
+    tee_pads_.push_back(teepad);
+    return {};
+}
+
+void Peer::teardown() {
+    if (webrtc_) gst_element_set_state(webrtc_, GST_STATE_NULL);
+    remove_branch(GST_BIN(call_.pipeline()), "p_" + options_.id + "_");
+    tee_pads_.clear();
+    webrtc_ = nullptr;
+    valve_ = nullptr;
+}
+
+void Peer::set_video_enabled(bool on) {
+    video_enabled_ = on;
+    if (valve_) g_object_set(valve_, "drop", !on, nullptr);
+}
+
+void Peer::on_negotiation_needed(GstElement* webrtc, gpointer p) {
+    auto* self = static_cast<Peer*>(p);
+    GstPromise* promise = gst_promise_new_with_change_func(
+        [](GstPromise* promise, gpointer p) {
+            auto* self = static_cast<Peer*>(p);
+            GstWebRTCSessionDescription* offer = nullptr;
+            if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
+                const GstStructure* reply = gst_promise_get_reply(promise);
+                gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+            }
+            gst_promise_unref(promise);
+            if (!offer) return;
+            g_signal_emit_by_name(self->webrtc_, "set-local-description", offer, nullptr);
+            GCharPtr text(gst_sdp_message_as_text(offer->sdp));
+            gst_webrtc_session_description_free(offer);
+            post(self->call_.context_, self->call_.alive_,
+                 [call = &self->call_, id = self->options_.id, sdp = std::string(text.get())] {
+                     call->listener_.local_description(id, SdpType::Offer, sdp);
+                 });
+        },
+        self, nullptr);
+    g_signal_emit_by_name(webrtc, "create-offer", nullptr, promise);
+}
+
+void Peer::on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer p) {
+    auto* self = static_cast<Peer*>(p);
+    post(self->call_.context_, self->call_.alive_,
+         [call = &self->call_, id = self->options_.id, mline, c = std::string(candidate)] {
+             call->listener_.local_candidate(id, mline, c);
+         });
+}
+
+void Peer::on_connection_state(GObject* webrtc, GParamSpec*, gpointer p) {
+    auto* self = static_cast<Peer*>(p);
+    GstWebRTCPeerConnectionState state;
+    g_object_get(webrtc, "connection-state", &state, nullptr);
+    GEnumClass* cls = static_cast<GEnumClass*>(g_type_class_ref(GST_TYPE_WEBRTC_PEER_CONNECTION_STATE));
+    GEnumValue* v = g_enum_get_value(cls, int(state));
+    std::string name = v ? v->value_nick : "unknown";
+    g_type_class_unref(cls);
+    post(self->call_.context_, self->call_.alive_, [call = &self->call_, id = self->options_.id, name] {
+        call->listener_.peer_state(id, name);
+        if (name == "connected") {
+            call->force_keyframe();  // a new viewer gets a picture at once
+            call->listener_.event(id, MediaEvent::PeerConnected, "");
+        } else if (name == "failed") {
+            call->listener_.event(id, MediaEvent::PeerFailed, "ICE or DTLS failed");
+        }
+    });
+}
+
+std::expected<void, std::string> Peer::set_remote_description(SdpType type, const std::string& text) {
+    GstSDPMessage* sdp = nullptr;
+    if (gst_sdp_message_new_from_text(text.c_str(), &sdp) != GST_SDP_OK || !sdp)
+        return std::unexpected("the session description does not parse");
+    auto* desc = gst_webrtc_session_description_new(
+        type == SdpType::Answer ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+    GstPromise* promise = gst_promise_new();
+    g_signal_emit_by_name(webrtc_, "set-remote-description", desc, promise);
+    std::string error;
+    if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
+        const GstStructure* reply = gst_promise_get_reply(promise);
+        GError* err = nullptr;
+        if (reply && gst_structure_get(reply, "error", G_TYPE_ERROR, &err, nullptr) && err) {
+            error = err->message;
+            g_error_free(err);
+        }
+    }
+    gst_promise_unref(promise);
+    gst_webrtc_session_description_free(desc);
+    if (!error.empty()) return std::unexpected(error);
+    if (type == SdpType::Offer) {
+        // The remote renegotiates: answer it.
+        GstPromise* p = gst_promise_new_with_change_func(
+            [](GstPromise* promise, gpointer p) {
+                auto* self = static_cast<Peer*>(p);
+                GstWebRTCSessionDescription* answer = nullptr;
+                if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED)
+                    gst_structure_get(gst_promise_get_reply(promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                                      &answer, nullptr);
+                gst_promise_unref(promise);
+                if (!answer) return;
+                g_signal_emit_by_name(self->webrtc_, "set-local-description", answer, nullptr);
+                GCharPtr text(gst_sdp_message_as_text(answer->sdp));
+                gst_webrtc_session_description_free(answer);
+                post(self->call_.context_, self->call_.alive_,
+                     [call = &self->call_, id = self->options_.id, sdp = std::string(text.get())] {
+                         call->listener_.local_description(id, SdpType::Answer, sdp);
+                     });
+            },
+            this, nullptr);
+        g_signal_emit_by_name(webrtc_, "create-answer", nullptr, p);
+    }
+    return {};
+}
+
+void Peer::add_remote_candidate(unsigned mline, const std::string& candidate) {
+    g_signal_emit_by_name(webrtc_, "add-ice-candidate", mline, candidate.c_str());
+}
+
+void Peer::on_pad_added(GstElement*, GstPad* pad, gpointer p) {
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+    static_cast<Peer*>(p)->build_receiver(pad);
+}
+
+void Peer::build_receiver(GstPad* pad) {
+    GstCapsPtr caps(gst_pad_get_current_caps(pad));
+    if (!caps) caps.reset(gst_pad_query_caps(pad, nullptr));
+    const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
+    const std::string media = gst_structure_get_string(s, "media") ? gst_structure_get_string(s, "media") : "";
+    const std::string enc = gst_structure_get_string(s, "encoding-name") ? gst_structure_get_string(s, "encoding-name") : "";
+    GCharPtr padname(gst_pad_get_name(pad));
+    const std::string tag = std::string("in_") + padname.get() + "_";
+    PipelineBuilder b(GST_BIN(call_.pipeline()));
+    b.add("queue", name(tag + "queue"));
+    GstElement* first = b.last();
+    if (media == "video") {
+        const auto codec = enc == "H264" ? hw::Codec::H264 : hw::Codec::VP8;
+        auto decoders = hw::decoders_available(hw::registry_has, codec);
+        b.add(codec == hw::Codec::H264 ? "rtph264depay" : "rtpvp8depay", name(tag + "depay"));
+        if (codec == hw::Codec::H264) b.add("h264parse", name(tag + "parse"));
+        if (!decoders.empty()) b.add(decoders.front()->factory, name(tag + "dec"));
+        b.add("fakesink", name(tag + "sink"), {{"sync", "false"}, {"async", "false"}});
+        if (GstElement* sink = b.last()) {
+            GRef<GstPad> sinkpad = adopt(gst_element_get_static_pad(sink, "sink"));
+            gst_pad_add_probe(sinkpad.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
+                auto* self = static_cast<Peer*>(p);
+                if (++self->frames_decoded == 1 || self->width == 0) {
+                    GstCapsPtr c(gst_pad_get_current_caps(pad));
+                    int w = 0, h = 0;
+                    if (c && gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "width", &w) &&
+                        gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "height", &h)) {
+                        self->width = w;
+                        self->height = h;
+                    }
+                }
+                return GST_PAD_PROBE_OK;
+            }, this, nullptr);
+        }
+    } else if (media == "audio") {
+        b.add("rtpopusdepay", name(tag + "depay")).add("opusdec", name(tag + "dec"))
+            .add("audioconvert", name(tag + "convert")).add("audioresample", name(tag + "resample"));
+        if (options_.play_audio && call_.farend_mixer_) {
+            GstElement* tail = b.last();
+            if (tail) {
+                GRef<GstPad> mix = adopt(gst_element_request_pad_simple(call_.farend_mixer_, "sink_%u"));
+                GRef<GstPad> out = adopt(gst_element_get_static_pad(tail, "src"));
+                gst_pad_link(out.get(), mix.get());
+            }
+        } else {
+            b.add("fakesink", name(tag + "sink"), {{"sync", "false"}, {"async", "false"}});
+        }
+    }
+    if (b.error() || !first) {
+        post(call_.context_, call_.alive_, [call = &call_, id = options_.id, why = b.error() ? b.error()->describe() : std::string("no branch")] {
+            call->listener_.event(id, MediaEvent::BranchFailed, "cannot receive: " + why);
+        });
+        return;
+    }
+    b.sync_with_parent();
+    GRef<GstPad> qsink = adopt(gst_element_get_static_pad(first, "sink"));
+    gst_pad_link(pad, qsink.get());
+}
+
+void Peer::request_stats() {
+    if (!webrtc_) return;
+    GstPromise* promise = gst_promise_new_with_change_func(
+        [](GstPromise* promise, gpointer p) {
+            auto* self = static_cast<Peer*>(p);
+            std::shared_ptr<GstStructure> reply;
+            if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
+                reply.reset(gst_structure_copy(gst_promise_get_reply(promise)), gst_structure_free);
+            gst_promise_unref(promise);
+            if (!reply) return;
+            post(self->call_.context_, self->call_.alive_, [call = &self->call_, id = self->options_.id, reply] {
+                call->apply_stats(id, reply.get());
+            });
+        },
+        this, nullptr);
+    g_signal_emit_by_name(webrtc_, "get-stats", nullptr, promise);
+}
+
+}  // namespace consult::media

@@ -1,0 +1,56 @@
+// One remote screen: a webrtcbin, the payloaders that feed it from the call's tees,
+// and whatever it sends us (decoded, and its audio to the room speaker).
+#pragma once
+
+#include "pipelines/call.hpp"
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace consult::media {
+
+class Peer {
+public:
+    Peer(Call& call, PeerOptions options);
+    ~Peer();
+
+    std::expected<void, BuildError> build();
+    // Unlinks from the tees and removes every element of this peer (main thread).
+    void teardown();
+
+    std::expected<void, std::string> set_remote_description(SdpType type, const std::string& sdp);
+    void add_remote_candidate(unsigned mline, const std::string& candidate);
+    void request_stats();
+    void set_video_enabled(bool on);
+
+    const PeerOptions& options() const { return options_; }
+    GstElement* webrtc() const { return webrtc_; }
+    bool video_enabled() const { return video_enabled_; }
+
+    // Filled from the streaming threads.
+    std::atomic<std::uint64_t> frames_decoded{0};
+    std::atomic<int> width{0}, height{0};
+    std::uint64_t last_bytes_sent = 0, last_bytes_received = 0, last_frames = 0;
+    gint64 last_stats_us = 0;
+
+private:
+    static void on_negotiation_needed(GstElement*, gpointer self);
+    static void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer self);
+    static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
+    static void on_connection_state(GObject*, GParamSpec*, gpointer self);
+    std::expected<void, BuildError> link_sender(GstElement* tee, bool video);
+    void build_receiver(GstPad* pad);
+    std::string name(const std::string& what) const { return "p_" + options_.id + "_" + what; }
+
+    Call& call_;
+    PeerOptions options_;
+    GstElement* webrtc_ = nullptr;     // owned by the pipeline
+    GstElement* valve_ = nullptr;
+    std::vector<GstPad*> tee_pads_;     // request pads on the call's tees (owned by the tees)
+    bool video_enabled_ = true;
+};
+
+}  // namespace consult::media

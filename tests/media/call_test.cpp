@@ -1,0 +1,144 @@
+// Two webrtcbin peers through an in-process signalling stub, inside a private
+// network namespace (see run_in_netns.sh). Every wait has a deadline.
+#include "call_fixture.hpp"
+
+#include <gst/video/video.h>
+
+#include <atomic>
+
+namespace consult::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST_F(CallFixture, H264FlowsBothWays) {
+    start(settings("x264enc"));
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 30 && r.audio_buffers > 30; }, 20s))
+        << "remote decoded " << r.video_frames << " frames, " << r.audio_buffers << " audio buffers";
+    ASSERT_TRUE(run_until([&] { return last_stats["patient"].frames_decoded > 15; }, 10s))
+        << "the appliance decoded " << last_stats["patient"].frames_decoded << " frames from the remote";
+    EXPECT_TRUE(saw(media::MediaEvent::PeerConnected));
+    EXPECT_EQ(last_stats["patient"].width, 320);
+}
+
+TEST_F(CallFixture, Vp8FlowsBothWays) {
+    start(settings("vp8enc"));
+    RemotePeer& r = connect("patient", hw::Codec::VP8);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 30 && r.audio_buffers > 30; }, 20s));
+    ASSERT_TRUE(run_until([&] { return last_stats["patient"].frames_decoded > 15; }, 10s));
+}
+
+TEST_F(CallFixture, APliBringsAKeyframeAndBurstsAreThrottled) {
+    start(settings("x264enc"));
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 30; }, 20s));
+    run_for(600ms);
+    const unsigned before = r.keyframes_received, forwarded = call->keyframes_forwarded();
+    r.request_keyframe();
+    ASSERT_TRUE(run_until([&] { return r.keyframes_received > before; }, 3s)) << "no keyframe after a PLI";
+    EXPECT_GT(call->keyframes_forwarded(), forwarded);
+}
+
+TEST_F(CallFixture, ABurstOfKeyframeRequestsReachesTheEncoderOncePerHalfSecond) {
+    start(settings("x264enc"));
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 10; }, 20s));
+    run_for(600ms);
+    // What rtpbin does on each PLI: a force-key-unit event travelling upstream.
+    GRef<GstElement> pay = adopt(gst_bin_get_by_name(GST_BIN(call->pipeline()), "p_patient_vpay"));
+    ASSERT_TRUE(pay);
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(pay.get(), "src"));
+    const unsigned forwarded = call->keyframes_forwarded();
+    for (int i = 0; i < 10; ++i) {
+        gst_pad_send_event(src.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+        run_for(20ms);
+    }
+    EXPECT_LE(call->keyframes_forwarded() - forwarded, 2u) << "ten requests in 200 ms, at most one per 500 ms";
+    EXPECT_GE(call->keyframes_suppressed(), 8u);
+}
+
+// Link loss: a share of the packets our peer's ICE transport sends never leaves.
+// This kernel has no netem (and nftables rules do not see the namespace's local
+// traffic), so the loss is made at the last element before the socket instead.
+struct LossyLink {
+    std::atomic<int> percent{0};
+    void attach(GstElement* webrtc) {
+        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(webrtc));
+        GValue item = G_VALUE_INIT;
+        int attached = 0;
+        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+            auto* el = GST_ELEMENT(g_value_get_object(&item));
+            GstElementFactory* f = gst_element_get_factory(el);
+            if (f && std::string(GST_OBJECT_NAME(f)) == "nicesink") {
+                GRef<GstPad> sink = adopt(gst_element_get_static_pad(el, "sink"));
+                gst_pad_add_probe(sink.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                                  [](GstPad*, GstPadProbeInfo*, gpointer p) {
+                                      const int pct = static_cast<LossyLink*>(p)->percent;
+                                      return pct > 0 && g_random_int_range(0, 100) < pct ? GST_PAD_PROBE_DROP
+                                                                                          : GST_PAD_PROBE_OK;
+                                  }, this, nullptr);
+                ++attached;
+            }
+            g_value_reset(&item);
+        }
+        g_value_unset(&item);
+        gst_iterator_free(it);
+        ASSERT_GT(attached, 0) << "no nicesink in the peer's webrtcbin";
+    }
+};
+
+// Not yet reliable: webrtcbin's stats carry a receiver report for only one of the two
+// streams per run, so the loss induced below is not always seen. The controller's
+// decisions are covered by the unit tests (tests/unit/pipelines/congestion_test.cpp).
+TEST_F(CallFixture, DISABLED_BitrateFollowsLossGoesAudioOnlyBelowTheFloorAndRecovers) {
+    auto s = settings("x264enc");
+    s.bitrate = {150, 2500, 1200};
+    start(s);
+    RemotePeer& r = connect("patient", hw::Codec::H264, true);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 20; }, 20s));
+    LossyLink link;
+    GRef<GstElement> webrtc = adopt(gst_bin_get_by_name(GST_BIN(call->pipeline()), "p_patient_webrtc"));
+    link.attach(webrtc.get());
+    const unsigned start_kbps = call->video_bitrate();
+    link.percent = 30;
+    EXPECT_TRUE(run_until([&] { return call->video_bitrate() < start_kbps * 3 / 4; }, 20s))
+        << "bitrate stayed at " << call->video_bitrate();
+    link.percent = 60;
+    EXPECT_TRUE(run_until([&] { return saw(media::MediaEvent::AudioOnly); }, 30s)) << "never went audio-only";
+    link.percent = 0;
+    EXPECT_TRUE(run_until([&] { return saw(media::MediaEvent::VideoRestored); }, 40s)) << "video never came back";
+    const unsigned at = r.video_frames;
+    EXPECT_TRUE(run_until([&] { return r.video_frames > at + 15; }, 10s));
+}
+
+TEST_F(CallFixture, PeersComeAndGoWithoutDisturbingEachOther) {
+    start(settings("x264enc"));
+    RemotePeer& a = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return a.video_frames > 20; }, 20s));
+    RemotePeer& b = connect("second", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return b.video_frames > 20; }, 20s)) << "a peer added mid-call gets video";
+    call->remove_peer("second");
+    const unsigned at = a.video_frames;
+    ASSERT_TRUE(run_until([&] { return a.video_frames > at + 30; }, 10s)) << "removing a peer stalled the other";
+    EXPECT_FALSE(call->has_peer("second"));
+}
+
+TEST_F(CallFixture, ASourceThatFailsShowsTheSlateAndComesBack) {
+    start(settings("x264enc"));
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 20; }, 20s));
+    GRef<GstElement> src = adopt(gst_bin_get_by_name(GST_BIN(call->pipeline()), "cam0_src"));
+    ASSERT_TRUE(src);
+    GST_ELEMENT_ERROR(src.get(), RESOURCE, READ, ("camera unplugged (test)"), (nullptr));
+    ASSERT_TRUE(run_until([&] { return saw(media::MediaEvent::CameraLost); }, 5s));
+    const unsigned at = r.video_frames;
+    ASSERT_TRUE(run_until([&] { return r.video_frames > at + 15; }, 10s)) << "video stopped instead of the slate";
+    ASSERT_TRUE(run_until([&] { return saw(media::MediaEvent::CameraRestored); }, 10s));
+    EXPECT_FALSE(call->showing_slate());
+    const unsigned again = r.video_frames;
+    EXPECT_TRUE(run_until([&] { return r.video_frames > again + 15; }, 10s));
+}
+
+}  // namespace
+}  // namespace consult::test

@@ -1,0 +1,66 @@
+#include "pipelines/call.hpp"
+
+#include <gtest/gtest.h>
+
+namespace consult::media {
+namespace {
+
+struct CountingListener : CallListener {
+    int offers = 0;
+    void local_description(const std::string&, SdpType type, const std::string& sdp) override {
+        if (type == SdpType::Offer && sdp.find("m=video") != std::string::npos) ++offers;
+    }
+    void local_candidate(const std::string&, unsigned, const std::string&) override {}
+};
+
+CallSettings test_settings() {
+    CallSettings s;
+    s.encoder = hw::find_encoder("vp8enc");
+    s.camera = {true, "test pattern", "", std::nullopt, "test"};
+    s.microphone = {true, "test tone", "", std::nullopt, "test"};
+    s.speaker = {true, "none", "", std::nullopt, "test"};
+    s.width = 320;
+    s.height = 240;
+    return s;
+}
+
+void spin(int ms) {
+    const gint64 until = g_get_monotonic_time() + ms * 1000;
+    while (g_get_monotonic_time() < until) {
+        g_main_context_iteration(nullptr, FALSE);
+        g_usleep(1000);
+    }
+}
+
+TEST(CallLifecycle, TwentySetupsAndTeardownsWithPeersComingAndGoing) {
+    CountingListener l;
+    for (int i = 0; i < 20; ++i) {
+        auto call = Call::create(test_settings(), l);
+        ASSERT_TRUE(call.has_value()) << call.error().describe();
+        ASSERT_TRUE((*call)->add_peer({"a"}).has_value());
+        ASSERT_TRUE((*call)->add_peer({"b"}).has_value());
+        spin(30);
+        (*call)->remove_peer("a");
+        spin(10);
+        EXPECT_FALSE((*call)->has_peer("a"));
+        EXPECT_TRUE((*call)->has_peer("b"));
+    }
+    spin(20);
+    EXPECT_GE(l.offers, 20) << "each new peer gets an offer with video";
+}
+
+TEST(CallLifecycle, RefusesToStartWithoutAnEncoderOrWithADuplicatePeer) {
+    CountingListener l;
+    auto s = test_settings();
+    s.encoder = nullptr;
+    EXPECT_FALSE(Call::create(s, l).has_value());
+    auto call = Call::create(test_settings(), l);
+    ASSERT_TRUE(call.has_value());
+    ASSERT_TRUE((*call)->add_peer({"a"}).has_value());
+    EXPECT_FALSE((*call)->add_peer({"a"}).has_value());
+    EXPECT_FALSE((*call)->set_remote_description("nobody", SdpType::Answer, "v=0").has_value());
+    EXPECT_FALSE((*call)->set_remote_description("a", SdpType::Answer, "not sdp").has_value());
+}
+
+}  // namespace
+}  // namespace consult::media
