@@ -28,7 +28,7 @@ std::string session_metrics(store::Database& db) {
          "# TYPE consult_sessions gauge\n";
     auto by_day = db.prepare(
         "SELECT date(a.starts_at, 'localtime') AS day, s.status, count(*) FROM video_consultation_sessions s "
-        "JOIN appointments a ON a.id = s.appointment_id WHERE a.starts_at >= datetime('now', '-7 days') "
+        "JOIN appointments a ON a.id = s.appointment_id WHERE julianday(a.starts_at) >= julianday('now', '-7 days') "
         "GROUP BY day, s.status ORDER BY day, s.status");
     while (by_day.step())
         o += "consult_sessions{day=\"" + by_day.text(0) + "\",status=\"" + by_day.text(1) + "\"} " +

@@ -2,6 +2,8 @@
 
 #include "appliance/domain/session_lifecycle.hpp"
 
+#include <glib.h>
+
 #include <algorithm>
 
 namespace consult::http {
@@ -20,7 +22,7 @@ Caller authenticate(ApplianceContext& ctx, const Request& req, std::initializer_
     if (!header) refuse(ctx, 401, "unauthenticated", "this needs an Authorization: Bearer token");
     constexpr std::string_view prefix = "Bearer ";
     if (header->size() <= prefix.size() || !std::equal(prefix.begin(), prefix.end(), header->begin(),
-                                                       [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+                                                       [](char a, char b) { return g_ascii_tolower(a) == g_ascii_tolower(b); }))
         refuse(ctx, 401, "unauthenticated", "the Authorization header must be 'Bearer <token>'");
     auto claims = ctx.tokens.check(std::string_view(*header).substr(prefix.size()), tokens::unix_now());
     if (!claims) {

@@ -52,7 +52,8 @@ Response create_timing(ApplianceContext& ctx, const Request& req) {
 
 Response update_timing(ApplianceContext& ctx, const Request& req) {
     Caller c = authenticate(ctx, req, {Role::Admin});
-    auto t = store::ScheduleStore(ctx.db).update_timing(timing_from(req.json_body(), path_uuid(req, "id")));
+    const auto id = path_uuid(req, "id");   // the path is checked before the body
+    auto t = store::ScheduleStore(ctx.db).update_timing(timing_from(req.json_body(), id));
     audit(ctx, c, "timing.update", std::nullopt, {{"timing_id", t.id}});
     return Response::json(200, to_json(t));
 }

@@ -41,9 +41,16 @@ Server::~Server() {
 std::expected<void, std::string> Server::listen(const std::string& bind, int port) {
     auto addr = adopt(g_inet_socket_address_new_from_string(bind.c_str(), guint(port)));
     if (!addr) return std::unexpected("'" + bind + "' is not an IP address to bind to");
+    // Our own socket: GLib's default listen queue of 10 drops connections under load.
+    const std::string where = bind + ":" + std::to_string(port);
     GErrorOut err;
-    if (!soup_server_listen(server_.get(), addr.get(), SoupServerListenOptions(0), err.out()))
-        return std::unexpected("cannot listen on " + bind + ":" + std::to_string(port) + ": " + err.message());
+    auto sock = adopt(g_socket_new(g_socket_address_get_family(addr.get()), G_SOCKET_TYPE_STREAM,
+                                   G_SOCKET_PROTOCOL_TCP, err.out()));
+    if (!sock) return std::unexpected("cannot create a socket for " + where + ": " + err.message());
+    g_socket_set_listen_backlog(sock.get(), 1024);
+    if (!g_socket_bind(sock.get(), addr.get(), TRUE, err.out()) || !g_socket_listen(sock.get(), err.out()) ||
+        !soup_server_listen_socket(server_.get(), sock.get(), SoupServerListenOptions(0), err.out()))
+        return std::unexpected("cannot listen on " + where + ": " + err.message());
     return {};
 }
 

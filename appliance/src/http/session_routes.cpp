@@ -105,7 +105,7 @@ Response issue_token(ApplianceContext& ctx, const Request& req) {
     auto body = req.json_body();
     const auto user_id = require_uuid(body, "user_id");
     const auto user_type = require_enum(body, "user_type", {"doctor", "patient"});
-    if (domain::is_closed(*domain::parse_session_status(s.status)))
+    if (auto st = domain::parse_session_status(s.status); !st || domain::is_closed(*st))
         throw ApiError(409, "session_closed", "this consultation has ended");
     const bool patient = user_type == "patient";
     if (user_id != (patient ? s.patient_id : s.doctor_id))

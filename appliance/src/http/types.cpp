@@ -12,7 +12,10 @@ std::optional<std::string> Request::header(const std::string& lower_name) const 
 
 nlohmann::json Request::json_body() const {
     auto type = header("content-type").value_or("");
-    if (type.rfind("application/json", 0) != 0)
+    const auto semicolon = type.find(';');
+    std::string media = type.substr(0, semicolon);
+    while (!media.empty() && media.back() == ' ') media.pop_back();
+    if (g_ascii_strcasecmp(media.c_str(), "application/json") != 0)
         throw ApiError(415, "unsupported_media_type", "the request body must be application/json");
     if (!g_utf8_validate(body.data(), gssize(body.size()), nullptr))
         throw ApiError(400, "invalid_encoding", "the request body is not valid UTF-8");

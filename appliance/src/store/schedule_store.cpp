@@ -132,7 +132,10 @@ std::vector<domain::Interval> ScheduleStore::booked_intervals(const std::string&
 
 std::vector<domain::Slot> ScheduleStore::availability(const std::string& doctor_id, const domain::Date& date) {
     check_doctor(doctor_id);
-    return domain::free_slots(timings(doctor_id), date, booked_intervals(doctor_id, date));
+    auto slots = domain::free_slots(timings(doctor_id), date, booked_intervals(doctor_id, date));
+    const std::time_t now = domain::now_seconds();
+    std::erase_if(slots, [now](const domain::Slot& s) { return s.start < now; });  // only slots still to come
+    return slots;
 }
 
 std::vector<AppointmentRow> ScheduleStore::appointments(const std::optional<std::string>& from_iso,
@@ -157,6 +160,10 @@ std::optional<AppointmentRow> ScheduleStore::appointment(const std::string& id) 
 AppointmentRow ScheduleStore::book(const NewAppointment& a) {
     auto start = domain::parse_iso(a.starts_at);
     if (!start) throw domain::invalid("invalid_field", "starts_at must be an ISO 8601 time with a zone", "starts_at");
+    constexpr std::time_t kYear10000 = 253402300800;  // stored times have four-digit years
+    if (*start >= kYear10000) throw domain::invalid("invalid_field", "starts_at is too far in the future", "starts_at");
+    if (*start < domain::now_seconds() - 60 && a.consultation_type != "in-person")
+        throw domain::invalid("slot_in_past", "that video slot has already begun", "starts_at");
     Transaction tx(db_);  // BEGIN IMMEDIATE: concurrent bookings queue here
     check_doctor(a.doctor_id);
     auto p = db_.prepare("SELECT p.clinic_id FROM patients p JOIN doctors d ON d.clinic_id = p.clinic_id "
