@@ -43,6 +43,8 @@ package: build
 
 bench: build
 	@tests/bench/startup_bench.sh $(BUILD)/appliance/consultd
+	@tests/bench/api_bench.sh $(BUILD)/appliance/consultd
+	@tests/media/run_in_netns.sh $(BUILD)/tests/consult_media_bench
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
