@@ -123,7 +123,26 @@ std::expected<void, BuildError> Call::add_peer(const PeerOptions& options) {
     }
     if (options.adapt_bitrate) controller_.emplace(settings_.bitrate);
     peers_.emplace(options.id, std::move(peer));
+    if (options.forward_from) link_forwards(*options.forward_from);
     return {};
+}
+
+void Call::on_incoming_video(const std::string& peer, const std::string& tee, hw::Codec codec) {
+    if (!peers_.count(peer)) return;
+    incoming_video_[peer] = {tee, codec};
+    link_forwards(peer);
+}
+
+void Call::link_forwards(const std::string& source) {
+    auto it = incoming_video_.find(source);
+    if (it == incoming_video_.end()) return;   // linked when the source's video arrives
+    GRef<GstElement> tee = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), it->second.first.c_str()));
+    if (!tee) return;
+    for (auto& [id, p] : peers_) {
+        if (p->options().forward_from != source || p->forwarding()) continue;
+        if (auto r = p->link_forward(tee.get(), it->second.second); !r)
+            listener_.event(id, MediaEvent::BranchFailed, "cannot forward " + source + ": " + r.error().describe());
+    }
 }
 
 void Call::remove_peer(const std::string& id) {
@@ -132,6 +151,7 @@ void Call::remove_peer(const std::string& id) {
     if (it->second->options().adapt_bitrate) controller_.reset();
     it->second->teardown();
     peers_.erase(it);
+    incoming_video_.erase(id);
 }
 
 bool Call::has_peer(const std::string& id) const { return peers_.count(id) > 0; }

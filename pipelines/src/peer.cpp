@@ -3,6 +3,8 @@
 #include "keyframe_gate.hpp"
 #include "main_thread.hpp"
 
+#include <gst/video/video.h>
+
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -18,6 +20,14 @@ std::string rtp_caps(const hw::EncoderRow& row) {
     const std::string codec(hw::codec_name(row.codec));
     return "application/x-rtp,media=video,encoding-name=" + codec + ",payload=" + kVideoPt +
            ",clock-rate=90000,rtcp-fb-nack-pli=(boolean)true,rtcp-fb-nack=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
+}
+
+// Pins a payloader's SSRC and writes it into its caps, so the SDP names the stream
+// even when the offer is made before the first packet (a renegotiation mid-call).
+std::string with_ssrc(GstElement* payloader, const std::string& caps) {
+    const guint ssrc = g_random_int();
+    g_object_set(payloader, "ssrc", ssrc, nullptr);
+    return caps + ",ssrc=(uint)" + std::to_string(ssrc);
 }
 
 }  // namespace
@@ -66,16 +76,21 @@ std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video) {
     b.add("queue", name(video ? "vqueue" : "aqueue"),
           {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"}, {"max-size-time", "500000000"}});
     GstElement* queue = b.last();
+    std::string caps;
     if (video) {
         b.add("valve", name("valve"), {{"drop", "false"}});
         valve_ = b.last();
         std::vector<hw::Property> props = row.payloader_props;
         props.push_back({"pt", kVideoPt});
-        b.add(row.payloader, name("vpay"), props).caps(rtp_caps(row));
+        b.add(row.payloader, name("vpay"), props);
+        if (b.last()) caps = with_ssrc(b.last(), rtp_caps(row));
     } else {
-        b.add("rtpopuspay", name("apay"), {{"pt", kAudioPt}})
-            .caps(std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") + kAudioPt + ",clock-rate=48000");
+        b.add("rtpopuspay", name("apay"), {{"pt", kAudioPt}});
+        if (b.last())
+            caps = with_ssrc(b.last(), std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") +
+                                           kAudioPt + ",clock-rate=48000");
     }
+    if (!caps.empty()) b.caps(caps);
     if (b.error()) return std::unexpected(*b.error());
     GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
     GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
@@ -87,8 +102,7 @@ std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video) {
     g_object_get(sink.get(), "transceiver", &raw, nullptr);
     GRef<GObject> transceiver = adopt(raw);
     GstCapsPtr prefs(gst_caps_from_string(
-        video ? (rtp_caps(row) + (row.codec == hw::Codec::H264 ? ",packetization-mode=(string)1" : "")).c_str()
-              : (std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") + kAudioPt + ",clock-rate=48000").c_str()));
+        (caps + (video && row.codec == hw::Codec::H264 ? ",packetization-mode=(string)1" : "")).c_str()));
     if (transceiver) g_object_set(transceiver.get(), "codec-preferences", prefs.get(), nullptr);
     b.sync_with_parent();
     GstPad* teepad = gst_element_request_pad_simple(tee, "src_%u");
@@ -233,7 +247,8 @@ void Peer::build_receiver(GstPad* pad) {
         const auto codec = enc == "H264" ? hw::Codec::H264 : hw::Codec::VP8;
         auto decoders = hw::decoders_available(hw::registry_has, codec);
         b.add(codec == hw::Codec::H264 ? "rtph264depay" : "rtpvp8depay", name(tag + "depay"));
-        if (codec == hw::Codec::H264) b.add("h264parse", name(tag + "parse"));
+        if (codec == hw::Codec::H264) b.add("h264parse", name(tag + "parse"), {{"config-interval", "-1"}});
+        b.add("tee", name(tag + "fwd"), {{"allow-not-linked", "true"}}).add("queue", name(tag + "decqueue"));
         if (!decoders.empty()) b.add(decoders.front()->factory, name(tag + "dec"));
         b.add("fakesink", name(tag + "sink"), {{"sync", "false"}, {"async", "false"}});
         if (GstElement* sink = b.last()) {
@@ -275,6 +290,51 @@ void Peer::build_receiver(GstPad* pad) {
     b.sync_with_parent();
     GRef<GstPad> qsink = adopt(gst_element_get_static_pad(first, "sink"));
     gst_pad_link(pad, qsink.get());
+    if (media == "video")
+        post(call_.context_, call_.alive_, [call = &call_, id = options_.id, tee = name(tag + "fwd"),
+                                            codec = enc == "H264" ? hw::Codec::H264 : hw::Codec::VP8] {
+            call->on_incoming_video(id, tee, codec);
+        });
+}
+
+std::expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec codec) {
+    if (forwarding_) return {};
+    PipelineBuilder b(GST_BIN(call_.pipeline()));
+    b.add("queue", name("fwd_queue"),
+          {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"}, {"max-size-time", "500000000"}});
+    GstElement* queue = b.last();
+    const std::string caps = std::string("application/x-rtp,media=video,encoding-name=") +
+                             std::string(hw::codec_name(codec)) + ",payload=97,clock-rate=90000," +
+                             "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-nack=(boolean)true";
+    if (codec == hw::Codec::H264)
+        b.add("rtph264pay", name("fwd_pay"), {{"pt", "97"}, {"config-interval", "-1"}, {"aggregate-mode", "zero-latency"}});
+    else
+        b.add("rtpvp8pay", name("fwd_pay"), {{"pt", "97"}, {"picture-id-mode", "15-bit"}});
+    const std::string pinned = b.last() ? with_ssrc(b.last(), caps) : caps;
+    b.caps(pinned);
+    if (b.error()) return std::unexpected(*b.error());
+    GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
+    if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
+        return std::unexpected(BuildError{name("webrtc"), "cannot link the forwarded video"});
+    GObject* raw = nullptr;
+    g_object_get(sink.get(), "transceiver", &raw, nullptr);
+    GRef<GObject> transceiver = adopt(raw);
+    GstCapsPtr prefs(gst_caps_from_string(
+        (pinned + (codec == hw::Codec::H264 ? ",packetization-mode=(string)1" : "")).c_str()));
+    if (transceiver) {
+        g_object_set(transceiver.get(), "codec-preferences", prefs.get(), nullptr);
+        g_object_set(transceiver.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
+    }
+    b.sync_with_parent();
+    GRef<GstPad> teepad = adopt(gst_element_request_pad_simple(tee, "src_%u"));
+    GRef<GstPad> qsink = adopt(gst_element_get_static_pad(queue, "sink"));
+    if (gst_pad_link(teepad.get(), qsink.get()) != GST_PAD_LINK_OK)
+        return std::unexpected(BuildError{name("fwd_queue"), "cannot link to the source's video"});
+    // The new viewer needs a picture now: ask the source for a keyframe (a PLI to it).
+    gst_pad_send_event(teepad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+    forwarding_ = true;
+    return {};
 }
 
 void Peer::request_stats() {

@@ -18,6 +18,9 @@ public:
     ~Peer();
 
     std::expected<void, BuildError> build();
+    // Sends `source`'s incoming video (from its forwarding tee) to this peer as well.
+    std::expected<void, BuildError> link_forward(GstElement* tee, hw::Codec codec);
+    bool forwarding() const { return forwarding_; }
     // Unlinks from the tees and removes every element of this peer (main thread).
     void teardown();
 
@@ -51,6 +54,7 @@ private:
     GstElement* valve_ = nullptr;
     std::vector<GstPad*> tee_pads_;     // request pads on the call's tees (owned by the tees)
     bool video_enabled_ = true;
+    bool forwarding_ = false;
 };
 
 }  // namespace consult::media

@@ -27,7 +27,8 @@ void CallFixture::start(const media::CallSettings& s) {
     call = std::move(*c);
 }
 
-RemotePeer& CallFixture::connect(const std::string& id, hw::Codec codec, bool adapt, bool split) {
+RemotePeer& CallFixture::connect(const std::string& id, hw::Codec codec, bool adapt, bool split,
+                                 std::optional<std::string> forward_from) {
     auto remote = std::make_unique<RemotePeer>(codec, split ? "10.99.0.2" : "");
     RemotePeer& r = *remote;
     remotes[id] = std::move(remote);
@@ -57,13 +58,17 @@ RemotePeer& CallFixture::connect(const std::string& id, hw::Codec codec, bool ad
     o.id = id;
     o.adapt_bitrate = adapt;
     if (split) o.local_addresses = {"10.99.0.1"};
+    o.forward_from = std::move(forward_from);
     auto added = call->add_peer(o);
     EXPECT_TRUE(added.has_value()) << (added ? "" : added.error().describe());
     return r;
 }
 
 void CallFixture::local_description(const std::string& peer, media::SdpType type, const std::string& sdp) {
-    if (type == media::SdpType::Offer && remotes.count(peer)) remotes[peer]->set_offer(sdp);
+    if (type == media::SdpType::Offer && remotes.count(peer)) {
+        ++offers[peer];
+        remotes[peer]->set_offer(sdp);
+    }
 }
 
 void CallFixture::local_candidate(const std::string& peer, unsigned mline, const std::string& c) {

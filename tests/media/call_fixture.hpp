@@ -23,7 +23,8 @@ protected:
     void start(const media::CallSettings& s);
     // `split`: the call's peer uses only 10.99.0.1 and the remote only 10.99.0.2,
     // so traffic towards the remote can be told apart (and dropped) by address.
-    RemotePeer& connect(const std::string& id, hw::Codec codec, bool adapt = false, bool split = false);
+    RemotePeer& connect(const std::string& id, hw::Codec codec, bool adapt = false, bool split = false,
+                        std::optional<std::string> forward_from = std::nullopt);
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
     void run_for(std::chrono::milliseconds d);
     bool saw(media::MediaEvent e) const;
@@ -39,6 +40,7 @@ protected:
     std::map<std::string, std::unique_ptr<RemotePeer>> remotes;
     std::map<std::string, media::PeerStats> last_stats;
     std::vector<std::pair<std::string, media::MediaEvent>> events;
+    std::map<std::string, int> offers;
 };
 
 }  // namespace consult::test

@@ -126,6 +126,16 @@ void RemotePeer::on_pad_added(GstElement*, GstPad* pad, gpointer p) {
     gst_pad_add_probe(fsink.get(), GST_PAD_PROBE_TYPE_BUFFER, count,
                       media == "video" ? &self->video_frames : &self->audio_buffers, nullptr);
     if (media == "video") {
+        ++self->video_streams;
+        gst_pad_add_probe(fsink.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
+            auto* self = static_cast<RemotePeer*>(p);
+            GstCapsPtr c(gst_pad_get_current_caps(pad));
+            int w = 0;
+            if (c && gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "width", &w) &&
+                (self->smallest_width == 0 || w < self->smallest_width))
+                self->smallest_width = w;
+            return GST_PAD_PROBE_OK;
+        }, self, nullptr);
         GRef<GstElement> depay = adopt(gst_bin_get_by_name(GST_BIN(branch), "vdepay"));
         self->video_depay_ = depay.get();
         GRef<GstPad> dsrc = adopt(gst_element_get_static_pad(depay.get(), "src"));

@@ -30,6 +30,8 @@ public:
     std::atomic<unsigned> video_frames{0};
     std::atomic<unsigned> audio_buffers{0};
     std::atomic<unsigned> keyframes_received{0};
+    std::atomic<unsigned> video_streams{0};
+    std::atomic<int> smallest_width{0};   // of the video streams decoded so far
 
 private:
     static void on_pad_added(GstElement*, GstPad* pad, gpointer self);

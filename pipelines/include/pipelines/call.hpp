@@ -42,6 +42,9 @@ struct PeerOptions {
     bool play_audio = false;                       // the peer's audio goes to the room speaker
     bool adapt_bitrate = false;                    // this peer's link steers the encoder
     std::vector<std::string> local_addresses;      // added to the ICE agent (e.g. 127.0.0.1)
+    // Another peer whose video this one also receives, as it came (no decode, no
+    // re-encode): the kiosk shows the patient this way.
+    std::optional<std::string> forward_from;
 };
 
 class Peer;
@@ -83,6 +86,9 @@ private:
     void poll_stats();
     void apply_stats(const std::string& peer, const GstStructure* stats);
     std::expected<void, BuildError> build_audio();
+    // A peer's incoming video is ready to be forwarded from the tee named `tee`.
+    void on_incoming_video(const std::string& peer, const std::string& tee, hw::Codec codec);
+    void link_forwards(const std::string& source);
 
     friend class Peer;
     CallSettings settings_;
@@ -95,6 +101,7 @@ private:
     std::unique_ptr<CameraSwitch> camera_;
     std::map<std::string, std::unique_ptr<Peer>> peers_;
     std::optional<BitrateController> controller_;
+    std::map<std::string, std::pair<std::string, hw::Codec>> incoming_video_;   // peer → (tee name, codec)
     unsigned bitrate_kbps_ = 0;
     guint bus_watch_ = 0;
     guint stats_timer_ = 0;
