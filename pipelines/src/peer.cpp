@@ -5,6 +5,8 @@
 
 #include <gst/video/video.h>
 
+#include <utility>
+
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -127,8 +129,34 @@ void Peer::set_video_enabled(bool on) {
     if (valve_) g_object_set(valve_, "drop", !on, nullptr);
 }
 
-void Peer::on_negotiation_needed(GstElement* webrtc, gpointer p) {
+void Peer::on_negotiation_needed(GstElement*, gpointer p) {
     auto* self = static_cast<Peer*>(p);
+    post(self->call_.context_, self->call_.alive_, [call = &self->call_, id = self->options_.id] {
+        if (auto it = call->peers_.find(id); it != call->peers_.end()) it->second->negotiate();
+    });
+}
+
+bool Peer::needs_new_offer() const {
+    GArray* transceivers = nullptr;
+    g_signal_emit_by_name(webrtc_, "get-transceivers", &transceivers);
+    const guint count = transceivers ? transceivers->len : 0;
+    if (transceivers) g_array_unref(transceivers);
+    GstWebRTCSessionDescription* local = nullptr;
+    g_object_get(webrtc_, "local-description", &local, nullptr);
+    const guint mlines = local ? gst_sdp_message_medias_len(local->sdp) : 0;
+    if (local) gst_webrtc_session_description_free(local);
+    return count > mlines;
+}
+
+void Peer::negotiate() {
+    if (!webrtc_) return;
+    GstWebRTCSignalingState state;
+    g_object_get(webrtc_, "signaling-state", &state, nullptr);
+    if (offer_pending_ || state != GST_WEBRTC_SIGNALING_STATE_STABLE) {
+        renegotiate_ = true;
+        return;
+    }
+    offer_pending_ = true;
     GstPromise* promise = gst_promise_new_with_change_func(
         [](GstPromise* promise, gpointer p) {
             auto* self = static_cast<Peer*>(p);
@@ -147,8 +175,8 @@ void Peer::on_negotiation_needed(GstElement* webrtc, gpointer p) {
                      call->listener_.local_description(id, SdpType::Offer, sdp);
                  });
         },
-        self, nullptr);
-    g_signal_emit_by_name(webrtc, "create-offer", nullptr, promise);
+        this, nullptr);
+    g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
 }
 
 void Peer::on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer p) {
@@ -179,6 +207,9 @@ void Peer::on_connection_state(GObject* webrtc, GParamSpec*, gpointer p) {
 }
 
 std::expected<void, std::string> Peer::set_remote_description(SdpType type, const std::string& text) {
+    if (text.rfind("v=0", 0) != 0 || text.find("\nm=") == std::string::npos)
+        return std::unexpected("the session description does not parse");
+    if (type == SdpType::Answer && !offer_pending_) return std::unexpected("no offer is waiting for an answer");
     GstSDPMessage* sdp = nullptr;
     if (gst_sdp_message_new_from_text(text.c_str(), &sdp) != GST_SDP_OK || !sdp)
         return std::unexpected("the session description does not parse");
@@ -198,6 +229,10 @@ std::expected<void, std::string> Peer::set_remote_description(SdpType type, cons
     gst_promise_unref(promise);
     gst_webrtc_session_description_free(desc);
     if (!error.empty()) return std::unexpected(error);
+    if (type == SdpType::Answer) {
+        offer_pending_ = false;
+        if (std::exchange(renegotiate_, false) && needs_new_offer()) negotiate();
+    }
     if (type == SdpType::Offer) {
         // The remote renegotiates: answer it.
         GstPromise* p = gst_promise_new_with_change_func(

@@ -41,6 +41,9 @@ public:
 
 private:
     static void on_negotiation_needed(GstElement*, gpointer self);
+    // One offer at a time, made on the main loop once every pad is linked.
+    void negotiate();
+    bool needs_new_offer() const;
     static void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer self);
     static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
     static void on_connection_state(GObject*, GParamSpec*, gpointer self);
@@ -55,6 +58,8 @@ private:
     std::vector<GstPad*> tee_pads_;     // request pads on the call's tees (owned by the tees)
     bool video_enabled_ = true;
     bool forwarding_ = false;
+    bool offer_pending_ = false;   // sent, no answer yet
+    bool renegotiate_ = false;     // webrtcbin asked again meanwhile
 };
 
 }  // namespace consult::media
