@@ -158,25 +158,25 @@ void Peer::negotiate() {
     }
     offer_pending_ = true;
     GstPromise* promise = gst_promise_new_with_change_func(
-        [](GstPromise* promise, gpointer p) {
-            auto* self = static_cast<Peer*>(p);
-            GstWebRTCSessionDescription* offer = nullptr;
-            if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
-                const GstStructure* reply = gst_promise_get_reply(promise);
-                gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
-            }
-            gst_promise_unref(promise);
-            if (!offer) return;
-            g_signal_emit_by_name(self->webrtc_, "set-local-description", offer, nullptr);
-            GCharPtr text(gst_sdp_message_as_text(offer->sdp));
-            gst_webrtc_session_description_free(offer);
-            post(self->call_.context_, self->call_.alive_,
-                 [call = &self->call_, id = self->options_.id, sdp = std::string(text.get())] {
-                     call->listener_.local_description(id, SdpType::Offer, sdp);
-                 });
-        },
+        [](GstPromise* promise, gpointer p) { static_cast<Peer*>(p)->on_description_created(promise, SdpType::Offer); },
         this, nullptr);
     g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
+}
+
+// create-offer / create-answer replied: make it ours and hand it to signalling.
+void Peer::on_description_created(GstPromise* promise, SdpType type) {
+    GstWebRTCSessionDescription* desc = nullptr;
+    if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
+        gst_structure_get(gst_promise_get_reply(promise), type == SdpType::Offer ? "offer" : "answer",
+                          GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, nullptr);
+    gst_promise_unref(promise);
+    if (!desc) return;
+    g_signal_emit_by_name(webrtc_, "set-local-description", desc, nullptr);
+    GCharPtr text(gst_sdp_message_as_text(desc->sdp));
+    gst_webrtc_session_description_free(desc);
+    post(call_.context_, call_.alive_, [call = &call_, id = options_.id, type, sdp = std::string(text.get())] {
+        call->listener_.local_description(id, type, sdp);
+    });
 }
 
 void Peer::on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer p) {
@@ -237,20 +237,7 @@ std::expected<void, std::string> Peer::set_remote_description(SdpType type, cons
         // The remote renegotiates: answer it.
         GstPromise* p = gst_promise_new_with_change_func(
             [](GstPromise* promise, gpointer p) {
-                auto* self = static_cast<Peer*>(p);
-                GstWebRTCSessionDescription* answer = nullptr;
-                if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED)
-                    gst_structure_get(gst_promise_get_reply(promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-                                      &answer, nullptr);
-                gst_promise_unref(promise);
-                if (!answer) return;
-                g_signal_emit_by_name(self->webrtc_, "set-local-description", answer, nullptr);
-                GCharPtr text(gst_sdp_message_as_text(answer->sdp));
-                gst_webrtc_session_description_free(answer);
-                post(self->call_.context_, self->call_.alive_,
-                     [call = &self->call_, id = self->options_.id, sdp = std::string(text.get())] {
-                         call->listener_.local_description(id, SdpType::Answer, sdp);
-                     });
+                static_cast<Peer*>(p)->on_description_created(promise, SdpType::Answer);
             },
             this, nullptr);
         g_signal_emit_by_name(webrtc_, "create-answer", nullptr, p);

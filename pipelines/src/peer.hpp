@@ -41,6 +41,7 @@ public:
 
 private:
     static void on_negotiation_needed(GstElement*, gpointer self);
+    void on_description_created(GstPromise* promise, SdpType type);
     // One offer at a time, made on the main loop once every pad is linked.
     void negotiate();
     bool needs_new_offer() const;
