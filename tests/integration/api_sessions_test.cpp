@@ -356,5 +356,21 @@ TEST_F(ApiTest, TwoConcurrentBookingsOfOneSlotGiveExactlyOne201AndOne409) {
     EXPECT_TRUE(api.healthy());
 }
 
+// ---- logs ----
+
+TEST_F(ApiTest, NoTokenPatientNameOrPhoneNumberReachesTheLog) {
+    const Session s = api.waiting_session();
+    ASSERT_EQ(api.call("POST", session_path(s, "admit"), api.doctor_b).status, 200);
+    ASSERT_EQ(api.call("POST", session_path(s, "end"), api.doctor_b, {{"notes", "follow up in 2 weeks"}}).status, 200);
+    api.call("POST", session_path(s, "join"), s.patient_token);                 // refused: ended
+    api.call("GET", session_path(s, ""), s.patient_token + "tampered");         // refused: bad token
+    const std::string log = api.proc().stderr_text();
+    ASSERT_FALSE(log.empty()) << "the daemon logged nothing at all";
+    for (const std::string& secret : {s.patient_token, s.doctor_token, api.doctor_b, api.admin})
+        EXPECT_EQ(log.find(secret.substr(secret.rfind('.') + 1)), std::string::npos) << "a token signature is in the log";
+    for (const char* personal : {"Alex Demo", "Sam Example", "Jordan Sample", "Riley Test", "+1555010", "follow up"})
+        EXPECT_EQ(log.find(personal), std::string::npos) << personal << " is in the log";
+}
+
 }  // namespace
 }  // namespace consult::test::api
