@@ -1,9 +1,11 @@
 // Prints, per usable software encoder, for one 1280x720@30 call to a far end:
-// time from adding the peer to the far end's first decoded frame, and the process's
-// CPU (cores) and RSS while the call runs. The far end (decoding our 720p30 and
+// time from adding the peer to the far end's first decoded frame, glass-to-glass
+// latency (a timestamp written into each frame before the encoder, read back after
+// the far end's decoder), and the process's CPU (cores) and RSS while the call runs. The far end (decoding our 720p30 and
 // sending 320x240@15) lives in the same process, so the CPU figure includes it.
 // Run inside a network namespace: tests/media/run_in_netns.sh build/tests/consult_media_bench
 #include "../media/remote_peer.hpp"
+#include "latency_stamp.hpp"
 #include "hwconfig/probe.hpp"
 #include "pipelines/call.hpp"
 
@@ -13,8 +15,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -60,7 +65,7 @@ bool spin_until(Pred done, std::chrono::seconds limit) {
     return true;
 }
 
-void bench(const hw::EncoderRow& row, hw::Codec codec) {
+void run_call(const hw::EncoderRow& row, hw::Codec codec) {
     media::CallSettings s;
     s.encoder = &row;
     s.camera = {true, "test pattern", "", std::nullopt, "bench"};
@@ -96,6 +101,32 @@ void bench(const hw::EncoderRow& row, hw::Codec codec) {
             return G_SOURCE_REMOVE;
         }, job);
     };
+    // Stamp every frame as it enters the encoder; read it back after the far end decodes.
+    GRef<GstElement> enc = adopt(gst_bin_get_by_name(GST_BIN((*call)->pipeline()), "venc"));
+    GRef<GstPad> encsink = adopt(gst_element_get_static_pad(enc.get(), "sink"));
+    gst_pad_add_probe(encsink.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo* info, gpointer) {
+        GstCapsPtr caps(gst_pad_get_current_caps(pad));
+        GstVideoInfo vi;
+        if (!caps || !gst_video_info_from_caps(&vi, caps.get())) return GST_PAD_PROBE_OK;
+        GstBuffer* b = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+        GST_PAD_PROBE_INFO_DATA(info) = b;
+        bench::stamp(b, vi, std::uint32_t(g_get_monotonic_time() / 1000));
+        return GST_PAD_PROBE_OK;
+    }, nullptr, nullptr);
+    std::mutex mu;
+    std::vector<double> latencies;
+    remote.on_video_frame = [&](GstPad* pad, GstBuffer* frame) {
+        GstCapsPtr caps(gst_pad_get_current_caps(pad));
+        GstVideoInfo vi;
+        if (!caps || !gst_video_info_from_caps(&vi, caps.get())) return;
+        auto stamped = bench::read_stamp(frame, vi);
+        if (!stamped) return;
+        const std::uint32_t delta = std::uint32_t(g_get_monotonic_time() / 1000) - *stamped;
+        if (delta < 5000) {
+            std::lock_guard lock(mu);
+            latencies.push_back(delta);
+        }
+    };
     const auto added = Clock::now();
     (void)(*call)->add_peer({"far"});
     if (!spin_until([&] { return remote.video_frames > 0; }, std::chrono::seconds(20))) {
@@ -104,14 +135,27 @@ void bench(const hw::EncoderRow& row, hw::Codec codec) {
     }
     const double first_ms = std::chrono::duration<double, std::milli>(Clock::now() - added).count();
     spin_until([] { return false; }, std::chrono::seconds(2));  // settle
+    {
+        std::lock_guard lock(mu);
+        latencies.clear();
+    }
     const double cpu0 = cpu_seconds();
     const auto t0 = Clock::now();
     const unsigned frames0 = remote.video_frames;
     spin_until([] { return false; }, std::chrono::seconds(10));
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("%-12s first frame %.0f ms | CPU %.2f cores | RSS %ld kB | far end decoded %.1f fps\n",
-                std::string(row.factory).c_str(), first_ms, (cpu_seconds() - cpu0) / wall, rss_kb(),
-                double(remote.video_frames - frames0) / wall);
+    std::vector<double> lat;
+    {
+        std::lock_guard lock(mu);
+        lat = latencies;
+    }
+    std::sort(lat.begin(), lat.end());
+    auto pct = [&](double q) { return lat.empty() ? -1.0 : lat[std::min(lat.size() - 1, size_t(q * double(lat.size())))]; };
+    std::printf("%-12s first frame %.0f ms | encoder-in to far-end-decoded p50 %.0f ms p95 %.0f ms (n=%zu) | CPU %.2f cores | "
+                "RSS %ld kB | far end decoded %.1f fps\n",
+                std::string(row.factory).c_str(), first_ms, pct(0.5), pct(0.95), lat.size(),
+                (cpu_seconds() - cpu0) / wall, rss_kb(), double(remote.video_frames - frames0) / wall);
+    remote.on_video_frame = nullptr;
 }
 
 }  // namespace
@@ -122,7 +166,7 @@ int main() {
     for (const char* name : {"x264enc", "openh264enc", "vp8enc"}) {
         const auto* row = hw::find_encoder(name);
         if (!row || !hw::registry_has(name)) continue;
-        bench(*row, row->codec);
+        run_call(*row, row->codec);
     }
     return 0;
 }

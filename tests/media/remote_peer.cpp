@@ -127,8 +127,9 @@ void RemotePeer::on_pad_added(GstElement*, GstPad* pad, gpointer p) {
                       media == "video" ? &self->video_frames : &self->audio_buffers, nullptr);
     if (media == "video") {
         ++self->video_streams;
-        gst_pad_add_probe(fsink.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
+        gst_pad_add_probe(fsink.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo* info, gpointer p) {
             auto* self = static_cast<RemotePeer*>(p);
+            if (self->on_video_frame) self->on_video_frame(pad, GST_PAD_PROBE_INFO_BUFFER(info));
             GstCapsPtr c(gst_pad_get_current_caps(pad));
             int w = 0;
             if (c && gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "width", &w) &&

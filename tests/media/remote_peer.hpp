@@ -32,6 +32,8 @@ public:
     std::atomic<unsigned> keyframes_received{0};
     std::atomic<unsigned> video_streams{0};
     std::atomic<int> smallest_width{0};   // of the video streams decoded so far
+    // Every decoded video frame, on the streaming thread (set before the offer).
+    std::function<void(GstPad* pad, GstBuffer* frame)> on_video_frame;
 
 private:
     static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
