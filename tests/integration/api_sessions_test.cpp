@@ -356,6 +356,14 @@ TEST_F(ApiTest, TwoConcurrentBookingsOfOneSlotGiveExactlyOne201AndOne409) {
     EXPECT_TRUE(api.healthy());
 }
 
+TEST_F(ApiTest, AChunkedBodyUnderTheLimitArrivesWhole) {
+    const json timing{{"doctor_id", "5d0c1a1e-0000-4000-8000-00000000d0c1"}, {"day_of_week", 0},
+                      {"start_time", "09:00"}, {"end_time", "10:00"}, {"slot_duration_minutes", 20}};
+    auto r = api.send("POST", kTimings, {bearer(api.admin), kJsonType, "Transfer-Encoding: chunked"}, timing.dump());
+    ASSERT_EQ(r.status, 201) << r.text();
+    EXPECT_EQ(r.body.value("slot_duration_minutes", 0), 20);
+}
+
 // ---- logs ----
 
 TEST_F(ApiTest, NoTokenPatientNameOrPhoneNumberReachesTheLog) {

@@ -204,7 +204,8 @@ TEST(Consultd, BodyOverMaxBodyBytesAnswers413) {
         auto j = parse_json(r.body);
         EXPECT_EQ(j["error"].value("code", ""), "body_too_large") << r.body;
     }
-    // A chunked body has no Content-Length to refuse early; it is refused once read.
+    // A chunked body has no Content-Length to refuse early: it is counted as it arrives,
+    // kept only up to the limit, and refused once the request ends.
     auto chunked = p.http("POST", "/healthz", big, {"Content-Type: application/json", "Transfer-Encoding: chunked"});
     EXPECT_EQ(chunked.status, 413) << chunked.error << " " << chunked.body;
     // Under the limit it is routed as usual (and the daemon is still fine).

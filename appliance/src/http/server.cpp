@@ -20,6 +20,28 @@ void send(SoupServerMessage* msg, const Response& r) {
     soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY, r.body.data(), r.body.size());
 }
 
+// A body without a Content-Length (chunked) is collected here, up to the limit, instead
+// of by libsoup, which would keep all of it however large it grows.
+constexpr const char* kBoundedBody = "consult-bounded-body";
+
+struct BoundedBody {
+    std::string data;
+    long limit;
+    bool too_large = false;
+};
+
+void on_chunk(SoupServerMessage*, GBytes* chunk, gpointer p) {
+    auto* body = static_cast<BoundedBody*>(p);
+    gsize n = 0;
+    auto* data = static_cast<const char*>(g_bytes_get_data(chunk, &n));
+    if (body->too_large || long(body->data.size() + n) > body->limit) {
+        body->too_large = true;
+        body->data.clear();
+        return;
+    }
+    body->data.append(data, n);
+}
+
 std::string client_address(SoupServerMessage* msg) {
     const char* host = soup_server_message_get_remote_host(msg);
     return host ? host : "";
@@ -59,6 +81,13 @@ void Server::on_early(SoupServer*, SoupServerMessage* msg, const char*, GHashTab
     auto* s = static_cast<Server*>(self);
     auto* headers = soup_server_message_get_request_headers(msg);
     goffset length = soup_message_headers_get_content_length(headers);
+    if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CHUNKED) {
+        soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+        auto* body = new BoundedBody{{}, s->max_body_bytes_};
+        g_object_set_data_full(G_OBJECT(msg), kBoundedBody, body, [](gpointer p) { delete static_cast<BoundedBody*>(p); });
+        g_signal_connect(msg, "got-chunk", G_CALLBACK(on_chunk), body);
+        return;
+    }
     if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH && length > s->max_body_bytes_) {
         send(msg, error_response(413, "body_too_large",
                                  "the request body is larger than " + std::to_string(s->max_body_bytes_) + " bytes"));
@@ -130,7 +159,15 @@ void Server::on_request(SoupServer*, SoupServerMessage* msg, const char* path, G
         GCharPtr lower(g_ascii_strdown(name, -1));
         req.headers[lower.get()] = value;
     }
-    if (SoupMessageBody* body = soup_server_message_get_request_body(msg); body && body->length > 0) {
+    if (auto* bounded = static_cast<BoundedBody*>(g_object_get_data(G_OBJECT(msg), kBoundedBody))) {
+        if (bounded->too_large) {
+            send(msg, error_response(413, "body_too_large",
+                                     "the request body is larger than " + std::to_string(s->max_body_bytes_) + " bytes"));
+            s->metrics_.http_request("(unmatched)", soup_server_message_get_method(msg), 413, 0);
+            return;
+        }
+        req.body = std::move(bounded->data);
+    } else if (SoupMessageBody* body = soup_server_message_get_request_body(msg); body && body->length > 0) {
         GBytesPtr bytes(soup_message_body_flatten(body));
         gsize n = 0;
         auto* data = static_cast<const char*>(g_bytes_get_data(bytes.get(), &n));
