@@ -74,8 +74,6 @@ bool CameraSwitch::owns(GstObject* element) const {
     return false;
 }
 
-void CameraSwitch::drop_branch(const std::string& prefix) { remove_branch(bin_, prefix); }
-
 void CameraSwitch::show_slate() {
     if (on_slate_) return;
     if (!slate_pad_) {
@@ -85,7 +83,7 @@ void CameraSwitch::show_slate() {
     }
     g_object_set(selector_, "active-pad", slate_pad_, nullptr);
     on_slate_ = true;
-    drop_branch("cam" + std::to_string(generation_) + "_");   // also releases its selector pad
+    remove_branch(bin_, "cam" + std::to_string(generation_) + "_");   // also releases its selector pad
     camera_pad_ = nullptr;
 }
 
@@ -96,13 +94,13 @@ bool CameraSwitch::try_restore() {
     ++generation_;
     auto branch = build_camera(true);
     if (!branch) {
-        drop_branch("cam" + std::to_string(generation_) + "_");
+        remove_branch(bin_, "cam" + std::to_string(generation_) + "_");
         return false;
     }
     camera_pad_ = link_to_selector(*branch);
     g_object_set(selector_, "active-pad", camera_pad_, nullptr);
     on_slate_ = false;
-    drop_branch("slate_");
+    remove_branch(bin_, "slate_");
     slate_pad_ = nullptr;
     return true;
 }

@@ -28,7 +28,6 @@ private:
     std::expected<GstElement*, BuildError> build_camera(bool live);
     std::expected<GstElement*, BuildError> build_slate();
     GstPad* link_to_selector(GstElement* tail);
-    void drop_branch(const std::string& prefix);
 
     GstBin* bin_;
     const CallSettings& settings_;

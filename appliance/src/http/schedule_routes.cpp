@@ -11,11 +11,6 @@ namespace {
 
 using tokens::Role;
 
-nlohmann::json to_json(const domain::Timing& t) {
-    return {{"id", t.id}, {"doctor_id", t.doctor_id}, {"day_of_week", t.day_of_week}, {"start_time", t.start_time},
-            {"end_time", t.end_time}, {"slot_duration_minutes", t.slot_duration_minutes}, {"is_active", t.is_active}};
-}
-
 domain::Timing timing_from(const nlohmann::json& b, std::string id) {
     domain::Timing t;
     t.id = std::move(id);
@@ -39,7 +34,7 @@ Response list_timings(ApplianceContext& ctx, const Request& req) {
     Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
     auto rows = store::ScheduleStore(ctx.db).timings(doctor_scope(c, query_uuid(req, "doctor_id")));
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& t : rows) out.push_back(to_json(t));
+    for (const auto& t : rows) out.push_back(store::to_json(t));
     return Response::json(200, {{"timings", out}});
 }
 
@@ -47,7 +42,7 @@ Response create_timing(ApplianceContext& ctx, const Request& req) {
     Caller c = authenticate(ctx, req, {Role::Admin});
     auto t = store::ScheduleStore(ctx.db).create_timing(timing_from(req.json_body(), ""));
     audit(ctx, c, "timing.create", std::nullopt, {{"timing_id", t.id}});
-    return Response::json(201, to_json(t));
+    return Response::json(201, store::to_json(t));
 }
 
 Response update_timing(ApplianceContext& ctx, const Request& req) {
@@ -55,7 +50,7 @@ Response update_timing(ApplianceContext& ctx, const Request& req) {
     const auto id = path_uuid(req, "id");   // the path is checked before the body
     auto t = store::ScheduleStore(ctx.db).update_timing(timing_from(req.json_body(), id));
     audit(ctx, c, "timing.update", std::nullopt, {{"timing_id", t.id}});
-    return Response::json(200, to_json(t));
+    return Response::json(200, store::to_json(t));
 }
 
 Response delete_timing(ApplianceContext& ctx, const Request& req) {

@@ -2,9 +2,7 @@
 
 #include <openssl/rand.h>
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 
 namespace consult::store {
 

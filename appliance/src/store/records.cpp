@@ -45,6 +45,11 @@ nlohmann::json to_json(const AppointmentRow& a) {
             {"created_at", a.created_at}, {"updated_at", a.updated_at}};
 }
 
+nlohmann::json to_json(const domain::Timing& t) {
+    return {{"id", t.id}, {"doctor_id", t.doctor_id}, {"day_of_week", t.day_of_week}, {"start_time", t.start_time},
+            {"end_time", t.end_time}, {"slot_duration_minutes", t.slot_duration_minutes}, {"is_active", t.is_active}};
+}
+
 void enqueue_outbox(Database& db, const std::string& table, const std::string& row_id, const nlohmann::json& payload) {
     db.prepare("INSERT INTO outbox(table_name, row_id, payload, idempotency_key) VALUES (?1, ?2, ?3, ?4)")
         .bind(1, std::string_view(table))

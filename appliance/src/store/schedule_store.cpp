@@ -37,11 +37,6 @@ AppointmentRow read_appointment(const Statement& st) {
     return a;
 }
 
-nlohmann::json timing_json(const domain::Timing& t) {
-    return {{"id", t.id}, {"doctor_id", t.doctor_id}, {"day_of_week", t.day_of_week}, {"start_time", t.start_time},
-            {"end_time", t.end_time}, {"slot_duration_minutes", t.slot_duration_minutes}, {"is_active", t.is_active}};
-}
-
 void check_timing(const domain::Timing& t, const std::vector<domain::Timing>& existing) {
     if (auto e = domain::validate_timing(t)) throw domain::invalid("invalid_field", e->message, e->field);
     if (auto o = domain::find_overlap(t, existing))
@@ -87,7 +82,7 @@ domain::Timing ScheduleStore::create_timing(domain::Timing t) {
         .bind(1, std::string_view(t.id)).bind(2, std::string_view(t.doctor_id)).bind(3, t.day_of_week)
         .bind(4, std::string_view(t.start_time)).bind(5, std::string_view(t.end_time))
         .bind(6, t.slot_duration_minutes).bind(7, int(t.is_active)).run();
-    enqueue_outbox(db_, "video_consultation_timings", t.id, timing_json(t));
+    enqueue_outbox(db_, "video_consultation_timings", t.id, to_json(t));
     tx.commit();
     return t;
 }
@@ -103,7 +98,7 @@ domain::Timing ScheduleStore::update_timing(const domain::Timing& t) {
         .bind(4, std::string_view(t.start_time)).bind(5, std::string_view(t.end_time))
         .bind(6, t.slot_duration_minutes).bind(7, int(t.is_active)).bind(8, std::string_view(domain::now_iso()))
         .run();
-    enqueue_outbox(db_, "video_consultation_timings", t.id, timing_json(t));
+    enqueue_outbox(db_, "video_consultation_timings", t.id, to_json(t));
     tx.commit();
     return t;
 }

@@ -230,19 +230,15 @@ std::vector<domain::BookedVideoSlot> SessionStore::unfinished_video_slots() {
 
 void SessionStore::mark_no_show(const std::string& appointment_id) {
     Transaction tx(db_);
-    {
-        const std::string now = domain::now_iso();
-        db_.prepare("UPDATE appointments SET status = 'no-show', updated_at = ?1 WHERE id = ?2")
-            .bind(1, std::string_view(now)).bind(2, std::string_view(appointment_id)).run();
-        auto a = db_.prepare("SELECT id, clinic_id, doctor_id, patient_id, starts_at, status FROM appointments WHERE id = ?1");
-        a.bind(1, std::string_view(appointment_id));
-        if (a.step())
-            enqueue_outbox(db_, "appointments", appointment_id,
-                           {{"id", a.text(0)}, {"status", a.text(5)}, {"updated_at", now}});
-        auto s = db_.prepare("SELECT id FROM video_consultation_sessions WHERE appointment_id = ?1 AND status = 'scheduled'");
-        s.bind(1, std::string_view(appointment_id));
-        if (s.step()) apply_transition(s.text(0), SessionStatus::Cancelled, "system", std::string("no-show"), std::nullopt);
-    }
+    const std::string now = domain::now_iso();
+    db_.prepare("UPDATE appointments SET status = 'no-show', updated_at = ?1 WHERE id = ?2")
+        .bind(1, std::string_view(now)).bind(2, std::string_view(appointment_id)).run();
+    if (db_.changes() > 0)
+        enqueue_outbox(db_, "appointments", appointment_id,
+                       {{"id", appointment_id}, {"status", "no-show"}, {"updated_at", now}});
+    auto s = db_.prepare("SELECT id FROM video_consultation_sessions WHERE appointment_id = ?1 AND status = 'scheduled'");
+    s.bind(1, std::string_view(appointment_id));
+    if (s.step()) apply_transition(s.text(0), SessionStatus::Cancelled, "system", std::string("no-show"), std::nullopt);
     tx.commit();
 }
 

@@ -2,6 +2,7 @@
 // change writes: the outbox (for the cloud) and the audit log.
 #pragma once
 
+#include "appliance/domain/scheduling.hpp"
 #include "appliance/store/database.hpp"
 
 #include <nlohmann/json.hpp>
@@ -38,6 +39,7 @@ struct AppointmentRow {
 nlohmann::json to_json(const SessionRow& s);
 nlohmann::json to_json(const ParticipantRow& p);
 nlohmann::json to_json(const AppointmentRow& a);
+nlohmann::json to_json(const domain::Timing& t);
 
 // Queues a row for the cloud, in the caller's transaction.
 void enqueue_outbox(Database& db, const std::string& table, const std::string& row_id, const nlohmann::json& payload);
