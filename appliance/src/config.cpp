@@ -26,6 +26,18 @@ struct KeySpec {
 
 int to_int(const std::string& v) { return std::stoi(v); }
 
+// "a, b,c" -> {"a", "b", "c"}; empty items are dropped.
+std::vector<std::string> split_list(const std::string& v) {
+    std::vector<std::string> out;
+    gchar** parts = g_strsplit(v.c_str(), ",", -1);
+    for (gchar** p = parts; *p; ++p) {
+        std::string item = g_strstrip(*p);
+        if (!item.empty()) out.push_back(std::move(item));
+    }
+    g_strfreev(parts);
+    return out;
+}
+
 bool all_of(std::string_view s, int (*pred)(int)) {
     return std::all_of(s.begin(), s.end(), [pred](char c) { return pred(static_cast<unsigned char>(c)) != 0; });
 }
@@ -75,6 +87,7 @@ const std::vector<KeySpec>& schema() {
         {"media", "max_width", Kind::Int, 160, 3840, {}, [](Config& c, const std::string& v) { c.media.max_width = to_int(v); }},
         {"media", "max_height", Kind::Int, 120, 2160, {}, [](Config& c, const std::string& v) { c.media.max_height = to_int(v); }},
         {"media", "max_fps", Kind::Int, 1, 60, {}, [](Config& c, const std::string& v) { c.media.max_fps = to_int(v); }},
+        {"media", "stun_servers", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.media.stun_servers = split_list(v); }},
         {"sessions", "token_ttl_seconds", Kind::Int, 60, 3600, {}, [](Config& c, const std::string& v) { c.sessions.token_ttl_seconds = to_int(v); }},
         {"sessions", "grace_minutes", Kind::Int, 0, 120, {}, [](Config& c, const std::string& v) { c.sessions.grace_minutes = to_int(v); }},
         {"sessions", "max_minutes", Kind::Int, 5, 480, {}, [](Config& c, const std::string& v) { c.sessions.max_minutes = to_int(v); }},

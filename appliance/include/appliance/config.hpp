@@ -43,6 +43,7 @@ struct Config {
         int max_width = 1280;
         int max_height = 720;
         int max_fps = 30;
+        std::vector<std::string> stun_servers;   // "stun:host:port", used when Twilio's TURN is off or unreachable
     } media;
     struct Sessions {
         int token_ttl_seconds = 3600;         // never more than an hour
