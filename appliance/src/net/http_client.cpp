@@ -1,0 +1,308 @@
+#include "appliance/net/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace consult::net {
+
+namespace {
+
+constexpr size_t kMaxResponseBytes = 64u << 20;   // a reply bigger than this is refused, not buffered
+constexpr long kMaxConnectMs = 5000;
+
+struct CurlEasyDeleter { void operator()(CURL* c) const { curl_easy_cleanup(c); } };
+struct CurlSlistDeleter { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
+struct CurlMultiDeleter { void operator()(CURLM* m) const { curl_multi_cleanup(m); } };
+using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+using CurlMultiPtr = std::unique_ptr<CURLM, CurlMultiDeleter>;
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// One request on its way: the easy handle and everything curl points into.
+struct Transfer {
+    HttpRequest request;
+    std::function<void(HttpResponse)> on_done;
+    HttpResponse response;
+    CurlEasyPtr easy;
+    CurlSlistPtr headers;
+    char error[CURL_ERROR_SIZE] = {0};
+    bool too_big = false;
+};
+
+size_t on_body(char* p, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    if (t->response.body.size() + size * n > kMaxResponseBytes) {
+        t->too_big = true;
+        return 0;
+    }
+    t->response.body.append(p, size * n);
+    return size * n;
+}
+
+size_t on_header(char* p, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    std::string_view line(p, size * n);
+    if (line.starts_with("HTTP/")) {
+        t->response.headers.clear();   // a new response (after 100 Continue): only the last one counts
+    } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+        t->response.headers.emplace_back(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    }
+    return size * n;
+}
+
+// Sets up the easy handle for the request; the Transfer must outlive the transfer.
+void prepare(Transfer& t) {
+    t.easy.reset(curl_easy_init());
+    CURL* c = t.easy.get();
+    const HttpRequest& r = t.request;
+    curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");   // loopback never goes through a proxy
+    const long total = std::max<long>(1, long(r.timeout.count()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(total, kMaxConnectMs));
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t.error);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+
+    const std::string method = [&] {
+        std::string m = r.method;
+        for (char& ch : m) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+        return m;
+    }();
+    if (method == "HEAD") {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (method != "GET" || !r.body.empty()) {
+        if (method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(r.body.size()));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
+    }
+    if (!r.basic_user.empty()) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, r.basic_user.c_str());
+        curl_easy_setopt(c, CURLOPT_PASSWORD, r.basic_password.c_str());
+    }
+    curl_slist* list = nullptr;
+    for (const auto& [name, value] : r.headers)
+        list = curl_slist_append(list, (name + (value.empty() ? ";" : ": " + value)).c_str());
+    list = curl_slist_append(list, "Expect:");   // no 100-continue round trip for small bodies
+    t.headers.reset(list);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+}
+
+// Fills in status or error once curl is done with the transfer.
+void finish(Transfer& t, CURLcode rc) {
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
+        return;
+    }
+    t.response.status = 0;
+    t.response.body.clear();
+    if (t.too_big) t.response.error = "response larger than " + std::to_string(kMaxResponseBytes) + " bytes";
+    else if (rc == CURLE_OPERATION_TIMEDOUT) t.response.error = "timeout after " + std::to_string(t.request.timeout.count()) + " ms";
+    else t.response.error = std::string(curl_easy_strerror(rc)) + (t.error[0] ? std::string(": ") + t.error : "");
+}
+
+}  // namespace
+
+std::optional<std::string> HttpResponse::header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers)
+        if (k == lower_name) return v;
+    return std::nullopt;
+}
+
+// The worker thread and what it shares with the owner. Deliveries hold a reference,
+// so the state outlives the client until the last queued callback has run (or been dropped).
+struct HttpClient::Worker {
+    GMainContext* context = nullptr;
+    std::atomic<bool> alive{true};      // false once the client is gone: callbacks are dropped
+    std::atomic<size_t> in_flight{0};
+    std::mutex mutex;
+    std::deque<std::unique_ptr<Transfer>> incoming;
+    bool stopping = false;
+    CurlMultiPtr multi{curl_multi_init()};
+    std::thread thread;
+    std::vector<GSource*> pending;      // deliveries not yet dispatched (under mutex)
+
+    ~Worker() { if (context) g_main_context_unref(context); }
+    void run();
+    void deliver(std::unique_ptr<Transfer> t, const std::shared_ptr<Worker>& self);
+    std::weak_ptr<Worker> weak_self;
+};
+
+namespace {
+
+struct Delivery {
+    std::shared_ptr<HttpClient::Worker> worker;
+    std::unique_ptr<Transfer> transfer;
+};
+
+}  // namespace
+
+void HttpClient::Worker::deliver(std::unique_ptr<Transfer> t, const std::shared_ptr<Worker>& self) {
+    t->easy.reset();
+    t->headers.reset();
+    auto* d = new Delivery{self, std::move(t)};
+    GSource* source = g_idle_source_new();
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, [](gpointer p) -> gboolean {
+        auto* d = static_cast<Delivery*>(p);
+        {
+            std::lock_guard lock(d->worker->mutex);
+            auto& list = d->worker->pending;
+            auto it = std::find(list.begin(), list.end(), g_main_current_source());
+            if (it != list.end()) {
+                g_source_unref(*it);
+                list.erase(it);
+            }
+        }
+        if (d->worker->alive.load()) {
+            d->worker->in_flight.fetch_sub(1);
+            auto done = std::move(d->transfer->on_done);
+            done(std::move(d->transfer->response));
+        }
+        return G_SOURCE_REMOVE;
+    }, d, [](gpointer p) { delete static_cast<Delivery*>(p); });
+    {
+        std::lock_guard lock(mutex);
+        pending.push_back(g_source_ref(source));
+    }
+    g_source_attach(source, context);
+    g_source_unref(source);
+}
+
+void HttpClient::Worker::run() {
+    std::vector<std::unique_ptr<Transfer>> active;
+    for (;;) {
+        {
+            std::lock_guard lock(mutex);
+            if (stopping) break;
+            while (!incoming.empty()) {
+                auto t = std::move(incoming.front());
+                incoming.pop_front();
+                prepare(*t);
+                curl_easy_setopt(t->easy.get(), CURLOPT_PRIVATE, t.get());
+                curl_multi_add_handle(multi.get(), t->easy.get());
+                active.push_back(std::move(t));
+            }
+        }
+        int running = 0;
+        curl_multi_perform(multi.get(), &running);
+        int left = 0;
+        while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            CURL* easy = msg->easy_handle;
+            const CURLcode rc = msg->data.result;
+            curl_multi_remove_handle(multi.get(), easy);
+            auto it = std::find_if(active.begin(), active.end(), [&](const auto& t) { return t->easy.get() == easy; });
+            if (it == active.end()) continue;
+            std::unique_ptr<Transfer> t = std::move(*it);
+            active.erase(it);
+            finish(*t, rc);
+            if (auto self = weak_self.lock()) deliver(std::move(t), self);
+        }
+        curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr);
+    }
+    for (auto& t : active) curl_multi_remove_handle(multi.get(), t->easy.get());
+}
+
+HttpClient::HttpClient(GMainContext* deliver_on) : worker_(std::make_shared<Worker>()) {
+    GMainContext* ctx = deliver_on ? deliver_on : g_main_context_ref_thread_default();
+    worker_->context = deliver_on ? g_main_context_ref(ctx) : ctx;
+    worker_->weak_self = worker_;
+    worker_->thread = std::thread([w = worker_.get()] { w->run(); });
+}
+
+HttpClient::~HttpClient() {
+    worker_->alive = false;
+    {
+        std::lock_guard lock(worker_->mutex);
+        worker_->stopping = true;
+    }
+    curl_multi_wakeup(worker_->multi.get());
+    if (worker_->thread.joinable()) worker_->thread.join();
+    std::vector<GSource*> queued;
+    {
+        std::lock_guard lock(worker_->mutex);
+        queued.swap(worker_->pending);
+    }
+    for (GSource* s : queued) {   // results nobody will read: dropped with their callbacks
+        g_source_destroy(s);
+        g_source_unref(s);
+    }
+}
+
+void HttpClient::send(HttpRequest request, std::function<void(HttpResponse)> on_done) {
+    auto t = std::make_unique<Transfer>();
+    t->request = std::move(request);
+    t->on_done = std::move(on_done);
+    worker_->in_flight.fetch_add(1);
+    {
+        std::lock_guard lock(worker_->mutex);
+        worker_->incoming.push_back(std::move(t));
+    }
+    curl_multi_wakeup(worker_->multi.get());
+}
+
+size_t HttpClient::in_flight() const { return worker_->in_flight.load(); }
+
+HttpResponse HttpClient::send_blocking(const HttpRequest& request) {
+    Transfer t;
+    t.request = request;
+    prepare(t);
+    finish(t, curl_easy_perform(t.easy.get()));
+    return std::move(t.response);
+}
+
+std::string url_escape(std::string_view s) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size() * 3);
+    for (unsigned char c : s) {
+        const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        if (alnum || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += char(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::string out;
+    for (const auto& [k, v] : fields) {
+        if (!out.empty()) out += '&';
+        out += url_escape(k);
+        out += '=';
+        out += url_escape(v);
+    }
+    return out;
+}
+
+}  // namespace consult::net
