@@ -90,6 +90,7 @@ const std::vector<KeySpec>& schema() {
         {"media", "stun_servers", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.media.stun_servers = split_list(v); }},
         {"sessions", "token_ttl_seconds", Kind::Int, 60, 3600, {}, [](Config& c, const std::string& v) { c.sessions.token_ttl_seconds = to_int(v); }},
         {"sessions", "grace_minutes", Kind::Int, 0, 120, {}, [](Config& c, const std::string& v) { c.sessions.grace_minutes = to_int(v); }},
+        {"sessions", "rejoin_seconds", Kind::Int, 0, 3600, {}, [](Config& c, const std::string& v) { c.sessions.rejoin_seconds = to_int(v); }},
         {"sessions", "max_minutes", Kind::Int, 5, 480, {}, [](Config& c, const std::string& v) { c.sessions.max_minutes = to_int(v); }},
         {"log", "level", Kind::Enum, 0, 0, {"error", "warning", "info", "debug"}, [](Config& c, const std::string& v) { c.log.level = v; }},
     };

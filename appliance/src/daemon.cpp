@@ -91,6 +91,8 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, config.http.max_body_bytes);
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
         return std::unexpected(StartError{70, listening.error()});
+    d->hub_ = std::make_unique<signalling::Hub>(*d->ctx_);
+    d->hub_->attach(d->server_->soup());
 
     d->loop_.reset(g_main_loop_new(nullptr, FALSE));
     // The clock ends overdue calls and records no-shows, now and every 30 s.
@@ -175,6 +177,10 @@ int Daemon::run(StopSignal& stop) {
     notifier_.stopping("stopping");
     log::info("stopping on signal");
     stop.on_stop(nullptr);
+    // Calls end cleanly: participants are recorded as left and every screen is told.
+    hub_->shutdown();
+    const gint64 flush_until = g_get_monotonic_time() + 300'000;
+    while (g_get_monotonic_time() < flush_until && g_main_context_iteration(nullptr, FALSE)) {}
     soup_server_disconnect(server_->soup());
     log::info("stopped");
     return 0;

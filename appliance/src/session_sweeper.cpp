@@ -10,7 +10,8 @@ SweepResult sweep_sessions(ApplianceContext& ctx, std::time_t now) {
     store::SessionStore sessions(ctx.db);
     const domain::SweepLimits limits{ctx.config.sessions.grace_minutes, ctx.config.sessions.max_minutes};
     for (const auto& id : domain::sessions_to_end(sessions.live_sessions(), now, limits)) {
-        sessions.transition(id, domain::SessionStatus::Completed, "system", std::string("time limit reached"));
+        ctx.session_changed(
+            sessions.transition(id, domain::SessionStatus::Completed, "system", std::string("time limit reached")));
         log::info("session ended by its time limit", {{"SESSION_ID", id}});
         ++r.ended;
     }

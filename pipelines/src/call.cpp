@@ -106,7 +106,7 @@ std::expected<void, BuildError> Call::build_audio() {
     mic.add("audioconvert", "mic_convert").add("audioresample", "mic_resample").caps(raw);
     if (settings_.echo_cancel)
         mic.add("webrtcdsp", "mic_dsp", {{"probe", "farend_probe"}, {"echo-cancel", "true"}, {"noise-suppression", "true"}});
-    mic.add("audioconvert", "mic_post").add("opusenc", "aenc", {{"bitrate", "32000"}, {"inband-fec", "true"}, {"frame-size", "20"}})
+    mic.add("audioconvert", "mic_post").add("volume", "mic_mute").add("opusenc", "aenc", {{"bitrate", "32000"}, {"inband-fec", "true"}, {"frame-size", "20"}})
         .add("tee", "atee", {{"allow-not-linked", "true"}});
     if (mic.error()) return std::unexpected(*mic.error());
     audio_tee_ = mic.last();
@@ -176,6 +176,15 @@ void Call::force_keyframe() {
 unsigned Call::keyframes_forwarded() const { return gate_->forwarded; }
 unsigned Call::keyframes_suppressed() const { return gate_->suppressed; }
 bool Call::showing_slate() const { return camera_->on_slate(); }
+
+void Call::set_microphone_muted(bool muted) {
+    GRef<GstElement> volume = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "mic_mute"));
+    if (volume) g_object_set(volume.get(), "mute", gboolean(muted), nullptr);
+    mic_muted_ = muted;
+}
+
+void Call::set_camera_off(bool off) { camera_->set_privacy(off); }
+bool Call::camera_off() const { return camera_->privacy(); }
 
 void Call::set_video_bitrate(unsigned kbps) {
     const auto& row = *settings_.encoder;

@@ -74,15 +74,36 @@ bool CameraSwitch::owns(GstObject* element) const {
     return false;
 }
 
+bool CameraSwitch::ensure_slate() {
+    if (slate_pad_) return true;
+    auto slate = build_slate();
+    if (!slate) return false;
+    slate_pad_ = link_to_selector(*slate);
+    return true;
+}
+
+void CameraSwitch::drop_slate() {
+    if (!slate_pad_) return;
+    remove_branch(bin_, "slate_");   // also releases its selector pad
+    slate_pad_ = nullptr;
+}
+
+void CameraSwitch::select() {
+    const bool slate = on_slate_ || privacy_;
+    if (slate && slate_pad_) {
+        GRef<GstElement> text = adopt(gst_bin_get_by_name(bin_, "slate_text"));
+        if (text) g_object_set(text.get(), "text", on_slate_ ? "Camera unavailable" : "Camera off", nullptr);
+        g_object_set(selector_, "active-pad", slate_pad_, nullptr);
+    } else if (!slate && camera_pad_) {
+        g_object_set(selector_, "active-pad", camera_pad_, nullptr);
+    }
+}
+
 void CameraSwitch::show_slate() {
     if (on_slate_) return;
-    if (!slate_pad_) {
-        auto slate = build_slate();
-        if (!slate) return;
-        slate_pad_ = link_to_selector(*slate);
-    }
-    g_object_set(selector_, "active-pad", slate_pad_, nullptr);
+    if (!ensure_slate()) return;
     on_slate_ = true;
+    select();
     remove_branch(bin_, "cam" + std::to_string(generation_) + "_");   // also releases its selector pad
     camera_pad_ = nullptr;
 }
@@ -98,11 +119,18 @@ bool CameraSwitch::try_restore() {
         return false;
     }
     camera_pad_ = link_to_selector(*branch);
-    g_object_set(selector_, "active-pad", camera_pad_, nullptr);
     on_slate_ = false;
-    remove_branch(bin_, "slate_");
-    slate_pad_ = nullptr;
+    select();
+    if (!privacy_) drop_slate();
     return true;
+}
+
+void CameraSwitch::set_privacy(bool on) {
+    if (on == privacy_) return;
+    privacy_ = on;
+    if (on && !ensure_slate()) return;
+    select();
+    if (!on && !on_slate_) drop_slate();
 }
 
 }  // namespace consult::media

@@ -23,11 +23,18 @@ public:
     // Rebuilds the camera branch if its device is back; true on success (main thread).
     bool try_restore();
     bool on_slate() const { return on_slate_; }
+    // The doctor turned the camera off: the slate says so; the camera keeps running
+    // so turning it back on is instant (main thread).
+    void set_privacy(bool on);
+    bool privacy() const { return privacy_; }
 
 private:
     std::expected<GstElement*, BuildError> build_camera(bool live);
     std::expected<GstElement*, BuildError> build_slate();
     GstPad* link_to_selector(GstElement* tail);
+    bool ensure_slate();
+    void select();             // camera, or the slate when the camera failed or is off
+    void drop_slate();
 
     GstBin* bin_;
     const CallSettings& settings_;
@@ -35,6 +42,7 @@ private:
     GstPad* camera_pad_ = nullptr;
     GstPad* slate_pad_ = nullptr;
     bool on_slate_ = false;
+    bool privacy_ = false;
     int generation_ = 0;     // camera branches get fresh names after a restore
 };
 

@@ -49,6 +49,7 @@ struct Config {
         int token_ttl_seconds = 3600;         // never more than an hour
         int grace_minutes = 10;
         int max_minutes = 240;
+        int rejoin_seconds = 120;             // a dropped patient comes back without waiting again
     } sessions;
     struct Log {
         std::string level = "info";

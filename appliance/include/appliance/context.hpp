@@ -6,11 +6,14 @@
 #include "appliance/http/rate_limit.hpp"
 #include "appliance/metrics.hpp"
 #include "appliance/store/database.hpp"
+#include "appliance/store/records.hpp"
 #include "appliance/tokens/token_service.hpp"
 #include "hwconfig/probe.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <vector>
 
 namespace consult {
 
@@ -23,6 +26,14 @@ struct ApplianceContext {
     std::optional<hw::ProbeResult> probe;   // empty until the probe has run
     bool demo = false;
     http::RateLimiter limiter{config.http.rate_limit_per_minute, config.http.rate_limit_burst};
+
+    // Told after a session changed state (REST, sweeper, signalling), on the main loop.
+    std::vector<std::function<void(const store::SessionRow&)>> session_listeners;
+    void session_changed(const store::SessionRow& s) {
+        for (const auto& f : session_listeners) f(s);
+    }
+    // Extra Prometheus text appended to /metrics (live calls, per-peer link stats).
+    std::vector<std::function<std::string()>> metric_sources;
 };
 
 const char* version();

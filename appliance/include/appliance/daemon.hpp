@@ -5,6 +5,7 @@
 #include "appliance/config.hpp"
 #include "appliance/context.hpp"
 #include "appliance/http/server.hpp"
+#include "appliance/signalling/hub.hpp"
 #include "appliance/systemd_notify.hpp"
 
 #include <expected>
@@ -60,6 +61,7 @@ private:
 
     std::unique_ptr<ApplianceContext> ctx_;
     std::unique_ptr<http::Server> server_;
+    std::unique_ptr<signalling::Hub> hub_;
     SystemdNotifier notifier_;
     GMainLoopPtr loop_;
     std::thread probe_thread_;

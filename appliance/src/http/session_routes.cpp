@@ -138,6 +138,7 @@ Response change_status(ApplianceContext& ctx, const Request& req, SessionStatus 
     }
     auto after = store::SessionStore(ctx.db).transition(s.id, to, c.claims.identity, reason, notes);
     audit(ctx, c, action, s.id);
+    ctx.session_changed(after);
     return Response::json(200, store::to_json(after));
 }
 

@@ -32,8 +32,9 @@ void add_system_routes(Router& router, ApplianceContext& ctx) {
         return Response::json(store_ok ? 200 : 503, j);
     });
     router.add("GET", "/metrics", [&ctx](const Request&) {
-        return Response::text(200, "text/plain; version=0.0.4; charset=utf-8",
-                              ctx.metrics.render(version()) + session_metrics(ctx.db));
+        std::string text = ctx.metrics.render(version()) + session_metrics(ctx.db);
+        for (const auto& source : ctx.metric_sources) text += source();
+        return Response::text(200, "text/plain; version=0.0.4; charset=utf-8", text);
     });
 }
 

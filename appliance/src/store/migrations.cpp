@@ -152,12 +152,28 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_session ON audit_log(session_id, at);
 )sql";
 
+// 4: what happens inside a call: chat, the patient's pre-call check.
+constexpr const char* kCallRecords = R"sql(
+CREATE TABLE chat_messages (
+  id          TEXT PRIMARY KEY CHECK (length(id) = 36),
+  session_id  TEXT NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  sender_type TEXT NOT NULL CHECK (sender_type IN ('doctor', 'patient')),
+  sender_id   TEXT NOT NULL,
+  text        TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 2000),
+  sent_at     TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+CREATE INDEX chat_session ON chat_messages(session_id, sent_at);
+ALTER TABLE video_consultation_participants ADD COLUMN precheck TEXT
+  CHECK (precheck IS NULL OR json_valid(precheck));
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
     {1, "clinic core: clinics, doctors, patients, appointments", kClinicCore},
     {2, "video consultations: timings, sessions, participants, transitions", kVideo},
     {3, "outbox and audit log", kOutboxAudit},
+    {4, "chat messages and pre-call checks", kCallRecords},
 };
 
 }  // namespace

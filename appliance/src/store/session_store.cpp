@@ -185,17 +185,79 @@ void SessionStore::leave(const std::string& participant_id) {
     Transaction tx(db_);
     db_.prepare("UPDATE video_consultation_participants SET left_at = ?1 WHERE id = ?2 AND left_at IS NULL")
         .bind(1, std::string_view(domain::now_iso())).bind(2, std::string_view(participant_id)).run();
+    if (db_.changes() > 0)
+        if (auto p = participant(participant_id))
+            enqueue_outbox(db_, "video_consultation_participants", participant_id, to_json(*p));
     tx.commit();
 }
 
+namespace {
+constexpr const char* kParticipantColumns =
+    "SELECT id, session_id, user_id, user_type, joined_at, left_at, connection_quality "
+    "FROM video_consultation_participants ";
+
+ParticipantRow read_participant(Statement& st) {
+    return {st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.optional_text(5), st.optional_text(6)};
+}
+}  // namespace
+
+std::optional<ParticipantRow> SessionStore::participant(const std::string& id) {
+    auto st = db_.prepare(std::string(kParticipantColumns) + "WHERE id = ?1");
+    st.bind(1, std::string_view(id));
+    if (!st.step()) return std::nullopt;
+    return read_participant(st);
+}
+
+std::optional<ParticipantRow> SessionStore::open_participant(const std::string& session_id, const std::string& user_id) {
+    auto st = db_.prepare(std::string(kParticipantColumns) +
+                          "WHERE session_id = ?1 AND user_id = ?2 AND left_at IS NULL ORDER BY joined_at DESC LIMIT 1");
+    st.bind(1, std::string_view(session_id)).bind(2, std::string_view(user_id));
+    if (!st.step()) return std::nullopt;
+    return read_participant(st);
+}
+
+void SessionStore::set_connection_quality(const std::string& participant_id, const nlohmann::json& quality) {
+    db_.prepare("UPDATE video_consultation_participants SET connection_quality = ?1 WHERE id = ?2")
+        .bind(1, std::string_view(quality.dump())).bind(2, std::string_view(participant_id)).run();
+}
+
+void SessionStore::set_precheck(const std::string& participant_id, const nlohmann::json& precheck) {
+    db_.prepare("UPDATE video_consultation_participants SET precheck = ?1 WHERE id = ?2")
+        .bind(1, std::string_view(precheck.dump())).bind(2, std::string_view(participant_id)).run();
+}
+
+std::optional<nlohmann::json> SessionStore::precheck(const std::string& participant_id) {
+    auto st = db_.prepare("SELECT precheck FROM video_consultation_participants WHERE id = ?1 AND precheck IS NOT NULL");
+    st.bind(1, std::string_view(participant_id));
+    if (!st.step()) return std::nullopt;
+    return nlohmann::json::parse(st.text(0), nullptr, false);
+}
+
+ChatMessage SessionStore::add_chat(const std::string& session_id, const std::string& sender_type,
+                                   const std::string& sender_id, const std::string& text) {
+    ChatMessage m{new_uuid(), session_id, sender_type, sender_id, text, domain::now_iso()};
+    db_.prepare("INSERT INTO chat_messages(id, session_id, sender_type, sender_id, text, sent_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(1, std::string_view(m.id)).bind(2, std::string_view(m.session_id))
+        .bind(3, std::string_view(m.sender_type)).bind(4, std::string_view(m.sender_id))
+        .bind(5, std::string_view(m.text)).bind(6, std::string_view(m.sent_at)).run();
+    return m;
+}
+
+std::vector<ChatMessage> SessionStore::chat(const std::string& session_id) {
+    auto st = db_.prepare("SELECT id, session_id, sender_type, sender_id, text, sent_at FROM chat_messages "
+                          "WHERE session_id = ?1 ORDER BY sent_at, rowid LIMIT 5000");
+    st.bind(1, std::string_view(session_id));
+    std::vector<ChatMessage> out;
+    while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5)});
+    return out;
+}
+
 std::vector<ParticipantRow> SessionStore::participants(const std::string& session_id) {
-    auto st = db_.prepare("SELECT id, session_id, user_id, user_type, joined_at, left_at, connection_quality "
-                          "FROM video_consultation_participants WHERE session_id = ?1 ORDER BY joined_at");
+    auto st = db_.prepare(std::string(kParticipantColumns) + "WHERE session_id = ?1 ORDER BY joined_at");
     st.bind(1, std::string_view(session_id));
     std::vector<ParticipantRow> out;
-    while (st.step())
-        out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.optional_text(5),
-                       st.optional_text(6)});
+    while (st.step()) out.push_back(read_participant(st));
     return out;
 }
 

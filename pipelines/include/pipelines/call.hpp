@@ -73,6 +73,12 @@ public:
     unsigned keyframes_forwarded() const;
     unsigned keyframes_suppressed() const;
     bool showing_slate() const;
+    // The doctor's controls: the room microphone sends silence; the camera's picture
+    // is replaced by a "camera off" slate. Neither renegotiates.
+    void set_microphone_muted(bool muted);
+    void set_camera_off(bool off);
+    bool microphone_muted() const { return mic_muted_; }
+    bool camera_off() const;
 
     GstElement* pipeline() const { return pipeline_.get(); }
     const CallSettings& settings() const { return settings_; }
@@ -103,6 +109,7 @@ private:
     std::optional<BitrateController> controller_;
     std::map<std::string, std::pair<std::string, hw::Codec>> incoming_video_;   // peer → (tee name, codec)
     unsigned bitrate_kbps_ = 0;
+    bool mic_muted_ = false;
     guint bus_watch_ = 0;
     guint stats_timer_ = 0;
     guint restore_timer_ = 0;

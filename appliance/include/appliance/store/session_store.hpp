@@ -18,6 +18,10 @@ struct SessionFilter {
     std::optional<std::string> doctor_id;
 };
 
+struct ChatMessage {
+    std::string id, session_id, sender_type, sender_id, text, sent_at;
+};
+
 class SessionStore {
 public:
     explicit SessionStore(Database& db) : db_(db) {}
@@ -38,6 +42,17 @@ public:
     ParticipantRow join(const std::string& session_id, const std::string& user_id, const std::string& user_type);
     void leave(const std::string& participant_id);
     std::vector<ParticipantRow> participants(const std::string& session_id);
+    // This user's participant row that has not left yet, if any (a rejoin reuses it).
+    std::optional<ParticipantRow> open_participant(const std::string& session_id, const std::string& user_id);
+    // The engine's latest view of the link, and the patient's pre-call check (JSON).
+    void set_connection_quality(const std::string& participant_id, const nlohmann::json& quality);
+    void set_precheck(const std::string& participant_id, const nlohmann::json& precheck);
+    std::optional<nlohmann::json> precheck(const std::string& participant_id);
+
+    // Chat during the call, kept with the session.
+    ChatMessage add_chat(const std::string& session_id, const std::string& sender_type, const std::string& sender_id,
+                         const std::string& text);
+    std::vector<ChatMessage> chat(const std::string& session_id);
 
     // For the sweeper.
     std::vector<domain::LiveSession> live_sessions();
@@ -45,6 +60,7 @@ public:
     void mark_no_show(const std::string& appointment_id);
 
 private:
+    std::optional<ParticipantRow> participant(const std::string& id);
     SessionRow load(const std::string& id);   // inside a transaction
     SessionRow apply_transition(const std::string& id, domain::SessionStatus to, const std::string& actor,
                                 const std::optional<std::string>& reason, const std::optional<std::string>& notes);

@@ -1,0 +1,785 @@
+#include "appliance/signalling/hub.hpp"
+
+#include "appliance/domain/errors.hpp"
+#include "appliance/domain/time.hpp"
+#include "appliance/log.hpp"
+#include "appliance/store/session_store.hpp"
+#include "pipelines/call.hpp"
+
+#include <cmath>
+
+namespace consult::signalling {
+
+using json = nlohmann::json;
+using tokens::Role;
+using domain::SessionStatus;
+
+namespace {
+
+constexpr const char* kPatientPeer = "patient";
+constexpr std::int64_t kQualityWriteEveryUs = 10'000'000;
+
+bool is_loopback(const std::string& address) {
+    return address == "127.0.0.1" || address == "::1" || address.starts_with("::ffff:127.");
+}
+
+std::optional<SessionStatus> status_of(const store::SessionRow& row) { return domain::parse_session_status(row.status); }
+
+bool closed(const store::SessionRow& row) {
+    auto st = status_of(row);
+    return !st || domain::is_closed(*st);
+}
+
+}  // namespace
+
+struct Hub::Socket {
+    std::string id;
+    GRef<SoupWebsocketConnection> ws;
+    std::string address;
+    bool authenticated = false;
+    tokens::Claims claims;
+    std::optional<std::string> session_id;       // patient: always; doctor: when opened with one
+    std::optional<std::string> participant_id;
+    std::optional<std::string> peer;             // this screen's webrtcbin peer, when it has media
+    bool offered = false;                        // an offer went out for the current peer
+    bool closing = false;
+    FloodGuard flood;
+    guint hello_timer = 0;
+    gulong message_handler = 0, closed_handler = 0;
+
+    bool patient() const { return authenticated && claims.role == Role::Patient; }
+    bool doctor() const { return authenticated && claims.role == Role::Doctor; }
+    const char* role() const { return patient() ? "patient" : "doctor"; }
+};
+
+struct Hub::Room : media::CallListener {
+    Room(Hub& h, std::string session, std::string doctor) : hub(h), session_id(std::move(session)), doctor_id(std::move(doctor)) {}
+    ~Room() override {
+        if (rejoin_timer) g_source_remove(rejoin_timer);
+    }
+
+    Hub& hub;
+    std::string session_id, doctor_id;
+    std::unique_ptr<media::Call> call;
+    std::map<std::string, std::string> peer_socket;   // media peer → socket id
+    std::string patient_socket;                       // empty while no patient screen is connected
+    std::optional<std::string> patient_participant;
+    std::string waiting_since;
+    guint rejoin_timer = 0;
+    json media_state{{"doctor", {{"audio", true}, {"video", true}}}, {"patient", {{"audio", true}, {"video", true}}}};
+    bool audio_only = false;
+    std::int64_t last_quality_write_us = 0;
+    std::map<std::string, media::PeerStats> last_stats;
+
+    Socket* socket_for(const std::string& peer) {
+        auto it = peer_socket.find(peer);
+        return it == peer_socket.end() ? nullptr : hub.find_socket(it->second);
+    }
+
+    void local_description(const std::string& peer, media::SdpType type, const std::string& sdp) override {
+        Socket* s = socket_for(peer);
+        if (!s || type != media::SdpType::Offer) return;
+        s->offered = true;
+        hub.send(*s, {{"type", "offer"}, {"sdp", sdp}});
+    }
+    void local_candidate(const std::string& peer, unsigned mline, const std::string& candidate) override {
+        if (Socket* s = socket_for(peer)) hub.send(*s, {{"type", "ice"}, {"candidate", candidate}, {"mline", mline}});
+    }
+    void peer_state(const std::string& peer, const std::string& state) override {
+        log::info("peer " + peer + " is " + state, {{"SESSION_ID", session_id}, {"PEER", peer}});
+        hub.ctx_.metrics.count("consult_peer_states_total", {{"state", state}});
+    }
+    void stats(const std::string& peer, const media::PeerStats& st) override {
+        last_stats[peer] = st;
+        json q{{"type", "quality"},
+               {"level", quality_level(st.rtt_ms, st.fraction_lost)},
+               {"rtt_ms", std::lround(st.rtt_ms)},
+               {"loss", std::round(st.fraction_lost * 1000) / 1000},
+               {"jitter_ms", std::lround(st.jitter_ms)},
+               {"send_kbps", st.send_kbps},
+               {"receive_kbps", st.receive_kbps},
+               {"width", st.width},
+               {"height", st.height},
+               {"fps", std::round(st.fps * 10) / 10}};
+        if (Socket* s = socket_for(peer)) hub.send(*s, q);
+        if (peer != kPatientPeer) return;
+        q["peer"] = "patient";
+        hub.to_session(session_id, q, "doctor");
+        // The participant row keeps the latest view of the patient's link.
+        const std::int64_t now = g_get_monotonic_time();
+        if (patient_participant && now - last_quality_write_us >= kQualityWriteEveryUs) {
+            last_quality_write_us = now;
+            json stored = q;
+            stored.erase("type");
+            stored.erase("peer");
+            stored["at"] = domain::now_iso();
+            try {
+                store::SessionStore(hub.ctx_.db).set_connection_quality(*patient_participant, stored);
+            } catch (const std::exception& e) {
+                log::warning(std::string("could not store connection quality: ") + e.what(), {{"SESSION_ID", session_id}});
+            }
+        }
+    }
+    void event(const std::string& peer, media::MediaEvent e, const std::string& detail) override {
+        log::info(std::string("media event ") + media::event_name(e) + (detail.empty() ? "" : ": " + detail),
+                  {{"SESSION_ID", session_id}, {"PEER", peer}});
+        hub.ctx_.metrics.count("consult_media_events_total", {{"event", media::event_name(e)}});
+        if (e == media::MediaEvent::AudioOnly || e == media::MediaEvent::VideoRestored) {
+            audio_only = e == media::MediaEvent::AudioOnly;
+            hub.to_session(session_id, {{"type", "audio_only"}, {"on", audio_only}});
+        } else if (e == media::MediaEvent::CameraLost || e == media::MediaEvent::CameraRestored) {
+            hub.to_session(session_id, {{"type", "camera"}, {"available", e == media::MediaEvent::CameraRestored}}, "doctor");
+        }
+    }
+};
+
+Hub::Hub(ApplianceContext& ctx) : ctx_(ctx) {
+    ctx_.session_listeners.push_back([this, alive = std::weak_ptr<bool>(alive_)](const store::SessionRow& row) {
+        if (alive.lock()) on_session_changed(row);
+    });
+    ctx_.metric_sources.push_back([this, alive = std::weak_ptr<bool>(alive_)]() -> std::string {
+        return alive.lock() ? metrics_text() : std::string();
+    });
+}
+
+Hub::~Hub() {
+    *alive_ = false;
+    shutdown();
+    for (auto& [id, s] : sockets_) {
+        if (s->hello_timer) g_source_remove(s->hello_timer);
+        g_signal_handler_disconnect(s->ws.get(), s->message_handler);
+        g_signal_handler_disconnect(s->ws.get(), s->closed_handler);
+    }
+}
+
+void Hub::attach(SoupServer* server) {
+    soup_server_add_websocket_handler(server, "/ws", nullptr, nullptr, &Hub::on_websocket, this, nullptr);
+}
+
+std::size_t Hub::calls() const {
+    std::size_t n = 0;
+    for (const auto& [id, r] : rooms_) n += r->call ? 1 : 0;
+    return n;
+}
+
+std::string Hub::metrics_text() const {
+    std::string o = "# HELP consult_signalling_sockets Open signalling WebSockets.\n# TYPE consult_signalling_sockets gauge\n"
+                    "consult_signalling_sockets " + std::to_string(sockets_.size()) + "\n" +
+                    "# HELP consult_calls Calls with media running.\n# TYPE consult_calls gauge\n"
+                    "consult_calls " + std::to_string(calls()) + "\n";
+    std::string rtt, loss, kbps;
+    for (const auto& [id, r] : rooms_)
+        for (const auto& [peer, st] : r->last_stats) {
+            const std::string labels = "{session=\"" + id + "\",peer=\"" + (peer == kPatientPeer ? "patient" : "viewer") + "\"} ";
+            rtt += "consult_peer_rtt_ms" + labels + std::to_string(st.rtt_ms) + "\n";
+            loss += "consult_peer_loss_ratio" + labels + std::to_string(st.fraction_lost) + "\n";
+            kbps += "consult_peer_send_kbps" + labels + std::to_string(st.send_kbps) + "\n";
+        }
+    o += "# HELP consult_peer_rtt_ms Round-trip time to each peer.\n# TYPE consult_peer_rtt_ms gauge\n" + rtt;
+    o += "# HELP consult_peer_loss_ratio Fraction of our packets each peer reports lost.\n# TYPE consult_peer_loss_ratio gauge\n" + loss;
+    o += "# HELP consult_peer_send_kbps What we send each peer.\n# TYPE consult_peer_send_kbps gauge\n" + kbps;
+    return o;
+}
+
+// ---------------------------------------------------------------- sockets
+
+void Hub::on_websocket(SoupServer*, SoupServerMessage* msg, const char*, SoupWebsocketConnection* ws, gpointer p) {
+    auto* hub = static_cast<Hub*>(p);
+    auto s = std::make_unique<Socket>();
+    s->id = "s" + std::to_string(++hub->next_socket_);
+    s->ws = retain(ws);
+    const char* host = soup_server_message_get_remote_host(msg);
+    s->address = host ? host : "";
+    // Frames over our limit get a clean 1009 from the parser; libsoup drops the
+    // connection only for the absurd ones, before buffering them.
+    g_object_set(ws, "max-incoming-payload-size", guint64(4 * kMaxMessageBytes), "keepalive-interval", 20u, nullptr);
+
+    struct Ctx {
+        Hub* hub;
+        std::string id;
+    };
+    auto* on_message = +[](SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer p) {
+        auto* c = static_cast<Ctx*>(p);
+        Socket* s = c->hub->find_socket(c->id);
+        if (!s || s->closing) return;
+        if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+            c->hub->close(*s, CloseCode::BadMessage, "text frames only");
+            return;
+        }
+        gsize n = 0;
+        auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &n));
+        c->hub->on_text(*s, std::string_view(data, n));
+    };
+    auto* on_close = +[](SoupWebsocketConnection*, gpointer p) {
+        auto* c = static_cast<Ctx*>(p);
+        c->hub->on_closed(c->id);
+    };
+    auto free_ctx = +[](gpointer p, GClosure*) { delete static_cast<Ctx*>(p); };
+    s->message_handler = g_signal_connect_data(ws, "message", G_CALLBACK(on_message), new Ctx{hub, s->id}, free_ctx, GConnectFlags(0));
+    s->closed_handler = g_signal_connect_data(ws, "closed", G_CALLBACK(on_close), new Ctx{hub, s->id}, free_ctx, GConnectFlags(0));
+
+    // A socket that never says hello is closed.
+    auto* timer_ctx = new Ctx{hub, s->id};
+    s->hello_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, kHelloTimeoutMs, [](gpointer p) -> gboolean {
+        auto* c = static_cast<Ctx*>(p);
+        if (Socket* s = c->hub->find_socket(c->id)) {
+            s->hello_timer = 0;
+            if (!s->authenticated) c->hub->close(*s, CloseCode::Unauthenticated, "no hello");
+        }
+        return G_SOURCE_REMOVE;
+    }, timer_ctx, [](gpointer p) { delete static_cast<Ctx*>(p); });
+    hub->ctx_.metrics.count("consult_signalling_connections_total", {});
+    hub->sockets_.emplace(s->id, std::move(s));
+}
+
+Hub::Socket* Hub::find_socket(const std::string& id) {
+    auto it = sockets_.find(id);
+    return it == sockets_.end() ? nullptr : it->second.get();
+}
+
+void Hub::send(Socket& s, const json& m) {
+    if (s.closing || soup_websocket_connection_get_state(s.ws.get()) != SOUP_WEBSOCKET_STATE_OPEN) return;
+    soup_websocket_connection_send_text(s.ws.get(), m.dump().c_str());
+}
+
+void Hub::close(Socket& s, CloseCode code, const std::string& reason) {
+    if (s.closing) return;
+    s.closing = true;
+    ctx_.metrics.count("consult_signalling_closes_total", {{"code", std::to_string(int(code))}});
+    if (code != CloseCode::Normal && code != CloseCode::Ended && code != CloseCode::GoingAway)
+        log::info("signalling socket closed: " + reason,
+                  {{"SOCKET", s.id}, {"CODE", std::to_string(int(code))}, {"SESSION_ID", s.session_id.value_or("")}});
+    if (soup_websocket_connection_get_state(s.ws.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close(s.ws.get(), gushort(code), reason.substr(0, 120).c_str());
+}
+
+void Hub::to_session(const std::string& session_id, const json& m, const char* role) {
+    for (auto& [id, s] : sockets_) {
+        if (!s->authenticated || s->closing) continue;
+        if (role && std::string_view(role) != s->role()) continue;
+        const bool bound = s->session_id == session_id;
+        const bool lobby = s->doctor() && !s->session_id && rooms_.count(session_id) &&
+                           rooms_.at(session_id)->doctor_id == s->claims.identity;
+        if (bound || (lobby && m.value("type", "") != "quality")) send(*s, m);
+    }
+}
+
+void Hub::on_text(Socket& s, std::string_view text) {
+    if (!s.flood.allow(g_get_monotonic_time())) {
+        close(s, CloseCode::Flood, "too many messages");
+        return;
+    }
+    auto m = parse_client_message(text);
+    if (!m) {
+        close(s, m.error().code, m.error().reason);
+        return;
+    }
+    if (!s.authenticated) {
+        if (m->type != "hello") close(s, CloseCode::Unauthenticated, "the first message must be hello");
+        else hello(s, m->body);
+        return;
+    }
+    if (m->type == "hello") {
+        close(s, CloseCode::BadMessage, "hello twice");
+        return;
+    }
+    try {
+        handle(s, *m);
+    } catch (const domain::DomainError& e) {
+        send(s, {{"type", "error"}, {"code", e.code()}, {"message", e.what()}});
+    } catch (const store::StoreError& e) {
+        log::error(std::string("signalling: store error: ") + e.what(), {{"SOCKET", s.id}});
+        send(s, {{"type", "error"}, {"code", "store_error"}, {"message", "could not save; try again"}});
+    }
+}
+
+void Hub::on_closed(const std::string& socket_id) {
+    auto it = sockets_.find(socket_id);
+    if (it == sockets_.end()) return;
+    std::unique_ptr<Socket> s = std::move(it->second);
+    sockets_.erase(it);
+    if (s->hello_timer) g_source_remove(s->hello_timer);
+    g_signal_handler_disconnect(s->ws.get(), s->message_handler);
+    g_signal_handler_disconnect(s->ws.get(), s->closed_handler);
+    if (!s->session_id || !rooms_.count(*s->session_id)) return;
+    Room& r = *rooms_.at(*s->session_id);
+    stop_media(r, *s);
+    if (s->patient() && r.patient_socket == s->id) {
+        r.patient_socket.clear();
+        patient_gone(r, false);
+    } else if (s->doctor() && s->participant_id) {
+        // The doctor's row stays open while another of their screens is on this session.
+        bool other = false;
+        for (auto& [id, o] : sockets_) other |= o->doctor() && o->session_id == s->session_id;
+        if (!other) store::SessionStore(ctx_.db).leave(*s->participant_id);
+    }
+}
+
+// ---------------------------------------------------------------- hello
+
+void Hub::hello(Socket& s, const json& m) {
+    auto claims = ctx_.tokens.check(m.at("token").get<std::string>(), tokens::unix_now());
+    if (!claims) {
+        ctx_.metrics.count("consult_token_refusals_total", {{"reason", std::string(tokens::describe(claims.error()))}});
+        close(s, CloseCode::Unauthenticated, "token refused: " + std::string(tokens::describe(claims.error())));
+        return;
+    }
+    s.claims = *claims;
+    s.authenticated = true;
+    if (s.hello_timer) g_source_remove(s.hello_timer);
+    s.hello_timer = 0;
+    if (s.claims.role == Role::Admin) {
+        close(s, CloseCode::Forbidden, "an admin token cannot join a consultation");
+        return;
+    }
+    if (s.claims.role == Role::Doctor) {
+        std::optional<std::string> session;
+        if (m.contains("session")) session = m.at("session").get<std::string>();
+        hello_doctor(s, session);
+        return;
+    }
+    auto row = s.claims.session_id ? store::SessionStore(ctx_.db).find(*s.claims.session_id) : std::nullopt;
+    if (!row || row->patient_id != s.claims.identity) {
+        close(s, CloseCode::Forbidden, "this link is not for a consultation here");
+        return;
+    }
+    if (closed(*row)) {
+        send(s, {{"type", "ended"}, {"reason", row->end_reason.value_or("this consultation has ended")}});
+        close(s, CloseCode::Ended, "this consultation has ended");
+        return;
+    }
+    hello_patient(s, *row);
+}
+
+json Hub::ice_json() {
+    json out = json::array();
+    std::vector<IceServer> servers;
+    if (ice_provider_) servers = ice_provider_();
+    else
+        for (const auto& url : ctx_.config.media.stun_servers) servers.push_back({url, "", ""});
+    for (const auto& s : servers) {
+        json j{{"urls", s.urls}};
+        if (!s.username.empty()) j["username"] = s.username;
+        if (!s.credential.empty()) j["credential"] = s.credential;
+        out.push_back(j);
+    }
+    return out;
+}
+
+namespace {
+
+json session_info(store::Database& db, const store::SessionRow& row) {
+    auto st = db.prepare("SELECT c.name, d.full_name FROM clinics c, doctors d WHERE c.id = ?1 AND d.id = ?2");
+    st.bind(1, std::string_view(row.clinic_id)).bind(2, std::string_view(row.doctor_id));
+    json j{{"id", row.id}, {"status", row.status}, {"starts_at", row.starts_at}, {"clinic", nullptr}, {"doctor", nullptr}};
+    if (st.step()) {
+        j["clinic"] = st.text(0);
+        j["doctor"] = st.text(1);
+    }
+    return j;
+}
+
+json chat_json(const store::ChatMessage& m) {
+    return {{"type", "chat"}, {"id", m.id}, {"from", m.sender_type}, {"text", m.text}, {"at", m.sent_at}};
+}
+
+json chat_history(store::Database& db, const std::string& session_id) {
+    json out = json::array();
+    for (const auto& m : store::SessionStore(db).chat(session_id)) out.push_back(chat_json(m));
+    return out;
+}
+
+}  // namespace
+
+void Hub::hello_patient(Socket& s, const store::SessionRow& row) {
+    Room& r = room(row.id);
+    // One screen per patient: a newer one takes over (a reload, or the same link on the phone).
+    if (Socket* old = find_socket(r.patient_socket); old && old != &s) {
+        stop_media(r, *old);
+        old->session_id.reset();   // its close must not count as the patient leaving
+        close(*old, CloseCode::Replaced, "opened on another screen");
+    }
+    if (r.rejoin_timer) {
+        g_source_remove(r.rejoin_timer);
+        r.rejoin_timer = 0;
+    }
+    store::SessionStore sessions(ctx_.db);
+    auto open = sessions.open_participant(row.id, row.patient_id);
+    const bool rejoin = open.has_value() && status_of(row) == SessionStatus::InProgress;
+    auto participant = open ? *open : sessions.join(row.id, row.patient_id, "patient");
+    s.session_id = row.id;
+    s.participant_id = participant.id;
+    r.patient_socket = s.id;
+    r.patient_participant = participant.id;
+    if (r.waiting_since.empty() || !open) r.waiting_since = participant.joined_at;
+    store::write_audit(ctx_.db, {s.claims.identity, "patient", rejoin ? "call.rejoin" : "waiting_room.enter", row.id, s.address, nullptr});
+
+    auto now = sessions.find(row.id);
+    json welcome{{"type", "welcome"}, {"role", "patient"}, {"participant_id", participant.id},
+                 {"session", session_info(ctx_.db, *now)}, {"ice_servers", ice_json()},
+                 {"chat", chat_history(ctx_.db, row.id)}, {"rejoin", rejoin},
+                 {"peer_media", r.media_state["doctor"]}};
+    send(s, welcome);
+    if (now && now->status != row.status) ctx_.session_changed(*now);   // scheduled → waiting
+    if (status_of(*now) == SessionStatus::InProgress) admit_patient(r);
+    else send(s, {{"type", "waiting"}, {"since", r.waiting_since}});
+    tell_doctors(row.id);
+}
+
+void Hub::hello_doctor(Socket& s, const std::optional<std::string>& session_id) {
+    json welcome{{"type", "welcome"}, {"role", "doctor"}, {"ice_servers", ice_json()}, {"session", nullptr}};
+    if (!session_id) {
+        send(s, welcome);
+        // The lobby: every waiting room of this doctor's with someone in it.
+        for (auto& [id, r] : rooms_)
+            if (r->doctor_id == s.claims.identity && r->patient_participant) send(s, waiting_room(id));
+        return;
+    }
+    store::SessionStore sessions(ctx_.db);
+    auto row = sessions.find(*session_id);
+    if (!row || row->doctor_id != s.claims.identity) {
+        close(s, CloseCode::Forbidden, "this is not your consultation");
+        return;
+    }
+    if (closed(*row)) {
+        send(s, {{"type", "ended"}, {"reason", row->end_reason.value_or("this consultation has ended")}});
+        close(s, CloseCode::Ended, "this consultation has ended");
+        return;
+    }
+    Room& r = room(row->id);
+    auto open = sessions.open_participant(row->id, row->doctor_id);
+    s.session_id = row->id;
+    s.participant_id = open ? open->id : sessions.join(row->id, row->doctor_id, "doctor").id;
+    store::write_audit(ctx_.db, {s.claims.identity, "doctor", "waiting_room.open", row->id, s.address, nullptr});
+    welcome["session"] = session_info(ctx_.db, *row);
+    welcome["chat"] = chat_history(ctx_.db, row->id);
+    welcome["peer_media"] = r.media_state["patient"];
+    send(s, welcome);
+    send(s, waiting_room(row->id));
+}
+
+// ---------------------------------------------------------------- messages
+
+store::SessionRow Hub::doctor_session(Socket& s, const json& m) {
+    std::string id = m.contains("session") ? m.at("session").get<std::string>() : s.session_id.value_or("");
+    auto row = id.empty() ? std::nullopt : store::SessionStore(ctx_.db).find(id);
+    if (!row) throw domain::not_found("session_not_found", "no such session");
+    if (row->doctor_id != s.claims.identity) throw domain::DomainError(domain::DomainError::Kind::Forbidden, "forbidden", "this is another doctor's session");
+    return *row;
+}
+
+void Hub::handle(Socket& s, const ClientMessage& m) {
+    const std::string& t = m.type;
+    if (t == "ping") {
+        send(s, {{"type", "pong"}});
+        return;
+    }
+    if (t == "answer" || t == "ice") {
+        Room* r = s.session_id && rooms_.count(*s.session_id) ? rooms_.at(*s.session_id).get() : nullptr;
+        if (!r || !s.peer || !s.offered || !r->call) {
+            close(s, CloseCode::Forbidden, t + " before an offer");
+            return;
+        }
+        if (t == "answer") {
+            if (auto ok = r->call->set_remote_description(*s.peer, media::SdpType::Answer, m.body.at("sdp")); !ok)
+                close(s, CloseCode::BadMessage, "answer refused: " + ok.error());
+        } else if (auto c = m.body.at("candidate").get<std::string>(); !c.empty()) {
+            r->call->add_remote_candidate(*s.peer, m.body.at("mline").get<unsigned>(), c);
+        }
+        return;
+    }
+    if (t == "media") {
+        if (!s.session_id || !rooms_.count(*s.session_id)) return;
+        Room& r = *rooms_.at(*s.session_id);
+        const bool audio = m.body.at("audio"), video = m.body.at("video");
+        r.media_state[s.role()] = {{"audio", audio}, {"video", video}};
+        if (s.doctor() && r.call) {
+            r.call->set_microphone_muted(!audio);
+            r.call->set_camera_off(!video);
+        }
+        to_session(r.session_id, {{"type", "peer_media"}, {"from", s.role()}, {"audio", audio}, {"video", video}},
+                   s.patient() ? "doctor" : "patient");
+        return;
+    }
+    if (t == "chat") {
+        std::string session_id = s.patient() ? *s.session_id : doctor_session(s, m.body).id;
+        const auto text = m.body.at("text").get<std::string>();
+        auto trimmed = text.find_first_not_of(" \t\r\n") == std::string::npos;
+        if (trimmed || g_utf8_strlen(text.c_str(), -1) > 2000 || !g_utf8_validate(text.c_str(), -1, nullptr)) {
+            send(s, {{"type", "error"}, {"code", "invalid_chat"}, {"message", "a chat message is 1-2000 characters"}});
+            return;
+        }
+        auto row = store::SessionStore(ctx_.db).find(session_id);
+        if (s.patient() && (!row || status_of(*row) != SessionStatus::InProgress)) {
+            send(s, {{"type", "error"}, {"code", "not_admitted"}, {"message", "chat opens when the doctor lets you in"}});
+            return;
+        }
+        if (!row || closed(*row)) throw domain::conflict("session_closed", "this consultation has ended");
+        auto saved = store::SessionStore(ctx_.db).add_chat(session_id, s.role(), s.claims.identity, text);
+        to_session(session_id, chat_json(saved));
+        return;
+    }
+    if (s.patient()) {
+        Room& r = room(*s.session_id);
+        if (t == "precheck") {
+            json result{{"camera", m.body.at("camera")}, {"microphone", m.body.at("microphone")},
+                        {"speaker", m.body.at("speaker")}, {"browser", m.body.value("browser", "")},
+                        {"at", domain::now_iso()}};
+            store::SessionStore(ctx_.db).set_precheck(*s.participant_id, result);
+            tell_doctors(r.session_id);
+        } else if (t == "reconnect_media") {
+            if (!s.peer) {
+                close(s, CloseCode::Forbidden, "no call to reconnect");
+                return;
+            }
+            stop_media(r, s);
+            start_media(r, s, false);
+        } else if (t == "leave") {
+            stop_media(r, s);
+            r.patient_socket.clear();
+            s.session_id.reset();
+            patient_gone(r, true);
+            close(s, CloseCode::Normal, "left");
+        } else {
+            close(s, CloseCode::Forbidden, t + " is for the doctor");
+        }
+        return;
+    }
+    // A doctor's screen.
+    auto row = doctor_session(s, m.body);
+    store::SessionStore sessions(ctx_.db);
+    auto reason = m.body.contains("reason") ? std::optional<std::string>(m.body.at("reason")) : std::nullopt;
+    if (t == "admit") {
+        auto after = sessions.transition(row.id, SessionStatus::InProgress, s.claims.identity);
+        store::write_audit(ctx_.db, {s.claims.identity, "doctor", "session.admit", row.id, s.address, nullptr});
+        ctx_.session_changed(after);
+    } else if (t == "decline" || t == "end") {
+        const bool decline = t == "decline";
+        auto after = sessions.transition(row.id, decline ? SessionStatus::Cancelled : SessionStatus::Completed,
+                                         s.claims.identity,
+                                         reason ? reason : std::optional<std::string>(decline ? "declined by the doctor" : "ended by the doctor"));
+        store::write_audit(ctx_.db, {s.claims.identity, "doctor", decline ? "session.decline" : "session.end", row.id, s.address, nullptr});
+        ctx_.session_changed(after);
+    } else if (t == "view") {
+        if (status_of(row) != SessionStatus::InProgress || s.session_id != row.id) {
+            close(s, CloseCode::Forbidden, "view needs this screen opened on a consultation in progress");
+            return;
+        }
+        Room& r = room(row.id);
+        stop_media(r, s);
+        start_media(r, s, true);
+    } else if (t == "reconnect_media") {
+        if (!s.peer || !s.session_id) {
+            close(s, CloseCode::Forbidden, "no call to reconnect");
+            return;
+        }
+        Room& r = room(*s.session_id);
+        stop_media(r, s);
+        start_media(r, s, true);
+    } else {
+        close(s, CloseCode::Forbidden, t + " is for the patient");
+    }
+}
+
+// ---------------------------------------------------------------- rooms and media
+
+Hub::Room& Hub::room(const std::string& session_id) {
+    auto it = rooms_.find(session_id);
+    if (it != rooms_.end()) return *it->second;
+    auto row = store::SessionStore(ctx_.db).find(session_id);
+    auto r = std::make_unique<Room>(*this, session_id, row ? row->doctor_id : "");
+    return *rooms_.emplace(session_id, std::move(r)).first->second;
+}
+
+void Hub::admit_patient(Room& r) {
+    Socket* s = find_socket(r.patient_socket);
+    if (!s || s->peer) return;
+    send(*s, {{"type", "admitted"}});
+    start_media(r, *s, false);
+}
+
+namespace {
+
+std::optional<media::CallSettings> call_settings(ApplianceContext& ctx, const std::vector<IceServer>& ice) {
+    if (!ctx.probe || !ctx.probe->encoder) return std::nullopt;
+    media::CallSettings cs;
+    cs.encoder = ctx.probe->encoder;
+    cs.camera = ctx.probe->camera;
+    cs.microphone = ctx.probe->microphone;
+    cs.speaker = ctx.probe->speaker;
+    cs.width = ctx.config.media.max_width;
+    cs.height = ctx.config.media.max_height;
+    cs.fps = ctx.config.media.max_fps;
+    cs.dot_dir = ctx.state_dir;
+    for (const auto& server : ice) {
+        const std::string uri = to_webrtcbin_uri(server);
+        if (uri.starts_with("stun://") && cs.stun_server.empty()) cs.stun_server = uri;
+        else if (uri.starts_with("turn")) cs.turn_servers.push_back(uri);
+    }
+    return cs;
+}
+
+}  // namespace
+
+void Hub::start_media(Room& r, Socket& s, bool viewer) {
+    if (!r.call) {
+        std::vector<IceServer> ice;
+        if (ice_provider_) ice = ice_provider_();
+        else
+            for (const auto& url : ctx_.config.media.stun_servers) ice.push_back({url, "", ""});
+        auto settings = call_settings(ctx_, ice);
+        if (!settings) {
+            close(s, CloseCode::MediaUnavailable, "the room's camera is not ready yet");
+            return;
+        }
+        auto call = media::Call::create(*settings, r);
+        if (!call) {
+            log::error("could not start the call: " + call.error().describe(), {{"SESSION_ID", r.session_id}});
+            close(s, CloseCode::MediaUnavailable, "the call could not start");
+            return;
+        }
+        r.call = std::move(*call);
+        r.call->set_microphone_muted(!r.media_state["doctor"]["audio"].get<bool>());
+        r.call->set_camera_off(!r.media_state["doctor"]["video"].get<bool>());
+    }
+    media::PeerOptions o;
+    o.id = viewer ? "view-" + s.id : kPatientPeer;
+    o.send_audio = !viewer;                   // the kiosk is in the room: no echo of the room
+    o.play_audio = !viewer;
+    o.adapt_bitrate = !viewer;
+    if (viewer) o.forward_from = kPatientPeer;
+    if (is_loopback(s.address)) o.local_addresses = {"127.0.0.1"};
+    s.peer = o.id;
+    s.offered = false;
+    r.peer_socket[o.id] = s.id;
+    if (auto added = r.call->add_peer(o); !added) {
+        log::error("could not add a peer: " + added.error().describe(), {{"SESSION_ID", r.session_id}});
+        r.peer_socket.erase(o.id);
+        s.peer.reset();
+        close(s, CloseCode::MediaUnavailable, "the call could not start");
+    }
+}
+
+void Hub::stop_media(Room& r, Socket& s) {
+    if (!s.peer) return;
+    if (r.call) r.call->remove_peer(*s.peer);
+    r.peer_socket.erase(*s.peer);
+    r.last_stats.erase(*s.peer);
+    s.peer.reset();
+    s.offered = false;
+    if (r.call && r.peer_socket.empty()) r.call.reset();   // frees the camera and the encoder
+}
+
+void Hub::patient_gone(Room& r, bool left) {
+    tell_doctors(r.session_id);
+    if (!r.patient_participant) return;
+    auto finish = [this, session = r.session_id] {
+        auto it = rooms_.find(session);
+        if (it == rooms_.end() || !it->second->patient_participant) return;
+        Room& room = *it->second;
+        room.rejoin_timer = 0;
+        store::SessionStore(ctx_.db).leave(*room.patient_participant);
+        room.patient_participant.reset();
+        room.waiting_since.clear();
+        tell_doctors(session);
+    };
+    const int grace = ctx_.config.sessions.rejoin_seconds;
+    if (left || grace == 0) {
+        finish();
+        return;
+    }
+    struct Job {
+        std::function<void()> f;
+        std::weak_ptr<bool> alive;
+    };
+    r.rejoin_timer = g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, guint(grace), [](gpointer p) -> gboolean {
+        auto* j = static_cast<Job*>(p);
+        if (j->alive.lock()) j->f();
+        return G_SOURCE_REMOVE;
+    }, new Job{finish, alive_}, [](gpointer p) { delete static_cast<Job*>(p); });
+}
+
+json Hub::waiting_room(const std::string& session_id) {
+    json patients = json::array();
+    auto row = store::SessionStore(ctx_.db).find(session_id);
+    auto it = rooms_.find(session_id);
+    if (row && it != rooms_.end() && it->second->patient_participant) {
+        Room& r = *it->second;
+        auto st = ctx_.db.prepare("SELECT full_name FROM patients WHERE id = ?1");
+        st.bind(1, std::string_view(row->patient_id));
+        json p{{"participant_id", *r.patient_participant}, {"name", st.step() ? json(st.text(0)) : json(nullptr)},
+               {"since", r.waiting_since}, {"connected", !r.patient_socket.empty()},
+               {"precheck", store::SessionStore(ctx_.db).precheck(*r.patient_participant).value_or(nullptr)},
+               {"media", r.media_state["patient"]}};
+        patients.push_back(p);
+    }
+    return {{"type", "waiting_room"}, {"session", session_id}, {"status", row ? row->status : "unknown"},
+            {"patients", patients}};
+}
+
+void Hub::tell_doctors(const std::string& session_id) { to_session(session_id, waiting_room(session_id), "doctor"); }
+
+void Hub::on_session_changed(const store::SessionRow& row) {
+    to_session(row.id, {{"type", "state"}, {"session", row.id}, {"status", row.status}});
+    if (closed(row)) {
+        end_room(row.id, row.end_reason.value_or(row.status == "cancelled" ? "cancelled" : "ended"));
+        return;
+    }
+    if (status_of(row) == SessionStatus::InProgress)
+        if (auto it = rooms_.find(row.id); it != rooms_.end()) admit_patient(*it->second);
+}
+
+void Hub::end_room(const std::string& session_id, const std::string& reason) {
+    std::vector<Socket*> bound;
+    for (auto& [id, s] : sockets_)
+        if (s->session_id == session_id) bound.push_back(s.get());
+    auto it = rooms_.find(session_id);
+    for (Socket* s : bound) {
+        if (it != rooms_.end()) stop_media(*it->second, *s);
+        send(*s, {{"type", "ended"}, {"reason", reason}});
+        s->session_id.reset();
+        close(*s, CloseCode::Ended, reason);
+    }
+    if (it != rooms_.end()) rooms_.erase(it);   // the store closed the participant rows with the session
+}
+
+void Hub::shutdown() {
+    // Whoever is in a call is recorded as having left; the sessions themselves stay
+    // as they are, so a doctor can pick up after a restart.
+    for (auto& [id, s] : sockets_)
+        if (s->participant_id) {
+            try {
+                store::SessionStore(ctx_.db).leave(*s->participant_id);
+            } catch (const std::exception& e) {
+                log::warning(std::string("could not record a participant leaving: ") + e.what());
+            }
+        }
+    for (auto& [id, r] : rooms_) {
+        if (r->rejoin_timer) g_source_remove(r->rejoin_timer);
+        r->rejoin_timer = 0;
+        r->call.reset();
+    }
+    for (auto& [id, s] : sockets_) {
+        s->peer.reset();
+        close(*s, CloseCode::GoingAway, "the appliance is restarting");
+    }
+    rooms_.clear();
+}
+
+std::string to_webrtcbin_uri(const IceServer& server) {
+    const std::string& u = server.urls;
+    auto colon = u.find(':');
+    if (colon == std::string::npos) return {};
+    const std::string scheme = u.substr(0, colon);
+    std::string rest = u.substr(colon + 1);
+    if (rest.starts_with("//")) rest = rest.substr(2);
+    if (scheme == "stun" || scheme == "stuns") return scheme + "://" + rest;
+    if (scheme != "turn" && scheme != "turns") return {};
+    auto escape = [](const std::string& s) {
+        GCharPtr e(g_uri_escape_string(s.c_str(), nullptr, FALSE));
+        return std::string(e.get());
+    };
+    return scheme + "://" + escape(server.username) + ":" + escape(server.credential) + "@" + rest;
+}
+
+}  // namespace consult::signalling

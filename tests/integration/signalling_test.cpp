@@ -1,0 +1,308 @@
+// The signalling WebSocket (/ws) against a real consultd --demo: the waiting room,
+// admission, chat, media state, rejoin, and the bad-input table of docs/signalling.md.
+// Media runs at a small size here; the browser tests exercise it for real.
+#include "api_fixture.hpp"
+#include "ws_client.hpp"
+
+namespace consult::test::api {
+namespace {
+
+const std::vector<std::string> kArgs = {"--set", "http.rate_limit_per_minute=1000000", "--set",
+                                        "http.rate_limit_burst=100000", "--set", "media.max_width=320",
+                                        "--set", "media.max_height=240", "--set", "media.max_fps=15",
+                                        "--set", "sessions.rejoin_seconds=3"};
+
+class SignallingTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        daemon_ = new ApiDaemon(kArgs);
+        daemon_->start();
+        // Calls need the probe's encoder; wait until /healthz names it.
+        for (int i = 0; i < 300; ++i) {
+            auto h = daemon_->call("GET", "/healthz", "");
+            if (h.body.is_object() && h.body["encoder"].is_string() && h.body["encoder"] != "probing") break;
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+    static void TearDownTestSuite() {
+        delete daemon_;
+        daemon_ = nullptr;
+    }
+
+    ApiDaemon& api() { return *daemon_; }
+
+    std::unique_ptr<WsClient> open() {
+        std::string error;
+        auto c = WsClient::connect(api().proc().port(), &error);
+        if (!c) setup_failed("WebSocket connect failed: " + error);
+        return c;
+    }
+
+    // A patient socket that said hello and got welcome (and waiting or admitted).
+    std::unique_ptr<WsClient> patient(const Session& s, json* welcome = nullptr) {
+        auto c = open();
+        c->send({{"type", "hello"}, {"token", s.patient_token}});
+        auto w = c->wait_for("welcome");
+        if (!w) setup_failed("no welcome for the patient; closed " + std::to_string(c->wait_closed(1s)) + " " + c->close_reason());
+        if (welcome) *welcome = *w;
+        return c;
+    }
+
+    std::unique_ptr<WsClient> doctor(const Session& s) {
+        auto c = open();
+        c->send({{"type", "hello"}, {"token", api().doctor_b}, {"session", s.id}});
+        if (!c->wait_for("welcome")) setup_failed("no welcome for the doctor");
+        return c;
+    }
+
+    // A refused first message or token: the close code the server chose.
+    int refused(const json& hello) {
+        auto c = open();
+        c->send(hello);
+        return c->wait_closed();
+    }
+
+    static ApiDaemon* daemon_;
+};
+
+ApiDaemon* SignallingTest::daemon_ = nullptr;
+
+TEST_F(SignallingTest, APatientWaitsAndTheDoctorSeesThemWithTheirPrecheck) {
+    Session s = api().scheduled_session();
+    auto doc = doctor(s);
+    json welcome;
+    auto pat = patient(s, &welcome);
+    EXPECT_EQ(welcome["role"], "patient");
+    EXPECT_EQ(welcome["session"]["id"], s.id);
+    EXPECT_TRUE(welcome["session"]["clinic"].is_string());
+    EXPECT_TRUE(welcome["session"]["doctor"].is_string());
+    EXPECT_TRUE(welcome["ice_servers"].is_array());
+    EXPECT_EQ(welcome["rejoin"], false);
+    auto waiting = pat->wait_for("waiting");
+    ASSERT_TRUE(waiting);
+    EXPECT_TRUE((*waiting)["since"].is_string());
+    EXPECT_EQ(api().session_status(s.id), "waiting");
+
+    // The doctor's screen: who, since when, and the pre-call check once sent.
+    pat->send({{"type", "precheck"}, {"camera", "ok"}, {"microphone", "ok"}, {"speaker", "skipped"}, {"browser", "test"}});
+    std::optional<json> room;
+    for (int i = 0; i < 5; ++i) {
+        room = doc->wait_for("waiting_room");
+        ASSERT_TRUE(room);
+        if (!(*room)["patients"].empty() && (*room)["patients"][0]["precheck"].is_object()) break;
+    }
+    ASSERT_EQ((*room)["patients"].size(), 1u) << room->dump();
+    const json& p = (*room)["patients"][0];
+    EXPECT_TRUE(p["name"].is_string());
+    EXPECT_EQ(p["connected"], true);
+    EXPECT_EQ(p["precheck"]["camera"], "ok");
+    EXPECT_EQ(p["precheck"]["speaker"], "skipped");
+    EXPECT_EQ(api().query_column("SELECT json_extract(precheck, '$.microphone') FROM video_consultation_participants "
+                                 "WHERE session_id = '" + s.id + "' AND user_type = 'patient'"),
+              std::vector<std::string>{"ok"});
+    // The patient never learns anything about other patients; a doctor without a
+    // session (the kiosk's lobby) hears about this waiting room too.
+    auto lobby = open();
+    lobby->send({{"type", "hello"}, {"token", api().doctor_b}});
+    ASSERT_TRUE(lobby->wait_for("welcome"));
+    auto lobby_room = lobby->wait_for("waiting_room");
+    ASSERT_TRUE(lobby_room);
+    EXPECT_EQ((*lobby_room)["session"], s.id);
+}
+
+TEST_F(SignallingTest, AdmissionOverRestSendsAdmittedAndAnOfferThenChatGoesBothWays) {
+    Session s = api().scheduled_session();
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    auto doc = doctor(s);
+    // Chat before admission is refused gently: the socket stays open.
+    pat->send({{"type", "chat"}, {"text", "hello?"}});
+    auto refused_chat = pat->wait_for("error");
+    ASSERT_TRUE(refused_chat);
+    EXPECT_EQ((*refused_chat)["code"], "not_admitted");
+
+    auto r = api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b);
+    ASSERT_EQ(r.status, 200) << r.text();
+    ASSERT_TRUE(pat->wait_for("admitted"));
+    auto offer = pat->wait_for("offer", 20s);
+    ASSERT_TRUE(offer) << "no offer";
+    EXPECT_NE((*offer)["sdp"].get<std::string>().find("m=video"), std::string::npos);
+    EXPECT_NE((*offer)["sdp"].get<std::string>().find("m=audio"), std::string::npos);
+    EXPECT_EQ(api().session_status(s.id), "in-progress");
+
+    pat->send({{"type", "chat"}, {"text", "Good morning, doctor"}});
+    auto at_doc = doc->wait_for("chat");
+    ASSERT_TRUE(at_doc);
+    EXPECT_EQ((*at_doc)["from"], "patient");
+    EXPECT_EQ((*at_doc)["text"], "Good morning, doctor");
+    doc->send({{"type", "chat"}, {"text", "Morning! Können Sie mich hören? ✓"}});
+    auto at_pat = pat->wait_for("chat");
+    while (at_pat && (*at_pat)["from"] != "doctor") at_pat = pat->wait_for("chat");
+    ASSERT_TRUE(at_pat);
+    EXPECT_EQ((*at_pat)["text"], "Morning! Können Sie mich hören? ✓");
+    // Kept with the session, in order.
+    EXPECT_EQ(api().query_column("SELECT sender_type FROM chat_messages WHERE session_id = '" + s.id + "' ORDER BY sent_at, rowid"),
+              (std::vector<std::string>{"patient", "doctor"}));
+    // Too long: refused, socket open.
+    pat->send({{"type", "chat"}, {"text", std::string(2001, 'x')}});
+    auto too_long = pat->wait_for("error");
+    ASSERT_TRUE(too_long);
+    EXPECT_EQ((*too_long)["code"], "invalid_chat");
+    EXPECT_FALSE(pat->is_closed());
+
+    // Mute and camera-off reach the other side.
+    pat->send({{"type", "media"}, {"audio", false}, {"video", true}});
+    auto pm = doc->wait_for("peer_media");
+    ASSERT_TRUE(pm);
+    EXPECT_EQ((*pm)["from"], "patient");
+    EXPECT_EQ((*pm)["audio"], false);
+    doc->send({{"type", "media"}, {"audio", true}, {"video", false}});
+    auto dm = pat->wait_for("peer_media");
+    ASSERT_TRUE(dm);
+    EXPECT_EQ((*dm)["from"], "doctor");
+    EXPECT_EQ((*dm)["video"], false);
+
+    // End over the socket: the patient is told and closed with 4410.
+    doc->send({{"type", "end"}});
+    auto ended = pat->wait_for("ended");
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(pat->wait_closed(), 4410);
+    EXPECT_EQ(api().session_status(s.id), "completed");
+    EXPECT_EQ(api().query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
+                                 "' AND left_at IS NULL"),
+              std::vector<std::string>{"0"});
+}
+
+TEST_F(SignallingTest, APatientWhoReloadsComesBackWithoutWaitingAndLeaveClosesTheirRow) {
+    Session s = api().scheduled_session();
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
+    ASSERT_TRUE(pat->wait_for("offer", 20s));
+    pat->close();   // a reload
+
+    json welcome;
+    auto again = patient(s, &welcome);
+    EXPECT_EQ(welcome["rejoin"], true);
+    ASSERT_TRUE(again->wait_for("admitted"));
+    ASSERT_TRUE(again->wait_for("offer", 20s));
+    for (const auto& m : again->skipped) EXPECT_NE(m["type"], "waiting");
+    // Still one patient row: the rejoin reused it.
+    EXPECT_EQ(api().query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
+                                 "' AND user_type = 'patient'"),
+              std::vector<std::string>{"1"});
+
+    // The same link opened elsewhere takes over; the older screen is told why.
+    auto third = patient(s);
+    EXPECT_EQ(again->wait_closed(), 4409);
+    third->send({{"type", "leave"}});
+    EXPECT_EQ(third->wait_closed(), 1000);
+    EXPECT_EQ(api().query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
+                                 "' AND user_type = 'patient' AND left_at IS NOT NULL"),
+              std::vector<std::string>{"1"});
+}
+
+TEST_F(SignallingTest, ADroppedPatientIsRecordedAsLeftAfterTheRejoinWindow) {
+    Session s = api().scheduled_session();
+    auto doc = doctor(s);
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    pat->close();
+    // rejoin_seconds=3 in this suite.
+    bool left = false;
+    for (int i = 0; i < 100 && !left; ++i) {
+        std::this_thread::sleep_for(100ms);
+        left = api().query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
+                                  "' AND user_type = 'patient' AND left_at IS NOT NULL") == std::vector<std::string>{"1"};
+    }
+    EXPECT_TRUE(left);
+    auto room = doc->wait_for("waiting_room");
+    ASSERT_TRUE(room);
+}
+
+TEST_F(SignallingTest, DeclineClosesThePatientsSocketWithTheReason) {
+    Session s = api().scheduled_session();
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    auto doc = doctor(s);
+    doc->send({{"type", "decline"}, {"reason", "please call the front desk"}});
+    auto ended = pat->wait_for("ended");
+    ASSERT_TRUE(ended);
+    EXPECT_EQ((*ended)["reason"], "please call the front desk");
+    EXPECT_EQ(pat->wait_closed(), 4410);
+    EXPECT_EQ(pat->close_reason(), "please call the front desk");
+    EXPECT_EQ(api().session_status(s.id), "cancelled");
+    // The link no longer opens the waiting room.
+    EXPECT_EQ(refused({{"type", "hello"}, {"token", s.patient_token}}), 4410);
+}
+
+TEST_F(SignallingTest, BadInputClosesOnlyThatSocketWithTheDocumentedCode) {
+    Session s = api().scheduled_session();
+    Session other = api().scheduled_session();
+    auto bystander = patient(other);
+    ASSERT_TRUE(bystander->wait_for("waiting"));
+
+    EXPECT_EQ(refused(json("not an object")), 4400);
+    {
+        auto c = open();
+        c->send_text("{not json");
+        EXPECT_EQ(c->wait_closed(), 4400);
+    }
+    EXPECT_EQ(refused({{"type", "teleport"}}), 4400);
+    EXPECT_EQ(refused({{"type", "chat"}, {"text", "hi"}}), 4401);                      // not hello first
+    EXPECT_EQ(refused({{"type", "hello"}}), 4400);                                      // no token
+    EXPECT_EQ(refused({{"type", "hello"}, {"token", 42}}), 4400);                       // wrong type
+    EXPECT_EQ(refused({{"type", "hello"}, {"token", "not.a.token"}}), 4401);
+    EXPECT_EQ(refused({{"type", "hello"}, {"token", s.patient_token + "x"}}), 4401);   // bad signature
+    {
+        auto key = api().verifier();
+        auto old = key.issue(s.patient_id, tokens::Role::Patient, s.id, 600, tokens::unix_now() - 7200);
+        ASSERT_TRUE(old);
+        EXPECT_EQ(refused({{"type", "hello"}, {"token", old->token}}), 4401);           // expired
+        // Another patient's token for this session: not the booked patient.
+        auto stranger = key.issue(other.patient_id == s.patient_id ? kUnknownId : other.patient_id,
+                                  tokens::Role::Patient, s.id, 600, tokens::unix_now());
+        ASSERT_TRUE(stranger);
+        EXPECT_EQ(refused({{"type", "hello"}, {"token", stranger->token}}), 4403);
+    }
+    EXPECT_EQ(refused({{"type", "hello"}, {"token", api().admin}}), 4403);
+    EXPECT_EQ(refused({{"type", "hello"}, {"token", api().doctor_a}, {"session", s.id}}), 4403);   // not their patient
+    {
+        auto c = patient(s);
+        c->send({{"type", "answer"}, {"sdp", "v=0"}});                                 // before any offer
+        EXPECT_EQ(c->wait_closed(), 4403);
+    }
+    {
+        auto c = patient(s);
+        c->send({{"type", "admit"}});                                                  // a doctor's message
+        EXPECT_EQ(c->wait_closed(), 4403);
+    }
+    {
+        auto c = patient(s);
+        c->send({{"type", "hello"}, {"token", s.patient_token}});                      // hello twice
+        EXPECT_EQ(c->wait_closed(), 4400);
+    }
+    {
+        auto c = patient(s);
+        c->send({{"type", "chat"}, {"text", std::string(70 * 1024, 'x')}});            // oversize frame
+        EXPECT_EQ(c->wait_closed(), 1009) << c->close_reason();
+    }
+    {
+        auto c = patient(s);
+        for (int i = 0; i < 200; ++i) c->send({{"type", "ping"}});                     // a flood
+        EXPECT_EQ(c->wait_closed(), 4429);
+    }
+    // The daemon and the other session carried on.
+    EXPECT_TRUE(api().healthy());
+    bystander->send({{"type", "ping"}});
+    EXPECT_TRUE(bystander->wait_for("pong"));
+    EXPECT_FALSE(bystander->is_closed());
+}
+
+TEST_F(SignallingTest, ASocketThatNeverSaysHelloIsClosed) {
+    auto c = open();
+    EXPECT_EQ(c->wait_closed(15s), 4401);
+}
+
+}  // namespace
+}  // namespace consult::test::api
