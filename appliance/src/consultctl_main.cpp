@@ -1,4 +1,5 @@
 // consultctl: clinic IT's tool for the appliance.
+#include "appliance/cloud/ctl_commands.hpp"
 #include "appliance/config.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/daemon.hpp"
@@ -29,7 +30,10 @@ constexpr const char* kUsage =
     "  hw [--json]              probe cameras, microphones, speakers and encoders\n"
     "  token --role doctor|patient|admin --identity ID [--session ID] [--ttl SECONDS]\n"
     "                           sign an access token with the appliance key (prints only the token)\n"
-    "  migrate [--check]        apply pending database migrations, or only list them\n\n"
+    "  migrate [--check]        apply pending database migrations, or only list them\n"
+    "  pair [--api-key-file F] [--device-token-file F] [--no-check]\n"
+    "                           store the cloud credentials (read from stdin without files)\n"
+    "  sync --now               sync with the cloud now and wait for the outcome\n\n"
     "Exit codes: 0 ok, 1 check failed / degraded, 2 error, 3 consultd not running, 64 usage.\n";
 
 int usage(const std::string& msg) {
@@ -99,6 +103,7 @@ int cmd_status(const Global& g, const Args& args) {
     auto j = nlohmann::json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail("consultd answered with something that is not JSON");
     if (args.has("--json")) {
+        if (auto cloud = cloud::daemon_cloud_status(g.loaded)) j["cloud"] = *cloud;
         std::printf("%s\n", j.dump(2).c_str());
     } else {
         auto field = [&](const char* k) { return j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : "?"; };
@@ -106,6 +111,7 @@ int cmd_status(const Global& g, const Args& args) {
                     field("status").c_str(), field("version").c_str(), field("schema_version").c_str(), field("db").c_str());
         std::string camera = j.contains("camera") && j["camera"].is_object() ? j["camera"].value("name", "?") : field("camera");
         std::printf("camera:          %s\nencoder:         %s\n", camera.c_str(), field("encoder").c_str());
+        if (auto cloud = cloud::daemon_cloud_status(g.loaded)) std::fputs(cloud::status_lines(*cloud).c_str(), stdout);
     }
     return j.value("status", "") == "ok" ? 0 : 1;
 }
@@ -206,6 +212,19 @@ int main(int argc, char** argv) {
     if (command == "token") {
         auto a = parse_args(argc, argv, i, {"--role", "--identity", "--session", "--ttl"}, {}, error);
         return a ? cmd_token(g, *a) : usage(error);
+    }
+    if (command == "pair") {
+        auto a = parse_args(argc, argv, i, {"--api-key-file", "--device-token-file"}, {"--no-check"}, error);
+        if (!a) return usage(error);
+        cloud::PairOptions o;
+        if (a->values.count("--api-key-file")) o.api_key_file = a->values["--api-key-file"];
+        if (a->values.count("--device-token-file")) o.device_token_file = a->values["--device-token-file"];
+        o.check = !a->has("--no-check");
+        return cloud::pair(g.loaded, g.state(), o);
+    }
+    if (command == "sync") {
+        auto a = parse_args(argc, argv, i, {}, {"--now"}, error);
+        return a ? cloud::sync_now(g.loaded, g.state()) : usage(error);
     }
     if (command == "migrate") {
         auto a = parse_args(argc, argv, i, {}, {"--check"}, error);

@@ -1,6 +1,7 @@
 #include "appliance/daemon.hpp"
 
 #include "appliance/credentials.hpp"
+#include "appliance/http/cloud_routes.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/hw_report.hpp"
 #include "appliance/log.hpp"
@@ -88,6 +89,10 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     http::add_static_routes(router);
     http::add_session_routes(router, *d->ctx_);
     http::add_schedule_routes(router, *d->ctx_);
+    d->cloud_ = std::make_unique<cloud::CloudSync>(
+        d->ctx_->db, state_dir,
+        cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
+    http::add_cloud_routes(router, *d->ctx_, *d->cloud_);
     d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, config.http.max_body_bytes);
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
         return std::unexpected(StartError{70, listening.error()});
@@ -107,6 +112,9 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     };
     sweep(d->ctx_.get());
     d->sweep_timer_ = g_timeout_add_seconds(30, sweep, d->ctx_.get());
+    // Cloud sync: off (and saying why in /api/system/cloud) without url, clinic or credentials.
+    if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
+    d->cloud_->start();
     // The probe test-encodes frames; it runs beside the loop so the API answers meanwhile.
     d->probe_thread_ = std::thread([raw = d.get(), settings = probe_settings(config.media)] {
         auto* result = new hw::ProbeResult(hw::probe(settings));

@@ -2,6 +2,7 @@
 // tells systemd when it is really ready, and stops cleanly on SIGTERM/SIGINT.
 #pragma once
 
+#include "appliance/cloud/cloud_sync.hpp"
 #include "appliance/config.hpp"
 #include "appliance/context.hpp"
 #include "appliance/http/server.hpp"
@@ -66,6 +67,7 @@ private:
     GMainLoopPtr loop_;
     std::thread probe_thread_;
     guint sweep_timer_ = 0;
+    std::unique_ptr<cloud::CloudSync> cloud_;   // before ctx_ goes: it borrows the store
 };
 
 }  // namespace consult

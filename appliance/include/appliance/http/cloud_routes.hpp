@@ -1,0 +1,14 @@
+// GET /api/system/cloud (what the kiosk and `consultctl status` show: sync on or off,
+// last pull/push, outbox depth, parked rows, re-pairing needed) and
+// POST /api/system/cloud/sync (admin: run a sync now).
+#pragma once
+
+#include "appliance/cloud/cloud_sync.hpp"
+#include "appliance/context.hpp"
+#include "appliance/http/router.hpp"
+
+namespace consult::http {
+
+void add_cloud_routes(Router& router, ApplianceContext& ctx, cloud::CloudSync& sync);
+
+}  // namespace consult::http

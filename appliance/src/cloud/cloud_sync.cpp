@@ -1,0 +1,328 @@
+#include "appliance/cloud/cloud_sync.hpp"
+
+#include "appliance/cloud/pull.hpp"
+#include "appliance/credentials.hpp"
+#include "appliance/domain/time.hpp"
+#include "appliance/log.hpp"
+
+#include <algorithm>
+
+namespace consult::cloud {
+
+namespace ch = std::chrono;
+
+namespace {
+
+constexpr int kPushWindow = 2000;   // outbox entries looked at per round
+
+std::string cursor_id(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string iso_in(ch::milliseconds delay) {
+    return domain::iso_utc(std::time(nullptr) + std::time_t(ch::duration_cast<ch::seconds>(delay).count()));
+}
+
+}  // namespace
+
+struct CloudSync::Run {
+    Endpoint endpoint;
+    int pulled = 0, pushed = 0;
+};
+
+CloudSync::CloudSync(store::Database& db, std::filesystem::path state_dir, SyncSettings settings, GMainContext* context)
+    : db_(db), state_dir_(std::move(state_dir)), settings_(std::move(settings)),
+      context_(context ? g_main_context_ref(context) : g_main_context_ref_thread_default()), http_(context_),
+      outbox_(db), state_(SyncState::load(state_dir_)) {
+    settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
+    settings_.poll_seconds = std::max(1, settings_.poll_seconds);
+}
+
+CloudSync::~CloudSync() {
+    if (timer_) {
+        if (GSource* s = g_main_context_find_source_by_id(context_, timer_)) g_source_destroy(s);
+    }
+    g_main_context_unref(context_);
+}
+
+std::optional<std::string> CloudSync::off_reason() {
+    if (settings_.url.empty()) return "no [cloud] url configured";
+    if (settings_.clinic_id.empty()) return "no [cloud] clinic_id configured";
+    Credentials creds(state_dir_);
+    for (const char* name : {"cloud-api-key", "cloud-device-token"}) {
+        auto v = creds.read(name);
+        if (!v) return std::string(name) + ": " + v.error();
+        if (!*v) return std::string("not paired: no ") + name + " credential (run consultctl pair)";
+    }
+    return std::nullopt;
+}
+
+std::optional<Endpoint> CloudSync::endpoint() {
+    Credentials creds(state_dir_);
+    auto key = creds.read("cloud-api-key");
+    auto token = creds.read("cloud-device-token");
+    if (!key || !*key || !token || !*token) return std::nullopt;
+    return Endpoint{settings_.url, **key, **token, settings_.request_timeout};
+}
+
+bool CloudSync::enabled() { return !off_reason(); }
+
+void CloudSync::start() { schedule(ch::milliseconds(0)); }
+
+void CloudSync::sync_now() {
+    if (running_) again_ = true;
+    else schedule(ch::milliseconds(0));
+}
+
+void CloudSync::schedule(ch::milliseconds delay) {
+    if (timer_) {
+        if (GSource* s = g_main_context_find_source_by_id(context_, timer_)) g_source_destroy(s);
+        timer_ = 0;
+    }
+    GSource* source = g_timeout_source_new(guint(std::max<long>(0, delay.count())));
+    g_source_set_callback(source, [](gpointer p) -> gboolean {
+        auto* self = static_cast<CloudSync*>(p);
+        self->timer_ = 0;
+        self->begin_run();
+        return G_SOURCE_REMOVE;
+    }, this, nullptr);
+    timer_ = g_source_attach(source, context_);
+    g_source_unref(source);
+}
+
+void CloudSync::record_error(const std::string& what) {
+    state_.last_error = what;
+    state_.last_error_at = domain::now_iso();
+    log::warning("cloud sync: " + what);
+}
+
+void CloudSync::need_repair(const ServerError& e) {
+    state_.repair_needed = true;
+    state_.repair_reason = e.summary();
+    if (run_) state_.paired_fingerprint = credentials_fingerprint(run_->endpoint.api_key, run_->endpoint.device_token);
+    record_error("the cloud refused this appliance's credentials (" + e.summary() + "); re-pair with consultctl pair");
+}
+
+void CloudSync::begin_run() {
+    if (running_) { again_ = true; return; }
+    if (off_reason()) {   // off: nothing to do; check again later in case it gets paired
+        schedule(ch::seconds(settings_.poll_seconds));
+        return;
+    }
+    auto ep = endpoint();
+    if (!ep) { schedule(ch::seconds(settings_.poll_seconds)); return; }
+    const std::string fingerprint = credentials_fingerprint(ep->api_key, ep->device_token);
+    if (state_.repair_needed) {
+        if (fingerprint == state_.paired_fingerprint) {   // same refused credentials: wait for pairing
+            schedule(ch::seconds(settings_.poll_seconds));
+            return;
+        }
+        state_.repair_needed = false;
+        state_.repair_reason.clear();
+        log::info("cloud sync: new credentials; resuming");
+    }
+    state_.paired_fingerprint = fingerprint;
+    running_ = true;
+    run_ = std::make_unique<Run>(Run{*ep});
+    push_next();
+}
+
+void CloudSync::end_run(const std::optional<std::string>& error) {
+    ch::milliseconds delay = ch::seconds(settings_.poll_seconds);
+    if (error) {
+        delay = std::min(delay, backoff(push_failures_, std::uniform_real_distribution<double>(0, 1)(random_)));
+        if (push_not_before_) {
+            auto wait = ch::duration_cast<ch::milliseconds>(*push_not_before_ - ch::steady_clock::now());
+            delay = std::max(delay, wait);   // Retry-After may be longer than the poll interval
+        }
+    } else {
+        push_failures_ = 0;
+        push_not_before_.reset();
+        next_attempt_at_.reset();
+    }
+    if (run_ && (run_->pulled || run_->pushed))
+        log::info("cloud sync: pushed " + std::to_string(run_->pushed) + ", pulled " + std::to_string(run_->pulled) + " rows");
+    run_.reset();
+    running_ = false;
+    if (!state_.save(state_dir_)) log::warning("cloud sync: cannot write " + SyncState::file(state_dir_).string());
+    if (state_.repair_needed) delay = ch::seconds(settings_.poll_seconds);
+    else if (again_) delay = ch::milliseconds(0);
+    again_ = false;
+    schedule(delay);
+    if (on_run_end_) on_run_end_();
+}
+
+void CloudSync::push_next() {
+    if (push_not_before_ && ch::steady_clock::now() < *push_not_before_) return pull_table(0);
+    std::vector<OutboxEntry> entries;
+    try {
+        entries = outbox_.pending(kPushWindow);
+    } catch (const store::StoreError& e) {
+        record_error(std::string("outbox: ") + e.what());
+        return end_run(state_.last_error);
+    }
+    if (entries.empty()) return pull_table(0);
+    size_t max_rows = size_t(settings_.page_size);
+    if (entries.front().seq <= solo_until_seq_) {   // find the row the cloud refused: one at a time
+        std::erase_if(entries, [&](const OutboxEntry& e) { return e.seq > solo_until_seq_; });
+        max_rows = 1;
+    }
+    auto batches = plan_batches(entries, max_rows);
+    send_batch(std::make_shared<std::vector<PushBatch>>(std::move(batches)), 0);
+}
+
+void CloudSync::send_batch(std::shared_ptr<std::vector<PushBatch>> batches, size_t index) {
+    if (index >= batches->size()) return push_next();
+    const PushBatch& b = (*batches)[index];
+    net::HttpRequest req;
+    if (b.is_delete) {
+        std::vector<std::string> ids;
+        for (const auto& row : b.rows) ids.push_back(row.value("id", ""));
+        req = delete_request(run_->endpoint, b.table, ids);
+    } else {
+        req = upsert_request(run_->endpoint, b.table, b.rows);
+    }
+    http_.send(std::move(req), [this, batches, index](net::HttpResponse r) { on_push_reply(batches, index, r); });
+}
+
+void CloudSync::on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, size_t index, const net::HttpResponse& r) {
+    const PushBatch& b = (*batches)[index];
+    try {
+        switch (classify(r)) {
+        case Outcome::Done:
+            outbox_.delivered(b.seqs);
+            run_->pushed += int(b.rows.size());
+            state_.pushed_rows += long(b.rows.size());
+            state_.last_push_at = domain::now_iso();
+            push_failures_ = 0;
+            return send_batch(batches, index + 1);
+        case Outcome::Retry: {
+            const ServerError e = parse_error(r);
+            auto delay = backoff(push_failures_++, std::uniform_real_distribution<double>(0, 1)(random_));
+            if (auto ra = retry_after(r, std::time(nullptr))) delay = std::max<ch::milliseconds>(delay, *ra);
+            push_not_before_ = ch::steady_clock::now() + delay;
+            next_attempt_at_ = iso_in(delay);
+            outbox_.failed(b.seqs, e.summary(), *next_attempt_at_);
+            record_error("push " + b.table + ": " + e.summary() + "; retrying at " + *next_attempt_at_);
+            return end_run(state_.last_error);
+        }
+        case Outcome::Unauthorized:
+            need_repair(parse_error(r));
+            return end_run(state_.last_error);
+        case Outcome::Rejected: {
+            if (b.rows.size() > 1) {   // which row? send them one by one
+                solo_until_seq_ = std::max(solo_until_seq_, *std::max_element(b.seqs.begin(), b.seqs.end()));
+                return push_next();
+            }
+            const ServerError e = parse_error(r);
+            const std::string detail = e.summary() + (e.details.empty() ? "" : " (" + e.details.substr(0, 300) + ")");
+            for (auto seq : b.seqs) outbox_.park(seq, detail);
+            const std::string row_id = b.rows.empty() ? "" : b.rows[0].value("id", "");
+            log::warning("cloud sync: the cloud refused a row; parked", {{"TABLE", b.table}, {"ROW_ID", row_id},
+                                                                          {"ERROR", e.summary()}});
+            state_.last_error = "parked " + b.table + " " + row_id + ": " + e.summary();
+            state_.last_error_at = domain::now_iso();
+            return send_batch(batches, index + 1);
+        }
+        }
+    } catch (const store::StoreError& e) {
+        record_error(std::string("outbox: ") + e.what());
+        return end_run(state_.last_error);
+    }
+}
+
+void CloudSync::pull_table(size_t index) {
+    const auto& tables = pulled_tables();
+    if (index >= tables.size()) {
+        state_.last_pull_at = domain::now_iso();
+        return end_run(std::nullopt);
+    }
+    const PulledTable& t = tables[index];
+    ReadQuery q;
+    q.table = t.table;
+    q.select = t.select;
+    q.page_size = settings_.page_size;
+    q.after = state_.cursors[t.table];
+    if (*t.clinic_column) {
+        q.filters.emplace_back(t.clinic_column, "eq." + settings_.clinic_id);
+    } else {   // timings belong to doctors: this clinic's doctors
+        std::string ids;
+        auto st = db_.prepare("SELECT id FROM doctors WHERE clinic_id = ?1 ORDER BY id");
+        st.bind(1, std::string_view(settings_.clinic_id));
+        while (st.step()) ids += (ids.empty() ? "" : ",") + st.text(0);
+        if (ids.empty()) return pull_table(index + 1);
+        q.filters.emplace_back("doctor_id", "in.(" + ids + ")");
+    }
+    http_.send(read_request(run_->endpoint, q), [this, index](net::HttpResponse r) { on_pull_reply(index, r); });
+}
+
+void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
+    const PulledTable& t = pulled_tables()[index];
+    switch (classify(r)) {
+    case Outcome::Done: break;
+    case Outcome::Unauthorized:
+        need_repair(parse_error(r));
+        return end_run(state_.last_error);
+    case Outcome::Retry:
+        ++push_failures_;
+        [[fallthrough]];
+    case Outcome::Rejected:
+        record_error("pull " + std::string(t.table) + ": " + parse_error(r).summary());
+        return end_run(state_.last_error);
+    }
+    auto rows = nlohmann::json::parse(r.body, nullptr, false);
+    if (!rows.is_array()) {
+        record_error("pull " + std::string(t.table) + ": the answer is not a JSON array");
+        return end_run(state_.last_error);
+    }
+    try {
+        ApplyResult applied = apply_page(db_, t.table, rows);
+        if (int n = cancel_sessions_of(db_, applied.cancelled_appointments); n > 0)
+            log::info("cloud sync: cancelled " + std::to_string(n) + " session(s) of appointments cancelled in the cloud");
+        if (applied.skipped > 0)
+            log::warning("cloud sync: " + std::to_string(applied.skipped) + " row(s) do not fit the local schema",
+                         {{"TABLE", t.table}});
+        run_->pulled += applied.applied + applied.deleted;
+        state_.pulled_rows += applied.applied + applied.deleted;
+    } catch (const store::StoreError& e) {
+        record_error("pull " + std::string(t.table) + ": " + e.what());
+        return end_run(state_.last_error);
+    }
+    if (!rows.empty()) {
+        const auto& last = rows.back();
+        state_.cursors[t.table] = {last.value("updated_at", ""), cursor_id(last.contains("id") ? last["id"] : nullptr)};
+        state_.save(state_dir_);
+    }
+    if (rows.size() >= size_t(settings_.page_size)) return pull_table(index);   // another page
+    pull_table(index + 1);
+}
+
+nlohmann::json CloudSync::status() {
+    auto opt = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    const auto reason = off_reason();
+    std::string state = reason ? "off" : state_.repair_needed ? "repair_needed" : running_ ? "syncing"
+                      : push_failures_ > 0 ? "retrying" : "idle";
+    nlohmann::json j{{"enabled", !reason},
+                     {"state", state},
+                     {"off_reason", reason ? nlohmann::json(*reason) : nlohmann::json(nullptr)},
+                     {"url", settings_.url},
+                     {"clinic_id", settings_.clinic_id},
+                     {"poll_seconds", settings_.poll_seconds},
+                     {"repair_needed", state_.repair_needed},
+                     {"repair_reason", state_.repair_reason},
+                     {"last_pull_at", opt(state_.last_pull_at)},
+                     {"last_push_at", opt(state_.last_push_at)},
+                     {"last_error", opt(state_.last_error)},
+                     {"last_error_at", opt(state_.last_error_at)},
+                     {"next_attempt_at", opt(next_attempt_at_)},
+                     {"pulled_rows", state_.pulled_rows},
+                     {"pushed_rows", state_.pushed_rows}};
+    try {
+        j["outbox_depth"] = outbox_.depth();
+        j["parked_rows"] = outbox_.parked();
+    } catch (const store::StoreError&) {
+        j["outbox_depth"] = nullptr;
+        j["parked_rows"] = nullptr;
+    }
+    return j;
+}
+
+}  // namespace consult::cloud

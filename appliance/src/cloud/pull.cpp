@@ -1,0 +1,253 @@
+#include "appliance/cloud/pull.hpp"
+
+#include "appliance/cloud/outbox.hpp"
+#include "appliance/domain/errors.hpp"
+#include "appliance/domain/time.hpp"
+#include "appliance/store/session_store.hpp"
+
+#include <cstdio>
+
+namespace consult::cloud {
+
+namespace {
+
+// How a cloud value becomes a local one.
+enum class Kind { Text, OptText, Time, Int, Bool, Clock, Phone, Email };
+
+struct Column {
+    const char* name;
+    Kind kind;
+};
+
+struct LocalTable {
+    const char* table;
+    std::vector<Column> columns;   // id first
+};
+
+const std::vector<LocalTable>& local_tables() {
+    static const std::vector<LocalTable> t = {
+        {"clinics", {{"id", Kind::Text}, {"name", Kind::Text}, {"timezone", Kind::Text}, {"phone", Kind::OptText},
+                     {"email", Kind::OptText}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+        {"doctors", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"email", Kind::Email},
+                     {"phone", Kind::Phone}, {"is_active", Kind::Bool}, {"created_at", Kind::Time},
+                     {"updated_at", Kind::Time}}},
+        {"patients", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"phone", Kind::Phone},
+                      {"email", Kind::Email}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+        {"appointments", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"doctor_id", Kind::Text},
+                          {"patient_id", Kind::Text}, {"starts_at", Kind::Time}, {"duration_minutes", Kind::Int},
+                          {"consultation_type", Kind::Text}, {"status", Kind::Text}, {"reason", Kind::OptText},
+                          {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+        {"video_consultation_timings", {{"id", Kind::Text}, {"doctor_id", Kind::Text}, {"day_of_week", Kind::Int},
+                                        {"start_time", Kind::Clock}, {"end_time", Kind::Clock},
+                                        {"slot_duration_minutes", Kind::Int}, {"is_active", Kind::Bool},
+                                        {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+    };
+    return t;
+}
+
+const LocalTable* find_local(const std::string& table) {
+    for (const auto& t : local_tables())
+        if (table == t.table) return &t;
+    return nullptr;
+}
+
+// Binds one cloud value; false when the value cannot be stored (the row is skipped).
+bool bind_value(store::Statement& st, int index, const Column& c, const nlohmann::json& row) {
+    const nlohmann::json v = row.contains(c.name) ? row[c.name] : nlohmann::json(nullptr);
+    switch (c.kind) {
+    case Kind::Text:
+        if (!v.is_string()) return false;
+        st.bind(index, std::string_view(v.get<std::string>()));
+        return true;
+    case Kind::OptText:
+        if (v.is_string()) st.bind(index, std::string_view(v.get<std::string>()));
+        else st.bind(index, nullptr);
+        return true;
+    case Kind::Time: {
+        if (!v.is_string()) return false;
+        std::string t = to_local_time(v.get<std::string>());
+        if (t.empty()) return false;
+        st.bind(index, std::string_view(t));
+        return true;
+    }
+    case Kind::Int:
+        if (!v.is_number_integer()) return false;
+        st.bind(index, v.get<std::int64_t>());
+        return true;
+    case Kind::Bool:
+        if (v.is_boolean()) st.bind(index, v.get<bool>() ? 1 : 0);
+        else if (v.is_number_integer()) st.bind(index, v.get<int>() != 0 ? 1 : 0);
+        else return false;
+        return true;
+    case Kind::Clock: {   // "09:00:00" (PostgreSQL time) → "09:00"
+        if (!v.is_string()) return false;
+        std::string s = v.get<std::string>().substr(0, 5);
+        if (!domain::parse_clock(s)) return false;
+        st.bind(index, std::string_view(s));
+        return true;
+    }
+    case Kind::Phone: {   // the local schema keeps only E.164; anything else is left out, not guessed
+        std::string s = v.is_string() ? v.get<std::string>() : "";
+        bool e164 = s.size() >= 3 && s[0] == '+' && s[1] >= '1' && s[1] <= '9';
+        if (e164) st.bind(index, std::string_view(s));
+        else st.bind(index, nullptr);
+        return true;
+    }
+    case Kind::Email: {
+        std::string s = v.is_string() ? v.get<std::string>() : "";
+        auto at = s.find('@');
+        if (at != std::string::npos && at > 0 && at + 1 < s.size()) st.bind(index, std::string_view(s));
+        else st.bind(index, nullptr);
+        return true;
+    }
+    }
+    return false;
+}
+
+std::string upsert_sql(const LocalTable& t) {
+    std::string cols, params, sets;
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+        const std::string name = t.columns[i].name;
+        cols += (i ? ", " : "") + name;
+        params += (i ? ", ?" : "?") + std::to_string(i + 1);
+        if (name != "id" && name != "created_at") sets += (sets.empty() ? "" : ", ") + name + " = excluded." + name;
+    }
+    return "INSERT INTO " + std::string(t.table) + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " +
+           sets;
+}
+
+// Runs `f` inside a savepoint: a row that breaks a constraint is rolled back alone.
+template <typename F>
+bool in_savepoint(store::Database& db, F f) {
+    db.exec("SAVEPOINT pulled_row");
+    try {
+        f();
+        db.exec("RELEASE pulled_row");
+        return true;
+    } catch (const store::StoreError&) {
+        db.exec("ROLLBACK TO pulled_row");
+        db.exec("RELEASE pulled_row");
+        return false;
+    }
+}
+
+bool appointment_has_sessions(store::Database& db, const std::string& id) {
+    auto st = db.prepare("SELECT 1 FROM video_consultation_sessions WHERE appointment_id = ?1 LIMIT 1");
+    st.bind(1, std::string_view(id));
+    return st.step();
+}
+
+void apply_tombstone(store::Database& db, const nlohmann::json& row, ApplyResult& out) {
+    const std::string table = row.value("table_name", ""), id = row.value("row_id", "");
+    if (id.empty() || !find_local(table) || table == "clinics") { ++out.skipped; return; }
+    if (table == "appointments") {
+        if (appointment_has_sessions(db, id)) {   // sessions keep their appointment: it becomes cancelled
+            db.prepare("UPDATE appointments SET status = 'cancelled', updated_at = ?1 WHERE id = ?2 AND status <> 'cancelled'")
+                .bind(1, std::string_view(domain::now_iso())).bind(2, std::string_view(id)).run();
+        } else {
+            db.prepare("DELETE FROM appointments WHERE id = ?1").bind(1, std::string_view(id)).run();
+        }
+        out.cancelled_appointments.push_back(id);
+        ++out.deleted;
+        return;
+    }
+    bool gone = in_savepoint(db, [&] {
+        db.prepare("DELETE FROM " + table + " WHERE id = ?1").bind(1, std::string_view(id)).run();
+    });
+    if (!gone && table == "doctors")   // still referenced by appointments: no longer bookable
+        db.prepare("UPDATE doctors SET is_active = 0 WHERE id = ?1").bind(1, std::string_view(id)).run();
+    ++out.deleted;
+}
+
+}  // namespace
+
+const std::vector<PulledTable>& pulled_tables() {
+    static const std::vector<PulledTable> t = {
+        {"clinics", "id,name,timezone,phone,email,created_at,updated_at", "id"},
+        {"doctors", "id,clinic_id,full_name,email,phone,is_active,created_at,updated_at", "clinic_id"},
+        {"patients", "id,clinic_id,full_name,phone,email,created_at,updated_at", "clinic_id"},
+        {"appointments",
+         "id,clinic_id,doctor_id,patient_id,starts_at,duration_minutes,consultation_type,status,reason,created_at,updated_at",
+         "clinic_id"},
+        {"video_consultation_timings",
+         "id,doctor_id,day_of_week,start_time,end_time,slot_duration_minutes,is_active,created_at,updated_at", ""},
+        {kTombstones, "id,table_name,row_id,updated_at", "clinic_id"},
+    };
+    return t;
+}
+
+ApplyResult apply_page(store::Database& db, const std::string& table, const nlohmann::json& rows) {
+    ApplyResult out;
+    if (!rows.is_array()) return out;
+    store::Transaction tx(db);
+    if (table == kTombstones) {
+        for (const auto& row : rows)
+            if (row.is_object()) apply_tombstone(db, row, out);
+        tx.commit();
+        return out;
+    }
+    const LocalTable* t = find_local(table);
+    if (!t) return out;
+    const std::string sql = upsert_sql(*t);
+    Outbox outbox(db);
+    for (const auto& row : rows) {
+        if (!row.is_object() || !row.contains("id") || !row["id"].is_string()) { ++out.skipped; continue; }
+        const std::string id = row["id"].get<std::string>();
+        if (outbox.has_pending(table, id)) { ++out.kept_local; continue; }
+        bool ok = in_savepoint(db, [&] {
+            auto st = db.prepare(sql);
+            for (size_t i = 0; i < t->columns.size(); ++i)
+                if (!bind_value(st, int(i + 1), t->columns[i], row)) throw store::StoreError(0, "value");
+            st.run();
+        });
+        if (!ok) { ++out.skipped; continue; }
+        ++out.applied;
+        if (table == "appointments" && row.value("status", "") == "cancelled") out.cancelled_appointments.push_back(id);
+    }
+    tx.commit();
+    return out;
+}
+
+int cancel_sessions_of(store::Database& db, const std::vector<std::string>& appointment_ids) {
+    store::SessionStore sessions(db);
+    int n = 0;
+    for (const auto& appointment : appointment_ids) {
+        auto st = db.prepare("SELECT id FROM video_consultation_sessions WHERE appointment_id = ?1 "
+                             "AND status IN ('scheduled', 'waiting')");
+        st.bind(1, std::string_view(appointment));
+        std::vector<std::string> ids;
+        while (st.step()) ids.push_back(st.text(0));
+        for (const auto& id : ids) {
+            try {
+                sessions.transition(id, domain::SessionStatus::Cancelled, "cloud",
+                                    std::string("appointment cancelled in the clinic system"));
+                ++n;
+            } catch (const domain::DomainError&) {
+                // Moved on meanwhile (admitted, ended): nothing to cancel.
+            }
+        }
+    }
+    return n;
+}
+
+std::string to_local_time(const std::string& s) {
+    if (s.size() < 19 || s[10] != 'T') return {};
+    std::string rest = s.substr(19);
+    int millis = 0;
+    if (!rest.empty() && rest[0] == '.') {
+        size_t i = 1;
+        std::string digits;
+        while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') digits += rest[i++];
+        if (digits.empty()) return {};
+        digits = (digits + "000").substr(0, 3);
+        millis = std::stoi(digits);
+        rest = rest.substr(i);
+    }
+    if (rest.size() == 3 && (rest[0] == '+' || rest[0] == '-')) rest += ":00";                 // "+02"
+    if (rest.size() == 5 && (rest[0] == '+' || rest[0] == '-')) rest.insert(3, ":");          // "+0200"
+    auto t = domain::parse_iso(s.substr(0, 19) + rest);
+    if (!t) return {};
+    return domain::iso_utc(*t, millis);
+}
+
+}  // namespace consult::cloud

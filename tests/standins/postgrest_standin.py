@@ -1,0 +1,314 @@
+#!/usr/bin/python3
+"""A PostgREST (Supabase /rest/v1) stand-in for the appliance's tests: the tables of
+cloud/migrations/0001_consult_appliance.sql, in memory, behind Supabase's auth
+(apikey + Authorization: Bearer <HS256 JWT with a clinic_id claim>), with row-level
+security by clinic, upserts as PostgREST does them, and fault switches.
+
+  postgrest_standin.py --api-key KEY --jwt-secret SECRET [--port 0]
+prints "PORT <n>" on its first line. Test control (no auth, never in the real API):
+  POST /_control/fault   {"mode": "none|hang|500|429|drop|401", "count": N, "retry_after": S, "methods": ["POST"]}
+  POST /_control/seed    {"table": [rows...], ...}      rows inserted as given (updated_at set when absent)
+  POST /_control/update  {"table", "id", "set": {...}}  like an UPDATE: bumps updated_at
+  POST /_control/delete  {"table", "id"}                like a DELETE: leaves a tombstone
+  POST /_control/token   {"clinic_id", "exp"?}          a device JWT signed with the secret
+  POST /_control/revoke  {"token"}                      that token now gets 401
+  GET  /_control/stats   rows received per table, requests, faults served
+  GET  /_control/rows?table=T   every row of T
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from postgrest_grammar import ApiError, parse_logic, parse_condition, parse_select, parse_order, parse_range, coerce  # noqa
+from postgrest_tables import TABLES, Store  # noqa
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Faults:
+    def __init__(self):
+        self.mode, self.count, self.retry_after, self.methods, self.served = "none", 0, 1, None, {}
+        self.release = threading.Event()
+
+    def set(self, spec):
+        self.mode = spec.get("mode", "none")
+        self.count = int(spec.get("count", -1))
+        self.retry_after = spec.get("retry_after", 1)
+        self.methods = spec.get("methods")
+        self.release.set()
+        self.release = threading.Event()
+
+    def take(self, method):
+        """The fault for this request, or None."""
+        if self.mode == "none" or self.count == 0:
+            return None
+        if self.methods and method not in self.methods:
+            return None
+        if self.count > 0:
+            self.count -= 1
+        self.served[self.mode] = self.served.get(self.mode, 0) + 1
+        return self.mode
+
+
+class State:
+    def __init__(self, api_key, secret):
+        self.api_key, self.secret = api_key, secret.encode()
+        self.lock = threading.Lock()
+        self.store = Store()
+        self.faults = Faults()
+        self.revoked = set()
+        self.requests = {}
+
+    def sign(self, claims):
+        head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        body = b64url(json.dumps(claims).encode())
+        sig = b64url(hmac.new(self.secret, (head + "." + body).encode(), hashlib.sha256).digest())
+        return head + "." + body + "." + sig
+
+    def claims(self, headers):
+        """Supabase's gateway wants the apikey; PostgREST then checks the bearer JWT."""
+        key = headers.get("apikey")
+        if key is None:
+            raise ApiError(401, "", "No API key found in request", hint="No `apikey` request header or url param was found.")
+        if key != self.api_key:
+            raise ApiError(401, "", "Invalid API key", hint="Double check your Supabase `anon` or `service_role` API key.")
+        auth = headers.get("Authorization", "")
+        if not auth.lower().startswith("bearer "):
+            raise ApiError(401, "42501", "permission denied: an anonymous caller has no access to clinic data")
+        token = auth[7:].strip()
+        www = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        if not token:
+            raise ApiError(401, "PGRST301", "Empty JWT is sent in Authorization header", headers=www)
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise ApiError(401, "PGRST301", "Expected 3 parts in JWT; got %d" % len(parts), headers=www)
+        want = b64url(hmac.new(self.secret, (parts[0] + "." + parts[1]).encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(want, parts[2]):
+            raise ApiError(401, "PGRST301", "JWSError JWSInvalidSignature", headers=www)
+        claims = json.loads(b64url_decode(parts[1]))
+        if "exp" in claims and claims["exp"] < time.time():
+            raise ApiError(401, "PGRST303", "JWT expired", headers=www)
+        if token in self.revoked:
+            raise ApiError(401, "PGRST301", "JWT has been revoked for this device", headers=www)
+        if not claims.get("clinic_id"):
+            raise ApiError(403, "42501", "permission denied: the token names no clinic")
+        return claims
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state = None
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=None, headers=None):
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def dispatch(self, method):
+        url = urlsplit(self.path)
+        body = self.read_body()
+        if url.path.startswith("/_control/"):
+            return self.control(method, url, body)
+        st = self.state
+        with st.lock:
+            st.requests[method] = st.requests.get(method, 0) + 1
+            fault = st.faults.take(method) if url.path.startswith("/rest/v1/") else None
+        if fault == "hang":
+            st.faults.release.wait(120)
+            self.close_connection = True
+            return
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if fault == "500":
+            return self.reply(500, {"code": "XX000", "details": None, "hint": None, "message": "internal error (fault switch)"})
+        if fault == "429":
+            return self.reply(429, {"code": "", "details": None, "hint": None, "message": "Too Many Requests"},
+                              {"Retry-After": str(st.faults.retry_after)})
+        if fault == "401":
+            return self.reply(401, {"code": "PGRST301", "details": None, "hint": None, "message": "JWT has been revoked for this device"},
+                              {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        try:
+            if not url.path.startswith("/rest/v1/"):
+                raise ApiError(404, "", "no Route matched with those values")
+            table = url.path[len("/rest/v1/"):]
+            with st.lock:
+                claims = st.claims(self.headers)
+                if table not in TABLES:
+                    raise ApiError(404, "PGRST205", "Could not find the table 'public.%s' in the schema cache" % table)
+                query = parse_qsl(url.query, keep_blank_values=True)
+                if method == "GET":
+                    return self.get(table, query, claims)
+                if method == "POST":
+                    return self.post(table, query, body, claims)
+                if method == "DELETE":
+                    return self.delete(table, query, claims)
+                raise ApiError(405, "PGRST117", "Unsupported HTTP method: " + method)
+        except ApiError as e:
+            headers = dict(e.headers)
+            return self.reply(e.status, e.body(), headers)
+
+    def filters(self, table, query, skip):
+        cols = TABLES[table]
+        preds = []
+        for k, v in query:
+            if k in skip:
+                continue
+            if k in ("or", "and"):
+                preds.append(parse_logic(k, v, cols))
+            else:
+                preds.append(parse_condition(k, v, cols))
+        return preds
+
+    def get(self, table, query, claims):
+        q = dict(query)
+        cols = parse_select(q.get("select", "*"), TABLES[table], table)
+        preds = self.filters(table, query, {"select", "order", "limit", "offset"})
+        order = parse_order(q["order"], TABLES[table]) if "order" in q else []
+        rows = [r for r in self.state.store.visible(table, claims["clinic_id"]) if all(p(r) for p in preds)]
+        for col, direction in reversed(order):
+            kind = TABLES[table][col]
+            rows.sort(key=lambda r: (r.get(col) is None, coerce(r.get(col), kind, col) if r.get(col) is not None else 0),
+                      reverse=direction == "desc")
+        offset, limit = parse_range(self.headers.get("Range"), self.headers.get("Range-Unit"))
+        if "offset" in q:
+            offset += int(q["offset"])
+        if "limit" in q:
+            limit = int(q["limit"]) if limit is None else min(limit, int(q["limit"]))
+        total = len(rows)
+        page = rows[offset:offset + limit if limit is not None else None]
+        exact = "count=exact" in self.headers.get("Prefer", "")
+        if exact and offset > total:
+            raise ApiError(416, "PGRST103", "Requested range not satisfiable",
+                           "An offset of %d was requested, but there are only %d rows." % (offset, total),
+                           headers={"Content-Range": "*/%d" % total})
+        crange = ("%d-%d" % (offset, offset + len(page) - 1) if page else "*") + "/" + (str(total) if exact else "*")
+        status = 206 if exact and len(page) < total else 200
+        self.reply(status, [{c: r.get(c) for c in cols} for r in page], {"Content-Range": crange})
+
+    def post(self, table, query, body, claims):
+        if not self.headers.get("Content-Type", "").startswith("application/json"):
+            raise ApiError(415, "PGRST107", "The request's Content-Type is not application/json")
+        prefer = [p.strip() for p in self.headers.get("Prefer", "").split(",") if p.strip()]
+        merge = "resolution=merge-duplicates" in prefer
+        ignore = "resolution=ignore-duplicates" in prefer
+        q = dict(query)
+        if "on_conflict" in q and q["on_conflict"] != "id":
+            raise ApiError(400, "42P10", "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+        try:
+            payload = json.loads(body or b"null")
+        except ValueError:
+            raise ApiError(400, "PGRST102", "Empty or invalid json")
+        rows = payload if isinstance(payload, list) else [payload]
+        if not all(isinstance(r, dict) for r in rows):
+            raise ApiError(400, "PGRST102", "All object keys must match")
+        if rows and any(set(r) != set(rows[0]) for r in rows):
+            raise ApiError(400, "PGRST102", "All object keys must match")
+        inserted = self.state.store.upsert(table, rows, claims["clinic_id"], merge, ignore)
+        applied = [p for p in prefer if p.startswith("resolution=") or p.startswith("return=")]
+        headers = {"Content-Range": "*/*"}
+        if applied:
+            headers["Preference-Applied"] = ", ".join(applied)
+        self.reply(201 if inserted > 0 or not (merge or ignore) else 200, None, headers)
+
+    def delete(self, table, query, claims):
+        preds = self.filters(table, query, set())
+        self.state.store.delete_where(table, lambda r: all(p(r) for p in preds), claims["clinic_id"])
+        self.reply(204, None, {"Content-Range": "*/*"})
+
+    def control(self, method, url, body):
+        st = self.state
+        spec = json.loads(body or b"{}")
+        with st.lock:
+            path = url.path[len("/_control/"):]
+            if path == "fault":
+                st.faults.set(spec)
+                return self.reply(200, {"mode": st.faults.mode})
+            if path == "seed":
+                for table, rows in spec.items():
+                    st.store.seed(table, rows)
+                return self.reply(200, {"ok": True})
+            if path == "update":
+                st.store.update(spec["table"], spec["id"], spec.get("set", {}))
+                return self.reply(200, {"ok": True})
+            if path == "delete":
+                st.store.remove(spec["table"], spec["id"])
+                return self.reply(200, {"ok": True})
+            if path == "token":
+                claims = {"role": "consult_device", "clinic_id": spec["clinic_id"], "device_id": spec.get("device_id", "dev")}
+                if "exp" in spec:
+                    claims["exp"] = spec["exp"]
+                return self.reply(200, {"token": st.sign(claims)})
+            if path == "revoke":
+                st.revoked.add(spec["token"])
+                return self.reply(200, {"ok": True})
+            if path == "stats":
+                return self.reply(200, {"received": st.store.received, "received_ids": st.store.received_ids_summary(),
+                                        "rows": {t: len(v) for t, v in st.store.rows.items()},
+                                        "requests": st.requests, "faults_served": st.faults.served})
+            if path == "rows":
+                table = dict(parse_qsl(url.query)).get("table", "")
+                return self.reply(200, list(st.store.rows.get(table, {}).values()))
+        self.reply(404, {"message": "unknown control " + url.path})
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--api-key", required=True)
+    ap.add_argument("--jwt-secret", required=True)
+    a = ap.parse_args()
+    Handler.state = State(a.api_key, a.jwt_secret)
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    server.daemon_threads = True
+    print("PORT %d" % server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

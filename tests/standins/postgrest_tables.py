@@ -1,0 +1,206 @@
+"""The cloud tables the stand-in serves (as cloud/migrations/0001_consult_appliance.sql
+defines them) and what the database would enforce on writes: types, NOT NULL, CHECKs,
+foreign keys, the updated_at trigger, deletion tombstones and row-level security by clinic."""
+
+from datetime import datetime, timezone
+import json
+
+from postgrest_grammar import ApiError, coerce, parse_time
+
+TS = "timestamptz"
+TABLES = {
+    "clinics": {"id": "uuid", "name": "text", "timezone": "text", "phone": "text", "email": "text",
+                "created_at": TS, "updated_at": TS},
+    "doctors": {"id": "uuid", "clinic_id": "uuid", "full_name": "text", "email": "text", "phone": "text",
+                "is_active": "bool", "created_at": TS, "updated_at": TS},
+    "patients": {"id": "uuid", "clinic_id": "uuid", "full_name": "text", "phone": "text", "email": "text",
+                 "created_at": TS, "updated_at": TS},
+    "appointments": {"id": "uuid", "clinic_id": "uuid", "doctor_id": "uuid", "patient_id": "uuid", "starts_at": TS,
+                     "duration_minutes": "int", "consultation_type": "text", "status": "text", "reason": "text",
+                     "video_session_id": "uuid", "created_at": TS, "updated_at": TS},
+    "video_consultation_timings": {"id": "uuid", "doctor_id": "uuid", "day_of_week": "int", "start_time": "time",
+                                   "end_time": "time", "slot_duration_minutes": "int", "is_active": "bool",
+                                   "created_at": TS, "updated_at": TS},
+    "video_consultation_sessions": {"id": "uuid", "appointment_id": "uuid", "room_name": "text", "status": "text",
+                                    "scheduled_duration_minutes": "int", "started_at": TS, "ended_at": TS,
+                                    "duration_seconds": "int", "doctor_joined_at": TS, "patient_joined_at": TS,
+                                    "recording_url": "text", "end_reason": "text", "notes": "text",
+                                    "created_at": TS, "updated_at": TS},
+    "video_consultation_participants": {"id": "uuid", "session_id": "uuid", "user_id": "text", "user_type": "text",
+                                        "joined_at": TS, "left_at": TS, "connection_quality": "json",
+                                        "precheck": "json", "created_at": TS, "updated_at": TS},
+    "consult_tombstones": {"id": "bigint", "clinic_id": "uuid", "table_name": "text", "row_id": "uuid",
+                           "deleted_at": TS, "updated_at": TS},
+}
+REQUIRED = {
+    "appointments": ["clinic_id", "doctor_id", "patient_id", "starts_at"],
+    "video_consultation_timings": ["doctor_id", "day_of_week", "start_time", "end_time"],
+    "video_consultation_sessions": ["appointment_id", "room_name"],
+    "video_consultation_participants": ["session_id", "user_id", "user_type"],
+}
+CHECKS = {
+    ("video_consultation_sessions", "status"): {"scheduled", "waiting", "in-progress", "completed", "cancelled"},
+    ("video_consultation_participants", "user_type"): {"doctor", "patient"},
+    ("appointments", "status"): {"scheduled", "confirmed", "completed", "cancelled", "no-show"},
+    ("appointments", "consultation_type"): {"in-person", "video", "hybrid"},
+}
+FOREIGN = {
+    ("appointments", "doctor_id"): "doctors", ("appointments", "patient_id"): "patients",
+    ("video_consultation_timings", "doctor_id"): "doctors",
+    ("video_consultation_sessions", "appointment_id"): "appointments",
+    ("video_consultation_participants", "session_id"): "video_consultation_sessions",
+}
+DEVICE_WRITES = {"appointments", "video_consultation_timings", "video_consultation_sessions",
+                 "video_consultation_participants"}
+
+
+def now():
+    return datetime.now(timezone.utc).isoformat()
+
+
+def canonical(kind, value):
+    """A value as PostgreSQL would store and PostgREST print it."""
+    if value is None:
+        return None
+    if kind == TS:
+        t = parse_time(str(value))
+        if t is None:
+            raise ApiError(400, "22007", 'invalid input syntax for type timestamp with time zone: "%s"' % value)
+        return t.astimezone(timezone.utc).isoformat()
+    if kind == "time":
+        v = str(value)
+        if len(v) == 5:
+            v += ":00"
+        return v
+    if kind in ("int", "bigint"):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ApiError(400, "22P02", 'invalid input syntax for type integer: "%s"' % json.dumps(value))
+        return coerce(value, kind, "")
+    if kind == "uuid":
+        return coerce(value, kind, "")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ApiError(400, "22P02", 'invalid input syntax for type boolean: "%s"' % json.dumps(value))
+        return value
+    if kind == "json":
+        return value
+    return str(value)
+
+
+class Store:
+    def __init__(self):
+        self.rows = {t: {} for t in TABLES}
+        self.received = {}
+        self.received_ids = {}
+        self.next_tombstone = 1
+
+    def clinic_of(self, table, row):
+        if row is None:
+            return None
+        if table == "clinics":
+            return row.get("id")
+        if "clinic_id" in TABLES[table]:
+            return row.get("clinic_id")
+        parent_col = {"video_consultation_timings": ("doctor_id", "doctors"),
+                      "video_consultation_sessions": ("appointment_id", "appointments"),
+                      "video_consultation_participants": ("session_id", "video_consultation_sessions")}[table]
+        parent = self.rows[parent_col[1]].get(row.get(parent_col[0]))
+        return self.clinic_of(parent_col[1], parent)
+
+    def visible(self, table, clinic):
+        return [r for r in self.rows[table].values() if self.clinic_of(table, r) == clinic]
+
+    def check(self, table, row):
+        for col in REQUIRED.get(table, []) + ["id"]:
+            if row.get(col) is None:
+                raise ApiError(400, "23502", 'null value in column "%s" of relation "%s" violates not-null constraint'
+                               % (col, table), "Failing row contains (...).")
+        for (t, col), allowed in CHECKS.items():
+            if t == table and row.get(col) is not None and row[col] not in allowed:
+                raise ApiError(400, "23514", 'new row for relation "%s" violates check constraint "%s_%s_check"'
+                               % (table, table, col), "Failing row contains (...).")
+        for (t, col), parent in FOREIGN.items():
+            if t == table and row.get(col) is not None and row[col] not in self.rows[parent]:
+                raise ApiError(409, "23503", 'insert or update on table "%s" violates foreign key constraint "%s_%s_fkey"'
+                               % (table, table, col), 'Key (%s)=(%s) is not present in table "%s".' % (col, row[col], parent))
+
+    def upsert(self, table, rows, clinic, merge, ignore):
+        """All or nothing, like one INSERT ... ON CONFLICT statement. Returns rows inserted."""
+        if table not in DEVICE_WRITES:
+            raise ApiError(403, "42501", "permission denied for table " + table)
+        cols = TABLES[table]
+        staged, seen, inserted = {}, set(), 0
+        for raw in rows:
+            for k in raw:
+                if k not in cols:
+                    raise ApiError(400, "PGRST204", "Could not find the '%s' column of '%s' in the schema cache" % (k, table))
+            row = {k: canonical(cols[k], v) for k, v in raw.items()}
+            rid = row.get("id")
+            if rid in seen and merge:
+                raise ApiError(400, "21000", "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                               hint="Ensure that no rows proposed for insertion within the same command have "
+                                    "duplicate constrained values.")
+            seen.add(rid)
+            existing = staged.get(rid) or self.rows[table].get(rid)
+            if existing is not None:
+                if ignore:
+                    continue
+                if not merge:
+                    raise ApiError(409, "23505", 'duplicate key value violates unique constraint "%s_pkey"' % table,
+                                   "Key (id)=(%s) already exists." % rid)
+                if self.clinic_of(table, existing) != clinic:
+                    raise ApiError(403, "42501", 'new row violates row-level security policy (USING expression) for '
+                                   'table "%s"' % table)
+                merged = dict(existing)
+                merged.update(row)
+                merged["updated_at"] = now()
+            else:
+                merged = {c: None for c in cols}
+                merged.update(row)
+                merged["created_at"] = merged.get("created_at") or now()
+                merged["updated_at"] = now()
+                inserted += 1
+            self.check(table, merged)
+            if self.clinic_of(table, merged) != clinic:
+                raise ApiError(403, "42501", 'new row violates row-level security policy for table "%s"' % table)
+            staged[rid] = merged
+        self.rows[table].update(staged)
+        self.received[table] = self.received.get(table, 0) + len(rows)
+        ids = self.received_ids.setdefault(table, {})
+        for r in rows:
+            ids[r.get("id")] = ids.get(r.get("id"), 0) + 1
+        return inserted
+
+    def received_ids_summary(self):
+        return {t: {"unique": len(ids), "max_per_id": max(ids.values()) if ids else 0}
+                for t, ids in self.received_ids.items()}
+
+    def seed(self, table, rows):
+        cols = TABLES[table]
+        for raw in rows:
+            row = {c: None for c in cols}
+            row.update({k: canonical(cols[k], v) for k, v in raw.items()})
+            row["created_at"] = row.get("created_at") or now()
+            row["updated_at"] = row.get("updated_at") or now()
+            self.rows[table][row["id"]] = row
+
+    def update(self, table, rid, changes):
+        row = self.rows[table][rid]
+        row.update({k: canonical(TABLES[table][k], v) for k, v in changes.items()})
+        row["updated_at"] = now()
+
+    def remove(self, table, rid):
+        """A DELETE in the cloud: the row goes, a tombstone (what the delete trigger writes) stays."""
+        clinic = self.clinic_of(table, self.rows[table][rid])
+        self.rows[table].pop(rid)
+        stamp = now()
+        tid = self.next_tombstone
+        self.next_tombstone += 1
+        self.rows["consult_tombstones"][tid] = {"id": tid, "clinic_id": clinic, "table_name": table,
+                                                "row_id": rid, "deleted_at": stamp, "updated_at": stamp}
+
+    def delete_where(self, table, pred, clinic):
+        if table not in DEVICE_WRITES:
+            raise ApiError(403, "42501", "permission denied for table " + table)
+        for r in [r for r in self.visible(table, clinic) if pred(r)]:
+            self.remove(table, r["id"])
