@@ -1,0 +1,121 @@
+#include "appliance/cloud/pull.hpp"
+#include "appliance/store/migrations.hpp"
+#include "appliance/store/records.hpp"
+#include "appliance/store/session_store.hpp"
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+namespace consult::cloud {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kClinic = "c0000000-0000-4000-8000-000000000001";
+constexpr const char* kDoctor = "d0000000-0000-4000-8000-000000000001";
+constexpr const char* kPatient = "e0000000-0000-4000-8000-000000000001";
+constexpr const char* kAppt = "a0000000-0000-4000-8000-000000000001";
+
+json appointment(const std::string& status, const std::string& starts = "2031-03-04T10:00:00+01:00") {
+    return {{"id", kAppt}, {"clinic_id", kClinic}, {"doctor_id", kDoctor}, {"patient_id", kPatient},
+            {"starts_at", starts}, {"duration_minutes", 30}, {"consultation_type", "video"}, {"status", status},
+            {"reason", nullptr}, {"created_at", "2024-01-01T00:00:00+00:00"}, {"updated_at", "2024-01-02T00:00:00.5+00:00"}};
+}
+
+class Pull : public ::testing::Test {
+protected:
+    void SetUp() override {
+        db_.emplace(store::Database::open(dir_ / "consult.db"));
+        store::migrate(*db_);
+        const std::string t = "2024-01-01T00:00:00.123456+00:00";
+        apply_page(*db_, "clinics", json::array({{{"id", kClinic}, {"name", "North"}, {"timezone", "UTC"},
+                                                  {"phone", nullptr}, {"email", nullptr}, {"created_at", t}, {"updated_at", t}}}));
+        apply_page(*db_, "doctors", json::array({{{"id", kDoctor}, {"clinic_id", kClinic}, {"full_name", "Dr A"},
+                                                  {"email", "a@x.test"}, {"phone", "555"}, {"is_active", true},
+                                                  {"created_at", t}, {"updated_at", t}}}));
+        apply_page(*db_, "patients", json::array({{{"id", kPatient}, {"clinic_id", kClinic}, {"full_name", "P"},
+                                                   {"phone", "+15550100"}, {"email", "not-an-email"},
+                                                   {"created_at", t}, {"updated_at", t}}}));
+    }
+    std::string value(const std::string& sql) {
+        auto st = db_->prepare(sql);
+        return st.step() ? st.text(0) : "<none>";
+    }
+    test::TempDir dir_;
+    std::optional<store::Database> db_;
+};
+
+TEST_F(Pull, RowsLandWithLocalFormsAndBadContactDetailsAreLeftOut) {
+    auto r = apply_page(*db_, "appointments", json::array({appointment("scheduled")}));
+    EXPECT_EQ(r.applied, 1);
+    EXPECT_EQ(value("SELECT starts_at FROM appointments"), "2031-03-04T09:00:00.000Z");
+    EXPECT_EQ(value("SELECT updated_at FROM appointments"), "2024-01-02T00:00:00.500Z");
+    EXPECT_EQ(value("SELECT phone FROM doctors"), "");        // not E.164: stored as NULL
+    EXPECT_EQ(value("SELECT phone FROM patients"), "+15550100");
+    EXPECT_EQ(value("SELECT count(*) FROM patients WHERE email IS NULL"), "1");
+}
+
+TEST_F(Pull, AnUpdateReplacesTheRowAndARowThatDoesNotFitIsSkipped) {
+    apply_page(*db_, "appointments", json::array({appointment("scheduled")}));
+    json bad = appointment("scheduled");
+    bad["id"] = "a0000000-0000-4000-8000-000000000002";
+    bad["status"] = "teleported";
+    auto r = apply_page(*db_, "appointments", json::array({appointment("confirmed", "2031-03-04T11:00:00Z"), bad}));
+    EXPECT_EQ(r.applied, 1);
+    EXPECT_EQ(r.skipped, 1);
+    EXPECT_EQ(value("SELECT status || ' ' || starts_at FROM appointments"), "confirmed 2031-03-04T11:00:00.000Z");
+}
+
+TEST_F(Pull, ACancelledAppointmentCancelsItsWaitingSessionWithAReason) {
+    apply_page(*db_, "appointments", json::array({appointment("scheduled")}));
+    store::SessionStore sessions(*db_);
+    auto s = sessions.create(kAppt, 30, kDoctor);
+    db_->exec("DELETE FROM outbox");
+    auto r = apply_page(*db_, "appointments", json::array({appointment("cancelled")}));
+    ASSERT_EQ(r.cancelled_appointments, std::vector<std::string>{kAppt});
+    EXPECT_EQ(cancel_sessions_of(*db_, r.cancelled_appointments), 1);
+    auto after = sessions.find(s.id);
+    EXPECT_EQ(after->status, "cancelled");
+    EXPECT_EQ(after->end_reason.value_or(""), "appointment cancelled in the clinic system");
+    EXPECT_EQ(value("SELECT count(*) FROM outbox WHERE table_name = 'video_consultation_sessions'"), "1");
+}
+
+TEST_F(Pull, AnUnpushedLocalChangeIsNotOverwritten) {
+    apply_page(*db_, "appointments", json::array({appointment("scheduled")}));
+    store::SessionStore(*db_).mark_no_show(kAppt);
+    auto r = apply_page(*db_, "appointments", json::array({appointment("confirmed")}));
+    EXPECT_EQ(r.kept_local, 1);
+    EXPECT_EQ(value("SELECT status FROM appointments"), "no-show");
+}
+
+TEST_F(Pull, TombstonesDeleteRowsOrCancelAppointmentsThatHaveSessions) {
+    apply_page(*db_, "appointments", json::array({appointment("scheduled")}));
+    auto s = store::SessionStore(*db_).create(kAppt, 30, kDoctor);
+    db_->exec("DELETE FROM outbox");
+    json gone = {{"id", 7}, {"table_name", "appointments"}, {"row_id", kAppt}, {"updated_at", "2024-02-01T00:00:00Z"}};
+    auto r = apply_page(*db_, kTombstones, json::array({gone}));
+    EXPECT_EQ(r.deleted, 1);
+    EXPECT_EQ(value("SELECT status FROM appointments"), "cancelled");   // kept: its session refers to it
+    EXPECT_EQ(cancel_sessions_of(*db_, r.cancelled_appointments), 1);
+
+    json timing = {{"id", "f0000000-0000-4000-8000-000000000001"}, {"doctor_id", kDoctor}, {"day_of_week", 1},
+                   {"start_time", "09:00:00"}, {"end_time", "12:00:00"}, {"slot_duration_minutes", 30},
+                   {"is_active", true}, {"created_at", "2024-01-01T00:00:00Z"}, {"updated_at", "2024-01-01T00:00:00Z"}};
+    EXPECT_EQ(apply_page(*db_, "video_consultation_timings", json::array({timing})).applied, 1);
+    EXPECT_EQ(value("SELECT start_time || '-' || end_time FROM video_consultation_timings"), "09:00-12:00");
+    apply_page(*db_, kTombstones, json::array({{{"id", 8}, {"table_name", "video_consultation_timings"},
+                                                {"row_id", timing["id"]}, {"updated_at", "2024-02-02T00:00:00Z"}}}));
+    EXPECT_EQ(value("SELECT count(*) FROM video_consultation_timings"), "0");
+}
+
+TEST(CloudTime, TimestampsBecomeUtcWithMilliseconds) {
+    EXPECT_EQ(to_local_time("2023-10-18T17:07:59.611+05:30"), "2023-10-18T11:37:59.611Z");
+    EXPECT_EQ(to_local_time("2024-01-01T00:00:00+00:00"), "2024-01-01T00:00:00.000Z");
+    EXPECT_EQ(to_local_time("2024-01-01T00:00:00.123456Z"), "2024-01-01T00:00:00.123Z");
+    EXPECT_EQ(to_local_time("2024-01-01T01:00:00-0100"), "2024-01-01T02:00:00.000Z");
+    EXPECT_EQ(to_local_time("2024-01-01T01:00:00+02"), "2023-12-31T23:00:00.000Z");
+    EXPECT_EQ(to_local_time("yesterday"), "");
+}
+
+}  // namespace
+}  // namespace consult::cloud
