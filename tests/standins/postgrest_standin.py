@@ -6,7 +6,9 @@ security by clinic, upserts as PostgREST does them, and fault switches.
 
   postgrest_standin.py --api-key KEY --jwt-secret SECRET [--port 0]
 prints "PORT <n>" on its first line. Test control (no auth, never in the real API):
-  POST /_control/fault   {"mode": "none|hang|500|429|drop|401", "count": N, "retry_after": S, "methods": ["POST"]}
+  POST /_control/fault   {"mode": "none|hang|hang_after|500|429|drop|401", "count": N, "retry_after": S, "methods": ["POST"]}
+                         (hang_after: the write is done, then the answer never comes)
+  POST /_control/reject  {"table", "id"}              writes carrying that row fail as a CHECK violation would
   POST /_control/seed    {"table": [rows...], ...}      rows inserted as given (updated_at set when absent)
   POST /_control/update  {"table", "id", "set": {...}}  like an UPDATE: bumps updated_at
   POST /_control/delete  {"table", "id"}                like a DELETE: leaves a tombstone
@@ -73,7 +75,9 @@ class State:
         self.store = Store()
         self.faults = Faults()
         self.revoked = set()
+        self.rejected = set()
         self.requests = {}
+        self.served = {}
 
     def sign(self, claims):
         head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
@@ -146,6 +150,12 @@ class Handler(BaseHTTPRequestHandler):
             st.faults.release.wait(120)
             self.close_connection = True
             return
+        hanging_after = fault == "hang_after"
+        if hanging_after:
+            self.send_response = lambda *a, **k: None   # the work happens, the answer is lost
+            self.send_header = self.end_headers = lambda *a, **k: None
+            self.wfile = __import__("io").BytesIO()
+            fault = None
         if fault == "drop":
             self.close_connection = True
             self.connection.shutdown(2)
@@ -177,6 +187,10 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             headers = dict(e.headers)
             return self.reply(e.status, e.body(), headers)
+        finally:
+            if hanging_after:
+                st.faults.release.wait(120)
+                self.close_connection = True
 
     def filters(self, table, query, skip):
         cols = TABLES[table]
@@ -214,6 +228,7 @@ class Handler(BaseHTTPRequestHandler):
                            headers={"Content-Range": "*/%d" % total})
         crange = ("%d-%d" % (offset, offset + len(page) - 1) if page else "*") + "/" + (str(total) if exact else "*")
         status = 206 if exact and len(page) < total else 200
+        self.state.served[table] = self.state.served.get(table, 0) + len(page)
         self.reply(status, [{c: r.get(c) for c in cols} for r in page], {"Content-Range": crange})
 
     def post(self, table, query, body, claims):
@@ -234,6 +249,10 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "PGRST102", "All object keys must match")
         if rows and any(set(r) != set(rows[0]) for r in rows):
             raise ApiError(400, "PGRST102", "All object keys must match")
+        for r in rows:
+            if (table, r.get("id")) in self.state.rejected:
+                raise ApiError(400, "23514", 'new row for relation "%s" violates check constraint "%s_accepted"' % (table, table),
+                               "Failing row contains (...).")
         inserted = self.state.store.upsert(table, rows, claims["clinic_id"], merge, ignore)
         applied = [p for p in prefer if p.startswith("resolution=") or p.startswith("return=")]
         headers = {"Content-Range": "*/*"}
@@ -265,17 +284,22 @@ class Handler(BaseHTTPRequestHandler):
                 st.store.remove(spec["table"], spec["id"])
                 return self.reply(200, {"ok": True})
             if path == "token":
-                claims = {"role": "consult_device", "clinic_id": spec["clinic_id"], "device_id": spec.get("device_id", "dev")}
+                claims = {"role": "consult_device", "clinic_id": spec["clinic_id"], "device_id": spec.get("device_id", "dev"),
+                          "iat": int(time.time()), "jti": b64url(__import__("os").urandom(12))}
                 if "exp" in spec:
                     claims["exp"] = spec["exp"]
                 return self.reply(200, {"token": st.sign(claims)})
+            if path == "reject":
+                st.rejected.add((spec["table"], spec["id"]))
+                return self.reply(200, {"ok": True})
             if path == "revoke":
                 st.revoked.add(spec["token"])
                 return self.reply(200, {"ok": True})
             if path == "stats":
                 return self.reply(200, {"received": st.store.received, "received_ids": st.store.received_ids_summary(),
                                         "rows": {t: len(v) for t, v in st.store.rows.items()},
-                                        "requests": st.requests, "faults_served": st.faults.served})
+                                        "requests": st.requests, "served": st.served,
+                                        "faults_served": st.faults.served})
             if path == "rows":
                 table = dict(parse_qsl(url.query)).get("table", "")
                 return self.reply(200, list(st.store.rows.get(table, {}).values()))
