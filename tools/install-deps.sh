@@ -13,6 +13,7 @@ build_pkgs=(
   libopenh264-7 systemd curl
 )
 test_pkgs=(
+  postgresql python3
   libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps
 )
 
