@@ -5,6 +5,7 @@
 #include "appliance/http/routes.hpp"
 #include "appliance/hw_report.hpp"
 #include "appliance/log.hpp"
+#include "appliance/notify/messaging.hpp"
 #include "appliance/session_sweeper.hpp"
 #include "appliance/store/demo_data.hpp"
 #include "appliance/store/migrations.hpp"
@@ -89,6 +90,9 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     http::add_static_routes(router);
     http::add_session_routes(router, *d->ctx_);
     http::add_schedule_routes(router, *d->ctx_);
+    d->ctx_->messaging = notify::Messaging::create(*d->ctx_);
+    http::add_twilio_routes(router, *d->ctx_);
+    http::add_twilio_webhook_routes(router, *d->ctx_);
     d->cloud_ = std::make_unique<cloud::CloudSync>(
         d->ctx_->db, state_dir,
         cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
@@ -112,6 +116,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     };
     sweep(d->ctx_.get());
     d->sweep_timer_ = g_timeout_add_seconds(30, sweep, d->ctx_.get());
+    d->ctx_->messaging->start_clock();   // reminders, notes after calls, TURN credentials
     // Cloud sync: off (and saying why in /api/system/cloud) without url, clinic or credentials.
     if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
     d->cloud_->start();

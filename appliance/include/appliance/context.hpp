@@ -11,11 +11,14 @@
 #include "hwconfig/probe.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <functional>
 #include <optional>
 #include <vector>
 
 namespace consult {
+
+namespace notify { class Messaging; }
 
 struct ApplianceContext {
     Config config;
@@ -26,6 +29,7 @@ struct ApplianceContext {
     std::optional<hw::ProbeResult> probe;   // empty until the probe has run
     bool demo = false;
     http::RateLimiter limiter{config.http.rate_limit_per_minute, config.http.rate_limit_burst};
+    std::shared_ptr<notify::Messaging> messaging;   // SMS, email, TURN (notify/messaging.hpp); null in tools
 
     // Told after a session changed state (REST, sweeper, signalling), on the main loop.
     std::vector<std::function<void(const store::SessionRow&)>> session_listeners;

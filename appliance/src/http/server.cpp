@@ -146,6 +146,7 @@ void Server::on_request(SoupServer*, SoupServerMessage* msg, const char* path, G
     req.method = soup_server_message_get_method(msg);
     req.path = path;
     req.client_address = client_address(msg);
+    if (const char* raw = g_uri_get_query(soup_server_message_get_uri(msg))) req.raw_query = raw;
     if (query) {
         GHashTableIter it;
         gpointer k, v;

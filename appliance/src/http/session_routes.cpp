@@ -3,6 +3,8 @@
 #include "appliance/http/routes.hpp"
 #include "appliance/http/validation.hpp"
 #include "appliance/domain/errors.hpp"
+#include "appliance/log.hpp"
+#include "appliance/notify/messaging.hpp"
 #include "appliance/store/schedule_store.hpp"
 #include "appliance/store/session_store.hpp"
 
@@ -35,6 +37,18 @@ tokens::Issued issue(ApplianceContext& ctx, const std::string& identity, Role ro
 
 std::string expires_iso(const tokens::Issued& t) { return domain::iso_utc(std::time_t(t.claims.expires_at)); }
 
+// SMS or email to the patient; a failure to send never fails the session itself.
+nlohmann::json invite_patient(ApplianceContext& ctx, const std::string& session_id, const std::string& link) {
+    if (ctx.messaging) {
+        try {
+            return ctx.messaging->notifier().session_created(session_id, link);
+        } catch (const std::exception& e) {
+            log::error(std::string("invite failed: ") + e.what(), {{"SESSION_ID", session_id}});
+        }
+    }
+    return {{"channel", "none"}, {"status", "not_sent"}, {"link", link}};
+}
+
 Response create_session(ApplianceContext& ctx, const Request& req) {
     Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
     auto body = req.json_body();
@@ -49,12 +63,13 @@ Response create_session(ApplianceContext& ctx, const Request& req) {
         auto doctor = issue(ctx, s.doctor_id, Role::Doctor, std::nullopt);
         auto patient = issue(ctx, s.patient_id, Role::Patient, s.id);
         audit(ctx, c, "session.create", s.id);
+        const std::string invite_url = ctx.config.public_base_url() + "/v/" + s.room_name + "#t=" + patient.token;
         return Response::json(201, {{"session_id", s.id},
                                     {"room_name", s.room_name},
                                     {"doctor_token", doctor.token},
-                                    {"patient_invite_url", ctx.config.public_base_url() + "/v/" + s.room_name +
-                                                               "#t=" + patient.token},
+                                    {"patient_invite_url", invite_url},
                                     {"expires_at", expires_iso(patient)},
+                                    {"invite", invite_patient(ctx, s.id, invite_url)},
                                     {"session", store::to_json(s)}});
     } catch (const ApiError& e) {
         ctx.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});
@@ -73,6 +88,7 @@ Response get_session(ApplianceContext& ctx, const Request& req) {
     auto j = store::to_json(s);
     j["participants"] = nlohmann::json::array();
     for (const auto& p : store::SessionStore(ctx.db).participants(s.id)) j["participants"].push_back(store::to_json(p));
+    if (ctx.messaging) j.update(ctx.messaging->notifier().session_messages(s.id));   // invite state, messages sent
     return Response::json(200, j);
 }
 

@@ -167,6 +167,31 @@ ALTER TABLE video_consultation_participants ADD COLUMN precheck TEXT
   CHECK (precheck IS NULL OR json_valid(precheck));
 )sql";
 
+// 5: what was sent to patients (SMS, email) and what became of it; who opted out of SMS.
+constexpr const char* kPatientMessages = R"sql(
+CREATE TABLE outbound_messages (
+  id            TEXT PRIMARY KEY CHECK (length(id) = 36),
+  session_id    TEXT NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  patient_id    TEXT NOT NULL,
+  purpose       TEXT NOT NULL CHECK (purpose IN ('invite', 'reminder', 'ready', 'summary')),
+  channel       TEXT NOT NULL CHECK (channel IN ('sms', 'email')),
+  status        TEXT NOT NULL DEFAULT 'pending',
+  provider_sid  TEXT UNIQUE,
+  error_code    INTEGER,
+  error_message TEXT,
+  attempts      INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  created_at    TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at    TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  UNIQUE (session_id, purpose, channel)
+);
+CREATE INDEX outbound_messages_status ON outbound_messages(status);
+CREATE TABLE patient_sms_opt_outs (
+  patient_id  TEXT PRIMARY KEY,
+  error_code  INTEGER NOT NULL,
+  at          TEXT NOT NULL
+);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -174,6 +199,7 @@ const Migration kMigrations[] = {
     {2, "video consultations: timings, sessions, participants, transitions", kVideo},
     {3, "outbox and audit log", kOutboxAudit},
     {4, "chat messages and pre-call checks", kCallRecords},
+    {5, "messages to patients and SMS opt-outs", kPatientMessages},
 };
 
 }  // namespace

@@ -80,11 +80,14 @@ protected:
         http::add_static_routes(router_);
         http::add_session_routes(router_, *ctx_);
         http::add_schedule_routes(router_, *ctx_);
+        http::add_twilio_routes(router_, *ctx_);
+        http::add_twilio_webhook_routes(router_, *ctx_);
 
         // System routes and static pages are the ones served without a token.
         http::Router open;
         http::add_system_routes(open, *ctx_);
         http::add_static_routes(open);
+        http::add_twilio_webhook_routes(open, *ctx_);
         public_ = operations_of(open);
 
         std::ifstream in(CONSULT_SOURCE_DIR "/appliance/openapi.json");

@@ -17,6 +17,7 @@ struct Request {
     std::string path;
     std::map<std::string, std::string> params;   // from the route pattern: {id} → value
     std::map<std::string, std::string> query;
+    std::string raw_query;                       // as received, still percent-encoded (webhook signatures)
     std::map<std::string, std::string> headers;  // names lower-cased
     std::string body;
     std::string client_address;

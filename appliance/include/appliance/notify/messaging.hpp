@@ -1,0 +1,45 @@
+// The daemon's outside messaging, put together from the configuration and the
+// credentials: Twilio (SMS and TURN credentials) and SMTP (email), each switched off
+// cleanly when what it needs is missing, and the notifier's clock.
+#pragma once
+
+#include "appliance/notify/notifier.hpp"
+#include "appliance/twilio/ice_servers.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace consult {
+struct ApplianceContext;
+}
+
+namespace consult::notify {
+
+class Messaging {
+public:
+    static std::unique_ptr<Messaging> create(ApplianceContext& ctx);
+    ~Messaging();
+    Messaging(const Messaging&) = delete;
+    Messaging& operator=(const Messaging&) = delete;
+
+    Notifier& notifier() { return *notifier_; }
+    twilio::IceServers& ice_servers() { return *ice_; }
+    // The account's auth token, which signs Twilio's webhooks (an API key secret does not).
+    const std::optional<std::string>& webhook_token() const { return auth_token_; }
+    // Runs the notifier's tick every `seconds` on the default main context.
+    void start_clock(unsigned seconds = 15);
+    nlohmann::json status() const;   // {sms, email, turn, status_callbacks}: on/off
+
+    struct Parts;
+
+private:
+    Messaging() = default;
+    std::unique_ptr<Parts> parts_;
+    std::unique_ptr<Notifier> notifier_;
+    std::unique_ptr<twilio::IceServers> ice_;
+    std::optional<std::string> auth_token_;
+    guint clock_ = 0;
+};
+
+}  // namespace consult::notify

@@ -1,0 +1,96 @@
+// Tells patients about their video consultation: the invite when the session is
+// made, a reminder 15 minutes before, "the doctor is ready", and a short note after
+// the call. SMS first (Twilio), email when SMS is off, refused or undelivered, or
+// when the patient has opted out of SMS. Every message and its fate is stored; none
+// goes out twice for the same purpose.
+#pragma once
+
+#include "appliance/config.hpp"
+#include "appliance/notify/message_store.hpp"
+#include "appliance/notify/smtp_sender.hpp"
+#include "appliance/tokens/token_service.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace consult::notify {
+
+struct SendOutcome {
+    bool ok = false;
+    std::string provider_sid;          // SMS: Twilio's message SID
+    std::string status;                // SMS: Twilio's first status ("queued", "accepted")
+    std::optional<int> error_code;     // Twilio's error code
+    std::string error_message;
+    int attempts = 1;
+};
+
+// The ways out; the daemon plugs in Twilio and SMTP, tests plug in fakes.
+class SmsChannel {
+public:
+    virtual ~SmsChannel() = default;
+    virtual void send_sms(const std::string& to, const std::string& body, std::function<void(SendOutcome)> done) = 0;
+};
+class EmailChannel {
+public:
+    virtual ~EmailChannel() = default;
+    virtual void send_email(Email email, std::function<void(SendOutcome)> done) = 0;
+};
+
+inline constexpr int kReminderMinutes = 15;
+
+class Notifier {
+public:
+    // Either channel may be null (switched off).
+    Notifier(store::Database& db, const Config& config, const tokens::TokenService& tokens, SmsChannel* sms,
+             EmailChannel* email);
+    ~Notifier();
+    Notifier(const Notifier&) = delete;
+    Notifier& operator=(const Notifier&) = delete;
+
+    bool sms_on() const { return sms_ != nullptr; }
+    bool email_on() const { return email_ != nullptr; }
+
+    // A session was made: invite the patient with `link`. Returns the invite's state
+    // for the API ({channel: sms|email|none, status, link when none, ...}).
+    nlohmann::json session_created(const std::string& session_id, const std::string& link);
+    // The doctor opened the waiting room: tell the patient (once per session).
+    nlohmann::json doctor_ready(const std::string& session_id);
+    // Reminders that are due, notes after finished calls, sends left unanswered.
+    void tick(std::time_t now);
+    // A status callback from Twilio; false when the SID is not one of ours.
+    bool message_status(const std::string& provider_sid, const std::string& status, std::optional<int> error_code,
+                        const std::string& error_message);
+    // For the session JSON: {invite: {...}, messages: [...]}.
+    nlohmann::json session_messages(const std::string& session_id);
+
+private:
+    struct Recipient;
+    std::optional<Recipient> recipient(const std::string& session_id);
+    std::optional<Channel> channel_for(const Recipient& r, Purpose p);
+    std::optional<MessageRow> start(const std::string& session_id, Purpose p, const std::string& link = {});
+    void dispatch(const MessageRow& row, const Recipient& r, std::string link);
+    void finished(const std::string& row_id, const SendOutcome& outcome);
+    void fall_back_to_email(const MessageRow& failed);
+    std::string patient_link(const Recipient& r);
+    nlohmann::json state_of(const std::optional<MessageRow>& row, const std::string& link, const Recipient* r);
+
+    store::Database& db_;
+    const Config& config_;
+    const tokens::TokenService& tokens_;
+    SmsChannel* sms_;
+    EmailChannel* email_;
+    MessageStore messages_;
+    std::set<std::string> in_flight_;   // row ids sent and not answered yet
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// "number unreachable" for 30003 and so on: what the kiosk shows beside "SMS failed".
+std::string describe_twilio_error(std::optional<int> code);
+
+}  // namespace consult::notify

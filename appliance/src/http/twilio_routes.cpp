@@ -1,0 +1,116 @@
+// Twilio's delivery reports, the ICE servers for the patient page, and the "doctor
+// is ready" message.
+#include "appliance/http/auth.hpp"
+#include "appliance/http/routes.hpp"
+#include "appliance/http/validation.hpp"
+#include "appliance/log.hpp"
+#include "appliance/notify/messaging.hpp"
+#include "appliance/store/session_store.hpp"
+#include "appliance/twilio/signature.hpp"
+
+#include <charconv>
+
+namespace consult::http {
+
+namespace {
+
+using tokens::Role;
+
+notify::Messaging& messaging(ApplianceContext& ctx) {
+    if (!ctx.messaging) throw ApiError(503, "messaging_unavailable", "messaging is not running on this appliance");
+    return *ctx.messaging;
+}
+
+std::optional<int> parse_code(const std::string& s) {
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+bool is_form(const Request& req) {
+    const std::string type = req.header("content-type").value_or("");
+    return type.rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+Response message_status(ApplianceContext& ctx, const Request& req) {
+    auto signature = req.header("x-twilio-signature");
+    if (!signature || signature->empty())
+        throw ApiError(400, "signature_missing", "this endpoint takes only requests signed by Twilio");
+    auto& m = messaging(ctx);
+    if (!m.webhook_token())
+        throw ApiError(500, "webhook_not_configured", "the appliance has no twilio-auth-token to check signatures with");
+    twilio::SignedRequest signed_request;
+    std::string base = ctx.config.public_base_url();
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    signed_request.url = base + req.path + (req.raw_query.empty() ? "" : "?" + req.raw_query);
+    signed_request.body_is_form = is_form(req);
+    if (signed_request.body_is_form) signed_request.params = twilio::parse_form(req.body);
+    else signed_request.body = req.body;
+    if (!twilio::signature_valid(*m.webhook_token(), signed_request, *signature)) {
+        ctx.metrics.count("consult_twilio_webhook_refusals_total", {{"reason", "signature"}});
+        log::warning("refused a Twilio callback with a bad signature", {{"CLIENT", req.client_address}});
+        throw ApiError(403, "signature_invalid", "the X-Twilio-Signature does not match this request");
+    }
+    std::string sid, status, code, message;
+    if (signed_request.body_is_form) {
+        for (const auto& [k, v] : signed_request.params) {
+            if (k == "MessageSid" || (k == "SmsSid" && sid.empty())) sid = v;
+            else if (k == "MessageStatus" || (k == "SmsStatus" && status.empty())) status = v;
+            else if (k == "ErrorCode") code = v;
+            else if (k == "ErrorMessage") message = v;
+        }
+    } else {
+        auto j = req.json_body();
+        sid = j.value("MessageSid", "");
+        status = j.value("MessageStatus", "");
+        if (j.contains("ErrorCode")) code = j["ErrorCode"].is_string() ? j["ErrorCode"].get<std::string>() : j["ErrorCode"].dump();
+    }
+    if (sid.empty() || status.empty())
+        throw ApiError(400, "invalid_callback", "a status callback needs MessageSid and MessageStatus");
+    const bool ours = m.notifier().message_status(sid, status, parse_code(code), message);
+    ctx.metrics.count("consult_twilio_status_callbacks_total", {{"status", ours ? status : "unknown_sid"}});
+    // Twilio only needs a 2xx; an unknown SID is acknowledged too, so it is not retried.
+    return Response::json(200, {{"received", true}});
+}
+
+Response ice_servers(ApplianceContext& ctx, const Request& req) {
+    authenticate(ctx, req, {Role::Doctor, Role::Patient, Role::Admin});
+    auto list = messaging(ctx).ice_servers().current(std::time(nullptr));
+    return Response::json(200, twilio::to_json(list));
+}
+
+Response notify_ready(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto s = store::SessionStore(ctx.db).find(path_uuid(req, "id"));
+    if (!s) throw ApiError(404, "session_not_found", "no such session");
+    require_session_access(ctx, c, *s, false);
+    if (s->status != "scheduled" && s->status != "waiting")
+        throw ApiError(409, "session_not_open", "the session is " + s->status + "; the patient is not told");
+    auto state = messaging(ctx).notifier().doctor_ready(s->id);
+    audit(ctx, c, "session.notify_ready", s->id, {{"channel", state.value("channel", "none")}});
+    return Response::json(200, {{"ready", state}});
+}
+
+Response session_messages(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto s = store::SessionStore(ctx.db).find(path_uuid(req, "id"));
+    if (!s) throw ApiError(404, "session_not_found", "no such session");
+    require_session_access(ctx, c, *s, false);
+    return Response::json(200, messaging(ctx).notifier().session_messages(s->id));
+}
+
+}  // namespace
+
+void add_twilio_webhook_routes(Router& r, ApplianceContext& ctx) {
+    r.add("POST", "/api/webhooks/twilio/message-status", [&ctx](const Request& q) { return message_status(ctx, q); });
+}
+
+void add_twilio_routes(Router& r, ApplianceContext& ctx) {
+    const std::string sessions = "/api/video-consultations/sessions";
+    r.add("GET", "/api/ice-servers", [&ctx](const Request& q) { return ice_servers(ctx, q); });
+    r.add("POST", sessions + "/{id}/notify-ready", [&ctx](const Request& q) { return notify_ready(ctx, q); });
+    r.add("GET", sessions + "/{id}/messages", [&ctx](const Request& q) { return session_messages(ctx, q); });
+}
+
+}  // namespace consult::http

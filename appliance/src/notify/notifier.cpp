@@ -1,0 +1,257 @@
+#include "appliance/notify/notifier.hpp"
+
+#include "appliance/domain/time.hpp"
+#include "appliance/log.hpp"
+#include "appliance/notify/message_text.hpp"
+#include "appliance/twilio/message_status.hpp"
+
+#include <array>
+
+namespace consult::notify {
+
+namespace {
+
+bool is_open(const std::string& session_status) { return session_status == "scheduled" || session_status == "waiting"; }
+
+std::time_t parse_time(const std::string& iso) { return domain::parse_iso(iso).value_or(0); }
+
+}  // namespace
+
+struct Notifier::Recipient {
+    std::string session_id, room, session_status, patient_id, clinic_name, clinic_phone;
+    std::optional<std::string> phone, email;
+    std::time_t starts_at = 0, created_at = 0;
+};
+
+std::string describe_twilio_error(std::optional<int> code) {
+    static constexpr std::array<std::pair<int, const char*>, 10> kText{{
+        {30003, "number unreachable"},
+        {30005, "unknown number"},
+        {30006, "landline or unreachable carrier"},
+        {30007, "blocked by the carrier"},
+        {30008, "unknown error"},
+        {21211, "not a valid phone number"},
+        {21614, "not a mobile number"},
+        {21610, "the patient opted out of SMS"},
+        {21408, "no permission to send to this country"},
+        {20003, "Twilio refused the appliance's credentials"},
+    }};
+    if (code)
+        for (const auto& [c, text] : kText)
+            if (c == *code) return text;
+    return code ? "Twilio error " + std::to_string(*code) : std::string("not delivered");
+}
+
+Notifier::Notifier(store::Database& db, const Config& config, const tokens::TokenService& tokens, SmsChannel* sms,
+                   EmailChannel* email)
+    : db_(db), config_(config), tokens_(tokens), sms_(sms), email_(email), messages_(db) {}
+
+Notifier::~Notifier() { *alive_ = false; }
+
+std::optional<Notifier::Recipient> Notifier::recipient(const std::string& session_id) {
+    auto st = db_.prepare(
+        "SELECT s.room_name, s.status, s.created_at, a.starts_at, a.patient_id, p.phone, p.email, c.name, c.phone "
+        "FROM video_consultation_sessions s JOIN appointments a ON a.id = s.appointment_id "
+        "JOIN patients p ON p.id = a.patient_id JOIN clinics c ON c.id = a.clinic_id WHERE s.id = ?1");
+    st.bind(1, std::string_view(session_id));
+    if (!st.step()) return std::nullopt;
+    Recipient r;
+    r.session_id = session_id;
+    r.room = st.text(0);
+    r.session_status = st.text(1);
+    r.created_at = parse_time(st.text(2));
+    r.starts_at = parse_time(st.text(3));
+    r.patient_id = st.text(4);
+    r.phone = st.optional_text(5);
+    r.email = st.optional_text(6);
+    r.clinic_name = st.text(7);
+    r.clinic_phone = st.optional_text(8).value_or("");
+    return r;
+}
+
+std::optional<Channel> Notifier::channel_for(const Recipient& r, Purpose p) {
+    const bool sms_ok = sms_ && r.phone && !r.phone->empty() && p != Purpose::Summary && !messages_.opted_out(r.patient_id);
+    if (sms_ok) return Channel::Sms;
+    if (email_ && r.email && !r.email->empty()) return Channel::Email;
+    return std::nullopt;
+}
+
+std::string Notifier::patient_link(const Recipient& r) {
+    auto t = tokens_.issue(r.patient_id, tokens::Role::Patient, r.session_id, config_.sessions.token_ttl_seconds,
+                           tokens::unix_now());
+    if (!t) throw std::runtime_error("cannot issue a patient token: " + t.error());
+    return config_.public_base_url() + "/v/" + r.room + "#t=" + t->token;
+}
+
+std::optional<MessageRow> Notifier::start(const std::string& session_id, Purpose p, const std::string& link) {
+    auto r = recipient(session_id);
+    if (!r) return std::nullopt;
+    for (const auto& m : messages_.for_session(session_id))
+        if (m.purpose == purpose_name(p)) return std::nullopt;   // sent (or tried) already
+    auto channel = channel_for(*r, p);
+    if (!channel) return std::nullopt;
+    auto row = messages_.reserve(session_id, r->patient_id, p, *channel);
+    if (!row) return std::nullopt;
+    dispatch(*row, *r, link);
+    return messages_.find(row->id);
+}
+
+void Notifier::dispatch(const MessageRow& row, const Recipient& r, std::string link) {
+    const auto purpose = parse_purpose(row.purpose).value_or(Purpose::Invite);
+    if (link.empty() && purpose != Purpose::Summary) link = patient_link(r);
+    const MessageFacts facts{r.clinic_name, r.starts_at, link, r.clinic_phone};
+    in_flight_.insert(row.id);
+    log::info("sending " + row.purpose + " by " + row.channel, {{"SESSION_ID", row.session_id}, {"MESSAGE_ID", row.id}});
+    auto done = [this, id = row.id, alive = std::weak_ptr<bool>(alive_)](SendOutcome o) {
+        if (!alive.expired()) finished(id, o);
+    };
+    if (row.channel == "sms") {
+        sms_->send_sms(*r.phone, sms_text(purpose, facts), std::move(done));
+    } else {
+        auto text = email_text(purpose, facts);
+        email_->send_email({*r.email, text.subject, text.body}, std::move(done));
+    }
+}
+
+void Notifier::finished(const std::string& row_id, const SendOutcome& o) {
+    in_flight_.erase(row_id);
+    auto row = messages_.find(row_id);
+    if (!row) return;
+    if (o.ok) {
+        if (row->channel == "sms") messages_.accepted(row_id, o.provider_sid, o.status, o.attempts);
+        else messages_.emailed(row_id, o.attempts);
+        log::info(row->purpose + " accepted by " + (row->channel == "sms" ? "Twilio" : "the SMTP server"),
+                  {{"SESSION_ID", row->session_id}, {"MESSAGE_ID", row_id}, {"PROVIDER_SID", o.provider_sid}});
+        return;
+    }
+    messages_.failed(row_id, row->channel == "sms" && o.error_code ? "rejected" : "failed", o.error_code,
+                     o.error_message, o.attempts);
+    log::warning(row->purpose + " by " + row->channel + " failed: " + describe_twilio_error(o.error_code),
+                 {{"SESSION_ID", row->session_id}, {"MESSAGE_ID", row_id},
+                  {"TWILIO_ERROR", o.error_code ? std::to_string(*o.error_code) : ""},
+                  {"ATTEMPTS", std::to_string(o.attempts)}});
+    if (o.error_code == twilio::kErrorOptedOut) messages_.opt_out(row->patient_id, *o.error_code);
+    fall_back_to_email(*messages_.find(row_id));
+}
+
+void Notifier::fall_back_to_email(const MessageRow& failed) {
+    if (failed.channel != "sms" || !email_) return;
+    auto r = recipient(failed.session_id);
+    if (!r || !r->email || r->email->empty()) return;
+    const auto purpose = parse_purpose(failed.purpose).value_or(Purpose::Invite);
+    // A late failure of "ready" or a reminder after the call is over helps no one.
+    if (purpose != Purpose::Invite && purpose != Purpose::Summary && !is_open(r->session_status)) return;
+    auto row = messages_.reserve(failed.session_id, failed.patient_id, purpose, Channel::Email);
+    if (!row) return;
+    log::info("falling back to email", {{"SESSION_ID", failed.session_id}, {"MESSAGE_ID", row->id}});
+    dispatch(*row, *r, {});
+}
+
+nlohmann::json Notifier::state_of(const std::optional<MessageRow>& row, const std::string& link, const Recipient* r) {
+    if (!row) {
+        std::string reason;
+        if (!sms_ && !email_) reason = "SMS and email are off on this appliance; give the patient the link";
+        else if (r && !r->phone && !r->email) reason = "the patient has no phone number or email address";
+        else reason = "no way to reach the patient is switched on; give the patient the link";
+        nlohmann::json j{{"channel", "none"}, {"status", "not_sent"}, {"reason", reason}};
+        if (!link.empty()) j["link"] = link;
+        return j;
+    }
+    return {{"channel", row->channel}, {"status", row->status}, {"message_id", row->id}};
+}
+
+nlohmann::json Notifier::session_created(const std::string& session_id, const std::string& link) {
+    auto row = start(session_id, Purpose::Invite, link);
+    auto r = recipient(session_id);
+    if (!row) {
+        for (const auto& m : messages_.for_session(session_id))
+            if (m.purpose == "invite") return state_of(m, {}, nullptr);
+    }
+    return state_of(row, link, r ? &*r : nullptr);
+}
+
+nlohmann::json Notifier::doctor_ready(const std::string& session_id) {
+    auto row = start(session_id, Purpose::Ready);
+    if (!row) {
+        for (const auto& m : messages_.for_session(session_id))
+            if (m.purpose == "ready") return {{"channel", m.channel}, {"status", m.status}, {"already_sent", true}};
+    }
+    auto r = recipient(session_id);
+    return state_of(row, {}, r ? &*r : nullptr);
+}
+
+void Notifier::tick(std::time_t now) {
+    // Reminders: open sessions starting within the next 15 minutes that were made
+    // before that window opened (a session made 5 minutes ahead has just had its invite).
+    auto due = db_.prepare(
+        "SELECT s.id, a.starts_at, s.created_at FROM video_consultation_sessions s "
+        "JOIN appointments a ON a.id = s.appointment_id WHERE s.status IN ('scheduled', 'waiting') "
+        "AND a.starts_at >= ?1 AND a.starts_at <= ?2 ORDER BY a.starts_at LIMIT 200");
+    due.bind(1, std::string_view(domain::iso_utc(now - 60))).bind(2, std::string_view(domain::iso_utc(now + kReminderMinutes * 60 + 60)));
+    std::vector<std::string> reminders;
+    while (due.step()) {
+        const std::time_t starts = parse_time(due.text(1)), created = parse_time(due.text(2));
+        if (starts >= now && starts - now <= kReminderMinutes * 60 && created < starts - kReminderMinutes * 60)
+            reminders.push_back(due.text(0));
+    }
+    for (const auto& id : reminders) start(id, Purpose::Reminder);
+
+    // A note after each finished call (within a day, so an old database sends nothing).
+    if (email_) {
+        auto ended = db_.prepare("SELECT id FROM video_consultation_sessions WHERE status = 'completed' "
+                                 "AND ended_at >= ?1 LIMIT 200");
+        ended.bind(1, std::string_view(domain::iso_utc(now - 86400)));
+        std::vector<std::string> ids;
+        while (ended.step()) ids.push_back(ended.text(0));
+        for (const auto& id : ids) start(id, Purpose::Summary);
+    }
+
+    // Rows still pending and not in flight: the daemon stopped before the answer came.
+    for (const auto& m : messages_.pending()) {
+        if (in_flight_.contains(m.id) || parse_time(m.updated_at) > now - 60) continue;
+        auto r = recipient(m.session_id);
+        if (!r || (m.channel == "sms" && (!sms_ || !r->phone)) || (m.channel == "email" && (!email_ || !r->email))) {
+            messages_.failed(m.id, "failed", std::nullopt, "the channel or the address is gone", m.attempts);
+            continue;
+        }
+        dispatch(m, *r, {});
+    }
+}
+
+bool Notifier::message_status(const std::string& provider_sid, const std::string& status,
+                              std::optional<int> error_code, const std::string& error_message) {
+    auto update = messages_.apply_status(provider_sid, status, error_code, error_message);
+    if (!update) return false;
+    if (!update->changed) {
+        log::debug("status callback ignored (duplicate or out of order)",
+                   {{"PROVIDER_SID", provider_sid}, {"STATUS", status}});
+        return true;
+    }
+    const auto& m = update->message;
+    log::info("message " + m.purpose + " is " + status, {{"SESSION_ID", m.session_id}, {"MESSAGE_ID", m.id},
+                                                         {"TWILIO_ERROR", error_code ? std::to_string(*error_code) : ""}});
+    if (error_code == twilio::kErrorOptedOut) messages_.opt_out(m.patient_id, *error_code);
+    if (twilio::is_failure(status) || error_code == twilio::kErrorOptedOut) fall_back_to_email(m);
+    return true;
+}
+
+nlohmann::json Notifier::session_messages(const std::string& session_id) {
+    auto rows = messages_.for_session(session_id);
+    nlohmann::json list = nlohmann::json::array();
+    std::optional<MessageRow> sms, email;
+    for (const auto& m : rows) {
+        list.push_back(to_json(m));
+        if (m.purpose == "invite") (m.channel == "sms" ? sms : email) = m;
+    }
+    auto r = recipient(session_id);
+    nlohmann::json invite = state_of(email ? email : sms, {}, r ? &*r : nullptr);
+    if (sms && twilio::is_failure(sms->status)) {
+        invite["sms_error"] = {{"code", sms->error_code ? nlohmann::json(*sms->error_code) : nlohmann::json(nullptr)},
+                               {"message", sms->error_message.value_or("")}};
+        invite["notice"] = "SMS failed: " + describe_twilio_error(sms->error_code) +
+                           (email ? " — sent by email instead" : " — resend or give the patient the link");
+    }
+    return {{"invite", invite}, {"messages", list}};
+}
+
+}  // namespace consult::notify

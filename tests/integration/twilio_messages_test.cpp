@@ -1,0 +1,209 @@
+// consultd against the Twilio and SMTP stand-ins: SMS invite, "ready", status
+// callbacks (signature, duplicates, order), email fallback, retries, ICE servers.
+#include "twilio_fixture.hpp"
+
+namespace consult::test::twilio {
+namespace {
+
+using api::kSessions;
+
+TEST_F(MessagingTest, InviteGoesBySmsWithTheLinkAndTheStatusCallback) {
+    auto s = api_.scheduled_session();
+    EXPECT_EQ(s.created["invite"]["channel"], "sms") << s.created.dump();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
+    const auto m = messages_to(phone_of(s.patient_id))[0];
+    EXPECT_EQ(m["from"], kFrom);
+    EXPECT_NE(m["body"].get<std::string>().find("/v/" + s.room + "#t="), std::string::npos) << m["body"];
+    EXPECT_EQ(m["_status_callback"], "http://127.0.0.1:" + std::to_string(api_.proc().port()) +
+                                         "/api/webhooks/twilio/message-status");
+    ASSERT_TRUE(eventually([&] { return stored_status(m["sid"]) == "queued"; }));
+    auto detail = api_.call("GET", kSessions + "/" + s.id, api_.admin);
+    EXPECT_EQ(detail.body["invite"]["channel"], "sms");
+    EXPECT_EQ(detail.body["messages"][0]["provider_sid"], m["sid"]);
+    // The phone number and the token never reach the log.
+    const std::string log = api_.proc().stderr_text();
+    EXPECT_EQ(log.find(phone_of(s.patient_id)), std::string::npos);
+    EXPECT_EQ(log.find(s.patient_token), std::string::npos);
+    EXPECT_EQ(log.find(kAuthToken), std::string::npos);
+}
+
+TEST_F(MessagingTest, DoctorReadyIsSentOnce) {
+    auto s = api_.scheduled_session();
+    auto first = api_.call("POST", kSessions + "/" + s.id + "/notify-ready", s.doctor_token);
+    auto again = api_.call("POST", kSessions + "/" + s.id + "/notify-ready", api_.doctor_b);
+    ASSERT_EQ(first.status, 200) << first.text();
+    EXPECT_EQ(first.body["ready"]["channel"], "sms");
+    EXPECT_EQ(again.body["ready"]["already_sent"], true) << again.text();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 2; }));
+    std::this_thread::sleep_for(300ms);
+    const auto sent = messages_to(phone_of(s.patient_id));
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_NE(sent[1]["body"].get<std::string>().find("ready"), std::string::npos);
+    EXPECT_EQ(api_.call("POST", kSessions + "/" + s.id + "/notify-ready", api_.doctor_a).status, 403);
+    EXPECT_EQ(api_.call("POST", kSessions + "/" + s.id + "/notify-ready", s.patient_token).status, 403);
+}
+
+TEST_F(MessagingTest, WebhookWantsAValidSignature) {
+    auto s = api_.scheduled_session();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
+    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    EXPECT_EQ(callback(sid, {"sent"}, {{"signature", "none"}}), json({400}));
+    EXPECT_EQ(callback(sid, {"sent"}, {{"signature", "bad"}}), json({403}));
+    EXPECT_EQ(stored_status(sid), "queued");
+    EXPECT_EQ(callback(sid, {"sent"}), json({200}));
+    EXPECT_EQ(stored_status(sid), "sent");
+    // A query string is part of the signed URL, as received (still percent-encoded).
+    auto with_query = callback(sid, {"delivered"}, {{"url", "http://127.0.0.1:" + std::to_string(api_.proc().port()) +
+                                                                "/api/webhooks/twilio/message-status?site=caf%C3%A9&n=1"}});
+    EXPECT_EQ(with_query, json({200}));
+    EXPECT_EQ(stored_status(sid), "delivered");
+    auto unsigned_post = api_.send("POST", "/api/webhooks/twilio/message-status",
+                                   {"Content-Type: application/x-www-form-urlencoded"}, "MessageSid=" + sid + "&MessageStatus=failed");
+    EXPECT_TRUE(api::is_error(api::to_reply(unsigned_post.raw), 400, "signature_missing"));
+    auto forged = api_.send("POST", "/api/webhooks/twilio/message-status",
+                            {"Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: RSOYDt4T1cUTdK1PDd93/VVr8B8="},
+                            "MessageSid=" + sid + "&MessageStatus=failed");
+    EXPECT_TRUE(api::is_error(forged, 403, "signature_invalid"));
+}
+
+TEST_F(MessagingTest, DuplicateAndOutOfOrderCallbacksNeverMoveAStatusBack) {
+    auto s = api_.scheduled_session();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
+    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    EXPECT_EQ(callback(sid, {"delivered", "sent", "queued"}, {{"repeat", 2}}), json({200, 200, 200, 200, 200, 200}));
+    EXPECT_EQ(stored_status(sid), "delivered");
+    EXPECT_EQ(callback(sid, {"read"}, {{"json", true}}), json({200}));   // a JSON body, signed through bodySHA256
+    EXPECT_EQ(stored_status(sid), "read");
+    EXPECT_TRUE(emails().empty());
+}
+
+TEST_F(MessagingTest, UndeliveredSmsFallsBackToEmail) {
+    auto appt = api_.book();
+    set_email(appt["patient_id"], "patient.one@example.org");
+    auto s = api_.create_session(appt);
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
+    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    EXPECT_EQ(callback(sid, {"sent", "undelivered"}, {{"error_code", 30003}}), json({200, 200}));
+    EXPECT_EQ(callback(sid, {"undelivered"}, {{"error_code", 30003}}), json({200}));   // Twilio retried it
+    ASSERT_TRUE(eventually([&] { return emails().size() == 1; })) << api_.proc().stderr_text();
+    std::this_thread::sleep_for(300ms);
+    ASSERT_EQ(emails().size(), 1u);
+    const std::string mail = emails()[0];
+    EXPECT_NE(mail.find("To: patient.one@example.org\r\n"), std::string::npos);
+    EXPECT_NE(mail.find("From: " + kClinicEmail + "\r\n"), std::string::npos);
+    EXPECT_NE(mail.find("/v/" + s.room + "#t="), std::string::npos);
+    auto detail = api_.call("GET", kSessions + "/" + s.id, api_.admin);
+    EXPECT_EQ(detail.body["invite"]["channel"], "email") << detail.text();
+    EXPECT_EQ(detail.body["invite"]["sms_error"]["code"], 30003);
+    EXPECT_EQ(detail.body["invite"]["notice"], "SMS failed: number unreachable — sent by email instead");
+    EXPECT_EQ(api_.proc().stderr_text().find("patient.one@example.org"), std::string::npos);
+}
+
+TEST_F(MessagingTest, OptedOutPatientGetsEmailInstead) {
+    auto appt = api_.book();
+    set_email(appt["patient_id"], "patient.two@example.org");
+    twilio_.control("opt_out", {{"number", phone_of(appt["patient_id"])}});
+    auto s = api_.create_session(appt);
+    ASSERT_TRUE(eventually([&] { return emails().size() == 1; })) << api_.proc().stderr_text();
+    EXPECT_TRUE(messages_to(phone_of(s.patient_id)).empty());
+    EXPECT_EQ(api_.query_column("SELECT status || ' ' || error_code FROM outbound_messages WHERE channel = 'sms'"),
+              std::vector<std::string>{"rejected 21610"});
+    EXPECT_EQ(api_.query_column("SELECT count(*) FROM patient_sms_opt_outs"), std::vector<std::string>{"1"});
+    // From now on, straight to email.
+    api_.call("POST", kSessions + "/" + s.id + "/notify-ready", api_.doctor_b);
+    ASSERT_TRUE(eventually([&] { return emails().size() == 2; }));
+    EXPECT_EQ(api_.query_column("SELECT count(*) FROM outbound_messages WHERE channel = 'sms'"), std::vector<std::string>{"1"});
+}
+
+TEST_F(MessagingTest, ServerErrorsRateLimitsAndDroppedConnectionsAreRetried) {
+    twilio_.control("fault", {{"mode", "500"}, {"count", 2}, {"paths", {"Messages.json"}}});
+    auto a = api_.scheduled_session();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(a.patient_id)).size() == 1; }, 20s));
+    ASSERT_TRUE(eventually([&] { return stored_status(messages_to(phone_of(a.patient_id))[0]["sid"]) == "queued"; }));
+    EXPECT_EQ(api_.query_column("SELECT attempts FROM outbound_messages WHERE session_id = '" + a.id + "'"),
+              std::vector<std::string>{"3"});
+
+    twilio_.control("fault", {{"mode", "429"}, {"count", 1}, {"retry_after", 1}, {"paths", {"Messages.json"}}});
+    auto b = api_.scheduled_session();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(b.patient_id)).size() == 1; }, 20s));
+    ASSERT_TRUE(eventually([&] {
+        return api_.query_column("SELECT attempts FROM outbound_messages WHERE session_id = '" + b.id + "'") ==
+               std::vector<std::string>{"2"};
+    }));
+
+    twilio_.control("fault", {{"mode", "drop"}, {"count", 1}, {"paths", {"Messages.json"}}});
+    auto c = api_.scheduled_session();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(c.patient_id)).size() == 1; }, 20s));
+    const auto stats = twilio_.get("/_control/stats");
+    EXPECT_EQ(stats["faults"], 4);
+    EXPECT_TRUE(api_.healthy());
+}
+
+TEST_F(MessagingTest, PermanentRefusalIsStoredAndShownWithoutRetrying) {
+    exec_sql(api_.db_path(), "UPDATE patients SET phone = '+1555' WHERE id = '" + api_.patients[0] + "'");
+    auto s = api_.scheduled_session(api_.patients[0]);
+    ASSERT_TRUE(eventually([&] {
+        auto d = api_.call("GET", kSessions + "/" + s.id, api_.admin);
+        return d.body["invite"]["status"] == "rejected";
+    }));
+    auto d = api_.call("GET", kSessions + "/" + s.id, api_.admin);
+    EXPECT_EQ(d.body["messages"][0]["error"]["code"], 21211);
+    EXPECT_EQ(d.body["messages"][0]["attempts"], 1);
+    EXPECT_EQ(d.body["invite"]["notice"], "SMS failed: not a valid phone number — resend or give the patient the link");
+}
+
+TEST_F(MessagingTest, IceServersComeFromTwilioAndAreCached) {
+    auto s = api_.scheduled_session();
+    json first;
+    ASSERT_TRUE(eventually([&] {
+        first = api_.call("GET", "/api/ice-servers", s.patient_token).body;
+        return first.value("source", "") == "twilio";
+    }));
+    bool turn = false;
+    for (const auto& server : first["ice_servers"])
+        turn |= server["urls"].get<std::string>().starts_with("turn:") && server.contains("credential");
+    EXPECT_TRUE(turn) << first.dump();
+    auto second = api_.call("GET", "/api/ice-servers", api_.doctor_b).body;
+    EXPECT_EQ(second["ice_servers"], first["ice_servers"]);
+    EXPECT_EQ(twilio_.get("/_control/stats")["tokens"], 1);
+    EXPECT_EQ(api_.call("GET", "/api/ice-servers", "").status, 401);
+}
+
+// Twilio and email off: nothing is sent and the API hands the kiosk the link.
+TEST(MessagingOff, InviteLinkInsteadOfSmsAndConfiguredStunServers) {
+    auto args = api::kFastRateLimit;
+    args.insert(args.end(), {"--set", "media.stun_servers=stun:stun.example.org:3478"});
+    api::ApiDaemon api(args);
+    api.start();
+    auto s = api.scheduled_session();
+    EXPECT_EQ(s.created["invite"]["channel"], "none") << s.created.dump();
+    EXPECT_EQ(s.created["invite"]["link"], s.created["patient_invite_url"]);
+    auto ice = api.call("GET", "/api/ice-servers", s.patient_token);
+    EXPECT_EQ(ice.body["source"], "configured");
+    EXPECT_EQ(ice.body["ice_servers"], json::parse(R"([{"urls":"stun:stun.example.org:3478"}])"));
+    auto ready = api.call("POST", kSessions + "/" + s.id + "/notify-ready", api.doctor_b);
+    EXPECT_EQ(ready.body["ready"]["channel"], "none");
+    auto hook = api.send("POST", "/api/webhooks/twilio/message-status",
+                         {"Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: abc="}, "MessageSid=SM1");
+    EXPECT_TRUE(api::is_error(hook, 500, "webhook_not_configured"));
+}
+
+// Twilio configured but unreachable: calls still get the configured STUN servers.
+TEST(MessagingOff, UnreachableTwilioFallsBackToStun) {
+    auto args = api::kFastRateLimit;
+    for (std::string s : {"twilio.api_base_url=http://127.0.0.1:" + std::to_string(free_port()),
+                          "twilio.account_sid=" + kAccount, "twilio.from_number=" + kFrom,
+                          std::string("media.stun_servers=stun:stun.example.org:3478")})
+        args.insert(args.end(), {"--set", s});
+    api::ApiDaemon api(args);
+    write_credential(api.proc().state_dir(), "twilio-auth-token", kAuthToken);
+    api.start();
+    auto ice = api.call("GET", "/api/ice-servers", api.admin);
+    EXPECT_EQ(ice.body["source"], "configured") << ice.text();
+    EXPECT_TRUE(eventually([&] {
+        return api.proc().stderr_text().find("Network Traversal Service is unreachable") != std::string::npos;
+    }, 30s));
+}
+
+}  // namespace
+}  // namespace consult::test::twilio
