@@ -14,17 +14,30 @@ build_pkgs=(
 )
 test_pkgs=(
   postgresql python3
-  libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps
+  libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps chromium fonts-dejavu-core
 )
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+# The browser tests need Node.js with npm; Debian's packages when none is there.
+[ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1 && want+=(nodejs npm)
 
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+here="$(cd "$(dirname "$0")/.." && pwd)"
+# The browser tests' npm packages (playwright-core, axe-core), exactly as locked.
+browser_modules() {
+  [ "${1:-build}" = test ] || return 0
+  local dir="$here/tests/browser"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/browser" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
+      echo "install-deps: npm ci failed in tests/browser (is the npm registry reachable?)" >&2; exit 1; }
+  fi
+}
+if [ ${#missing[@]} -eq 0 ]; then browser_modules "${1:-build}"; exit 0; fi
 
 echo "install-deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then
@@ -40,3 +53,4 @@ if ! $SUDO apt-get update -qq >/dev/null || \
   echo "install-deps: apt-get could not install: ${missing[*]} (is a Debian mirror reachable?)" >&2
   exit 1
 fi
+browser_modules "${1:-build}"

@@ -5,6 +5,8 @@
 
 #include <gst/video/video.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #define GST_USE_UNSTABLE_API
@@ -55,10 +57,19 @@ std::expected<void, BuildError> Peer::build() {
     g_signal_connect(webrtc_, "on-ice-candidate", G_CALLBACK(on_ice_candidate), this);
     g_signal_connect(webrtc_, "pad-added", G_CALLBACK(on_pad_added), this);
     g_signal_connect(webrtc_, "notify::connection-state", G_CALLBACK(on_connection_state), this);
-    if (!options_.local_addresses.empty()) {
+    {
         GstObject* raw = nullptr;
         g_object_get(webrtc_, "ice-agent", &raw, nullptr);
         GRef<GstObject> agent = adopt(raw);
+        // Media is UDP: TCP candidates only multiply the pairs to check (and TURN
+        // over TLS covers networks that block UDP). Nominate the first pair that works.
+        g_object_set(agent.get(), "ice-tcp", FALSE, nullptr);
+        GObject* nice = nullptr;
+        g_object_get(agent.get(), "agent", &nice, nullptr);
+        if (nice) {
+            g_object_set(nice, "nomination-mode", 1 /* NICE_NOMINATION_MODE_AGGRESSIVE */, nullptr);
+            g_object_unref(nice);
+        }
         for (const auto& addr : options_.local_addresses) {
             gboolean ok = FALSE;
             g_signal_emit_by_name(agent.get(), "add-local-ip-address", addr.c_str(), &ok);
@@ -174,7 +185,18 @@ void Peer::on_description_created(GstPromise* promise, SdpType type) {
     g_signal_emit_by_name(webrtc_, "set-local-description", desc, nullptr);
     GCharPtr text(gst_sdp_message_as_text(desc->sdp));
     gst_webrtc_session_description_free(desc);
-    post(call_.context_, call_.alive_, [call = &call_, id = options_.id, type, sdp = std::string(text.get())] {
+    std::string sdp(text.get());
+    if (type == SdpType::Offer) {
+        // The remote screen sees "setup:active": it becomes the DTLS server and this
+        // side sends the ClientHello as soon as its own ICE pair works. With the
+        // browser as the client, its first flight was regularly lost and resent a
+        // second or two later (measured: admit → first frame p95 1.2-2.0 s before,
+        // 0.66 s after; tests/bench/patient_join_bench.mjs). webrtcbin keeps "actpass"
+        // locally and takes the active role from the answer's "setup:passive".
+        for (std::size_t at = 0; (at = sdp.find("a=setup:actpass", at)) != std::string::npos;)
+            sdp.replace(at, 15, "a=setup:active");
+    }
+    post(call_.context_, call_.alive_, [call = &call_, id = options_.id, type, sdp = std::move(sdp)] {
         call->listener_.local_description(id, type, sdp);
     });
 }
@@ -291,7 +313,28 @@ void Peer::build_receiver(GstPad* pad) {
         }
     } else if (media == "audio") {
         b.add("rtpopusdepay", name(tag + "depay")).add("opusdec", name(tag + "dec"))
+            .caps("audio/x-raw,format=S16LE")
             .add("audioconvert", name(tag + "convert")).add("audioresample", name(tag + "resample"));
+        // How loud the far end is, for stats: the peak of what was decoded.
+        GRef<GstElement> dec = adopt(gst_bin_get_by_name(GST_BIN(call_.pipeline()), name(tag + "dec").c_str()));
+        if (dec) {
+            GRef<GstPad> decoded = adopt(gst_element_get_static_pad(dec.get(), "src"));
+            gst_pad_add_probe(decoded.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad*, GstPadProbeInfo* info, gpointer p) {
+                auto* self = static_cast<Peer*>(p);
+                GstMapInfo map;
+                GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+                if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
+                    int peak = 0;
+                    const auto* samples = reinterpret_cast<const gint16*>(map.data);
+                    for (gsize i = 0; i < map.size / 2; ++i) peak = std::max(peak, std::abs(int(samples[i])));
+                    gst_buffer_unmap(buf, &map);
+                    int seen = self->audio_peak.load();
+                    while (peak > seen && !self->audio_peak.compare_exchange_weak(seen, peak)) {}
+                }
+                ++self->audio_buffers_decoded;
+                return GST_PAD_PROBE_OK;
+            }, this, nullptr);
+        }
         if (options_.play_audio && call_.farend_mixer_) {
             GstElement* tail = b.last();
             if (tail) {

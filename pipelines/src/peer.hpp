@@ -36,6 +36,8 @@ public:
     // Filled from the streaming threads.
     std::atomic<std::uint64_t> frames_decoded{0};
     std::atomic<int> width{0}, height{0};
+    std::atomic<std::uint64_t> audio_buffers_decoded{0};
+    std::atomic<int> audio_peak{0};          // loudest decoded sample since the last stats poll (0..32767)
     std::uint64_t last_bytes_sent = 0, last_bytes_received = 0, last_frames = 0;
     gint64 last_stats_us = 0;
 

@@ -162,6 +162,8 @@ void Call::apply_stats(const std::string& id, const GstStructure* reply) {
     t.s.frames_decoded = peer.frames_decoded;
     t.s.width = peer.width;
     t.s.height = peer.height;
+    t.s.audio_buffers_decoded = peer.audio_buffers_decoded;
+    t.s.audio_level = double(peer.audio_peak.exchange(0)) / 32767.0;
 
     // What the remote reports about each stream we send. A stream speaks for the link
     // only while we send it: not the video we stopped (audio only), nor one that sent

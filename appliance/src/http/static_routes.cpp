@@ -54,6 +54,15 @@ void add_static_routes(Router& router) {
     router.add("GET", "/kiosk", [](const Request&) { return asset("kiosk/index.html"); });
     router.add("GET", "/kiosk/{*}", [](const Request& q) { return asset("kiosk/" + q.params.at("*")); });
     router.add("GET", "/ui/{*}", [](const Request& q) { return asset(q.params.at("*")); });
+    // The patient's invite link: /v/<room>#t=<token>. The page is the same for every
+    // room; the token (never sent here) decides which consultation it opens.
+    router.add("GET", "/v/{room}", [](const Request&) {
+        Response r = asset("patient/index.html");
+        r.headers.emplace_back("Cache-Control", "no-store");
+        r.headers.emplace_back("Permissions-Policy", "camera=(self), microphone=(self), speaker-selection=(self)");
+        return r;
+    });
+    router.add("GET", "/patient/{*}", [](const Request& q) { return asset("patient/" + q.params.at("*")); });
 }
 
 }  // namespace consult::http

@@ -100,7 +100,10 @@ struct Hub::Room : media::CallListener {
                {"receive_kbps", st.receive_kbps},
                {"width", st.width},
                {"height", st.height},
-               {"fps", std::round(st.fps * 10) / 10}};
+               {"fps", std::round(st.fps * 10) / 10},
+               {"frames_decoded", st.frames_decoded},
+               {"audio_level", std::round(st.audio_level * 1000) / 1000},
+               {"audio_decoded", st.audio_buffers_decoded}};
         if (Socket* s = socket_for(peer)) hub.send(*s, q);
         if (peer != kPatientPeer) return;
         q["peer"] = "patient";

@@ -20,6 +20,8 @@ struct PeerStats {
     double fps = 0;
     std::uint64_t frames_decoded = 0;
     unsigned target_kbps = 0;     // the encoder's target after congestion control
+    std::uint64_t audio_buffers_decoded = 0;
+    double audio_level = 0;       // 0..1, the loudest decoded sample since the last report
 };
 
 enum class MediaEvent {

@@ -1,0 +1,191 @@
+// A real consultd --demo for the browser tests: its own state dir and port, tokens
+// from consultctl, sessions booked over the REST API, a doctor's signalling socket,
+// and Debian's Chromium with a fake camera and microphone.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CLINIC = '5d0c1a1e-0000-4000-8000-000000000001';
+export const DOCTOR_B = '5d0c1a1e-0000-4000-8000-00000000d0c2';
+const SESSIONS = '/api/video-consultations/sessions';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls `check` until it returns something truthy; throws `what` after `ms`.
+export async function until(what, check, ms = 15000, every = 100) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export class Appliance {
+  constructor(buildDir, extraArgs = []) {
+    this.consultd = join(buildDir, 'appliance', 'consultd');
+    this.consultctl = join(buildDir, 'appliance', 'consultctl');
+    this.extraArgs = extraArgs;
+    this.dir = mkdtempSync(join(tmpdir(), 'consult-browser-'));
+    this.stderr = '';
+  }
+
+  async start() {
+    this.port = await freePort();
+    this.base = `http://127.0.0.1:${this.port}`;
+    mkdirSync(join(this.dir, 'state'), { recursive: true });
+    writeFileSync(join(this.dir, 'empty.conf'), '');
+    const args = ['--config', join(this.dir, 'empty.conf'), '--state-dir', join(this.dir, 'state'), '--http-port', String(this.port), '--demo',
+                  '--set', 'http.rate_limit_per_minute=1000000', '--set', 'http.rate_limit_burst=100000', ...this.extraArgs];
+    this.proc = spawn(this.consultd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc.stderr.on('data', (d) => { this.stderr = (this.stderr + d.toString()).slice(-20000); });
+    this.exited = new Promise((r) => this.proc.once('exit', (code, sig) => r({ code, sig })));
+    await until('consultd to probe its hardware', async () => {
+      const h = await this.get('/healthz');
+      return h.status === 200 && typeof h.body.encoder === 'string' && h.body.encoder !== 'probing';
+    }, 60000, 200);
+    this.admin = this.token('admin', 'it-desk-admin');
+    this.doctor = this.token('doctor', DOCTOR_B);
+    await this.allDayTimings();
+  }
+
+  async stop() {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      const t = setTimeout(() => this.proc.kill('SIGKILL'), 8000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  token(role, identity, session) {
+    const args = ['--config', join(this.dir, 'empty.conf'), '--state-dir', join(this.dir, 'state'), 'token', '--role', role, '--identity', identity];
+    if (session) args.push('--session', session);
+    return execFileSync(this.consultctl, args, { encoding: 'utf8', timeout: 20000 }).trim();
+  }
+
+  async request(method, path, token, body) {
+    const headers = {};
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                                              signal: AbortSignal.timeout(10000) });
+    const text = await r.text();
+    let parsed = null;
+    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+    return { status: r.status, body: parsed };
+  }
+  get(path, token) { return this.request('GET', path, token); }
+
+  async must(method, path, token, body, status) {
+    const r = await this.request(method, path, token, body);
+    if (r.status !== status) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+
+  // Doctor B gets all-day timings so a future slot is always free, whatever the clock says.
+  async allDayTimings() {
+    const list = await this.must('GET', `/api/video-consultations/timings?doctor_id=${DOCTOR_B}`, this.admin, undefined, 200);
+    for (const t of list.timings) await this.must('DELETE', `/api/video-consultations/timings/${t.id}`, this.admin, undefined, 204);
+    for (let day = 0; day <= 6; ++day)
+      await this.must('POST', '/api/video-consultations/timings', this.admin,
+        { doctor_id: DOCTOR_B, day_of_week: day, start_time: '00:00', end_time: '23:30', slot_duration_minutes: 30 }, 201);
+    const patients = execFileSync('sqlite3', [join(this.dir, 'state', 'consult.db'),
+      `SELECT id FROM patients WHERE clinic_id = '${CLINIC}' ORDER BY id`], { encoding: 'utf8' }).trim().split('\n');
+    this.patients = patients;
+    this.turn = 0;
+  }
+
+  // A video appointment in doctor B's next free future slot, and its session.
+  async session() {
+    const soon = Date.now() + 120000;
+    for (let day = 0; day < 7; ++day) {
+      const date = new Date(Date.now() + day * 86400000);
+      const ymd = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+      const slots = await this.must('GET', `/api/video-consultations/availability?doctor_id=${DOCTOR_B}&date=${ymd}`, this.admin, undefined, 200);
+      const slot = slots.slots.find((s) => Date.parse(s.starts_at) >= soon);
+      if (!slot) continue;
+      const patient = this.patients[this.turn++ % this.patients.length];
+      const appt = await this.request('POST', '/api/appointments', this.admin,
+        { doctor_id: DOCTOR_B, patient_id: patient, starts_at: slot.starts_at, duration_minutes: slot.duration_minutes, consultation_type: 'video' });
+      if (appt.status === 409) continue;   // the patient already has that slot: try the next day
+      if (appt.status !== 201) throw new Error('booking: ' + JSON.stringify(appt.body));
+      const created = await this.must('POST', SESSIONS, this.doctor, { appointment_id: appt.body.id, duration_minutes: 30 }, 201);
+      return { id: created.session_id, room: created.room_name, invite: created.patient_invite_url, patient,
+               token: created.patient_invite_url.split('#t=')[1] };
+    }
+    throw new Error('no free slot for doctor B this week');
+  }
+
+  admit(id) { return this.must('POST', `${SESSIONS}/${id}/admit`, this.doctor, undefined, 200); }
+  status(id) { return this.get(`${SESSIONS}/${id}`, this.admin).then((r) => r.body.status); }
+  participants(id) { return this.get(`${SESSIONS}/${id}`, this.admin).then((r) => r.body.participants); }
+
+  // The doctor's screen on a session: a signalling socket that keeps every message.
+  async doctorSocket(sessionId) {
+    const ws = new WebSocket(`ws://127.0.0.1:${this.port}/ws`);
+    const inbox = [];
+    const d = { ws, inbox, closed: null };
+    ws.addEventListener('message', (e) => inbox.push(JSON.parse(e.data)));
+    ws.addEventListener('close', (e) => { d.closed = e.code; });
+    await until('the doctor socket to open', () => ws.readyState === WebSocket.OPEN, 5000, 20);
+    ws.send(JSON.stringify({ type: 'hello', token: this.doctor, session: sessionId }));
+    d.send = (m) => ws.send(JSON.stringify(m));
+    d.next = (what, pred, ms = 15000) => until(what, () => {
+      const i = inbox.findIndex(pred);
+      return i >= 0 ? inbox.splice(i, 1)[0] : null;
+    }, ms, 20);
+    d.latest = (pred) => [...inbox].reverse().find(pred);
+    await d.next('welcome', (m) => m.type === 'welcome');
+    return d;
+  }
+}
+
+// Debian's Chromium, headless, with a fake camera and microphone.
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream',
+           '--use-fake-ui-for-media-stream', '--disable-features=WebRtcHideLocalIpsWithMdns',
+           '--autoplay-policy=no-user-gesture-required', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+           '--disable-dev-shm-usage'],
+  });
+}
+
+// What the page's RTCPeerConnection decodes: video frames and audio energy.
+export async function inboundStats(page) {
+  return page.evaluate(async () => {
+    const pc = window.consultPatient?.peer?.pc;
+    if (!pc) return null;
+    const out = { framesDecoded: 0, audioEnergy: 0, audioLevel: 0, frameWidth: 0, connection: pc.connectionState };
+    (await pc.getStats()).forEach((r) => {
+      if (r.type !== 'inbound-rtp') return;
+      if (r.kind === 'video') { out.framesDecoded = r.framesDecoded || 0; out.frameWidth = r.frameWidth || 0; }
+      if (r.kind === 'audio') { out.audioEnergy = r.totalAudioEnergy || 0; out.audioLevel = r.audioLevel || 0; }
+    });
+    return out;
+  });
+}

@@ -1,0 +1,336 @@
+// The patient's page: browser check, pre-call test, waiting room, call, end.
+// The token comes from the URL fragment, which browsers never send to a server.
+import { Signalling } from '/ui/shared/signalling.js';
+import { AnsweringPeer } from '/ui/shared/peer.js';
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  token: new URLSearchParams(location.hash.slice(1)).get('t') || '',
+  stream: null,
+  signalling: null,
+  peer: null,
+  iceServers: [],
+  audio: true,
+  video: true,
+  micHeard: false,
+  speaker: 'skipped',
+  screen: 'loading',
+  reconnectTimer: 0,
+};
+// For the automated tests and for support: what the page is doing.
+window.consultPatient = state;
+
+const prechecked = () => sessionStorage.getItem('consult-precheck:' + state.token.slice(-24));
+
+function show(screen) {
+  state.screen = screen;
+  document.body.dataset.state = screen;
+  for (const s of document.querySelectorAll('[data-screen]')) s.hidden = s.dataset.screen !== screen;
+}
+
+function end(title, why) {
+  $('ended-title').textContent = title;
+  $('ended-why').textContent = why || '';
+  if (state.peer) state.peer.close();
+  if (state.stream) for (const t of state.stream.getTracks()) t.stop();
+  if (state.signalling) state.signalling.close();
+  $('quality').hidden = true;
+  show('ended');
+}
+
+function unsupported() {
+  if (!window.isSecureContext) return 'The page was not opened over a secure connection (https).';
+  if (!window.RTCPeerConnection) return 'This browser does not support video calls (WebRTC).';
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia)
+    return 'This browser does not let web pages use the camera and microphone.';
+  return '';
+}
+
+// ------------------------------------------------------------ pre-call test
+
+async function openDevices(cameraId, micId) {
+  const video = { width: { ideal: 1280 }, height: { ideal: 720 }, ...(cameraId ? { deviceId: { exact: cameraId } } : {}) };
+  const audio = { echoCancellation: true, noiseSuppression: true, ...(micId ? { deviceId: { exact: micId } } : {}) };
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video, audio });
+  } catch (err) {
+    // A camera may be missing or busy: try the microphone alone before giving up.
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio });
+      showDeviceError('Your camera could not be opened (' + err.name + '). The doctor will hear you but not see you.');
+    } catch (err2) {
+      showDeviceError(err2.name === 'NotAllowedError'
+        ? 'The browser was not allowed to use the camera and microphone. Allow them in the address bar and reload the page.'
+        : 'No camera or microphone could be opened (' + err2.name + ').');
+      return null;
+    }
+  }
+  if (state.stream) for (const t of state.stream.getTracks()) t.stop();
+  state.stream = stream;
+  for (const v of [$('preview'), $('waiting-preview'), $('self')]) v.srcObject = stream;
+  for (const t of stream.getTracks()) t.enabled = t.kind === 'audio' ? state.audio : state.video;
+  meter(stream);
+  if (state.peer) for (const t of stream.getTracks()) await state.peer.replaceTrack(t);
+  return stream;
+}
+
+function showDeviceError(text) {
+  $('device-error').textContent = text;
+  $('device-error').hidden = false;
+}
+
+let meterContext = null;
+function meter(stream) {
+  const track = stream.getAudioTracks()[0];
+  if (!track) return;
+  if (meterContext) meterContext.close();
+  const ctx = new AudioContext();
+  meterContext = ctx;
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 512;
+  ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+  const data = new Float32Array(analyser.fftSize);
+  const tick = () => {
+    if (meterContext !== ctx) return;
+    analyser.getFloatTimeDomainData(data);
+    let peak = 0;
+    for (const x of data) peak = Math.max(peak, Math.abs(x));
+    if (peak > 0.02) state.micHeard = true;
+    $('mic-level').style.width = Math.min(100, Math.round(peak * 200)) + '%';
+    requestAnimationFrame(tick);
+  };
+  tick();
+  document.addEventListener('pointerdown', () => ctx.resume(), { once: true });
+}
+
+async function fillPickers() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const fill = (select, kind, current) => {
+    select.replaceChildren();
+    for (const d of devices.filter((x) => x.kind === kind)) {
+      const o = document.createElement('option');
+      o.value = d.deviceId;
+      o.textContent = d.label || kind;
+      o.selected = d.deviceId === current;
+      select.append(o);
+    }
+  };
+  const settings = (kind) => state.stream?.getTracks().find((t) => t.kind === kind)?.getSettings().deviceId;
+  fill($('camera-select'), 'videoinput', settings('video'));
+  fill($('mic-select'), 'audioinput', settings('audio'));
+  if ('setSinkId' in HTMLMediaElement.prototype) {
+    fill($('speaker-select'), 'audiooutput', 'default');
+    $('speaker-picker').hidden = false;
+  }
+}
+
+function playTestSound() {
+  const ctx = new AudioContext();
+  const osc = ctx.createOscillator();
+  const gain = ctx.createGain();
+  osc.frequency.value = 660;
+  gain.gain.setValueAtTime(0.2, ctx.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 1.2);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start();
+  osc.stop(ctx.currentTime + 1.2);
+  osc.onended = () => ctx.close();
+  $('heard-sound').disabled = false;
+}
+
+function precheckResult() {
+  const has = (kind) => !!state.stream?.getTracks().some((t) => t.kind === kind && t.readyState === 'live');
+  return {
+    type: 'precheck',
+    camera: has('video') ? 'ok' : 'failed',
+    microphone: !has('audio') ? 'failed' : state.micHeard ? 'ok' : 'skipped',
+    speaker: state.speaker,
+    browser: navigator.userAgent.slice(0, 200),
+  };
+}
+
+// ------------------------------------------------------------ signalling
+
+function connect() {
+  const s = new Signalling(state.token);
+  state.signalling = s;
+  s.on('welcome', (m) => {
+    state.iceServers = m.ice_servers || [];
+    const info = m.session || {};
+    if (info.clinic) $('clinic').textContent = info.clinic;
+    if (info.doctor) $('doctor-name').textContent = info.doctor;
+    $('chat-log').replaceChildren();
+    for (const c of m.chat || []) addChat(c);
+    if (m.peer_media) doctorMedia(m.peer_media);
+    s.send(prechecked() ? JSON.parse(prechecked()) : precheckResult());
+    sendMedia();
+  });
+  s.on('waiting', (m) => {
+    $('waiting-since').textContent = new Date(m.since).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    if (state.peer) state.peer.close();
+    show('waiting');
+  });
+  s.on('admitted', () => {
+    show('call');
+    $('reconnecting').hidden = true;
+  });
+  s.on('offer', async (m) => {
+    if (!state.peer) {
+      state.peer = new AnsweringPeer(s, state.iceServers, state.stream);
+      state.peer.addEventListener('remote', (e) => {
+        const v = $('remote');
+        if (v.srcObject !== e.detail) v.srcObject = e.detail;
+      });
+      state.peer.addEventListener('state', (e) => onPeerState(e.detail));
+    }
+    state.peer.localStream = state.stream;
+    show('call');
+    try {
+      await state.peer.onOffer(m.sdp);
+    } catch (err) {
+      console.error('answer failed', err);
+      s.send({ type: 'reconnect_media' });
+    }
+  });
+  s.on('ice', (m) => state.peer && state.peer.onCandidate(m.candidate, m.mline));
+  s.on('chat', addChat);
+  s.on('quality', (m) => {
+    const q = $('quality');
+    q.hidden = false;
+    q.dataset.level = m.level;
+    q.textContent = { good: 'Connection: good', fair: 'Connection: fair', poor: 'Connection: poor' }[m.level] || '';
+  });
+  s.on('audio_only', (m) => { $('audio-only').hidden = !m.on; });
+  s.on('peer_media', doctorMedia);
+  s.on('error', (m) => {
+    if (m.code === 'not_admitted') return;
+    console.warn('appliance refused a message:', m.message);
+  });
+  s.on('ended', (m) => end('The consultation has ended', m.reason && m.reason !== 'ended' ? m.reason : ''));
+  s.on('closed', ({ code, final, reason }) => {
+    if (!final) {
+      if (state.screen === 'call') $('reconnecting').hidden = false;
+      return;
+    }
+    if (state.screen === 'ended') return;
+    if (code === 4409) end('This consultation is open on another screen', 'It was opened in another tab or on another device.');
+    else if (code === 4401) end('This link is not valid any more', 'Please ask the clinic to send you a new link.');
+    else if (code === 4403) end('This link does not open a consultation here', reason);
+    else if (code === 4410) end('The consultation has ended', reason);
+  });
+  s.connect();
+}
+
+function onPeerState(pcState) {
+  $('reconnecting').hidden = pcState !== 'disconnected' && pcState !== 'failed';
+  clearTimeout(state.reconnectTimer);
+  if (pcState === 'failed') state.signalling.send({ type: 'reconnect_media' });
+  // A changed network leaves the connection "disconnected": give it a moment, then start again.
+  if (pcState === 'disconnected')
+    state.reconnectTimer = setTimeout(() => state.signalling.send({ type: 'reconnect_media' }), 5000);
+}
+
+function doctorMedia(m) {
+  if (m.from && m.from !== 'doctor') return;
+  const notes = [];
+  if (m.audio === false) notes.push('The doctor has muted their microphone.');
+  if (m.video === false) notes.push("The doctor's camera is off.");
+  $('doctor-state').textContent = notes.join(' ');
+  $('doctor-state').hidden = notes.length === 0;
+}
+
+function sendMedia() {
+  state.signalling?.send({ type: 'media', audio: state.audio, video: state.video });
+}
+
+function addChat(m) {
+  const li = document.createElement('li');
+  li.className = m.from === 'patient' ? 'mine' : '';
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = (m.from === 'patient' ? 'You' : 'Doctor') + ' · ' +
+    new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const text = document.createElement('span');
+  text.textContent = m.text;
+  li.append(who, text);
+  $('chat-log').append(li);
+  li.scrollIntoView({ block: 'end' });
+  if ($('chat').hidden && m.from !== 'patient') $('chat-unread').hidden = false;
+}
+
+// ------------------------------------------------------------ controls
+
+function wire() {
+  $('play-sound').addEventListener('click', playTestSound);
+  $('heard-sound').addEventListener('click', () => {
+    state.speaker = 'ok';
+    $('speaker-result').textContent = 'Speaker works';
+  });
+  $('camera-select').addEventListener('change', (e) => openDevices(e.target.value, $('mic-select').value));
+  $('mic-select').addEventListener('change', (e) => openDevices($('camera-select').value, e.target.value));
+  $('speaker-select').addEventListener('change', (e) => $('remote').setSinkId?.(e.target.value));
+  $('continue').addEventListener('click', () => {
+    sessionStorage.setItem('consult-precheck:' + state.token.slice(-24), JSON.stringify(precheckResult()));
+    show('waiting');
+    connect();
+  });
+  $('mute').addEventListener('click', () => {
+    state.audio = !state.audio;
+    for (const t of state.stream?.getAudioTracks() || []) t.enabled = state.audio;
+    $('mute').setAttribute('aria-pressed', String(!state.audio));
+    $('mute').textContent = state.audio ? 'Mute' : 'Unmute';
+    sendMedia();
+  });
+  $('camera').addEventListener('click', () => {
+    state.video = !state.video;
+    for (const t of state.stream?.getVideoTracks() || []) t.enabled = state.video;
+    $('camera').setAttribute('aria-pressed', String(!state.video));
+    $('camera').textContent = state.video ? 'Camera off' : 'Camera on';
+    sendMedia();
+  });
+  $('chat-toggle').addEventListener('click', () => {
+    const open = $('chat').hidden;
+    $('chat').hidden = !open;
+    $('chat-toggle').setAttribute('aria-expanded', String(open));
+    if (open) {
+      $('chat-unread').hidden = true;
+      $('chat-input').focus();
+    }
+  });
+  $('chat-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('chat-input').value.trim();
+    if (!text) return;
+    if (state.signalling?.send({ type: 'chat', text })) $('chat-input').value = '';
+  });
+  $('leave').addEventListener('click', () => {
+    state.signalling?.send({ type: 'leave' });
+    end('You left the consultation', 'If this was a mistake, open the link from your message again.');
+  });
+}
+
+async function main() {
+  wire();
+  if (!state.token) {
+    end('This link is incomplete', 'Please open the whole link from your text message or email.');
+    return;
+  }
+  const why = unsupported();
+  if (why) {
+    $('unsupported-why').textContent = why;
+    show('unsupported');
+    return;
+  }
+  const stream = await openDevices();
+  if (prechecked()) {
+    // A reload during the visit: straight back in.
+    show('waiting');
+    connect();
+    return;
+  }
+  show('precall');
+  if (stream) await fillPickers();
+}
+
+main();

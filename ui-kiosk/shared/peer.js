@@ -1,0 +1,64 @@
+// The browser's side of a call: the appliance offers, this page answers. Local
+// tracks go on the transceivers the offer created; candidates go both ways.
+export class AnsweringPeer extends EventTarget {
+  constructor(signalling, iceServers, localStream) {
+    super();
+    this.signalling = signalling;
+    this.iceServers = iceServers || [];
+    this.localStream = localStream;
+    this.pc = null;
+    this.remoteStream = new MediaStream();
+  }
+
+  async onOffer(sdp) {
+    this.close();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    this.remoteStream = new MediaStream();
+    pc.addEventListener('track', (e) => {
+      this.remoteStream.addTrack(e.track);
+      this.dispatchEvent(new CustomEvent('remote', { detail: this.remoteStream }));
+    });
+    pc.addEventListener('icecandidate', (e) => {
+      this.signalling.send({ type: 'ice', candidate: e.candidate ? e.candidate.candidate : '',
+                             mline: e.candidate ? (e.candidate.sdpMLineIndex ?? 0) : 0 });
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      this.dispatchEvent(new CustomEvent('state', { detail: pc.connectionState }));
+    });
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    for (const t of pc.getTransceivers()) {
+      const kind = t.receiver.track.kind;
+      const track = this.localStream && this.localStream.getTracks().find((x) => x.kind === kind);
+      if (track) {
+        await t.sender.replaceTrack(track);
+        t.direction = 'sendrecv';
+      } else {
+        t.direction = 'recvonly';
+      }
+    }
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.signalling.send({ type: 'answer', sdp: pc.localDescription.sdp });
+  }
+
+  async onCandidate(candidate, mline) {
+    if (!this.pc || !candidate) return;
+    try {
+      await this.pc.addIceCandidate({ candidate, sdpMLineIndex: mline });
+    } catch (err) {
+      console.warn('ICE candidate refused', err);
+    }
+  }
+
+  // Replaces the camera or microphone (device picker) without renegotiating.
+  async replaceTrack(track) {
+    if (!this.pc) return;
+    for (const s of this.pc.getSenders()) if (s.track && s.track.kind === track.kind) await s.replaceTrack(track);
+  }
+
+  close() {
+    if (this.pc) this.pc.close();
+    this.pc = null;
+  }
+}
