@@ -5,6 +5,7 @@
 #include "appliance/daemon.hpp"
 #include "appliance/hw_report.hpp"
 #include "appliance/log.hpp"
+#include "appliance/notify/ctl_status.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/tokens/token_service.hpp"
 
@@ -104,6 +105,7 @@ int cmd_status(const Global& g, const Args& args) {
     if (j.is_discarded() || !j.is_object()) return fail("consultd answered with something that is not JSON");
     if (args.has("--json")) {
         if (auto cloud = cloud::daemon_cloud_status(g.loaded)) j["cloud"] = *cloud;
+        j["messaging"] = notify::messaging_status(g.loaded, g.state());
         std::printf("%s\n", j.dump(2).c_str());
     } else {
         auto field = [&](const char* k) { return j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : "?"; };
@@ -112,6 +114,7 @@ int cmd_status(const Global& g, const Args& args) {
         std::string camera = j.contains("camera") && j["camera"].is_object() ? j["camera"].value("name", "?") : field("camera");
         std::printf("camera:          %s\nencoder:         %s\n", camera.c_str(), field("encoder").c_str());
         if (auto cloud = cloud::daemon_cloud_status(g.loaded)) std::fputs(cloud::status_lines(*cloud).c_str(), stdout);
+        std::fputs(notify::messaging_status_lines(notify::messaging_status(g.loaded, g.state())).c_str(), stdout);
     }
     return j.value("status", "") == "ok" ? 0 : 1;
 }

@@ -207,3 +207,27 @@ TEST(MessagingOff, UnreachableTwilioFallsBackToStun) {
 
 }  // namespace
 }  // namespace consult::test::twilio
+
+namespace consult::test::twilio {
+namespace {
+
+TEST_F(MessagingTest, ConsultctlStatusShowsTheChannelsAndTheLastFailure) {
+    auto s = api_.scheduled_session();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
+    callback(messages_to(phone_of(s.patient_id))[0]["sid"], {"undelivered"}, {{"error_code", 30003}});
+    const auto conf = api_.proc().temp_dir() / "status.conf";
+    write_file(conf, "[http]\nport = " + std::to_string(api_.proc().port()) + "\n[twilio]\naccount_sid = " + kAccount +
+                         "\nfrom_number = " + kFrom + "\n[email]\nsmtp_url = smtp://127.0.0.1:" +
+                         std::to_string(smtp_.port()) + "\nfrom = " + kClinicEmail + "\n");
+    auto r = run_command({CONSULTCTL_BIN, "--config", conf.string(), "--state-dir", api_.proc().state_dir().string(),
+                          "status"}, 30s);
+    EXPECT_NE(r.out.find("SMS:             on\n"), std::string::npos) << r.out << r.err;
+    EXPECT_NE(r.out.find("email:           on\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("TURN:            twilio\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("1 sms undelivered"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("last failure:    sms invite: number unreachable"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(phone_of(s.patient_id)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace consult::test::twilio

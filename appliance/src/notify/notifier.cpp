@@ -86,6 +86,8 @@ std::string Notifier::patient_link(const Recipient& r) {
 std::optional<MessageRow> Notifier::start(const std::string& session_id, Purpose p, const std::string& link) {
     auto r = recipient(session_id);
     if (!r) return std::nullopt;
+    // Only the note after the call goes to a session that is no longer waiting to start.
+    if ((p == Purpose::Summary) == is_open(r->session_status)) return std::nullopt;
     for (const auto& m : messages_.for_session(session_id))
         if (m.purpose == purpose_name(p)) return std::nullopt;   // sent (or tried) already
     auto channel = channel_for(*r, p);

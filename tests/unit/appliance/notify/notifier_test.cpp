@@ -179,6 +179,11 @@ TEST_F(NotifierTest, DoctorReadyIsSentOncePerSession) {
     EXPECT_NE(sms_.sent[0].body.find("ready"), std::string::npos);
     EXPECT_EQ(first["channel"], "sms");
     EXPECT_EQ(second["already_sent"], true);
+    // Not for a session that is over.
+    const auto over = session(now_ + 7200);
+    store::SessionStore(*db_).transition(over, domain::SessionStatus::Cancelled, "doctor");
+    EXPECT_EQ(n.doctor_ready(over)["channel"], "none");
+    EXPECT_EQ(sms_.sent.size(), 1u);
 }
 
 TEST_F(NotifierTest, StatusCallbacksNeverMoveBackwardsAndDuplicatesChangeNothing) {
