@@ -88,6 +88,21 @@ test('a patient joins, waits, is admitted, and the call runs both ways', { timeo
   assert.ok(quality.audio_level > 0, 'the fake microphone beeps: its level must reach the appliance');
   assert.equal(await app.status(s.id), 'in-progress');
   await page.screenshot({ path: join(artifacts, 'call.png') });
+  // The engine's view of the link is kept on the participant and exported as metrics.
+  const row = await until('connection quality on the patient row', async () =>
+    (await app.participants(s.id)).find((p) => p.user_type === 'patient' && p.connection_quality));
+  assert.ok(['good', 'fair', 'poor'].includes(row.connection_quality.level));
+  assert.ok(row.connection_quality.width > 0);
+  const metrics = await (await fetch(`${app.base}/metrics`)).text();
+  assert.match(metrics, /^consult_calls [1-9]/m);
+  assert.match(metrics, new RegExp(`consult_peer_rtt_ms\\{session="${s.id}",peer="patient"\\}`));
+
+  // A network change: the page asks for a fresh connection and media flows again.
+  const oldPc = await page.evaluate(() => { window.__oldPc = window.consultPatient.peer.pc; return true; });
+  assert.ok(oldPc);
+  await page.evaluate(() => window.consultPatient.signalling.send({ type: 'reconnect_media' }));
+  await until('a new peer connection', () => page.evaluate(() => window.consultPatient.peer.pc !== window.__oldPc));
+  await framesAdvance(page, 'the room video after reconnecting media');
 
   // Mute and camera-off reach the doctor; the doctor's reach the page.
   await page.click('#mute');

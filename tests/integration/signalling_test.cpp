@@ -10,7 +10,8 @@ namespace {
 const std::vector<std::string> kArgs = {"--set", "http.rate_limit_per_minute=1000000", "--set",
                                         "http.rate_limit_burst=100000", "--set", "media.max_width=320",
                                         "--set", "media.max_height=240", "--set", "media.max_fps=15",
-                                        "--set", "sessions.rejoin_seconds=3"};
+                                        "--set", "sessions.rejoin_seconds=3",
+                                        "--set", "media.stun_servers=stun:127.0.0.1:3478, stun:127.0.0.2:3478"};
 
 class SignallingTest : public ::testing::Test {
 protected:
@@ -76,7 +77,8 @@ TEST_F(SignallingTest, APatientWaitsAndTheDoctorSeesThemWithTheirPrecheck) {
     EXPECT_EQ(welcome["session"]["id"], s.id);
     EXPECT_TRUE(welcome["session"]["clinic"].is_string());
     EXPECT_TRUE(welcome["session"]["doctor"].is_string());
-    EXPECT_TRUE(welcome["ice_servers"].is_array());
+    // The configured STUN servers, as a browser's RTCPeerConnection takes them.
+    EXPECT_EQ(welcome["ice_servers"], json::parse(R"([{"urls":"stun:127.0.0.1:3478"},{"urls":"stun:127.0.0.2:3478"}])"));
     EXPECT_EQ(welcome["rejoin"], false);
     auto waiting = pat->wait_for("waiting");
     ASSERT_TRUE(waiting);
