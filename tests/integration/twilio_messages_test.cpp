@@ -150,6 +150,12 @@ TEST_F(MessagingTest, PermanentRefusalIsStoredAndShownWithoutRetrying) {
     EXPECT_EQ(d.body["messages"][0]["error"]["code"], 21211);
     EXPECT_EQ(d.body["messages"][0]["attempts"], 1);
     EXPECT_EQ(d.body["invite"]["notice"], "SMS failed: not a valid phone number — resend or give the patient the link");
+    // The kiosk's list shows it beside the appointment too.
+    auto list = api_.call("GET", kSessions + "?doctor_id=" + api::kDoctorB, api_.admin);
+    bool listed = false;
+    for (const auto& row : list.body["sessions"])
+        if (row["id"] == s.id) listed = row["invite"]["notice"] == d.body["invite"]["notice"];
+    EXPECT_TRUE(listed) << list.text();
 }
 
 TEST_F(MessagingTest, IceServersComeFromTwilioAndAreCached) {

@@ -109,7 +109,10 @@ Response list_sessions(ApplianceContext& ctx, const Request& req) {
     auto rows = store::SessionStore(ctx.db).list(f);
     audit(ctx, c, "session.list", std::nullopt, {{"count", rows.size()}});
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& s : rows) out.push_back(store::to_json(s));
+    for (const auto& s : rows) {
+        out.push_back(store::to_json(s));
+        if (ctx.messaging) out.back()["invite"] = ctx.messaging->notifier().invite_summary(s.id);   // SMS failed? shown in the list
+    }
     return Response::json(200, {{"sessions", out}});
 }
 

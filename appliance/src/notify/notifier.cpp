@@ -237,23 +237,32 @@ bool Notifier::message_status(const std::string& provider_sid, const std::string
     return true;
 }
 
-nlohmann::json Notifier::session_messages(const std::string& session_id) {
-    auto rows = messages_.for_session(session_id);
-    nlohmann::json list = nlohmann::json::array();
+nlohmann::json Notifier::invite_of(const std::vector<MessageRow>& rows, const Recipient* r) {
     std::optional<MessageRow> sms, email;
-    for (const auto& m : rows) {
-        list.push_back(to_json(m));
+    for (const auto& m : rows)
         if (m.purpose == "invite") (m.channel == "sms" ? sms : email) = m;
-    }
-    auto r = recipient(session_id);
-    nlohmann::json invite = state_of(email ? email : sms, {}, r ? &*r : nullptr);
+    nlohmann::json invite = state_of(email ? email : sms, {}, r);
     if (sms && twilio::is_failure(sms->status)) {
         invite["sms_error"] = {{"code", sms->error_code ? nlohmann::json(*sms->error_code) : nlohmann::json(nullptr)},
                                {"message", sms->error_message.value_or("")}};
         invite["notice"] = "SMS failed: " + describe_twilio_error(sms->error_code) +
                            (email ? " — sent by email instead" : " — resend or give the patient the link");
     }
-    return {{"invite", invite}, {"messages", list}};
+    return invite;
+}
+
+nlohmann::json Notifier::session_messages(const std::string& session_id) {
+    auto rows = messages_.for_session(session_id);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& m : rows) list.push_back(to_json(m));
+    auto r = recipient(session_id);
+    return {{"invite", invite_of(rows, r ? &*r : nullptr)}, {"messages", list}};
+}
+
+nlohmann::json Notifier::invite_summary(const std::string& session_id) {
+    auto invite = invite_of(messages_.for_session(session_id), nullptr);
+    invite.erase("reason");   // says why only where one session is shown
+    return invite;
 }
 
 }  // namespace consult::notify

@@ -68,6 +68,8 @@ public:
                         const std::string& error_message);
     // For the session JSON: {invite: {...}, messages: [...]}.
     nlohmann::json session_messages(const std::string& session_id);
+    // Just the invite's {channel, status, notice?}, for lists (one query).
+    nlohmann::json invite_summary(const std::string& session_id);
 
 private:
     struct Recipient;
@@ -79,6 +81,7 @@ private:
     void fall_back_to_email(const MessageRow& failed);
     std::string patient_link(const Recipient& r);
     nlohmann::json state_of(const std::optional<MessageRow>& row, const std::string& link, const Recipient* r);
+    nlohmann::json invite_of(const std::vector<MessageRow>& rows, const Recipient* r);
 
     store::Database& db_;
     const Config& config_;
