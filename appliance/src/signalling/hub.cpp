@@ -3,6 +3,7 @@
 #include "appliance/domain/errors.hpp"
 #include "appliance/domain/time.hpp"
 #include "appliance/log.hpp"
+#include "appliance/notify/messaging.hpp"
 #include "appliance/store/session_store.hpp"
 #include "pipelines/call.hpp"
 
@@ -354,13 +355,16 @@ void Hub::hello(Socket& s, const json& m) {
     hello_patient(s, *row);
 }
 
+twilio::IceServerList Hub::ice_servers() {
+    if (ctx_.messaging) return ctx_.messaging->ice_servers().current(std::time(nullptr));
+    twilio::IceServerList list{{}, "configured", 0};
+    for (const auto& url : ctx_.config.media.stun_servers) list.servers.push_back({url, "", ""});
+    return list;
+}
+
 json Hub::ice_json() {
     json out = json::array();
-    std::vector<IceServer> servers;
-    if (ice_provider_) servers = ice_provider_();
-    else
-        for (const auto& url : ctx_.config.media.stun_servers) servers.push_back({url, "", ""});
-    for (const auto& s : servers) {
+    for (const auto& s : ice_servers().servers) {
         json j{{"urls", s.urls}};
         if (!s.username.empty()) j["username"] = s.username;
         if (!s.credential.empty()) j["credential"] = s.credential;
@@ -454,6 +458,14 @@ void Hub::hello_doctor(Socket& s, const std::optional<std::string>& session_id) 
     s.session_id = row->id;
     s.participant_id = open ? open->id : sessions.join(row->id, row->doctor_id, "doctor").id;
     store::write_audit(ctx_.db, {s.claims.identity, "doctor", "waiting_room.open", row->id, s.address, nullptr});
+    // The patient hears that the doctor is ready (once per session; SMS or email when on).
+    if (ctx_.messaging && status_of(*row) != SessionStatus::InProgress) {
+        try {
+            ctx_.messaging->notifier().doctor_ready(row->id);
+        } catch (const std::exception& e) {
+            log::warning(std::string("could not tell the patient the doctor is ready: ") + e.what(), {{"SESSION_ID", row->id}});
+        }
+    }
     welcome["session"] = session_info(ctx_.db, *row);
     welcome["chat"] = chat_history(ctx_.db, row->id);
     welcome["peer_media"] = r.media_state["patient"];
@@ -603,7 +615,7 @@ void Hub::admit_patient(Room& r) {
 
 namespace {
 
-std::optional<media::CallSettings> call_settings(ApplianceContext& ctx, const std::vector<IceServer>& ice) {
+std::optional<media::CallSettings> call_settings(ApplianceContext& ctx, const twilio::IceServerList& ice) {
     if (!ctx.probe || !ctx.probe->encoder) return std::nullopt;
     media::CallSettings cs;
     cs.encoder = ctx.probe->encoder;
@@ -614,8 +626,8 @@ std::optional<media::CallSettings> call_settings(ApplianceContext& ctx, const st
     cs.height = ctx.config.media.max_height;
     cs.fps = ctx.config.media.max_fps;
     cs.dot_dir = ctx.state_dir;
-    for (const auto& server : ice) {
-        const std::string uri = to_webrtcbin_uri(server);
+    for (const auto& server : ice.servers) {
+        const std::string uri = twilio::webrtcbin_uri(server);
         if (uri.starts_with("stun://") && cs.stun_server.empty()) cs.stun_server = uri;
         else if (uri.starts_with("turn")) cs.turn_servers.push_back(uri);
     }
@@ -626,11 +638,7 @@ std::optional<media::CallSettings> call_settings(ApplianceContext& ctx, const st
 
 void Hub::start_media(Room& r, Socket& s, bool viewer) {
     if (!r.call) {
-        std::vector<IceServer> ice;
-        if (ice_provider_) ice = ice_provider_();
-        else
-            for (const auto& url : ctx_.config.media.stun_servers) ice.push_back({url, "", ""});
-        auto settings = call_settings(ctx_, ice);
+        auto settings = call_settings(ctx_, ice_servers());
         if (!settings) {
             close(s, CloseCode::MediaUnavailable, "the room's camera is not ready yet");
             return;
@@ -767,22 +775,6 @@ void Hub::shutdown() {
         close(*s, CloseCode::GoingAway, "the appliance is restarting");
     }
     rooms_.clear();
-}
-
-std::string to_webrtcbin_uri(const IceServer& server) {
-    const std::string& u = server.urls;
-    auto colon = u.find(':');
-    if (colon == std::string::npos) return {};
-    const std::string scheme = u.substr(0, colon);
-    std::string rest = u.substr(colon + 1);
-    if (rest.starts_with("//")) rest = rest.substr(2);
-    if (scheme == "stun" || scheme == "stuns") return scheme + "://" + rest;
-    if (scheme != "turn" && scheme != "turns") return {};
-    auto escape = [](const std::string& s) {
-        GCharPtr e(g_uri_escape_string(s.c_str(), nullptr, FALSE));
-        return std::string(e.get());
-    };
-    return scheme + "://" + escape(server.username) + ":" + escape(server.credential) + "@" + rest;
 }
 
 }  // namespace consult::signalling

@@ -6,6 +6,7 @@
 
 #include "appliance/context.hpp"
 #include "appliance/signalling/protocol.hpp"
+#include "appliance/twilio/ice_servers.hpp"
 #include "hwconfig/gref.hpp"
 
 #include <libsoup/soup.h>
@@ -17,11 +18,6 @@
 
 namespace consult::signalling {
 
-struct IceServer {
-    std::string urls;       // stun:host:port, turn:host:port?transport=udp, turns:…
-    std::string username, credential;
-};
-
 class Hub {
 public:
     explicit Hub(ApplianceContext& ctx);
@@ -31,9 +27,6 @@ public:
 
     // Serves /ws on this server.
     void attach(SoupServer* server);
-    // The ICE servers handed to webrtcbin and to the pages; the configured STUN
-    // servers unless a provider (Twilio's TURN) is set.
-    void set_ice_provider(std::function<std::vector<IceServer>()> provider) { ice_provider_ = std::move(provider); }
     // Ends every call cleanly and closes every socket with 1001 (daemon stop).
     void shutdown();
 
@@ -68,6 +61,9 @@ private:
     void to_session(const std::string& session_id, const nlohmann::json& m, const char* role = nullptr);
     void tell_doctors(const std::string& session_id);
     nlohmann::json waiting_room(const std::string& session_id);
+    // The ICE servers handed to webrtcbin and to the pages: Twilio's TURN when it is
+    // on and reachable, else the configured STUN servers.
+    twilio::IceServerList ice_servers();
     nlohmann::json ice_json();
     Room& room(const std::string& session_id);
     Socket* find_socket(const std::string& id);
@@ -75,14 +71,9 @@ private:
     ApplianceContext& ctx_;
     std::map<std::string, std::unique_ptr<Socket>> sockets_;
     std::map<std::string, std::unique_ptr<Room>> rooms_;
-    std::function<std::vector<IceServer>()> ice_provider_;
     std::uint64_t next_socket_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     friend struct Room;
 };
-
-// webrtcbin's URI forms from the browsers' ("stun:h:p" → "stun://h:p",
-// "turn:h:p?transport=udp" + user/credential → "turn://user:cred@h:p?transport=udp").
-std::string to_webrtcbin_uri(const IceServer& server);
 
 }  // namespace consult::signalling

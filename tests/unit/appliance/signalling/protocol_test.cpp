@@ -1,4 +1,3 @@
-#include "appliance/signalling/hub.hpp"
 #include "appliance/signalling/protocol.hpp"
 
 #include <gtest/gtest.h>
@@ -59,14 +58,6 @@ TEST(SignallingProtocol, QualityLevelsFollowLossAndRoundTrip) {
     EXPECT_EQ(quality_level(40, 0.05), "fair");
     EXPECT_EQ(quality_level(40, 0.2), "poor");
     EXPECT_EQ(quality_level(900, 0.0), "poor");
-}
-
-TEST(SignallingProtocol, IceServersBecomeWebrtcbinUris) {
-    EXPECT_EQ(to_webrtcbin_uri({"stun:stun.example.org:3478", "", ""}), "stun://stun.example.org:3478");
-    EXPECT_EQ(to_webrtcbin_uri({"turn:global.turn.example.com:3478?transport=udp", "user/1", "p@ss:word"}),
-              "turn://user%2F1:p%40ss%3Aword@global.turn.example.com:3478?transport=udp");
-    EXPECT_EQ(to_webrtcbin_uri({"turns:t.example.com:443?transport=tcp", "u", "c"}), "turns://u:c@t.example.com:443?transport=tcp");
-    EXPECT_EQ(to_webrtcbin_uri({"http://nope", "", ""}), "");
 }
 
 }  // namespace
