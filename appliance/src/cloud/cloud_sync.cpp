@@ -13,7 +13,8 @@ namespace ch = std::chrono;
 
 namespace {
 
-constexpr int kPushWindow = 2000;   // outbox entries looked at per round
+constexpr size_t kApplyChunk = 100;   // pulled rows written per main-loop turn
+constexpr int kPushWindow = 500;    // outbox entries looked at per round (bounds the work per main-loop turn)
 
 std::string cursor_id(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
@@ -37,9 +38,9 @@ CloudSync::CloudSync(store::Database& db, std::filesystem::path state_dir, SyncS
 }
 
 CloudSync::~CloudSync() {
-    if (timer_) {
-        if (GSource* s = g_main_context_find_source_by_id(context_, timer_)) g_source_destroy(s);
-    }
+    for (guint id : {timer_, deferred_})
+        if (id)
+            if (GSource* s = g_main_context_find_source_by_id(context_, id)) g_source_destroy(s);
     g_main_context_unref(context_);
 }
 
@@ -85,6 +86,21 @@ void CloudSync::schedule(ch::milliseconds delay) {
         return G_SOURCE_REMOVE;
     }, this, nullptr);
     timer_ = g_source_attach(source, context_);
+    g_source_unref(source);
+}
+
+void CloudSync::defer(std::function<void()> step) {
+    deferred_step_ = std::move(step);
+    GSource* source = g_idle_source_new();
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, [](gpointer p) -> gboolean {
+        auto* self = static_cast<CloudSync*>(p);
+        self->deferred_ = 0;
+        auto step = std::move(self->deferred_step_);
+        step();
+        return G_SOURCE_REMOVE;
+    }, this, nullptr);
+    deferred_ = g_source_attach(source, context_);
     g_source_unref(source);
 }
 
@@ -273,8 +289,16 @@ void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
         record_error("pull " + std::string(t.table) + ": the answer is not a JSON array");
         return end_run(state_.last_error);
     }
+    apply_rows(index, std::make_shared<nlohmann::json>(std::move(rows)), 0);
+}
+
+// A page lands a chunk per main-loop turn, so the loop never waits for a whole page.
+void CloudSync::apply_rows(size_t index, std::shared_ptr<nlohmann::json> rows, size_t from) {
+    const PulledTable& t = pulled_tables()[index];
+    const size_t to = std::min(rows->size(), from + kApplyChunk);
     try {
-        ApplyResult applied = apply_page(db_, t.table, rows);
+        nlohmann::json chunk(rows->begin() + std::ptrdiff_t(from), rows->begin() + std::ptrdiff_t(to));
+        ApplyResult applied = apply_page(db_, t.table, chunk);
         if (int n = cancel_sessions_of(db_, applied.cancelled_appointments); n > 0)
             log::info("cloud sync: cancelled " + std::to_string(n) + " session(s) of appointments cancelled in the cloud");
         if (applied.skipped > 0)
@@ -286,12 +310,13 @@ void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
         record_error("pull " + std::string(t.table) + ": " + e.what());
         return end_run(state_.last_error);
     }
-    if (!rows.empty()) {
-        const auto& last = rows.back();
+    if (to < rows->size()) return defer([this, index, rows, to] { apply_rows(index, rows, to); });
+    if (!rows->empty()) {   // the cursor moves only once the whole page is stored
+        const auto& last = rows->back();
         state_.cursors[t.table] = {last.value("updated_at", ""), cursor_id(last.contains("id") ? last["id"] : nullptr)};
         state_.save(state_dir_);
     }
-    if (rows.size() >= size_t(settings_.page_size)) return pull_table(index);   // another page
+    if (rows->size() >= size_t(settings_.page_size)) return pull_table(index);   // another page
     pull_table(index + 1);
 }
 

@@ -1,11 +1,11 @@
 #include "appliance/cloud/pull.hpp"
 
-#include "appliance/cloud/outbox.hpp"
 #include "appliance/domain/errors.hpp"
 #include "appliance/domain/time.hpp"
 #include "appliance/store/session_store.hpp"
 
 #include <cstdio>
+#include <set>
 
 namespace consult::cloud {
 
@@ -188,14 +188,17 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
     }
     const LocalTable* t = find_local(table);
     if (!t) return out;
-    const std::string sql = upsert_sql(*t);
-    Outbox outbox(db);
+    auto st = db.prepare(upsert_sql(*t));
+    std::set<std::string> unpushed;   // rows with a local change still in the outbox
+    auto pending = db.prepare("SELECT DISTINCT row_id FROM outbox WHERE parked = 0 AND table_name = ?1");
+    pending.bind(1, std::string_view(table));
+    while (pending.step()) unpushed.insert(pending.text(0));
     for (const auto& row : rows) {
         if (!row.is_object() || !row.contains("id") || !row["id"].is_string()) { ++out.skipped; continue; }
         const std::string id = row["id"].get<std::string>();
-        if (outbox.has_pending(table, id)) { ++out.kept_local; continue; }
+        if (unpushed.count(id)) { ++out.kept_local; continue; }
         bool ok = in_savepoint(db, [&] {
-            auto st = db.prepare(sql);
+            st.reset();
             for (size_t i = 0; i < t->columns.size(); ++i)
                 if (!bind_value(st, int(i + 1), t->columns[i], row)) throw store::StoreError(0, "value");
             st.run();

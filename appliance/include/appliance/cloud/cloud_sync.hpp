@@ -55,6 +55,8 @@ private:
     void on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, size_t index, const net::HttpResponse& r);
     void pull_table(size_t index);
     void on_pull_reply(size_t index, const net::HttpResponse& r);
+    void apply_rows(size_t index, std::shared_ptr<nlohmann::json> rows, size_t from);
+    void defer(std::function<void()> step);   // runs on the next main-loop turn
     void need_repair(const ServerError& e);
     void record_error(const std::string& what);
     void schedule(std::chrono::milliseconds delay);
@@ -71,6 +73,8 @@ private:
     std::unique_ptr<Run> run_;
     bool running_ = false, again_ = false;
     guint timer_ = 0;
+    guint deferred_ = 0;
+    std::function<void()> deferred_step_;
     std::int64_t solo_until_seq_ = 0;       // after a refused batch: rows go one by one up to here
     int push_failures_ = 0;                  // consecutive failed requests, for the backoff
     std::optional<std::chrono::steady_clock::time_point> push_not_before_;
