@@ -61,15 +61,9 @@ std::expected<void, BuildError> Peer::build() {
         GstObject* raw = nullptr;
         g_object_get(webrtc_, "ice-agent", &raw, nullptr);
         GRef<GstObject> agent = adopt(raw);
-        // Media is UDP: TCP candidates only multiply the pairs to check (and TURN
-        // over TLS covers networks that block UDP). Nominate the first pair that works.
+        // Media is UDP: TCP candidates only multiply the pairs to check (TURN over TLS
+        // covers networks that block UDP).
         g_object_set(agent.get(), "ice-tcp", FALSE, nullptr);
-        GObject* nice = nullptr;
-        g_object_get(agent.get(), "agent", &nice, nullptr);
-        if (nice) {
-            g_object_set(nice, "nomination-mode", 1 /* NICE_NOMINATION_MODE_AGGRESSIVE */, nullptr);
-            g_object_unref(nice);
-        }
         for (const auto& addr : options_.local_addresses) {
             gboolean ok = FALSE;
             g_signal_emit_by_name(agent.get(), "add-local-ip-address", addr.c_str(), &ok);
@@ -195,6 +189,16 @@ void Peer::on_description_created(GstPromise* promise, SdpType type) {
         // locally and takes the active role from the answer's "setup:passive".
         for (std::size_t at = 0; (at = sdp.find("a=setup:actpass", at)) != std::string::npos;)
             sdp.replace(at, 15, "a=setup:active");
+        // Parameter sets travel in band (config-interval=-1). Once the encoder has run,
+        // webrtcbin also lists them in the re-offer's fmtp, which a far end may take as
+        // a changed codec and refuse; leave them out of every offer.
+        for (std::size_t at = 0; (at = sdp.find("sprop-parameter-sets=", at)) != std::string::npos;) {
+            std::size_t start = at, end = sdp.find_first_of(";\r\n", at);
+            if (start > 0 && sdp[start - 1] == ';') --start;
+            else if (end != std::string::npos && sdp[end] == ';') ++end;
+            sdp.erase(start, end - start);
+            at = start;
+        }
     }
     post(call_.context_, call_.alive_, [call = &call_, id = options_.id, type, sdp = std::move(sdp)] {
         call->listener_.local_description(id, type, sdp);
