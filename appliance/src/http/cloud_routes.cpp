@@ -4,10 +4,14 @@
 
 namespace consult::http {
 
-void add_cloud_routes(Router& router, ApplianceContext& ctx, cloud::CloudSync& sync) {
+void add_public_cloud_routes(Router& router, cloud::CloudSync& sync) {
     // No token: like /healthz, the kiosk must be able to say "re-pairing needed" before anyone signs in.
     // It carries no secret and no patient data.
     router.add("GET", "/api/system/cloud", [&sync](const Request&) { return Response::json(200, sync.status()); });
+}
+
+void add_cloud_routes(Router& router, ApplianceContext& ctx, cloud::CloudSync& sync) {
+    add_public_cloud_routes(router, sync);
     router.add("POST", "/api/system/cloud/sync", [&ctx, &sync](const Request& req) {
         Caller c = authenticate(ctx, req, {tokens::Role::Admin});
         audit(ctx, c, "cloud.sync", std::nullopt);

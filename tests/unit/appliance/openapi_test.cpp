@@ -2,6 +2,7 @@
 // (method, path) pairs in both, the same path parameter names, bearer security on
 // every API operation, and the shared error schema on every 4xx response.
 #include "appliance/context.hpp"
+#include "appliance/http/cloud_routes.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/store/migrations.hpp"
 #include "temp_dir.hpp"
@@ -82,12 +83,15 @@ protected:
         http::add_schedule_routes(router_, *ctx_);
         http::add_twilio_routes(router_, *ctx_);
         http::add_twilio_webhook_routes(router_, *ctx_);
+        cloud_ = std::make_unique<cloud::CloudSync>(ctx_->db, dir_.path(), cloud::SyncSettings{});
+        http::add_cloud_routes(router_, *ctx_, *cloud_);
 
         // System routes and static pages are the ones served without a token.
         http::Router open;
         http::add_system_routes(open, *ctx_);
         http::add_static_routes(open);
         http::add_twilio_webhook_routes(open, *ctx_);
+        http::add_public_cloud_routes(open, *cloud_);
         public_ = operations_of(open);
 
         std::ifstream in(CONSULT_SOURCE_DIR "/appliance/openapi.json");
@@ -125,6 +129,7 @@ protected:
     http::Router router_;
     std::set<Operation> public_;
     json doc_;
+    std::unique_ptr<cloud::CloudSync> cloud_;   // off: no url
 };
 
 TEST_F(OpenApi, DescribesExactlyTheRoutesTheServerHas) {

@@ -10,5 +10,7 @@
 namespace consult::http {
 
 void add_cloud_routes(Router& router, ApplianceContext& ctx, cloud::CloudSync& sync);
+// Only the token-free GET (what add_cloud_routes also adds).
+void add_public_cloud_routes(Router& router, cloud::CloudSync& sync);
 
 }  // namespace consult::http
