@@ -237,3 +237,30 @@ TEST_F(MessagingTest, ConsultctlStatusShowsTheChannelsAndTheLastFailure) {
 
 }  // namespace
 }  // namespace consult::test::twilio
+
+namespace consult::test::twilio {
+namespace {
+
+TEST_F(MessagingTest, KioskResendsAFailedInviteOrSendsItByEmail) {
+    auto appt = api_.book();
+    set_email(appt["patient_id"], "patient.three@example.org");
+    auto s = api_.create_session(appt);
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
+    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    const std::string invite = kSessions + "/" + s.id + "/invite";
+    // Still on its way: not sent twice.
+    EXPECT_TRUE(api::is_error(api_.call("POST", invite, api_.doctor_b, {{"channel", "sms"}}), 409, "invite_already_sent"));
+    EXPECT_TRUE(api::is_error(api_.call("POST", invite, api_.doctor_b, {{"channel", "fax"}}), 422, "invalid_enum", "channel"));
+    EXPECT_EQ(api_.call("POST", invite, api_.doctor_a, {{"channel", "sms"}}).status, 403);
+    // Twilio gives up on it: the email goes out by itself, and the kiosk can still resend by SMS.
+    callback(sid, {"failed"}, {{"error_code", 30008}});
+    ASSERT_TRUE(eventually([&] { return emails().size() == 1; }));   // the automatic fallback
+    auto again = api_.call("POST", invite, api_.doctor_b, {{"channel", "sms"}});
+    ASSERT_EQ(again.status, 200) << again.text();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 2; }));
+    EXPECT_TRUE(api::is_error(api_.call("POST", invite, api_.doctor_b, {{"channel", "email"}}), 409, "invite_already_sent"));
+    EXPECT_EQ(api_.query_column("SELECT action FROM audit_log WHERE action = 'session.invite_resend'").size(), 1u);
+}
+
+}  // namespace
+}  // namespace consult::test::twilio

@@ -92,6 +92,23 @@ Response notify_ready(ApplianceContext& ctx, const Request& req) {
     return Response::json(200, {{"ready", state}});
 }
 
+Response resend_invite(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    auto s = store::SessionStore(ctx.db).find(path_uuid(req, "id"));
+    if (!s) throw ApiError(404, "session_not_found", "no such session");
+    require_session_access(ctx, c, *s, false);
+    const auto channel = require_enum(req.json_body(), "channel", {"sms", "email"});
+    try {
+        auto state = messaging(ctx).notifier().resend_invite(
+            s->id, channel == "sms" ? notify::Channel::Sms : notify::Channel::Email);
+        audit(ctx, c, "session.invite_resend", s->id, {{"channel", channel}});
+        return Response::json(200, {{"invite", state}});
+    } catch (const notify::InviteRefused& e) {
+        throw ApiError(e.code == "channel_unavailable" ? 422 : 409, e.code, e.what(),
+                       e.code == "channel_unavailable" ? "channel" : "");
+    }
+}
+
 Response session_messages(ApplianceContext& ctx, const Request& req) {
     Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
     auto s = store::SessionStore(ctx.db).find(path_uuid(req, "id"));
@@ -110,6 +127,7 @@ void add_twilio_routes(Router& r, ApplianceContext& ctx) {
     const std::string sessions = "/api/video-consultations/sessions";
     r.add("GET", "/api/ice-servers", [&ctx](const Request& q) { return ice_servers(ctx, q); });
     r.add("POST", sessions + "/{id}/notify-ready", [&ctx](const Request& q) { return notify_ready(ctx, q); });
+    r.add("POST", sessions + "/{id}/invite", [&ctx](const Request& q) { return resend_invite(ctx, q); });
     r.add("GET", sessions + "/{id}/messages", [&ctx](const Request& q) { return session_messages(ctx, q); });
 }
 

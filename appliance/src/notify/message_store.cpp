@@ -90,6 +90,15 @@ void MessageStore::emailed(const std::string& id, int attempts) {
         .run();
 }
 
+bool MessageStore::retry_failed(const std::string& id) {
+    db_.prepare("UPDATE outbound_messages SET status = 'pending', provider_sid = NULL, error_code = NULL, "
+                "error_message = NULL, updated_at = ?2 "
+                "WHERE id = ?1 AND status IN ('failed', 'undelivered', 'rejected', 'canceled')")
+        .bind(1, std::string_view(id)).bind(2, std::string_view(store::now_iso()))
+        .run();
+    return db_.changes() == 1;
+}
+
 void MessageStore::failed(const std::string& id, const std::string& status, std::optional<int> code,
                           const std::string& message, int attempts) {
     auto st = db_.prepare("UPDATE outbound_messages SET status = ?2, error_code = ?3, error_message = ?4, "

@@ -182,6 +182,31 @@ nlohmann::json Notifier::doctor_ready(const std::string& session_id) {
     return state_of(row, {}, r ? &*r : nullptr);
 }
 
+nlohmann::json Notifier::resend_invite(const std::string& session_id, Channel channel) {
+    auto r = recipient(session_id);
+    if (!r) throw InviteRefused("session_not_found", "no such session");
+    if (!is_open(r->session_status)) throw InviteRefused("session_not_open", "the session is " + r->session_status);
+    if (channel == Channel::Sms) {
+        if (!sms_) throw InviteRefused("channel_unavailable", "SMS is off on this appliance");
+        if (!r->phone) throw InviteRefused("channel_unavailable", "the patient has no phone number");
+        if (messages_.opted_out(r->patient_id))
+            throw InviteRefused("channel_unavailable", "the patient opted out of SMS (replied STOP)");
+    } else {
+        if (!email_) throw InviteRefused("channel_unavailable", "email is off on this appliance");
+        if (!r->email) throw InviteRefused("channel_unavailable", "the patient has no email address");
+    }
+    std::optional<MessageRow> row;
+    for (const auto& m : messages_.for_session(session_id))
+        if (m.purpose == "invite" && m.channel == channel_name(channel)) row = m;
+    if (row && (in_flight_.contains(row->id) || !messages_.retry_failed(row->id)))
+        throw InviteRefused("invite_already_sent", "the invite is " + row->status + " by " + row->channel);
+    if (!row) row = messages_.reserve(session_id, r->patient_id, Purpose::Invite, channel);
+    if (!row) throw InviteRefused("invite_already_sent", "the invite was just sent");
+    log::info("invite sent again on request", {{"SESSION_ID", session_id}, {"MESSAGE_ID", row->id}});
+    dispatch(*messages_.find(row->id), *r, {});
+    return session_messages(session_id)["invite"];
+}
+
 void Notifier::tick(std::time_t now) {
     // Reminders: open sessions starting within the next 15 minutes that were made
     // before that window opened (a session made 5 minutes ahead has just had its invite).

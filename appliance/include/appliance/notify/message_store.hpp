@@ -49,6 +49,9 @@ public:
     void accepted(const std::string& id, const std::string& provider_sid, const std::string& status, int attempts);
     // The SMTP server took the email.
     void emailed(const std::string& id, int attempts);
+    // A person asked to send a failed message again: back to 'pending', the old SID and
+    // error dropped. False unless the row had failed.
+    bool retry_failed(const std::string& id);
     // No way through: Twilio refused it, retries ran out, or the SMTP server said no.
     void failed(const std::string& id, const std::string& status, std::optional<int> code,
                 const std::string& message, int attempts);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 namespace consult::notify {
@@ -44,6 +45,12 @@ public:
 
 inline constexpr int kReminderMinutes = 15;
 
+// Why a resend was refused: `code` is the API's error code (e.g. channel_unavailable).
+struct InviteRefused : std::runtime_error {
+    InviteRefused(std::string code, const std::string& why) : std::runtime_error(why), code(std::move(code)) {}
+    std::string code;
+};
+
 class Notifier {
 public:
     // Either channel may be null (switched off).
@@ -61,6 +68,9 @@ public:
     nlohmann::json session_created(const std::string& session_id, const std::string& link);
     // The doctor opened the waiting room: tell the patient (once per session).
     nlohmann::json doctor_ready(const std::string& session_id);
+    // The kiosk's "resend" / "email": the invite again by this channel, only when it has
+    // not gone out that way yet or failed. Throws InviteRefused otherwise.
+    nlohmann::json resend_invite(const std::string& session_id, Channel channel);
     // Reminders that are due, notes after finished calls, sends left unanswered.
     void tick(std::time_t now);
     // A status callback from Twilio; false when the SID is not one of ours.

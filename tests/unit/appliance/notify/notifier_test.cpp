@@ -306,3 +306,43 @@ TEST_F(NotifierTest, ASendLeftPendingIsRetriedByTheClockButNotWhileInFlight) {
 
 }  // namespace
 }  // namespace consult::notify
+
+namespace consult::notify {
+namespace {
+
+TEST_F(NotifierTest, KioskResendOnlyAfterAFailureAndOnlyByAChannelThatWorks) {
+    sms_.refuse = SendOutcome{false, "", "", 30006, "Landline or unreachable carrier", 1};
+    Notifier n(*db_, config_, tokens_, &sms_, nullptr);   // no email on this box
+    const auto id = session(now_ + 3 * 3600, "pat@example.org");
+    n.session_created(id, "https://x/v/r#t=1");
+    ASSERT_EQ(sms_.sent.size(), 1u);
+    EXPECT_THROW(n.resend_invite(id, Channel::Email), InviteRefused);   // email is off
+    sms_.refuse.reset();
+    auto state = n.resend_invite(id, Channel::Sms);
+    ASSERT_EQ(sms_.sent.size(), 2u);
+    EXPECT_NE(sms_.sent[1].body.find("#t="), std::string::npos);
+    EXPECT_EQ(state["status"], "queued");
+    EXPECT_FALSE(state.contains("notice"));
+    try {
+        n.resend_invite(id, Channel::Sms);   // it went out this time: not twice
+        ADD_FAILURE() << "a queued invite was sent again";
+    } catch (const InviteRefused& e) {
+        EXPECT_EQ(e.code, "invite_already_sent");
+    }
+    EXPECT_EQ(sms_.sent.size(), 2u);
+    EXPECT_EQ(count("SELECT count(*) FROM outbound_messages"), 1);
+}
+
+TEST_F(NotifierTest, KioskCanSendTheInviteByEmailBesideTheSms) {
+    Notifier n(*db_, config_, tokens_, &sms_, &email_);
+    const auto id = session(now_ + 3 * 3600, "pat@example.org");
+    n.session_created(id, "https://x/v/r#t=1");
+    auto state = n.resend_invite(id, Channel::Email);
+    ASSERT_EQ(email_.sent.size(), 1u);
+    EXPECT_EQ(state["channel"], "email");
+    EXPECT_THROW(n.resend_invite(id, Channel::Email), InviteRefused);
+    EXPECT_EQ(email_.sent.size(), 1u);
+}
+
+}  // namespace
+}  // namespace consult::notify
