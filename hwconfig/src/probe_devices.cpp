@@ -58,6 +58,24 @@ std::string device_path(GstDevice* device) {
     return {};
 }
 
+// The element the device makes of itself, and what points it at this device.
+std::pair<std::string, std::vector<DeviceProperty>> element_of(GstDevice* device) {
+    GstElement* raw = gst_device_create_element(device, nullptr);
+    if (!raw) return {};
+    GRef<GstElement> e = adopt(GST_ELEMENT(gst_object_ref_sink(raw)));   // the floating reference, sunk
+    GstElementFactory* f = gst_element_get_factory(e.get());
+    std::pair<std::string, std::vector<DeviceProperty>> out{f ? GST_OBJECT_NAME(f) : "", {}};
+    for (const char* prop : {"device", "target-object", "path"}) {
+        GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e.get()), prop);
+        if (!spec || spec->value_type != G_TYPE_STRING || !(spec->flags & G_PARAM_READABLE)) continue;
+        gchar* v = nullptr;
+        g_object_get(e.get(), prop, &v, nullptr);
+        GCharPtr value(v);
+        if (value && *value) out.second.push_back({prop, value.get()});
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<Device> list_devices(const char* klass) {
@@ -69,8 +87,10 @@ std::vector<Device> list_devices(const char* klass) {
     for (GList* l = list; l; l = l->next) {
         auto* dev = GST_DEVICE(l->data);
         GCharPtr name(gst_device_get_display_name(dev));
+        const bool video = std::string(klass) == "Video/Source";
+        auto [element, props] = video ? std::pair<std::string, std::vector<DeviceProperty>>{} : element_of(dev);
         out.push_back({name ? name.get() : "unnamed", klass, device_path(dev),
-                       std::string(klass) == "Video/Source" ? modes_of(dev) : std::vector<Mode>{}});
+                       video ? modes_of(dev) : std::vector<Mode>{}, element, props});
     }
     GObjectListPtr owned(list);
     gst_device_monitor_stop(monitor.get());
@@ -102,7 +122,8 @@ SourceChoice choose_source(const std::vector<Device>& devices, const std::string
     if (wanted == "test") { test.reason = "configured"; return test; }
     for (const auto& d : devices) {
         if (wanted != "auto" && wanted != d.path && wanted != d.name) continue;
-        SourceChoice c{false, d.name, d.path, std::nullopt, wanted == "auto" ? "first usable device" : "configured"};
+        SourceChoice c{false, d.name, d.path, std::nullopt, wanted == "auto" ? "first usable device" : "configured",
+                       d.element, d.element_props};
         if (!is_camera) return c;
         c.mode = best_mode(d.modes, s, hardware_jpeg);
         if (c.mode) return c;

@@ -84,6 +84,17 @@ std::expected<void, BuildError> Call::build() {
     return {};
 }
 
+namespace {
+
+// The probe's device, as the builder takes properties (views into the settings).
+std::vector<hw::Property> device_props(const hw::SourceChoice& device) {
+    std::vector<hw::Property> out;
+    for (const auto& p : device.element_props) out.push_back({p.name, p.value});
+    return out;
+}
+
+}  // namespace
+
 std::expected<void, BuildError> Call::build_audio() {
     GstBin* bin = GST_BIN(pipeline_.get());
     const std::string raw = "audio/x-raw,format=S16LE,rate=48000,channels=1";
@@ -93,6 +104,7 @@ std::expected<void, BuildError> Call::build_audio() {
         .add("audiomixer", "farend").add("audioconvert", "farend_convert").add("audioresample", "farend_resample")
         .caps(raw).add("webrtcechoprobe", "farend_probe").add("audioconvert", "farend_out_convert");
     if (settings_.speaker.test_source) far.add("fakesink", "speaker", {{"sync", "true"}, {"async", "false"}});
+    else if (!settings_.speaker.element.empty()) far.add(settings_.speaker.element, "speaker", device_props(settings_.speaker));
     else far.add("autoaudiosink", "speaker", {{"sync", "true"}});
     if (far.error()) return std::unexpected(*far.error());
     GRef<GstElement> mixer = adopt(gst_bin_get_by_name(bin, "farend"));
@@ -101,6 +113,8 @@ std::expected<void, BuildError> Call::build_audio() {
     PipelineBuilder mic(bin);
     if (settings_.microphone.test_source)
         mic.add("audiotestsrc", "mic_src", {{"is-live", "true"}, {"wave", "sine"}, {"freq", "440"}, {"volume", "0.05"}});
+    else if (!settings_.microphone.element.empty())
+        mic.add(settings_.microphone.element, "mic_src", device_props(settings_.microphone));
     else
         mic.add("autoaudiosrc", "mic_src");
     mic.add("audioconvert", "mic_convert").add("audioresample", "mic_resample").caps(raw);

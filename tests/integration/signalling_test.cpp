@@ -301,6 +301,39 @@ TEST_F(SignallingTest, BadInputClosesOnlyThatSocketWithTheDocumentedCode) {
     EXPECT_FALSE(bystander->is_closed());
 }
 
+// A stop (update, reboot) during a call: consultd exits cleanly, every screen is told
+// with 1001, and the participants are recorded as having left.
+TEST(SignallingShutdown, StoppingDuringACallClosesEveryScreenAndRecordsWhoLeft) {
+    ApiDaemon d(kArgs);
+    d.start();
+    for (int i = 0; i < 300; ++i) {
+        auto h = d.call("GET", "/healthz", "");
+        if (h.body.is_object() && h.body["encoder"].is_string() && h.body["encoder"] != "probing") break;
+        std::this_thread::sleep_for(100ms);
+    }
+    Session s = d.scheduled_session();
+    auto pat = WsClient::connect(d.proc().port());
+    ASSERT_TRUE(pat);
+    pat->send({{"type", "hello"}, {"token", s.patient_token}});
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    auto doc = WsClient::connect(d.proc().port());
+    ASSERT_TRUE(doc);
+    doc->send({{"type", "hello"}, {"token", d.doctor_b}, {"session", s.id}});
+    ASSERT_TRUE(doc->wait_for("welcome"));
+    ASSERT_EQ(d.call("POST", kSessions + "/" + s.id + "/admit", d.doctor_b).status, 200);
+    ASSERT_TRUE(pat->wait_for("offer", 20s));
+
+    auto exit = d.proc().terminate(15, 10s);
+    EXPECT_TRUE(exit.exited && exit.code == 0) << exit.describe();
+    EXPECT_EQ(pat->wait_closed(), 1001);
+    EXPECT_EQ(doc->wait_closed(), 1001);
+    EXPECT_EQ(d.query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
+                             "' AND left_at IS NULL"),
+              std::vector<std::string>{"0"});
+    EXPECT_EQ(d.query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id + "'"),
+              std::vector<std::string>{"2"});
+}
+
 TEST_F(SignallingTest, ASocketThatNeverSaysHelloIsClosed) {
     auto c = open();
     EXPECT_EQ(c->wait_closed(15s), 4401);

@@ -29,11 +29,19 @@ struct Mode {
     int fps = 0;
 };
 
+struct DeviceProperty {
+    std::string name, value;
+};
+
 struct Device {
     std::string name;
     std::string klass;     // Video/Source, Audio/Source, Audio/Sink
     std::string path;      // /dev/videoN, ALSA/Pulse id
     std::vector<Mode> modes;
+    // The element GStreamer makes for this very device (alsasrc, pulsesink, …) and
+    // the properties that point it there, so a call opens what the probe found.
+    std::string element;
+    std::vector<DeviceProperty> element_props;
 };
 
 struct SourceChoice {
@@ -42,6 +50,8 @@ struct SourceChoice {
     std::string path;
     std::optional<Mode> mode;  // for cameras
     std::string reason;        // why this one
+    std::string element;       // microphones and speakers: the device's own element, if known
+    std::vector<DeviceProperty> element_props;
 };
 
 struct EncoderStatus {

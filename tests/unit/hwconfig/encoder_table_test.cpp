@@ -107,5 +107,15 @@ TEST(Sources, FallBackToTestSourcesWithAReason) {
     EXPECT_EQ(choose_source({}, "auto", s, false, DeviceKind::Speaker).name, "none");
 }
 
+TEST(Sources, AMicrophoneKeepsTheElementThatOpensIt) {
+    std::vector<Device> mics{{"USB speakerphone", "Audio/Source", "hw:2", {}, "alsasrc", {{"device", "hw:2"}}}};
+    auto mic = choose_source(mics, "USB speakerphone", ProbeSettings{}, false, DeviceKind::Microphone);
+    EXPECT_FALSE(mic.test_source);
+    EXPECT_EQ(mic.element, "alsasrc");
+    ASSERT_EQ(mic.element_props.size(), 1u);
+    EXPECT_EQ(mic.element_props[0].name, "device");
+    EXPECT_EQ(mic.element_props[0].value, "hw:2");
+}
+
 }  // namespace
 }  // namespace consult::hw

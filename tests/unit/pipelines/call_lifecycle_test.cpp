@@ -73,3 +73,30 @@ TEST(CallLifecycle, RefusesToStartWithoutAnEncoderOrWithADuplicatePeer) {
 
 }  // namespace
 }  // namespace consult::media
+
+namespace consult::media {
+namespace {
+
+// A microphone and speaker the probe found are opened through their own elements and
+// properties (here stand-ins: audiotestsrc and fakesink), not through autoaudio*.
+TEST(CallLifecycle, TheProbedMicrophoneAndSpeakerAreTheOnesOpened) {
+    CountingListener l;
+    CallSettings s = test_settings();
+    s.microphone = {false, "Desk microphone", "alsa:hw:1", std::nullopt, "configured", "audiotestsrc",
+                    {{"wave", "silence"}, {"is-live", "true"}}};
+    s.speaker = {false, "Room speaker", "alsa:hw:1", std::nullopt, "configured", "fakesink", {{"sync", "false"}}};
+    auto call = Call::create(s, l);
+    ASSERT_TRUE(call.has_value()) << call.error().describe();
+    GRef<GstElement> mic = adopt(gst_bin_get_by_name(GST_BIN((*call)->pipeline()), "mic_src"));
+    ASSERT_TRUE(mic);
+    EXPECT_STREQ(GST_OBJECT_NAME(gst_element_get_factory(mic.get())), "audiotestsrc");
+    int wave = -1;
+    g_object_get(mic.get(), "wave", &wave, nullptr);
+    EXPECT_EQ(wave, 4);   // silence
+    GRef<GstElement> speaker = adopt(gst_bin_get_by_name(GST_BIN((*call)->pipeline()), "speaker"));
+    ASSERT_TRUE(speaker);
+    EXPECT_STREQ(GST_OBJECT_NAME(gst_element_get_factory(speaker.get())), "fakesink");
+}
+
+}  // namespace
+}  // namespace consult::media
