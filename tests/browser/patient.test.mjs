@@ -14,6 +14,7 @@ const artifacts = join(buildDir, 'test-artifacts', 'patient');
 mkdirSync(artifacts, { recursive: true });
 
 let app, browser;
+const thirdParty = [];
 
 before(async () => {
   app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360', '--set', 'sessions.rejoin_seconds=30']);
@@ -22,6 +23,7 @@ before(async () => {
 });
 
 after(async () => {
+  assert.deepEqual(thirdParty, [], 'the patient page made requests to third parties');
   await browser?.close();
   await app?.stop();
   if (app?.stderr && process.env.CONSULT_VERBOSE) console.log(app.stderr);
@@ -32,6 +34,11 @@ async function openInvite(s, viewport = { width: 1280, height: 800 }) {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log('[patient page error]', e.message));
   page.on('console', (m) => { if (m.type() === 'error') console.log('[patient console]', m.text()); });
+  // Nothing but this appliance: no fonts, scripts or beacons from anyone else.
+  page.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(app.base) && !url.startsWith('data:') && !url.startsWith('blob:')) thirdParty.push(url);
+  });
   // The invite as sent, pointed at this appliance's port.
   await page.goto(`${app.base}/v/${s.room}#t=${s.token}`);
   return { context, page };
