@@ -321,6 +321,13 @@ void Hub::on_closed(const std::string& socket_id) {
 
 // ---------------------------------------------------------------- hello
 
+bool Hub::ended(Socket& s, const store::SessionRow& row) {
+    if (!closed(row)) return false;
+    send(s, {{"type", "ended"}, {"reason", row.end_reason.value_or("this consultation has ended")}});
+    close(s, CloseCode::Ended, "this consultation has ended");
+    return true;
+}
+
 void Hub::hello(Socket& s, const json& m) {
     auto claims = ctx_.tokens.check(m.at("token").get<std::string>(), tokens::unix_now());
     if (!claims) {
@@ -347,11 +354,7 @@ void Hub::hello(Socket& s, const json& m) {
         close(s, CloseCode::Forbidden, "this link is not for a consultation here");
         return;
     }
-    if (closed(*row)) {
-        send(s, {{"type", "ended"}, {"reason", row->end_reason.value_or("this consultation has ended")}});
-        close(s, CloseCode::Ended, "this consultation has ended");
-        return;
-    }
+    if (ended(s, *row)) return;
     hello_patient(s, *row);
 }
 
@@ -448,11 +451,7 @@ void Hub::hello_doctor(Socket& s, const std::optional<std::string>& session_id) 
         close(s, CloseCode::Forbidden, "this is not your consultation");
         return;
     }
-    if (closed(*row)) {
-        send(s, {{"type", "ended"}, {"reason", row->end_reason.value_or("this consultation has ended")}});
-        close(s, CloseCode::Ended, "this consultation has ended");
-        return;
-    }
+    if (ended(s, *row)) return;
     Room& r = room(row->id);
     auto open = sessions.open_participant(row->id, row->doctor_id);
     s.session_id = row->id;

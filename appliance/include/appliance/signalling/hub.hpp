@@ -44,6 +44,8 @@ private:
     void on_session_changed(const store::SessionRow& row);
 
     void hello(Socket& s, const nlohmann::json& m);
+    // A screen opening a consultation that is over: told so and closed (true).
+    bool ended(Socket& s, const store::SessionRow& row);
     void hello_patient(Socket& s, const store::SessionRow& row);
     void hello_doctor(Socket& s, const std::optional<std::string>& session_id);
     void handle(Socket& s, const ClientMessage& m);
