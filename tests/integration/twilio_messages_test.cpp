@@ -267,3 +267,25 @@ TEST_F(MessagingTest, KioskResendsAFailedInviteOrSendsItByEmail) {
 
 }  // namespace
 }  // namespace consult::test::twilio
+
+namespace consult::test::twilio {
+namespace {
+
+TEST_F(MessagingTest, TheDaemonsClockSendsTheReminderOnce) {
+    auto s = api_.scheduled_session();
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
+    // The slot moves to 10 minutes from now, and the session was made well before.
+    exec_sql(api_.db_path(), "UPDATE appointments SET starts_at = '" + api::iso_utc(std::time(nullptr) + 600) +
+                                 "' WHERE id = '" + s.appointment_id + "'");
+    exec_sql(api_.db_path(), "UPDATE video_consultation_sessions SET created_at = '" +
+                                 api::iso_utc(std::time(nullptr) - 3600) + "' WHERE id = '" + s.id + "'");
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 2; }, 40s));   // a 15 s clock
+    const auto sent = messages_to(phone_of(s.patient_id));
+    EXPECT_NE(sent[1]["body"].get<std::string>().find("reminder"), std::string::npos) << sent[1]["body"];
+    EXPECT_NE(sent[1]["body"].get<std::string>().find("/v/" + s.room + "#t="), std::string::npos);
+    std::this_thread::sleep_for(16s);   // one more tick: nothing new
+    EXPECT_EQ(messages_to(phone_of(s.patient_id)).size(), 2u);
+}
+
+}  // namespace
+}  // namespace consult::test::twilio
