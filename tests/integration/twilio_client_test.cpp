@@ -120,3 +120,53 @@ TEST_F(TwilioClient, ExpiredCredentialsAreNeverHandedOut) {
 
 }  // namespace
 }  // namespace consult::test
+
+namespace consult::test {
+namespace {
+
+// The stand-in refuses what Twilio refuses, with Twilio's error body; otherwise the
+// client's tests would prove nothing.
+TEST_F(TwilioClient, StandInRefusesWhatTwilioRefuses) {
+    const std::string path = "/2010-04-01/Accounts/" + kAccount + "/Messages.json";
+    const std::string form = "Content-Type: application/x-www-form-urlencoded";
+    const std::string auth = "Authorization: Basic " + [] {
+        const std::string raw = kAccount + ":" + kToken;
+        gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(raw.data()), raw.size());
+        std::string out = b64;
+        g_free(b64);
+        return out;
+    }();
+    auto expect_error = [&](const HttpResponse& r, long status, int code) {
+        auto j = nlohmann::json::parse(r.body, nullptr, false);
+        EXPECT_EQ(r.status, status) << r.body;
+        EXPECT_EQ(j.value("code", 0), code) << r.body;
+        EXPECT_EQ(j.value("status", 0), status) << r.body;
+        EXPECT_EQ(j.value("more_info", ""), "https://www.twilio.com/docs/errors/" + std::to_string(code));
+        EXPECT_FALSE(j.value("message", "").empty());
+    };
+    const std::string ok = "To=%2B15550100001&From=%2B15550109999&Body=hi";
+    expect_error(http_request(standin_.port(), "POST", path, ok, {form}), 401, 20003);
+    expect_error(http_request(standin_.port(), "POST", path, ok, {form, "Authorization: Basic eDp5"}), 401, 20003);
+    expect_error(http_request(standin_.port(), "POST", path, R"({"To":"+15550100001","From":"+15550109999","Body":"hi"})",
+                              {"Content-Type: application/json", auth}), 400, 21604);
+    expect_error(http_request(standin_.port(), "POST", path, "From=%2B15550109999&Body=hi", {form, auth}), 400, 21604);
+    expect_error(http_request(standin_.port(), "POST", path, "To=%2B15550100001&From=%2B15550109999", {form, auth}), 400, 21602);
+    expect_error(http_request(standin_.port(), "POST", path, "To=%2B15550100001&Body=hi", {form, auth}), 400, 21603);
+    expect_error(http_request(standin_.port(), "POST", path, "To=+15550100001&From=%2B15550109999&Body=hi", {form, auth}),
+                 400, 21211);   // an unencoded '+' is a space
+    expect_error(http_request(standin_.port(), "POST", "/2010-04-01/Accounts/AC" + std::string(32, 'f') + "/Messages.json",
+                              ok, {form, auth}), 404, 20404);
+    auto created = http_request(standin_.port(), "POST", path, ok + "&StatusCallback=https%3A%2F%2Fconsult.example.org%2Fcb",
+                                {form, auth});
+    EXPECT_EQ(created.status, 201) << created.body;
+    auto j = nlohmann::json::parse(created.body);
+    EXPECT_TRUE(j["sid"].get<std::string>().starts_with("SM"));
+    EXPECT_EQ(j["status"], "queued");
+    auto token = http_request(standin_.port(), "POST", "/2010-04-01/Accounts/" + kAccount + "/Tokens.json", "Ttl=600",
+                              {form, auth});
+    EXPECT_EQ(token.status, 201);
+    EXPECT_TRUE(nlohmann::json::parse(token.body)["ttl"].is_string());
+}
+
+}  // namespace
+}  // namespace consult::test
