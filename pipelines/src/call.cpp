@@ -6,6 +6,7 @@
 #include "peer.hpp"
 
 #define GST_USE_UNSTABLE_API
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@ namespace consult::media {
 const char* event_name(MediaEvent e) {
     switch (e) {
     case MediaEvent::PeerConnected: return "peer-connected";
+    case MediaEvent::ContentLost: return "content-lost";
     case MediaEvent::PeerFailed: return "peer-failed";
     case MediaEvent::AudioOnly: return "audio-only";
     case MediaEvent::VideoRestored: return "video-restored";
@@ -136,6 +138,11 @@ std::expected<void, BuildError> Call::add_peer(const PeerOptions& options) {
         return r;
     }
     if (options.adapt_bitrate) controller_.emplace(settings_.bitrate);
+    if (content_tee_ && options.send_video)
+        if (auto r = peer->link_content(content_tee_); !r) {
+            peer->teardown();
+            return r;
+        }
     peers_.emplace(options.id, std::move(peer));
     if (options.forward_from) link_forwards(*options.forward_from);
     return {};
@@ -198,6 +205,74 @@ void Call::set_microphone_muted(bool muted) {
 }
 
 void Call::set_camera_off(bool off) { camera_->set_privacy(off); }
+
+std::vector<std::string> Call::streams(const std::string& peer) const {
+    auto it = peers_.find(peer);
+    return it == peers_.end() ? std::vector<std::string>{} : it->second->streams();
+}
+
+bool Call::content_available() const {
+    const auto& c = settings_.content;   // the probe names an unconfigured one "none"
+    return !c.test_source || (!c.name.empty() && c.name != "none");
+}
+
+std::expected<void, BuildError> Call::build_content() {
+    const auto& row = *settings_.encoder;
+    const auto& cam = settings_.content;
+    PipelineBuilder b(GST_BIN(pipeline_.get()));
+    if (cam.test_source) {
+        b.add("videotestsrc", "content_src", {{"is-live", "true"}, {"pattern", "ball"}});
+    } else {
+        b.add("v4l2src", "content_src", {{"device", cam.path}});
+        if (cam.mode && cam.mode->media == "image/jpeg") b.caps("image/jpeg").add("jpegdec", "content_jpegdec");
+        else if (cam.mode && cam.mode->media == "video/x-h264")
+            b.caps("video/x-h264").add("h264parse", "content_parse_in").add("openh264dec", "content_dec");
+    }
+    b.add("videoconvert", "content_convert").add("videoscale", "content_scale").add("videorate", "content_rate")
+        .caps("video/x-raw,width=" + std::to_string(settings_.width) + ",height=" + std::to_string(settings_.height) +
+              ",framerate=" + std::to_string(settings_.fps) + "/1,pixel-aspect-ratio=1/1")
+        .add("valve", "content_valve", {{"drop", "false"}})
+        .add("queue", "content_queue", {{"leaky", "downstream"}, {"max-size-buffers", "2"}, {"max-size-bytes", "0"}, {"max-size-time", "0"}})
+        .add(row.convert, "content_enc_convert");
+    if (row.convert == "videoconvert") b.caps("video/x-raw,format=" + std::string(row.input_format));
+    b.add(row.factory, "content_enc", row.low_latency);
+    content_encoder_ = b.last();
+    if (!row.parser.empty()) b.add(row.parser, "content_enc_parse");
+    b.caps(row.output_caps).add("tee", "content_tee", {{"allow-not-linked", "true"}});
+    if (b.error()) {
+        remove_branch(GST_BIN(pipeline_.get()), "content_");
+        content_encoder_ = nullptr;
+        return std::unexpected(*b.error());
+    }
+    content_tee_ = b.last();
+    GRef<GstElement> valve = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "content_valve"));
+    content_valve_ = valve.get();
+    // Content is detail (a tooth, a document): a steady share of the room camera's rate.
+    const std::string value = std::to_string(row.bitrate_value(std::max(300u, settings_.bitrate.start_kbps)));
+    if (!row.bitrate_property.empty())
+        gst_util_set_object_arg(G_OBJECT(content_encoder_), std::string(row.bitrate_property).c_str(), value.c_str());
+    b.sync_with_parent();
+    return {};
+}
+
+std::expected<void, BuildError> Call::set_content_shared(bool on) {
+    if (on == content_on_) return {};
+    if (on && !content_available()) return std::unexpected(BuildError{"content", "no second camera is configured"});
+    if (on && !content_tee_) {
+        if (auto built = build_content(); !built) return built;
+        for (auto& [id, peer] : peers_)
+            if (peer->options().send_video)
+                if (auto r = peer->link_content(content_tee_); !r) return r;
+    }
+    if (content_valve_) g_object_set(content_valve_, "drop", gboolean(!on), nullptr);
+    content_on_ = on;
+    if (on && content_encoder_) {
+        GstEvent* key = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0);
+        GRef<GstPad> src = adopt(gst_element_get_static_pad(content_encoder_, "src"));
+        gst_pad_send_event(src.get(), key);
+    }
+    return {};
+}
 bool Call::camera_off() const { return camera_->privacy(); }
 
 void Call::set_video_bitrate(unsigned kbps) {
@@ -239,6 +314,15 @@ void Call::on_error(GstMessage* msg) {
                 self->listener_.event("", MediaEvent::CameraRestored, "");
                 return G_SOURCE_REMOVE;
             }, this);
+        return;
+    }
+    if (std::string(from).rfind("content_", 0) == 0) {
+        // The second camera went away: stop sharing; the call goes on.
+        if (content_valve_) g_object_set(content_valve_, "drop", TRUE, nullptr);
+        content_on_ = false;
+        GRef<GstElement> src_el = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "content_src"));
+        if (src_el) gst_element_set_locked_state(src_el.get(), TRUE), gst_element_set_state(src_el.get(), GST_STATE_NULL);
+        listener_.event("", MediaEvent::ContentLost, from + ": " + what);
         return;
     }
     for (auto& [id, peer] : peers_) {

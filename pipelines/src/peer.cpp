@@ -77,19 +77,22 @@ std::expected<void, BuildError> Peer::build() {
     return {};
 }
 
-std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video) {
+std::expected<void, BuildError> Peer::link_content(GstElement* tee) { return link_sender(tee, true, true); }
+
+std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video, bool content) {
     const auto& row = *call_.settings().encoder;
+    const std::string v = content ? "c" : "v";
     PipelineBuilder b(GST_BIN(call_.pipeline()));
-    b.add("queue", name(video ? "vqueue" : "aqueue"),
+    b.add("queue", name(video ? v + "queue" : "aqueue"),
           {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"}, {"max-size-time", "500000000"}});
     GstElement* queue = b.last();
     std::string caps;
     if (video) {
-        b.add("valve", name("valve"), {{"drop", "false"}});
-        valve_ = b.last();
+        b.add("valve", name(content ? "cvalve" : "valve"), {{"drop", video_enabled_ ? "false" : "true"}});
+        (content ? content_valve_ : valve_) = b.last();
         std::vector<hw::Property> props = row.payloader_props;
         props.push_back({"pt", kVideoPt});
-        b.add(row.payloader, name("vpay"), props);
+        b.add(row.payloader, name(v + "pay"), props);
         if (b.last()) caps = with_ssrc(b.last(), rtp_caps(row));
     } else {
         b.add("rtpopuspay", name("apay"), {{"pt", kAudioPt}});
@@ -103,6 +106,7 @@ std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video) {
     GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
     if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
         return std::unexpected(BuildError{name("webrtc"), "cannot link the " + std::string(video ? "video" : "audio") + " sender"});
+    streams_.push_back(content ? "content" : video ? "room" : "room-audio");
     // Fixed codec preferences make the offer independent of whether media has
     // flowed yet, and keep stream-specific fields (sprop-parameter-sets) out of it.
     GObject* raw = nullptr;
@@ -127,11 +131,13 @@ void Peer::teardown() {
     tee_pads_.clear();
     webrtc_ = nullptr;
     valve_ = nullptr;
+    content_valve_ = nullptr;
 }
 
 void Peer::set_video_enabled(bool on) {
     video_enabled_ = on;
-    if (valve_) g_object_set(valve_, "drop", !on, nullptr);
+    for (GstElement* valve : {valve_, content_valve_})
+        if (valve) g_object_set(valve, "drop", !on, nullptr);
 }
 
 void Peer::on_negotiation_needed(GstElement*, gpointer p) {
@@ -383,6 +389,7 @@ std::expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec co
     b.caps(pinned);
     if (b.error()) return std::unexpected(*b.error());
     GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
+    streams_.push_back("patient");
     GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
     if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
         return std::unexpected(BuildError{name("webrtc"), "cannot link the forwarded video"});

@@ -20,6 +20,8 @@ public:
     std::expected<void, BuildError> build();
     // Sends `source`'s incoming video (from its forwarding tee) to this peer as well.
     std::expected<void, BuildError> link_forward(GstElement* tee, hw::Codec codec);
+    // The shared second camera, as one more video stream (renegotiates).
+    std::expected<void, BuildError> link_content(GstElement* tee);
     bool forwarding() const { return forwarding_; }
     // Unlinks from the tees and removes every element of this peer (main thread).
     void teardown();
@@ -32,6 +34,9 @@ public:
     const PeerOptions& options() const { return options_; }
     GstElement* webrtc() const { return webrtc_; }
     bool video_enabled() const { return video_enabled_; }
+    // What each of this peer's m-lines carries, in order: "room", "room-audio",
+    // "content", "patient" (forwarded).
+    const std::vector<std::string>& streams() const { return streams_; }
 
     // Filled from the streaming threads.
     std::atomic<std::uint64_t> frames_decoded{0};
@@ -50,7 +55,7 @@ private:
     static void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer self);
     static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
     static void on_connection_state(GObject*, GParamSpec*, gpointer self);
-    std::expected<void, BuildError> link_sender(GstElement* tee, bool video);
+    std::expected<void, BuildError> link_sender(GstElement* tee, bool video, bool content = false);
     void build_receiver(GstPad* pad);
     std::string name(const std::string& what) const { return "p_" + options_.id + "_" + what; }
 
@@ -58,8 +63,10 @@ private:
     PeerOptions options_;
     GstElement* webrtc_ = nullptr;     // owned by the pipeline
     GstElement* valve_ = nullptr;
+    GstElement* content_valve_ = nullptr;
     std::vector<GstPad*> tee_pads_;     // request pads on the call's tees (owned by the tees)
     bool video_enabled_ = true;
+    std::vector<std::string> streams_;
     bool forwarding_ = false;
     bool offer_pending_ = false;   // sent, no answer yet
     bool renegotiate_ = false;     // webrtcbin asked again meanwhile

@@ -11,7 +11,8 @@ const std::vector<std::string> kArgs = {"--set", "http.rate_limit_per_minute=100
                                         "http.rate_limit_burst=100000", "--set", "media.max_width=320",
                                         "--set", "media.max_height=240", "--set", "media.max_fps=15",
                                         "--set", "sessions.rejoin_seconds=3",
-                                        "--set", "media.stun_servers=stun:127.0.0.1:3478, stun:127.0.0.2:3478"};
+                                        "--set", "media.stun_servers=stun:127.0.0.1:3478, stun:127.0.0.2:3478",
+                                        "--set", "media.content_camera=test"};
 
 class SignallingTest : public ::testing::Test {
 protected:
@@ -163,6 +164,18 @@ TEST_F(SignallingTest, AdmissionOverRestSendsAdmittedAndAnOfferThenChatGoesBothW
     ASSERT_TRUE(dm);
     EXPECT_EQ((*dm)["from"], "doctor");
     EXPECT_EQ((*dm)["video"], false);
+
+    // The doctor shares the second camera: every screen is told; the offer names its streams.
+    EXPECT_EQ((*offer)["streams"], json::parse(R"(["room","room-audio"])"));
+    doc->send({{"type", "share"}, {"on", true}});
+    auto content = pat->wait_for("content");
+    ASSERT_TRUE(content);
+    EXPECT_EQ((*content)["on"], true);
+    ASSERT_TRUE(doc->wait_for("content"));
+    doc->send({{"type", "share"}, {"on", false}});
+    content = pat->wait_for("content");
+    ASSERT_TRUE(content);
+    EXPECT_EQ((*content)["on"], false);
 
     // End over the socket: the patient is told and closed with 4410.
     doc->send({{"type", "end"}});

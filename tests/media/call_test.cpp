@@ -155,6 +155,37 @@ TEST_F(CallFixture, AViewerThatCameFirstGetsTheSourceByRenegotiation) {
     EXPECT_GE(offers["kiosk"], 2) << "the forwarded stream came with a new offer";
 }
 
+// The doctor shares the intra-oral camera: a second video stream reaches the patient by
+// renegotiation; stopping and sharing again only opens and closes a valve.
+TEST_F(CallFixture, SharingTheContentCameraAddsASecondVideoStream) {
+    auto s = settings("x264enc");
+    s.content = {true, "test pattern", "", std::nullopt, "test"};
+    start(s);
+    RemotePeer& patient = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return patient.video_frames > 10; }, 20s));
+    EXPECT_EQ(patient.video_streams, 1u);
+    ASSERT_TRUE(call->content_available());
+    auto shared = call->set_content_shared(true);
+    ASSERT_TRUE(shared.has_value()) << shared.error().describe();
+    ASSERT_TRUE(run_until([&] { return patient.video_streams >= 2; }, 20s)) << "no second stream after " << offers["patient"] << " offers";
+    EXPECT_GE(offers["patient"], 2);
+    const unsigned at = patient.video_frames;
+    ASSERT_TRUE(run_until([&] { return patient.video_frames > at + 30; }, 10s));
+    const unsigned offers_before = offers["patient"];
+    ASSERT_TRUE(call->set_content_shared(false).has_value());
+    ASSERT_TRUE(call->set_content_shared(true).has_value());
+    EXPECT_EQ(offers["patient"], offers_before) << "sharing again renegotiated";
+    // A screen that joins while sharing gets both streams from its first offer.
+    RemotePeer& second = connect("second", hw::Codec::H264);
+    EXPECT_TRUE(run_until([&] { return second.video_streams >= 2; }, 20s));
+}
+
+TEST_F(CallFixture, ThereIsNothingToShareWithoutASecondCamera) {
+    start(settings("x264enc"));   // content: none
+    EXPECT_FALSE(call->content_available());
+    EXPECT_FALSE(call->set_content_shared(true).has_value());
+}
+
 TEST_F(CallFixture, ASourceThatFailsShowsTheSlateAndComesBack) {
     start(settings("x264enc"));
     RemotePeer& r = connect("patient", hw::Codec::H264);

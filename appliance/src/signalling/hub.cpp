@@ -69,6 +69,7 @@ struct Hub::Room : media::CallListener {
     guint rejoin_timer = 0;
     json media_state{{"doctor", {{"audio", true}, {"video", true}}}, {"patient", {{"audio", true}, {"video", true}}}};
     bool audio_only = false;
+    bool content_on = false;
     std::int64_t last_quality_write_us = 0;
     std::map<std::string, media::PeerStats> last_stats;
 
@@ -81,7 +82,10 @@ struct Hub::Room : media::CallListener {
         Socket* s = socket_for(peer);
         if (!s || type != media::SdpType::Offer) return;
         s->offered = true;
-        hub.send(*s, {{"type", "offer"}, {"sdp", sdp}});
+        json streams = json::array();
+        if (call)
+            for (const auto& label : call->streams(peer)) streams.push_back(label);
+        hub.send(*s, {{"type", "offer"}, {"sdp", sdp}, {"streams", streams}});
     }
     void local_candidate(const std::string& peer, unsigned mline, const std::string& candidate) override {
         if (Socket* s = socket_for(peer)) hub.send(*s, {{"type", "ice"}, {"candidate", candidate}, {"mline", mline}});
@@ -131,6 +135,9 @@ struct Hub::Room : media::CallListener {
         if (e == media::MediaEvent::AudioOnly || e == media::MediaEvent::VideoRestored) {
             audio_only = e == media::MediaEvent::AudioOnly;
             hub.to_session(session_id, {{"type", "audio_only"}, {"on", audio_only}});
+        } else if (e == media::MediaEvent::ContentLost) {
+            content_on = false;
+            hub.to_session(session_id, {{"type", "content"}, {"on", false}, {"reason", "the second camera stopped"}});
         } else if (e == media::MediaEvent::CameraLost || e == media::MediaEvent::CameraRestored) {
             hub.to_session(session_id, {{"type", "camera"}, {"available", e == media::MediaEvent::CameraRestored}}, "doctor");
         }
@@ -468,6 +475,7 @@ void Hub::hello_doctor(Socket& s, const std::optional<std::string>& session_id) 
     welcome["session"] = session_info(ctx_.db, *row);
     welcome["chat"] = chat_history(ctx_.db, row->id);
     welcome["peer_media"] = r.media_state["patient"];
+    welcome["content"] = {{"available", ctx_.probe && ctx_.probe->content.name != "none"}, {"on", r.content_on}};
     send(s, welcome);
     send(s, waiting_room(row->id));
 }
@@ -574,6 +582,20 @@ void Hub::handle(Socket& s, const ClientMessage& m) {
                                          reason ? reason : std::optional<std::string>(decline ? "declined by the doctor" : "ended by the doctor"));
         store::write_audit(ctx_.db, {s.claims.identity, "doctor", decline ? "session.decline" : "session.end", row.id, s.address, nullptr});
         ctx_.session_changed(after);
+    } else if (t == "share") {
+        Room& r = room(row.id);
+        const bool on = m.body.at("on");
+        if (!r.call) {
+            send(s, {{"type", "error"}, {"code", "no_call"}, {"message", "share the camera once the call is running"}});
+            return;
+        }
+        if (auto ok = r.call->set_content_shared(on); !ok) {
+            send(s, {{"type", "error"}, {"code", "no_content_camera"}, {"message", ok.error().reason}});
+            return;
+        }
+        r.content_on = on;
+        store::write_audit(ctx_.db, {s.claims.identity, "doctor", on ? "content.share" : "content.stop", row.id, s.address, nullptr});
+        to_session(row.id, {{"type", "content"}, {"on", on}});
     } else if (t == "view") {
         if (status_of(row) != SessionStatus::InProgress || s.session_id != row.id) {
             close(s, CloseCode::Forbidden, "view needs this screen opened on a consultation in progress");
@@ -621,6 +643,7 @@ std::optional<media::CallSettings> call_settings(ApplianceContext& ctx, const tw
     cs.camera = ctx.probe->camera;
     cs.microphone = ctx.probe->microphone;
     cs.speaker = ctx.probe->speaker;
+    cs.content = ctx.probe->content;
     cs.width = ctx.config.media.max_width;
     cs.height = ctx.config.media.max_height;
     cs.fps = ctx.config.media.max_fps;
@@ -677,7 +700,11 @@ void Hub::stop_media(Room& r, Socket& s) {
     r.last_stats.erase(*s.peer);
     s.peer.reset();
     s.offered = false;
-    if (r.call && r.peer_socket.empty()) r.call.reset();   // frees the camera and the encoder
+    if (r.call && r.peer_socket.empty()) {
+        r.call.reset();   // frees the camera and the encoder
+        if (r.content_on) to_session(r.session_id, {{"type", "content"}, {"on", false}});
+        r.content_on = false;
+    }
 }
 
 void Hub::patient_gone(Room& r, bool left) {

@@ -76,6 +76,7 @@ const std::map<std::string, std::vector<Check>, std::less<>>& table() {
         {"decline", {uuid_field("session"), string_field("reason", 0, 500, false)}},
         {"end", {uuid_field("session"), string_field("reason", 0, 500, false)}},
         {"view", {uuid_field("session")}},
+        {"share", {bool_field("on"), uuid_field("session")}},
         {"reconnect_media", {}},
         {"leave", {}},
         {"ping", {}},

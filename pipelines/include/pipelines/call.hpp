@@ -25,6 +25,7 @@ struct CallSettings {
     hw::SourceChoice camera;                       // test_source → videotestsrc
     hw::SourceChoice microphone;
     hw::SourceChoice speaker;                      // "none" → far-end audio is discarded
+    hw::SourceChoice content;                      // the second camera ("none": nothing to share)
     int width = 1280, height = 720, fps = 30;
     CongestionLimits bitrate;
     bool echo_cancel = true;                       // off for speakerphones with their own AEC
@@ -61,6 +62,9 @@ public:
     std::expected<void, BuildError> add_peer(const PeerOptions& options);
     void remove_peer(const std::string& id);
     bool has_peer(const std::string& id) const;
+    // What each m-line of this peer's offers carries, in order ("room", "room-audio",
+    // "content", "patient"), so a screen knows which stream is which.
+    std::vector<std::string> streams(const std::string& peer) const;
 
     std::expected<void, std::string> set_remote_description(const std::string& peer, SdpType type,
                                                             const std::string& sdp);
@@ -79,6 +83,12 @@ public:
     void set_camera_off(bool off);
     bool microphone_muted() const { return mic_muted_; }
     bool camera_off() const;
+    // The second camera (intra-oral, HDMI capture) as a second video stream to every
+    // peer that gets the room camera. The first share builds it and renegotiates;
+    // later ones only open and close a valve. Refused when there is none.
+    std::expected<void, BuildError> set_content_shared(bool on);
+    bool content_shared() const { return content_on_; }
+    bool content_available() const;
 
     GstElement* pipeline() const { return pipeline_.get(); }
     const CallSettings& settings() const { return settings_; }
@@ -110,6 +120,11 @@ private:
     std::map<std::string, std::pair<std::string, hw::Codec>> incoming_video_;   // peer → (tee name, codec)
     unsigned bitrate_kbps_ = 0;
     bool mic_muted_ = false;
+    std::expected<void, BuildError> build_content();
+    GstElement* content_tee_ = nullptr;     // owned by the pipeline
+    GstElement* content_valve_ = nullptr;
+    GstElement* content_encoder_ = nullptr;
+    bool content_on_ = false;
     guint bus_watch_ = 0;
     guint stats_timer_ = 0;
     guint restore_timer_ = 0;

@@ -32,6 +32,7 @@ enum class MediaEvent {
     CameraLost,       // the slate is showing
     CameraRestored,
     BranchFailed,     // a bus error ended part of the call; detail says which
+    ContentLost,      // the shared second camera failed; sharing stopped
 };
 
 const char* event_name(MediaEvent e);
