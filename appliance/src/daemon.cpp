@@ -100,6 +100,14 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, config.http.max_body_bytes);
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
         return std::unexpected(StartError{70, listening.error()});
+    if (config.http.tls_certificate.empty() != config.http.tls_key.empty())
+        return std::unexpected(StartError{78, "[http] tls_certificate and tls_key go together"});
+    if (!config.http.tls_certificate.empty()) {
+        auto tls = d->server_->listen_tls(config.http.bind, config.http.tls_port, config.http.tls_certificate,
+                                          config.http.tls_key);
+        if (!tls) return std::unexpected(StartError{78, tls.error()});
+        log::info("HTTPS on port " + std::to_string(config.http.tls_port));
+    }
     d->hub_ = std::make_unique<signalling::Hub>(*d->ctx_);
     d->hub_->attach(d->server_->soup());
 

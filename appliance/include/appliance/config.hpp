@@ -14,6 +14,10 @@ struct Config {
         int port = 8080;
         std::string bind = "127.0.0.1";
         std::string public_base_url;          // default: http://127.0.0.1:<port>
+        // HTTPS for patients' browsers (camera and microphone need a secure page):
+        // PEM certificate chain and key; served on tls_port beside plain HTTP.
+        std::string tls_certificate, tls_key;
+        int tls_port = 8443;
         long max_body_bytes = 1 << 20;
         int rate_limit_per_minute = 60;       // token and join endpoints, per client address
         int rate_limit_burst = 20;

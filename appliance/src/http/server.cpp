@@ -60,19 +60,44 @@ Server::~Server() {
     soup_server_disconnect(server_.get());
 }
 
-std::expected<void, std::string> Server::listen(const std::string& bind, int port) {
+namespace {
+
+// Our own socket: GLib's default listen queue of 10 drops connections under load.
+std::expected<GRef<GSocket>, std::string> listening_socket(const std::string& bind, int port) {
     auto addr = adopt(g_inet_socket_address_new_from_string(bind.c_str(), guint(port)));
     if (!addr) return std::unexpected("'" + bind + "' is not an IP address to bind to");
-    // Our own socket: GLib's default listen queue of 10 drops connections under load.
     const std::string where = bind + ":" + std::to_string(port);
     GErrorOut err;
     auto sock = adopt(g_socket_new(g_socket_address_get_family(addr.get()), G_SOCKET_TYPE_STREAM,
                                    G_SOCKET_PROTOCOL_TCP, err.out()));
     if (!sock) return std::unexpected("cannot create a socket for " + where + ": " + err.message());
     g_socket_set_listen_backlog(sock.get(), 1024);
-    if (!g_socket_bind(sock.get(), addr.get(), TRUE, err.out()) || !g_socket_listen(sock.get(), err.out()) ||
-        !soup_server_listen_socket(server_.get(), sock.get(), SoupServerListenOptions(0), err.out()))
+    if (!g_socket_bind(sock.get(), addr.get(), TRUE, err.out()) || !g_socket_listen(sock.get(), err.out()))
         return std::unexpected("cannot listen on " + where + ": " + err.message());
+    return sock;
+}
+
+}  // namespace
+
+std::expected<void, std::string> Server::listen(const std::string& bind, int port) {
+    auto sock = listening_socket(bind, port);
+    if (!sock) return std::unexpected(sock.error());
+    GErrorOut err;
+    if (!soup_server_listen_socket(server_.get(), sock->get(), SoupServerListenOptions(0), err.out()))
+        return std::unexpected("cannot listen on " + bind + ":" + std::to_string(port) + ": " + err.message());
+    return {};
+}
+
+std::expected<void, std::string> Server::listen_tls(const std::string& bind, int port, const std::string& certificate,
+                                                    const std::string& key) {
+    GErrorOut err;
+    auto cert = adopt(g_tls_certificate_new_from_files(certificate.c_str(), key.c_str(), err.out()));
+    if (!cert) return std::unexpected("TLS certificate " + certificate + " / key " + key + ": " + err.message());
+    g_object_set(server_.get(), "tls-certificate", cert.get(), nullptr);
+    auto sock = listening_socket(bind, port);
+    if (!sock) return std::unexpected(sock.error());
+    if (!soup_server_listen_socket(server_.get(), sock->get(), SOUP_SERVER_LISTEN_HTTPS, err.out()))
+        return std::unexpected("cannot listen with TLS on " + bind + ":" + std::to_string(port) + ": " + err.message());
     return {};
 }
 

@@ -21,6 +21,9 @@ public:
     Server& operator=(const Server&) = delete;
 
     std::expected<void, std::string> listen(const std::string& bind, int port);
+    // HTTPS on another port with this PEM certificate chain and key (same routes).
+    std::expected<void, std::string> listen_tls(const std::string& bind, int port, const std::string& certificate,
+                                                const std::string& key);
     SoupServer* soup() const { return server_.get(); }
     const Router& router() const { return router_; }
 
