@@ -80,6 +80,11 @@ protected:
             if (m["to"] == phone) out.push_back(m);
         return out;
     }
+    // The SID of the first SMS to this patient, once the stand-in has it (empty after 10 s).
+    std::string invite_sid(const std::string& patient) const {
+        if (!eventually([&] { return !messages_to(phone_of(patient)).empty(); })) return {};
+        return messages_to(phone_of(patient))[0]["sid"];
+    }
     std::string phone_of(const std::string& patient) const {
         return api_.query_column("SELECT phone FROM patients WHERE id = '" + patient + "'").at(0);
     }

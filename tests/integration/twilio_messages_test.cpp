@@ -48,8 +48,8 @@ TEST_F(MessagingTest, DoctorReadyIsSentOnce) {
 
 TEST_F(MessagingTest, WebhookWantsAValidSignature) {
     auto s = api_.scheduled_session();
-    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
-    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    const std::string sid = invite_sid(s.patient_id);
+    ASSERT_FALSE(sid.empty());
     EXPECT_EQ(callback(sid, {"sent"}, {{"signature", "none"}}), json({400}));
     EXPECT_EQ(callback(sid, {"sent"}, {{"signature", "bad"}}), json({403}));
     EXPECT_EQ(stored_status(sid), "queued");
@@ -71,8 +71,8 @@ TEST_F(MessagingTest, WebhookWantsAValidSignature) {
 
 TEST_F(MessagingTest, DuplicateAndOutOfOrderCallbacksNeverMoveAStatusBack) {
     auto s = api_.scheduled_session();
-    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
-    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    const std::string sid = invite_sid(s.patient_id);
+    ASSERT_FALSE(sid.empty());
     EXPECT_EQ(callback(sid, {"delivered", "sent", "queued"}, {{"repeat", 2}}), json({200, 200, 200, 200, 200, 200}));
     EXPECT_EQ(stored_status(sid), "delivered");
     EXPECT_EQ(callback(sid, {"read"}, {{"json", true}}), json({200}));   // a JSON body, signed through bodySHA256
@@ -84,8 +84,8 @@ TEST_F(MessagingTest, UndeliveredSmsFallsBackToEmail) {
     auto appt = api_.book();
     set_email(appt["patient_id"], "patient.one@example.org");
     auto s = api_.create_session(appt);
-    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
-    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    const std::string sid = invite_sid(s.patient_id);
+    ASSERT_FALSE(sid.empty());
     EXPECT_EQ(callback(sid, {"sent", "undelivered"}, {{"error_code", 30003}}), json({200, 200}));
     EXPECT_EQ(callback(sid, {"undelivered"}, {{"error_code", 30003}}), json({200}));   // Twilio retried it
     ASSERT_TRUE(eventually([&] { return emails().size() == 1; })) << api_.proc().stderr_text();
@@ -214,11 +214,6 @@ TEST(MessagingOff, UnreachableTwilioFallsBackToStun) {
     }, 30s));
 }
 
-}  // namespace
-}  // namespace consult::test::twilio
-
-namespace consult::test::twilio {
-namespace {
 
 TEST_F(MessagingTest, ConsultctlStatusShowsTheChannelsAndTheLastFailure) {
     auto s = api_.scheduled_session();
@@ -238,18 +233,13 @@ TEST_F(MessagingTest, ConsultctlStatusShowsTheChannelsAndTheLastFailure) {
     EXPECT_EQ(r.out.find(phone_of(s.patient_id)), std::string::npos);
 }
 
-}  // namespace
-}  // namespace consult::test::twilio
-
-namespace consult::test::twilio {
-namespace {
 
 TEST_F(MessagingTest, KioskResendsAFailedInviteOrSendsItByEmail) {
     auto appt = api_.book();
     set_email(appt["patient_id"], "patient.three@example.org");
     auto s = api_.create_session(appt);
-    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
-    const std::string sid = messages_to(phone_of(s.patient_id))[0]["sid"];
+    const std::string sid = invite_sid(s.patient_id);
+    ASSERT_FALSE(sid.empty());
     const std::string invite = kSessions + "/" + s.id + "/invite";
     // Still on its way: not sent twice.
     EXPECT_TRUE(api::is_error(api_.call("POST", invite, api_.doctor_b, {{"channel", "sms"}}), 409, "invite_already_sent"));
@@ -265,11 +255,6 @@ TEST_F(MessagingTest, KioskResendsAFailedInviteOrSendsItByEmail) {
     EXPECT_EQ(api_.query_column("SELECT action FROM audit_log WHERE action = 'session.invite_resend'").size(), 1u);
 }
 
-}  // namespace
-}  // namespace consult::test::twilio
-
-namespace consult::test::twilio {
-namespace {
 
 TEST_F(MessagingTest, TheDaemonsClockSendsTheReminderOnce) {
     auto s = api_.scheduled_session();
