@@ -95,6 +95,8 @@ const std::vector<KeySpec>& schema() {
         {"sessions", "grace_minutes", Kind::Int, 0, 120, {}, [](Config& c, const std::string& v) { c.sessions.grace_minutes = to_int(v); }},
         {"sessions", "rejoin_seconds", Kind::Int, 0, 3600, {}, [](Config& c, const std::string& v) { c.sessions.rejoin_seconds = to_int(v); }},
         {"sessions", "max_minutes", Kind::Int, 5, 480, {}, [](Config& c, const std::string& v) { c.sessions.max_minutes = to_int(v); }},
+        {"kiosk", "idle_seconds", Kind::Int, 30, 3600, {}, [](Config& c, const std::string& v) { c.kiosk.idle_seconds = to_int(v); }},
+        {"kiosk", "token_ttl_seconds", Kind::Int, 60, 3600, {}, [](Config& c, const std::string& v) { c.kiosk.token_ttl_seconds = to_int(v); }},
         {"log", "level", Kind::Enum, 0, 0, {"error", "warning", "info", "debug"}, [](Config& c, const std::string& v) { c.log.level = v; }},
     };
     return specs;

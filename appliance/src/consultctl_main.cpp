@@ -4,6 +4,7 @@
 #include "appliance/credentials.hpp"
 #include "appliance/daemon.hpp"
 #include "appliance/hw_report.hpp"
+#include "appliance/kiosk/ctl_set_pin.hpp"
 #include "appliance/log.hpp"
 #include "appliance/notify/ctl_status.hpp"
 #include "appliance/store/migrations.hpp"
@@ -34,7 +35,9 @@ constexpr const char* kUsage =
     "  migrate [--check]        apply pending database migrations, or only list them\n"
     "  pair [--api-key-file F] [--device-token-file F] [--no-check]\n"
     "                           store the cloud credentials (read from stdin without files)\n"
-    "  sync --now               sync with the cloud now and wait for the outcome\n\n"
+    "  sync --now               sync with the cloud now and wait for the outcome\n"
+    "  set-pin --doctor ID | --admin\n"
+    "                           set a kiosk PIN (4-8 digits, read from stdin)\n\n"
     "Exit codes: 0 ok, 1 check failed / degraded, 2 error, 3 consultd not running, 64 usage.\n";
 
 int usage(const std::string& msg) {
@@ -228,6 +231,14 @@ int main(int argc, char** argv) {
     if (command == "sync") {
         auto a = parse_args(argc, argv, i, {}, {"--now"}, error);
         return a ? cloud::sync_now(g.loaded, g.state()) : usage(error);
+    }
+    if (command == "set-pin") {
+        auto a = parse_args(argc, argv, i, {"--doctor"}, {"--admin"}, error);
+        if (!a) return usage(error);
+        if (a->has("--admin") == (a->values.count("--doctor") > 0)) return usage("set-pin needs --doctor ID or --admin");
+        std::optional<std::string> doctor;
+        if (a->values.count("--doctor")) doctor = a->values["--doctor"];
+        return kiosk::set_pin(g.state(), doctor, stdin);
     }
     if (command == "migrate") {
         auto a = parse_args(argc, argv, i, {}, {"--check"}, error);

@@ -8,6 +8,7 @@
 #include "appliance/notify/messaging.hpp"
 #include "appliance/session_sweeper.hpp"
 #include "appliance/store/demo_data.hpp"
+#include "appliance/http/kiosk_routes.hpp"
 #include "appliance/store/migrations.hpp"
 
 #include <glib-unix.h>
@@ -90,6 +91,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     http::add_static_routes(router);
     http::add_session_routes(router, *d->ctx_);
     http::add_schedule_routes(router, *d->ctx_);
+    http::add_kiosk_routes(router, *d->ctx_);
     d->ctx_->messaging = notify::Messaging::create(*d->ctx_);
     http::add_twilio_routes(router, *d->ctx_);
     http::add_twilio_webhook_routes(router, *d->ctx_);

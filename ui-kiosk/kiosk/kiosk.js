@@ -1,32 +1,684 @@
-// The kiosk's start screen: what the appliance reports about itself.
-const state = document.getElementById('state');
-const facts = document.getElementById('facts');
+// The doctor's touch screen: sign-in with a PIN, the day's video appointments, the
+// waiting room, the call, notes afterwards, and Settings behind the admin PIN. The
+// token lives in this page's memory only; untouched for a while, the screen signs out.
+import { Signalling } from '/ui/shared/signalling.js';
+import { drawQr } from '/ui/shared/qr.js';
+import { Api } from '/kiosk/api.js';
+import { chime } from '/kiosk/chime.js';
+import { Room } from '/kiosk/room.js';
+import { Settings, cameraText, facts } from '/kiosk/settings.js';
+import { clockTime, renderDay } from '/kiosk/today.js';
 
-function show(label, value) {
-  const dt = document.createElement('dt');
-  dt.textContent = label;
-  const dd = document.createElement('dd');
-  dd.textContent = value;
-  facts.append(dt, dd);
+const $ = (id) => document.getElementById(id);
+const SESSIONS = '/api/video-consultations/sessions';
+
+const app = {
+  screen: 'signin',
+  token: null, identity: null, doctorName: '', ttl: 900, renewAt: 0,
+  adminToken: null, returnTo: null,
+  idleSeconds: 300, lastTouch: Date.now(),
+  doctors: [], pinFor: null, pin: '',
+  dayOffset: 0, appointments: [], invites: new Map(),
+  lobby: null, lobbyConnected: false, rooms: new Map(), announced: new Set(), arrival: null,
+  room: null, health: null, cloud: null, unreachable: false, chimes: 0, lastFeedbackMs: null,
+};
+window.consultKiosk = app;   // for the automated tests and for support
+app.api = new Api((down) => { app.unreachable = down; statusChips(); }, () => app.signOut('expired'));
+const settings = new Settings(app);
+
+// ---------------------------------------------------------------- screens and feedback
+
+function show(screen) {
+  app.screen = screen;
+  document.body.dataset.screen = screen;
+  for (const s of document.querySelectorAll('main > [data-screen]')) s.hidden = s.dataset.screen !== screen;
+  $('sign-out').hidden = !app.token && !app.adminToken;
+  $('open-settings').hidden = screen === 'settings' || screen === 'call';
+  renderBanner();
 }
 
-async function refresh() {
+app.toast = (text) => {
+  const p = $('problem');
+  p.textContent = text;
+  p.hidden = false;
+  p.dataset.kind = 'toast';
+  clearTimeout(app.toastTimer);
+  app.toastTimer = setTimeout(() => { if (p.dataset.kind === 'toast') p.hidden = true; }, 6000);
+};
+
+app.confirm = (text, yes = 'Yes') => new Promise((resolve) => {
+  const d = $('confirm');
+  $('confirm-text').textContent = text;
+  $('confirm-yes').textContent = yes;
+  const done = (answer) => {
+    $('confirm-yes').onclick = $('confirm-no').onclick = null;
+    d.close();
+    resolve(answer);
+  };
+  $('confirm-yes').onclick = () => done(true);
+  $('confirm-no').onclick = () => done(false);
+  d.showModal();
+});
+
+// Every tap shows at once: a pressed state on pointerdown, before any network answer.
+document.addEventListener('pointerdown', (e) => {
+  app.lastTouch = Date.now();
+  $('idle-warning').hidden = true;
+  const b = e.target.closest('button');
+  if (!b || b.disabled) return;
+  const t0 = performance.now();
+  b.classList.add('pressed');
+  requestAnimationFrame(() => { app.lastFeedbackMs = performance.now() - t0; });
+  const release = () => setTimeout(() => b.classList.remove('pressed'), 120);
+  b.addEventListener('pointerup', release, { once: true });
+  b.addEventListener('pointercancel', release, { once: true });
+}, { capture: true });
+document.addEventListener('keydown', () => { app.lastTouch = Date.now(); });
+document.addEventListener('contextmenu', (e) => e.preventDefault());
+document.addEventListener('dblclick', (e) => e.preventDefault());
+
+async function busy(button, work) {
+  button.setAttribute('aria-busy', 'true');
+  button.disabled = true;
   try {
-    const res = await fetch('/healthz', { cache: 'no-store' });
-    const h = await res.json();
-    facts.replaceChildren();
-    state.textContent = h.status === 'ok' ? 'Ready' : 'Needs attention';
-    state.className = h.status === 'ok' ? '' : 'bad';
-    const camera = typeof h.camera === 'object' ? h.camera : { name: h.camera };
-    show('Camera', camera.test_source ? `${camera.name} (no camera found)` : camera.name);
-    show('Video encoder', h.encoder ?? 'none works on this box');
-    show('Database', h.db);
-    show('Software', h.version);
-  } catch {
-    state.textContent = 'The appliance service is not answering. It restarts by itself; if this stays, call clinic IT.';
-    state.className = 'bad';
+    return await work();
+  } finally {
+    button.removeAttribute('aria-busy');
+    button.disabled = false;
   }
 }
 
-refresh();
-setInterval(refresh, 5000);
+// ---------------------------------------------------------------- sign-in
+
+async function loadDoctors() {
+  try {
+    const r = await app.api.get('/api/kiosk/doctors', null);
+    app.doctors = r.doctors;
+    app.idleSeconds = r.idle_seconds || 300;
+    const list = $('doctor-list');
+    list.replaceChildren();
+    for (const d of r.doctors) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = d.full_name;
+      b.dataset.doctor = d.id;
+      b.disabled = !d.has_pin;
+      if (!d.has_pin) b.title = 'No PIN set: clinic IT runs consultctl set-pin';
+      b.addEventListener('click', () => askPin({ doctor: d }));
+      list.append(b);
+    }
+  } catch (err) {
+    app.toast(err.message);
+    setTimeout(loadDoctors, 5000);
+  }
+}
+
+function askPin(target) {
+  app.pinFor = target;
+  app.pin = '';
+  $('pin-error').hidden = true;
+  $('pin-for').textContent = target.admin ? 'Settings: enter the admin PIN' : `${target.doctor.full_name}: enter your PIN`;
+  $('doctor-list').hidden = true;
+  $('signin-title').hidden = true;
+  $('pin-panel').hidden = false;
+  renderPin();
+  if (app.screen !== 'signin') {
+    app.returnTo = app.screen;
+    show('signin');
+  }
+}
+
+function closePin() {
+  app.pinFor = null;
+  app.pin = '';
+  $('pin-panel').hidden = true;
+  $('doctor-list').hidden = false;
+  $('signin-title').hidden = false;
+  if (app.returnTo && app.token) show(app.returnTo);
+  app.returnTo = null;
+}
+
+function renderPin() {
+  $('pin-dots').textContent = app.pin ? '●'.repeat(app.pin.length) : '—';
+}
+
+async function submitPin() {
+  const target = app.pinFor;
+  if (!target || app.pin.length < 4) {
+    $('pin-error').textContent = 'A PIN has 4 to 8 digits.';
+    $('pin-error').hidden = false;
+    return;
+  }
+  const pin = app.pin;
+  app.pin = '';
+  renderPin();
+  try {
+    const r = await busy($('pin-ok'), () => target.admin
+      ? app.api.post('/api/kiosk/admin-sign-in', { pin }, null)
+      : app.api.post('/api/kiosk/sign-in', { doctor_id: target.doctor.id, pin }, null));
+    $('pin-error').hidden = true;
+    if (target.admin) openSettings(r);
+    else signedIn(r, target.doctor);
+  } catch (err) {
+    $('pin-error').textContent = err.message;
+    $('pin-error').hidden = false;
+  }
+}
+
+function signedIn(r, doctor) {
+  app.token = r.token;
+  app.api.token = r.token;
+  app.identity = r.identity;
+  app.doctorName = doctor.full_name;
+  app.ttl = r.ttl_seconds;
+  app.renewAt = Date.now() + Math.max(30, r.ttl_seconds - 120) * 1000;
+  app.idleSeconds = r.idle_seconds || app.idleSeconds;
+  app.lastTouch = Date.now();
+  app.returnTo = null;
+  closePin();
+  $('who').textContent = doctor.full_name;
+  app.dayOffset = 0;
+  openLobby();
+  show('today');
+  refreshDay();
+}
+
+app.signOut = (why = 'tapped') => {
+  const token = app.adminToken || app.token;
+  if (token) app.api.post('/api/kiosk/sign-out', { reason: why }, token).catch(() => {});
+  app.room?.close();
+  app.room = null;
+  app.lobby?.close();
+  app.lobby = null;
+  app.token = app.adminToken = null;
+  app.api.token = null;
+  app.rooms.clear();
+  app.announced.clear();
+  app.arrival = null;
+  app.appointments = [];
+  $('day-list').replaceChildren();
+  $('who').textContent = 'Consult Room';
+  $('idle-warning').hidden = true;
+  closePin();
+  show('signin');
+  if (why === 'idle') app.toast('Signed out after a while without use.');
+  if (why === 'expired') app.toast('The sign-in has expired. Please sign in again.');
+};
+
+// ---------------------------------------------------------------- Settings (admin)
+
+function openSettings(r) {
+  app.adminToken = r.token;
+  app.lastTouch = Date.now();
+  const back = app.returnTo;
+  closePin();
+  app.returnTo = back;
+  show('settings');
+  settings.show();
+}
+
+function closeSettings() {
+  app.api.post('/api/kiosk/sign-out', { reason: 'settings closed' }, app.adminToken).catch(() => {});
+  app.adminToken = null;
+  const back = app.token ? (app.returnTo && app.returnTo !== 'settings' ? app.returnTo : 'today') : 'signin';
+  app.returnTo = null;
+  show(back);
+}
+
+// ---------------------------------------------------------------- the lobby socket
+
+function openLobby() {
+  const s = new Signalling(app.token);
+  app.lobby = s;
+  s.on('welcome', () => { app.lobbyConnected = true; statusChips(); });
+  s.on('waiting_room', (m) => {
+    app.rooms.set(m.session, m);
+    announce(m);
+    if (app.screen === 'today') renderToday();
+    if (app.screen === 'waiting') renderWaiting();
+  });
+  s.on('state', () => refreshDay());
+  s.on('closed', ({ final, code }) => {
+    app.lobbyConnected = false;
+    statusChips();
+    if (code === 4401 && app.token) app.signOut('expired');
+    else if (final && app.token && app.lobby === s) setTimeout(() => app.lobby === s && openLobby(), 2000);
+  });
+  s.connect();
+}
+
+// A patient arriving: a chime and a banner on whatever screen is showing.
+function announce(m) {
+  for (const p of m.patients || []) {
+    const key = `${m.session}:${p.participant_id}`;
+    if (!p.connected || m.status === 'in-progress' || m.status === 'completed' || app.announced.has(key)) continue;
+    app.announced.add(key);
+    app.arrival = { session: m.session, name: p.name || 'A patient' };
+    chime();
+  }
+  if (app.arrival) {
+    const still = app.rooms.get(app.arrival.session);
+    if (!still || !still.patients.some((p) => p.connected) || still.status === 'in-progress') app.arrival = null;
+  }
+  renderBanner();
+}
+
+function renderBanner() {
+  const a = app.arrival;
+  const onIt = a && app.screen === 'waiting' && app.room?.sessionId === a.session;
+  $('arrival').hidden = !a || onIt || !app.token || app.screen === 'signin';
+  if (a) $('arrival-text').textContent = `${a.name} is in the waiting room.`;
+}
+
+// ---------------------------------------------------------------- Today
+
+function dayDate() {
+  const d = new Date();
+  d.setDate(d.getDate() + app.dayOffset);
+  return d;
+}
+const ymd = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
+async function refreshDay() {
+  if (!app.token) return;
+  const date = ymd(dayDate());
+  try {
+    const [day, sessions] = await Promise.all([
+      app.api.get(`/api/kiosk/day?date=${date}`),
+      app.api.get(`${SESSIONS}?date=${date}`),
+    ]);
+    app.appointments = day.appointments;
+    app.invites = new Map(sessions.sessions.filter((s) => s.invite).map((s) => [s.id, s.invite]));
+    app.dayLoadedAt = Date.now();
+    renderToday();
+  } catch (err) {
+    if (err.status !== 401) app.toast(err.message);
+  }
+}
+
+function renderToday() {
+  const d = dayDate();
+  $('day-title').textContent = app.dayOffset === 0 ? `Today, ${d.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long' })}`
+    : d.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long' });
+  const waiting = new Set([...app.rooms.values()].filter((m) => m.patients.some((p) => p.connected) && m.status !== 'in-progress').map((m) => m.session));
+  $('waiting-count').textContent = String(waiting.size);
+  $('day-empty').hidden = app.appointments.length > 0;
+  const t0 = performance.now();
+  renderDay($('day-list'), {
+    appointments: app.appointments, invites: app.invites, waitingSessions: waiting, isToday: app.dayOffset === 0, now: Date.now(),
+    actions: { start: startAppointment, open: openAppointment, invite: resendInvite, cancel: cancelAppointment, notes: notesFor },
+  });
+  app.lastRenderMs = performance.now() - t0;
+}
+
+async function startAppointment(appt) {
+  try {
+    const r = await app.api.post(SESSIONS, { appointment_id: appt.id, duration_minutes: appt.duration_minutes });
+    enterRoom({ sessionId: r.session_id, patientName: appt.patient.name, appointment: appt }, r.invite);
+    refreshDay();
+  } catch (err) {
+    app.toast(err.message);
+    refreshDay();
+  }
+}
+
+function openAppointment(appt) {
+  enterRoom({ sessionId: appt.session.id, patientName: appt.patient.name, appointment: appt }, null);
+}
+
+async function resendInvite(appt) {
+  try {
+    const t = await app.api.post(`${SESSIONS}/${appt.session.id}/token`, { user_id: appt.patient.id, user_type: 'patient' });
+    const link = `${location.origin}/v/${appt.session.room_name}#t=${t.token}`;
+    let invite = { channel: 'none', link, reason: 'A fresh link for the patient: read it out, or let them scan the code.' };
+    try {
+      const sent = await app.api.post(`${SESSIONS}/${appt.session.id}/notify-ready`, {});
+      if (sent?.channel && sent.channel !== 'none') invite = { ...sent, link };
+    } catch { /* messages off or already sent: the link on screen is the invite */ }
+    enterRoom({ sessionId: appt.session.id, patientName: appt.patient.name, appointment: appt }, invite);
+  } catch (err) {
+    app.toast(err.message);
+  }
+}
+
+async function cancelAppointment(appt) {
+  if (!(await app.confirm(`Cancel the video consultation with ${appt.patient.name}?`, 'Cancel it'))) return;
+  try {
+    await app.api.post(`${SESSIONS}/${appt.session.id}/cancel`, { reason: 'cancelled at the kiosk' });
+  } catch (err) {
+    app.toast(err.message);
+  }
+  refreshDay();
+}
+
+// ---------------------------------------------------------------- waiting room and call
+
+function enterRoom(info, invite) {
+  if (app.room && app.room.sessionId !== info.sessionId) app.room.close();
+  if (!app.room || app.room.sessionId !== info.sessionId) {
+    const room = new Room(app, info);
+    app.room = room;
+    room.addEventListener('changed', () => app.room === room && renderRoom());
+    room.addEventListener('closed', () => app.room === room && roomClosed(room));
+    room.open();
+  }
+  showInvite(invite);
+  show(app.room.status === 'in-progress' ? 'call' : 'waiting');
+  renderRoom();
+}
+
+function showInvite(invite) {
+  const panel = $('invite-panel');
+  if (!invite) return;
+  panel.hidden = false;
+  if (invite.link) {
+    $('invite-why').textContent = invite.channel === 'none'
+      ? `Text messages and email are off on this appliance${invite.reason ? ` (${invite.reason})` : ''}: give the patient this link, or let them scan the code.`
+      : `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'}. This is the same link.`;
+    $('invite-link').textContent = invite.link;
+    drawQr($('invite-qr'), invite.link, 448);
+    $('invite-qr').hidden = false;
+  } else {
+    $('invite-why').textContent = `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'} (${invite.status}).` +
+      (invite.notice ? ` ${invite.notice}` : '');
+    $('invite-link').textContent = '';
+    $('invite-qr').hidden = true;
+  }
+}
+
+function renderRoom() {
+  const room = app.room;
+  if (!room) return;
+  if (room.status === 'in-progress' && app.screen === 'waiting') show('call');
+  if (app.screen === 'waiting') renderWaiting();
+  if (app.screen === 'call') renderCall();
+}
+
+function precheckText(p) {
+  if (!p) return ['Pre-call check: not done yet', false];
+  const part = (label, v) => `${label} ${v === 'ok' ? '✓' : v === 'failed' ? '✗' : '–'}`;
+  const bad = p.camera === 'failed' || p.microphone === 'failed';
+  return [`Pre-call check: ${part('camera', p.camera)}, ${part('microphone', p.microphone)}, ${part('speaker', p.speaker)}`, bad];
+}
+
+function renderWaiting() {
+  const room = app.room;
+  const list = $('waiting-list');
+  list.replaceChildren();
+  const entries = room ? [[room.sessionId, room.patients, room.patientName]] : [];
+  // Others waiting for this doctor (from the lobby) are listed too.
+  for (const [id, m] of app.rooms) if (!room || id !== room.sessionId) entries.push([id, m.patients, null]);
+  let any = false;
+  for (const [session, patients, fallback] of entries)
+    for (const p of patients.filter((x) => x.connected)) {
+      any = true;
+      const li = document.createElement('li');
+      li.className = 'waiting-item';
+      li.dataset.session = session;
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = p.name || fallback || 'Patient';
+      const since = document.createElement('span');
+      since.textContent = `waiting since ${clockTime(p.since)}`;
+      const [check, bad] = precheckText(p.precheck);
+      const pre = document.createElement('span');
+      pre.className = bad ? 'check-bad' : 'check-ok';
+      pre.textContent = check;
+      const admit = document.createElement('button');
+      admit.type = 'button';
+      admit.className = 'primary';
+      admit.textContent = 'Admit';
+      admit.addEventListener('click', () => admitFrom(session, name.textContent));
+      const decline = document.createElement('button');
+      decline.type = 'button';
+      decline.textContent = 'Decline';
+      decline.addEventListener('click', () => declineFrom(session, name.textContent));
+      li.append(name, since, pre, admit, decline);
+      list.append(li);
+    }
+  $('waiting-empty').hidden = any;
+  $('waiting-session').textContent = room ? `${room.patientName} · ${room.appointment ? clockTime(room.appointment.starts_at) : ''}` : '';
+}
+
+function roomFor(session, name) {
+  if (app.room?.sessionId === session) return app.room;
+  const appt = app.appointments.find((a) => a.session?.id === session);
+  enterRoom({ sessionId: session, patientName: name, appointment: appt }, null);
+  return app.room;
+}
+
+async function admitFrom(session, name) {
+  roomFor(session, name);
+  app.arrival = null;
+  renderBanner();
+  // The room's socket may still be opening: admit over REST, which works either way;
+  // its `state` message then starts the call on this screen.
+  try {
+    await app.api.post(`${SESSIONS}/${session}/admit`, {});
+    show('call');
+    renderCall();
+  } catch (err) {
+    app.toast(err.message);
+  }
+}
+
+async function declineFrom(session, name) {
+  if (!(await app.confirm(`Decline ${name}? They are told the consultation will not take place now.`, 'Decline'))) return;
+  roomFor(session, name);
+  app.api.post(`${SESSIONS}/${session}/cancel`, { reason: 'declined by the doctor' }).catch((err) => app.toast(err.message));
+}
+
+function renderCall() {
+  const room = app.room;
+  $('mute').setAttribute('aria-pressed', String(!room.audio));
+  $('mute').textContent = room.audio ? 'Mute' : 'Unmute';
+  $('camera').setAttribute('aria-pressed', String(!room.video));
+  $('camera').textContent = room.video ? 'Camera off' : 'Camera on';
+  const q = $('quality-chip');
+  q.hidden = !room.quality;
+  q.dataset.level = { good: 'ok', fair: 'warn', poor: 'bad' }[room.quality] || '';
+  q.textContent = `Patient's connection: ${room.quality}`;
+  const notes = [];
+  if (room.patientAudio === false) notes.push('Patient muted');
+  if (room.patientVideo === false) notes.push("Patient's camera off");
+  $('patient-state').textContent = notes.join(' · ');
+  $('patient-state').hidden = notes.length === 0;
+  const content = app.health?.content_camera;
+  $('content-state').textContent = content && content !== 'none' ? 'configured; sharing comes later' : 'not connected';
+}
+
+function roomClosed(room) {
+  app.room = null;
+  refreshDay();
+  if (room.callFailed) {
+    app.toast(room.callFailed);
+    show('today');
+    return;
+  }
+  if (room.status === 'in-progress' || room.status === 'completed' || room.startedAt) notesFor({ session: { id: room.sessionId }, patient: { name: room.patientName } }, room);
+  else {
+    if (room.ended) app.toast(`Consultation with ${room.patientName}: ${room.ended}.`);
+    show('today');
+  }
+}
+
+// ---------------------------------------------------------------- after the call
+
+async function notesFor(appt, room = null) {
+  app.after = { sessionId: appt.session.id, patientName: appt.patient.name };
+  $('after-title').textContent = `Consultation with ${appt.patient.name}`;
+  $('notes-state').textContent = '';
+  $('notes').value = '';
+  show('after');
+  try {
+    const s = await app.api.get(`${SESSIONS}/${appt.session.id}`);
+    $('notes').value = s.notes || '';
+    const minutes = s.duration_seconds != null ? `${Math.floor(s.duration_seconds / 60)} min ${s.duration_seconds % 60} s` : '—';
+    facts($('summary'), [
+      ['Patient', appt.patient.name],
+      ['Started', s.started_at ? clockTime(s.started_at) : '—'],
+      ['Ended', s.ended_at ? clockTime(s.ended_at) : '—'],
+      ['Length', minutes],
+      ['How it ended', s.end_reason || s.status],
+      ['Chat messages', room ? String(room.chat.length) : '—'],
+    ]);
+  } catch (err) {
+    app.toast(err.message);
+  }
+}
+
+async function saveNotes() {
+  try {
+    await busy($('save-notes'), () => app.api.put(`${SESSIONS}/${app.after.sessionId}/notes`, { notes: $('notes').value }));
+    $('notes-state').textContent = `Notes saved at ${new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}.`;
+  } catch (err) {
+    $('notes-state').textContent = err.message;
+  }
+}
+
+// ---------------------------------------------------------------- status, clock, idle, renewal
+
+function statusChips() {
+  const net = $('net-chip');
+  const down = app.unreachable || (app.token && app.lobby && !app.lobbyConnected);
+  net.dataset.level = down ? 'bad' : 'ok';
+  net.textContent = app.unreachable ? 'Appliance not answering' : down ? 'Reconnecting…' : 'Connected';
+  const p = $('problem');
+  if (down && p.dataset.kind !== 'toast') {
+    p.textContent = app.unreachable
+      ? 'The appliance is not answering. It restarts by itself; if this stays more than a minute, call clinic IT.'
+      : 'Live updates are reconnecting. The list may be out of date for a moment.';
+    p.dataset.kind = 'network';
+    p.hidden = false;
+  } else if (!down && p.dataset.kind === 'network') {
+    p.hidden = true;
+  }
+  const c = app.cloud;
+  const cloud = $('cloud-chip');
+  cloud.hidden = !c || !c.enabled || (c.state !== 'repair_needed' && c.state !== 'retrying');
+  if (c?.state === 'repair_needed') {
+    cloud.dataset.level = 'bad';
+    cloud.textContent = 'Cloud: re-pairing needed';
+  } else if (c) {
+    cloud.dataset.level = 'warn';
+    cloud.textContent = 'Cloud offline: working from the local copy';
+  }
+  const h = app.health;
+  const cam = $('camera-chip');
+  const testImage = h && typeof h.camera === 'object' && h.camera?.test_source;
+  cam.hidden = !h || (!testImage && h.encoder);
+  cam.dataset.level = h && !h.encoder ? 'bad' : 'warn';
+  cam.textContent = h && !h.encoder ? 'No video encoder: calls cannot start' : 'No camera: test image in use';
+}
+
+async function pollHealth() {
+  try {
+    const res = await fetch('/healthz', { cache: 'no-store', signal: AbortSignal.timeout(8000) });
+    app.health = await res.json();
+    app.unreachable = false;
+    facts($('facts'), [
+      ['Status', app.health.status === 'ok' ? 'Ready' : 'Needs attention'],
+      ['Camera', cameraText(app.health)],
+      ['Video encoder', app.health.encoder ?? 'none works on this box'],
+      ['Database', app.health.db],
+      ['Software', app.health.version],
+    ]);
+  } catch {
+    app.unreachable = true;
+  }
+  try {
+    app.cloud = await (await fetch('/api/system/cloud', { cache: 'no-store', signal: AbortSignal.timeout(8000) })).json();
+  } catch { /* shown by the health poll */ }
+  statusChips();
+  if (app.screen === 'settings') settings.status();
+}
+
+function tick() {
+  const now = Date.now();
+  $('clock').textContent = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (app.room?.startedAt && app.screen === 'call') {
+    const s = Math.max(0, Math.floor((now - app.room.startedAt) / 1000));
+    $('call-timer').textContent = `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  }
+  const signedIn = app.token || app.adminToken;
+  // A call is not "inactivity": the doctor talks without touching the screen.
+  if (app.screen === 'call') app.lastTouch = now;
+  if (signedIn) {
+    const idle = (now - app.lastTouch) / 1000;
+    const left = Math.ceil(app.idleSeconds - idle);
+    $('idle-warning').hidden = left > 30;
+    $('idle-count').textContent = String(Math.max(0, left));
+    if (left <= 0) app.signOut('idle');
+  }
+  if (app.token && now >= app.renewAt) {
+    app.renewAt = now + 60000;   // retried in a minute if this fails
+    app.api.post('/api/kiosk/renew', undefined).then((r) => {
+      app.token = r.token;
+      app.api.token = r.token;
+      if (app.lobby) app.lobby.token = r.token;
+      if (app.room?.signalling) app.room.signalling.token = r.token;
+      app.renewAt = Date.now() + Math.max(30, r.ttl_seconds - 120) * 1000;
+    }).catch(() => {});
+  }
+  if (app.token && app.screen === 'today' && now - (app.dayLoadedAt || 0) > 30000) refreshDay();
+}
+
+// ---------------------------------------------------------------- wiring
+
+function wire() {
+  for (const b of document.querySelectorAll('[data-digit]'))
+    b.addEventListener('click', () => {
+      if (app.pin.length < 8) app.pin += b.dataset.digit;
+      renderPin();
+    });
+  $('pin-clear').addEventListener('click', () => { app.pin = ''; renderPin(); });
+  $('pin-ok').addEventListener('click', submitPin);
+  $('pin-back').addEventListener('click', closePin);
+  $('open-settings').addEventListener('click', () => askPin({ admin: true }));
+  $('settings-back').addEventListener('click', closeSettings);
+  $('sign-out').addEventListener('click', () => (app.screen === 'settings' && app.token ? closeSettings() : app.signOut('tapped')));
+  $('day-prev').addEventListener('click', () => { app.dayOffset--; refreshDay(); });
+  $('day-next').addEventListener('click', () => { app.dayOffset++; refreshDay(); });
+  $('open-waiting').addEventListener('click', () => { show('waiting'); renderWaiting(); });
+  $('waiting-back').addEventListener('click', () => { show('today'); refreshDay(); });
+  $('arrival-open').addEventListener('click', () => {
+    const a = app.arrival;
+    if (!a) return;
+    const appt = app.appointments.find((x) => x.session?.id === a.session);
+    enterRoom({ sessionId: a.session, patientName: a.name, appointment: appt }, null);
+    show('waiting');
+    renderWaiting();
+  });
+  $('arrival-dismiss').addEventListener('click', () => { app.arrival = null; renderBanner(); });
+  const patientVideo = $('patient-video');
+  const placeholder = () => { $('patient-placeholder').hidden = patientVideo.videoWidth > 0; };
+  patientVideo.addEventListener('resize', placeholder);
+  patientVideo.addEventListener('emptied', placeholder);
+  $('mute').addEventListener('click', () => app.room?.toggleMute());
+  $('camera').addEventListener('click', () => app.room?.toggleCamera());
+  $('chat-toggle').addEventListener('click', () => {
+    const open = $('chat').hidden;
+    $('chat').hidden = !open;
+    $('chat-toggle').setAttribute('aria-expanded', String(open));
+    if (open) $('chat-unread').hidden = true;
+  });
+  $('chat-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('chat-input').value.trim();
+    if (text && app.room?.sendChat(text)) $('chat-input').value = '';
+  });
+  $('end').addEventListener('click', async () => {
+    const room = app.room;
+    if (room && (await app.confirm(`End the consultation with ${room.patientName}?`, 'End call'))) room.end();
+  });
+  $('save-notes').addEventListener('click', saveNotes);
+  $('after-done').addEventListener('click', () => { show('today'); refreshDay(); });
+}
+
+wire();
+show('signin');
+loadDoctors();
+pollHealth();
+setInterval(pollHealth, 10000);
+setInterval(tick, 1000);
+tick();

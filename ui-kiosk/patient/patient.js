@@ -2,6 +2,7 @@
 // The token comes from the URL fragment, which browsers never send to a server.
 import { Signalling } from '/ui/shared/signalling.js';
 import { AnsweringPeer } from '/ui/shared/peer.js';
+import { appendChat } from '/ui/shared/chat.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -178,12 +179,18 @@ function connect() {
   s.on('offer', async (m) => {
     if (!state.peer) {
       state.peer = new AnsweringPeer(s, state.iceServers, state.stream);
-      state.peer.addEventListener('remote', (e) => {
-        const v = $('remote');
-        if (v.srcObject !== e.detail) v.srcObject = e.detail;
+      // The offer says what each m-line carries: the room camera and audio go to the
+      // main video, the shared second camera to its own.
+      state.peer.addEventListener('track', (e) => {
+        const label = state.peer.streamOf(e.detail.transceiver);
+        const v = label === 'content' ? $('content') : $('remote');
+        const stream = v.srcObject instanceof MediaStream ? v.srcObject : new MediaStream();
+        if (!stream.getTracks().includes(e.detail.track)) stream.addTrack(e.detail.track);
+        v.srcObject = stream;
       });
       state.peer.addEventListener('state', (e) => onPeerState(e.detail));
     }
+    state.peer.streams = m.streams || [];
     state.peer.localStream = state.stream;
     show('call');
     try {
@@ -202,6 +209,10 @@ function connect() {
     q.textContent = { good: 'Connection: good', fair: 'Connection: fair', poor: 'Connection: poor' }[m.level] || '';
   });
   s.on('audio_only', (m) => { $('audio-only').hidden = !m.on; });
+  s.on('content', (m) => {
+    $('content').hidden = !m.on;
+    document.querySelector('.stage').classList.toggle('sharing', m.on);
+  });
   s.on('peer_media', doctorMedia);
   s.on('error', (m) => {
     if (m.code === 'not_admitted') return;
@@ -245,17 +256,7 @@ function sendMedia() {
 }
 
 function addChat(m) {
-  const li = document.createElement('li');
-  li.className = m.from === 'patient' ? 'mine' : '';
-  const who = document.createElement('span');
-  who.className = 'who';
-  who.textContent = (m.from === 'patient' ? 'You' : 'Doctor') + ' · ' +
-    new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  const text = document.createElement('span');
-  text.textContent = m.text;
-  li.append(who, text);
-  $('chat-log').append(li);
-  li.scrollIntoView({ block: 'end' });
+  appendChat($('chat-log'), m, m.from === 'patient', 'Doctor');
   if ($('chat').hidden && m.from !== 'patient') $('chat-unread').hidden = false;
 }
 

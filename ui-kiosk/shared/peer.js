@@ -11,11 +11,22 @@ export class AnsweringPeer extends EventTarget {
   }
 
   async onOffer(sdp) {
+    // A new offer on the same ICE session (the appliance added a stream) is answered
+    // on the same connection; any other offer starts a new one.
+    const ufrag = (text) => (/a=ice-ufrag:(\S+)/.exec(text || '') || [])[1];
+    if (this.pc && ufrag(sdp) && ufrag(sdp) === ufrag(this.pc.remoteDescription?.sdp)) {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp });
+      await this.attachLocal(this.pc);
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+      this.signalling.send({ type: 'answer', sdp: this.pc.localDescription.sdp });
+      return;
+    }
     this.close();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     this.remoteStream = new MediaStream();
     pc.addEventListener('track', (e) => {
+      this.dispatchEvent(new CustomEvent('track', { detail: e }));
       this.remoteStream.addTrack(e.track);
       this.dispatchEvent(new CustomEvent('remote', { detail: this.remoteStream }));
     });
@@ -27,7 +38,16 @@ export class AnsweringPeer extends EventTarget {
       this.dispatchEvent(new CustomEvent('state', { detail: pc.connectionState }));
     });
     await pc.setRemoteDescription({ type: 'offer', sdp });
+    await this.attachLocal(pc);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.signalling.send({ type: 'answer', sdp: pc.localDescription.sdp });
+  }
+
+  // Local tracks on the transceivers the offer created; the rest only receive.
+  async attachLocal(pc) {
     for (const t of pc.getTransceivers()) {
+      if (t.currentDirection === 'stopped') continue;
       const kind = t.receiver.track.kind;
       const track = this.localStream && this.localStream.getTracks().find((x) => x.kind === kind);
       if (track) {
@@ -37,9 +57,6 @@ export class AnsweringPeer extends EventTarget {
         t.direction = 'recvonly';
       }
     }
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    this.signalling.send({ type: 'answer', sdp: pc.localDescription.sdp });
   }
 
   async onCandidate(candidate, mline) {

@@ -55,6 +55,10 @@ struct Config {
         int max_minutes = 240;
         int rejoin_seconds = 120;             // a dropped patient comes back without waiting again
     } sessions;
+    struct Kiosk {
+        int idle_seconds = 300;               // the touch screen signs out after this long untouched
+        int token_ttl_seconds = 900;          // a kiosk sign-in's token; renewed while the screen is used
+    } kiosk;
     struct Log {
         std::string level = "info";
     } log;

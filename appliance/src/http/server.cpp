@@ -202,6 +202,19 @@ void Server::on_request(SoupServer*, SoupServerMessage* msg, const char* path, G
 
     std::string route;
     Response r = s->dispatch(req, route);
+    if (r.deferred) {
+        // Held until the handler's work is done; the message keeps itself alive meanwhile.
+        soup_server_message_pause(msg);
+        r.deferred([held = retain(msg), metrics = &s->metrics_, alive = std::weak_ptr<bool>(s->alive_), route, method = req.method,
+                    started](Response done) {
+            if (!alive.lock()) return;
+            send(held.get(), done);
+            soup_server_message_unpause(held.get());
+            metrics->http_request(route, method, done.status,
+                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        });
+        return;
+    }
     send(msg, r);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     s->metrics_.http_request(route, req.method, r.status, secs);

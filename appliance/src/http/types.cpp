@@ -29,6 +29,12 @@ Response Response::json(int status, const nlohmann::json& body) {
     return {status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
 }
 
+Response Response::later(std::function<void(std::function<void(Response)>)> start) {
+    Response r;
+    r.deferred = std::move(start);
+    return r;
+}
+
 Response Response::text(int status, std::string content_type, std::string body) {
     return {status, std::move(content_type), std::move(body), {}};
 }

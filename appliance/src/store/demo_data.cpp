@@ -1,5 +1,8 @@
 #include "appliance/store/demo_data.hpp"
 
+#include "appliance/kiosk/pin_hash.hpp"
+#include "appliance/store/pin_store.hpp"
+
 #include <openssl/sha.h>
 
 #include <cstdio>
@@ -85,6 +88,14 @@ int seed_demo(Database& db, std::chrono::system_clock::time_point now) {
             }
         }
     }
+    // Kiosk PINs (README: demo PINs), kept if already set.
+    const std::pair<const char*, const char*> pins[] = {
+        {DemoIds::doctor_a, "1234"}, {DemoIds::doctor_b, "5678"}, {PinStore::kAdmin, "0000"}};
+    for (auto [subject, pin] : pins)
+        if (!PinStore(db).hash_of(subject)) {
+            PinStore(db).set(subject, kiosk::hash_pin(pin));
+            ++rows;
+        }
     tx.commit();
     return rows;
 }

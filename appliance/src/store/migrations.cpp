@@ -192,6 +192,15 @@ CREATE TABLE patient_sms_opt_outs (
 );
 )sql";
 
+// 6: kiosk sign-in: scrypt hashes of the doctors' and the admin's PINs.
+constexpr const char* kKioskPins = R"sql(
+CREATE TABLE kiosk_pins (
+  subject     TEXT PRIMARY KEY,
+  hash        TEXT NOT NULL CHECK (hash LIKE 'scrypt$%'),
+  updated_at  TEXT NOT NULL
+);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -200,6 +209,7 @@ const Migration kMigrations[] = {
     {3, "outbox and audit log", kOutboxAudit},
     {4, "chat messages and pre-call checks", kCallRecords},
     {5, "messages to patients and SMS opt-outs", kPatientMessages},
+    {6, "kiosk PINs", kKioskPins},
 };
 
 }  // namespace

@@ -127,6 +127,17 @@ SessionRow SessionStore::transition(const std::string& id, SessionStatus to, con
     return row;
 }
 
+SessionRow SessionStore::set_notes(const std::string& id, const std::string& notes) {
+    Transaction tx(db_);
+    db_.prepare("UPDATE video_consultation_sessions SET notes = ?1, updated_at = ?2 WHERE id = ?3")
+        .bind(1, std::string_view(notes)).bind(2, std::string_view(domain::now_iso())).bind(3, std::string_view(id))
+        .run();
+    SessionRow row = load(id);
+    enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(row));
+    tx.commit();
+    return row;
+}
+
 SessionRow SessionStore::apply_transition(const std::string& id, SessionStatus to, const std::string& actor,
                                           const std::optional<std::string>& reason,
                                           const std::optional<std::string>& notes) {

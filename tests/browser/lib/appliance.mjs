@@ -162,8 +162,9 @@ export class Appliance {
   }
 }
 
-// Debian's Chromium, headless, with a fake camera and microphone.
-export async function launchBrowser() {
+// Debian's Chromium, headless, with a fake camera and microphone; `extraArgs` add
+// switches (the kiosk's --allow-loopback-in-peer-connection).
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -171,7 +172,7 @@ export async function launchBrowser() {
            '--use-fake-ui-for-media-stream', '--disable-features=WebRtcHideLocalIpsWithMdns',
            '--autoplay-policy=no-user-gesture-required', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--disable-dev-shm-usage'],
+           '--disable-dev-shm-usage', ...extraArgs],
   });
 }
 

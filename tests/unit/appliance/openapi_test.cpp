@@ -3,6 +3,7 @@
 // every API operation, and the shared error schema on every 4xx response.
 #include "appliance/context.hpp"
 #include "appliance/http/cloud_routes.hpp"
+#include "appliance/http/kiosk_routes.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/store/migrations.hpp"
 #include "temp_dir.hpp"
@@ -83,6 +84,7 @@ protected:
         http::add_schedule_routes(router_, *ctx_);
         http::add_twilio_routes(router_, *ctx_);
         http::add_twilio_webhook_routes(router_, *ctx_);
+        http::add_kiosk_routes(router_, *ctx_);
         cloud_ = std::make_unique<cloud::CloudSync>(ctx_->db, dir_.path(), cloud::SyncSettings{});
         http::add_cloud_routes(router_, *ctx_, *cloud_);
 
@@ -91,6 +93,7 @@ protected:
         http::add_system_routes(open, *ctx_);
         http::add_static_routes(open);
         http::add_twilio_webhook_routes(open, *ctx_);
+        http::add_kiosk_sign_in_routes(open, *ctx_);
         http::add_public_cloud_routes(open, *cloud_);
         public_ = operations_of(open);
 

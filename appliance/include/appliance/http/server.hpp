@@ -9,6 +9,7 @@
 #include <libsoup/soup.h>
 
 #include <expected>
+#include <memory>
 #include <string>
 
 namespace consult::http {
@@ -38,6 +39,7 @@ private:
     Metrics& metrics_;
     long max_body_bytes_;
     GRef<SoupServer> server_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);   // for answers that come later
 };
 
 }  // namespace consult::http

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -32,8 +33,13 @@ struct Response {
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    // Set by Response::later: the server holds the request and calls this with a
+    // function that sends the real answer (once, on the main loop).
+    std::function<void(std::function<void(Response)>)> deferred;
 
     static Response json(int status, const nlohmann::json& body);
+    // For work that must not run on the main loop (a slow KDF): answer when it is done.
+    static Response later(std::function<void(std::function<void(Response)>)> start);
     static Response text(int status, std::string content_type, std::string body);
 };
 

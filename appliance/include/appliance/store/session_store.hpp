@@ -37,6 +37,9 @@ public:
                           const std::optional<std::string>& reason = std::nullopt,
                           const std::optional<std::string>& notes = std::nullopt);
 
+    // Consultation notes written after the call (the kiosk); queued for the cloud.
+    SessionRow set_notes(const std::string& id, const std::string& notes);
+
     // A doctor or patient joins: a participant row; the patient's first join puts
     // a scheduled session into the waiting room.
     ParticipantRow join(const std::string& session_id, const std::string& user_id, const std::string& user_type);

@@ -1,0 +1,240 @@
+// The kiosk (the doctor's touch screen), end to end with touch emulation against a
+// real consultd --demo: PIN sign-in (wrong PIN, lockout), Today, Start with the
+// invite link and its QR code, a patient arriving (chime and banner on another
+// screen), Admit, the patient's forwarded video on the kiosk, mute and camera-off
+// both ways, chat both ways, End with confirmation, notes after the call, and the
+// Settings timings panel. Every screen is saved as a PNG, scanned with axe-core and
+// checked for 48 px touch targets.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import jsQR from 'jsqr';
+import { Appliance, DOCTOR_B, launchBrowser, until } from './lib/appliance.mjs';
+import { DOCTOR_A, bookAppointment, checkScreen, enterPin, kioskSeesPatient, openKiosk, patientJoins, screenOf, signIn,
+         visible } from './lib/kiosk.mjs';
+
+const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
+const artifacts = join(buildDir, 'test-artifacts', 'kiosk');
+mkdirSync(artifacts, { recursive: true });
+const SESSIONS = '/api/video-consultations/sessions';
+
+let app, browser;
+
+before(async () => {
+  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360']);
+  await app.start();
+  browser = await launchBrowser(['--allow-loopback-in-peer-connection']);
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+  if (app?.stderr && process.env.CONSULT_VERBOSE) console.log(app.stderr);
+});
+
+const text = (page, sel) => page.evaluate((s) => document.querySelector(s)?.textContent || '', sel);
+
+test('sign-in: a wrong PIN is refused, five lock the doctor out, the right PIN opens Today', { timeout: 120000 }, async () => {
+  const { context, page } = await openKiosk(browser, app);
+  await page.evaluate(() => document.querySelector('.facts-box').open = true);
+  await until('the appliance facts', async () => (await text(page, '#facts')).includes('Video encoder'));
+  await checkScreen(page, artifacts, 'signin');
+
+  await signIn(page, DOCTOR_A, '9999');
+  await until('the wrong-PIN message', async () => (await text(page, '#pin-error')).includes('Wrong PIN'));
+  assert.match(await text(page, '#pin-error'), /4 tries left/);
+  await checkScreen(page, artifacts, 'signin-wrong-pin');
+  for (let i = 0; i < 4; ++i) {
+    await page.tap('#pin-clear');
+    await enterPin(page, '999' + i);
+    await until(`refusal ${i + 2}`, async () => (await page.evaluate(() => !document.getElementById('pin-ok').disabled)));
+  }
+  await until('the lockout message', async () => (await text(page, '#pin-error')).includes('Too many wrong PINs'));
+  await page.tap('#pin-clear');
+  await enterPin(page, '1234');
+  await until('the right PIN refused while locked', async () =>
+    (await text(page, '#pin-error')).includes('Try again in') && (await screenOf(page)) === 'signin');
+  await checkScreen(page, artifacts, 'signin-locked');
+
+  // Doctor B on the same kiosk is not locked.
+  await page.tap('#pin-back');
+  await signIn(page, DOCTOR_B);
+  await until('Today', async () => (await screenOf(page)) === 'today');
+  assert.equal(await page.evaluate(() => window.consultKiosk.token !== null && localStorage.length === 0 && sessionStorage.length === 0), true,
+               'the token lives in memory only');
+  await context.close();
+});
+
+test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 300000 }, async () => {
+  const appt = await bookAppointment(app);
+  const { context, page } = await openKiosk(browser, app);
+  await signIn(page, DOCTOR_B);
+  await until('Today', async () => (await screenOf(page)) === 'today');
+
+  // Today lists the demo's appointments (doctor B: every 30 minutes, 09:00-17:00) and highlights one.
+  await until('the day list', () => page.evaluate(() => document.querySelectorAll('#day-list .appt').length >= 16));
+  const demo = await page.evaluate(() => [...document.querySelectorAll('#day-list .appt .name')].map((n) => n.textContent));
+  assert.ok(demo.some((n) => /Demo|Example|Sample|Test|Placeholder|Fictional|Invented|Madeup/.test(n)), demo.join(', '));
+  await checkScreen(page, artifacts, 'today');
+  for (let i = 0; i < appt.dayOffset; ++i) await page.tap('#day-next');
+  const row = `#day-list [data-appointment="${appt.id}"]`;
+  await until('the booked appointment on the kiosk', () => visible(page, row));
+  assert.equal(await page.evaluate((r) => document.querySelector(r).dataset.status, row), 'scheduled');
+
+  // Start: the session is made and, with SMS and email off, the link and its QR code are shown.
+  await page.tap(`${row} button.primary`);
+  await until('the waiting room screen', async () => (await screenOf(page)) === 'waiting');
+  await until('the invite link', async () => (await text(page, '#invite-link')).includes('/v/'));
+  const link = await text(page, '#invite-link');
+  assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/v\/[^#]+#t=/);
+  const qr = await page.evaluate(() => {
+    const c = document.getElementById('invite-qr');
+    return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
+  });
+  assert.equal(jsQR(Uint8ClampedArray.from(qr.data), qr.w, qr.h)?.data, link, 'the QR code reads as the link');
+  await checkScreen(page, artifacts, 'waiting-room-empty');
+  const sessionId = await page.evaluate(() => window.consultKiosk.room.sessionId);
+
+  // Back on Today, the patient opens the link: a chime and a banner.
+  await page.tap('#waiting-back');
+  await until('Today again', async () => (await screenOf(page)) === 'today');
+  const chimes = await page.evaluate(() => window.consultKiosk.chimes);
+  const patient = await patientJoins(browser, link);
+  await until('the arrival banner', () => visible(page, '#arrival'), 20000);
+  assert.match(await text(page, '#arrival-text'), /is in the waiting room/);
+  assert.ok((await page.evaluate(() => window.consultKiosk.chimes)) > chimes, 'a chime played');
+  await checkScreen(page, artifacts, 'today-patient-arrived');
+
+  await page.tap('#arrival-open');
+  await until('the patient in the waiting room with the pre-call result', async () =>
+    (await text(page, `#waiting-list [data-session="${sessionId}"]`)).includes('camera ✓'));
+  await checkScreen(page, artifacts, 'waiting-room');
+
+  // Admit: the call screen, and the patient's video forwarded to the kiosk.
+  await page.tap(`#waiting-list [data-session="${sessionId}"] button.primary`);
+  await until('the call screen', async () => (await screenOf(page)) === 'call');
+  await until('the patient in the call', async () => (await patient.state()) === 'call');
+  const stats = await kioskSeesPatient(page, 'after admit');
+  assert.ok(stats.width > 0 && stats.videoWidth > 0);
+  await until('the self-view', () => page.evaluate(() => document.getElementById('self-video').videoWidth > 0));
+  assert.equal(await page.evaluate(() => [...document.querySelectorAll('video')].every((v) => v.muted)), true,
+               'the kiosk plays no audio: the room speaker does');
+  await until('the call timer', async () => (await text(page, '#call-timer')) !== '00:00');
+  await checkScreen(page, artifacts, 'call');
+
+  // Mute and camera off, both ways.
+  await page.tap('#mute');
+  await until('the patient told the doctor muted', () => patient.page.evaluate(() =>
+    !document.getElementById('doctor-state').hidden && document.getElementById('doctor-state').textContent.includes('muted')));
+  assert.equal(await page.getAttribute('#mute', 'aria-pressed'), 'true');
+  await page.tap('#camera');
+  await until("the patient told the doctor's camera is off", () => patient.page.evaluate(() =>
+    document.getElementById('doctor-state').textContent.includes('camera is off')));
+  await patient.page.click('#mute');
+  await patient.page.click('#camera');
+  await until('the kiosk shows the patient muted, camera off', async () =>
+    /Patient muted/.test(await text(page, '#patient-state')) && /camera off/.test(await text(page, '#patient-state')));
+  await checkScreen(page, artifacts, 'call-muted');
+  await page.tap('#mute');
+  await page.tap('#camera');
+  await patient.page.click('#mute');
+  await patient.page.click('#camera');
+  await until('both back on', async () => (await visible(page, '#patient-state')) === false &&
+    (await patient.page.evaluate(() => document.getElementById('doctor-state').hidden)));
+
+  // Chat both ways.
+  await page.tap('#chat-toggle');
+  await page.fill('#chat-input', 'Please show me the tooth');
+  await page.tap('#chat-form button[type=submit]');
+  await until('the doctor chat on the patient page', () => patient.page.evaluate(() =>
+    [...document.querySelectorAll('#chat-log li')].some((li) => li.textContent.includes('Please show me the tooth'))));
+  await patient.page.click('#chat-toggle');
+  await patient.page.fill('#chat-input', 'Here, <b>upper left</b>');
+  await patient.page.click('#chat-form button[type=submit]');
+  await until('the patient chat on the kiosk', async () => (await text(page, '#chat-log')).includes('Here, <b>upper left</b>'));
+  await checkScreen(page, artifacts, 'call-chat');
+  await page.tap('#chat-toggle');
+
+  // End, with a confirmation first.
+  await page.tap('#end');
+  await until('the confirmation', () => page.evaluate(() => document.getElementById('confirm').open));
+  await checkScreen(page, artifacts, 'call-end-confirm');
+  await page.tap('#confirm-no');
+  assert.equal(await app.status(sessionId), 'in-progress', '"No" keeps the call');
+  await page.tap('#end');
+  await until('the confirmation again', () => page.evaluate(() => document.getElementById('confirm').open));
+  await page.tap('#confirm-yes');
+  await until('the after-call screen', async () => (await screenOf(page)) === 'after', 20000);
+  await until('the patient told it ended', async () => (await patient.state()) === 'ended');
+  assert.equal(await app.status(sessionId), 'completed');
+  await until('the summary', async () => (await text(page, '#summary')).includes('Length'));
+
+  // Notes after the call, visible through the API.
+  await page.fill('#notes', 'Upper left molar: sensitivity. Review in person next week.');
+  await page.tap('#save-notes');
+  await until('notes saved', async () => (await text(page, '#notes-state')).includes('saved'));
+  const s = await app.must('GET', `${SESSIONS}/${sessionId}`, app.admin, undefined, 200);
+  assert.equal(s.notes, 'Upper left molar: sensitivity. Review in person next week.');
+  await checkScreen(page, artifacts, 'after-call');
+  await page.tap('#after-done');
+  await until('the row marked done', async () =>
+    (await page.evaluate((r) => document.querySelector(r)?.dataset.status, row)) === 'done');
+  await patient.context.close();
+  await context.close();
+});
+
+test('Settings: the admin PIN, timings created, edited, an overlap refused with the server message', { timeout: 120000 }, async () => {
+  const { context, page } = await openKiosk(browser, app, { width: 1920, height: 1080 });
+  await page.tap('#open-settings');
+  await until('the admin PIN pad', () => visible(page, '#pin-panel'));
+  await enterPin(page, '0000');
+  await until('Settings', async () => (await screenOf(page)) === 'settings');
+  await page.selectOption('#timing-doctor', DOCTOR_A);
+  await until('doctor A hours', async () => (await text(page, '#timing-list')).includes('Monday'));
+
+  const fill = async (day, start, end, slot) => {
+    await page.selectOption('#timing-day', String(day));
+    await page.fill('#timing-start', start);
+    await page.fill('#timing-end', end);
+    await page.fill('#timing-slot', String(slot));
+    await page.tap('#timing-save');
+  };
+  await fill(0, '06:00', '07:00', 20);
+  await until('the new Sunday hours', async () => (await text(page, '#timing-list')).includes('Sunday 06:00–07:00, 20-minute slots'));
+  await checkScreen(page, artifacts, 'settings');
+
+  const id = await page.evaluate(() => [...document.querySelectorAll('#timing-list [data-timing]')]
+    .find((li) => li.textContent.includes('Sunday 06:00'))?.dataset.timing);
+  await page.tap(`#timing-list [data-timing="${id}"] button`);
+  await until('the edit form', async () => (await text(page, '#timing-form-title')) === 'Change hours');
+  await fill(0, '06:00', '08:00', 30);
+  await until('the edited Sunday hours', async () => (await text(page, '#timing-list')).includes('Sunday 06:00–08:00, 30-minute slots'));
+  const list = await app.must('GET', `/api/video-consultations/timings?doctor_id=${DOCTOR_A}`, app.admin, undefined, 200);
+  assert.ok(list.timings.some((t) => t.id === id && t.end_time === '08:00' && t.slot_duration_minutes === 30));
+
+  // An overlap: the server's own words on screen.
+  const refused = await app.request('POST', '/api/video-consultations/timings', app.admin,
+    { doctor_id: DOCTOR_A, day_of_week: 0, start_time: '07:30', end_time: '09:00', slot_duration_minutes: 30 });
+  assert.equal(refused.status, 409);
+  await fill(0, '07:30', '09:00', 30);
+  await until('the overlap message', async () => (await text(page, '#timing-error')) === refused.body.error.message);
+  await checkScreen(page, artifacts, 'settings-overlap');
+
+  await page.tap('#settings-back');
+  await until('back to sign-in', async () => (await screenOf(page)) === 'signin');
+  await context.close();
+});
+
+test('untouched, the kiosk signs itself out', { timeout: 60000 }, async () => {
+  const { context, page } = await openKiosk(browser, app);
+  await signIn(page, DOCTOR_B);
+  await until('Today', async () => (await screenOf(page)) === 'today');
+  // Pretend the last touch was long ago rather than wait five minutes.
+  await page.evaluate(() => { window.consultKiosk.lastTouch = Date.now() - (window.consultKiosk.idleSeconds - 20) * 1000; });
+  await until('the sign-out warning', () => visible(page, '#idle-warning'));
+  await checkScreen(page, artifacts, 'idle-warning');
+  await page.evaluate(() => { window.consultKiosk.lastTouch = Date.now() - window.consultKiosk.idleSeconds * 1000; });
+  await until('signed out', async () => (await screenOf(page)) === 'signin' && (await page.evaluate(() => window.consultKiosk.token)) === null);
+  await context.close();
+});
