@@ -2,7 +2,7 @@
 // real consultd --demo: PIN sign-in (wrong PIN, lockout), Today, Start with the
 // invite link and its QR code, a patient arriving (chime and banner on another
 // screen), Admit, the patient's forwarded video on the kiosk, mute and camera-off
-// both ways, chat both ways, End with confirmation, notes after the call, and the
+// both ways, chat both ways, the content camera shared and stopped, End with confirmation, notes after the call, and the
 // Settings timings panel. Every screen is saved as a PNG, scanned with axe-core and
 // checked for 48 px touch targets.
 import { test, before, after } from 'node:test';
@@ -22,7 +22,7 @@ const SESSIONS = '/api/video-consultations/sessions';
 let app, browser;
 
 before(async () => {
-  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360']);
+  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360', '--set', 'media.content_camera=test']);
   await app.start();
   browser = await launchBrowser(['--allow-loopback-in-peer-connection']);
 });
@@ -156,6 +156,16 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   await checkScreen(page, artifacts, 'call-chat');
   await page.tap('#chat-toggle');
 
+  // The content camera (a test source here): shared, seen on the kiosk, stopped.
+  assert.equal(await page.evaluate(() => document.getElementById('content').disabled), false);
+  await page.tap('#content');
+  await until('the content camera on the kiosk', () => page.evaluate(() => document.getElementById('content-video').videoWidth > 0), 30000);
+  assert.equal(await page.getAttribute('#content', 'aria-pressed'), 'true');
+  await checkScreen(page, artifacts, 'call-content');
+  await page.tap('#content');
+  await until('sharing stopped', async () => (await page.getAttribute('#content', 'aria-pressed')) === 'false');
+  await kioskSeesPatient(page, 'after sharing');
+
   // End, with a confirmation first.
   await page.tap('#end');
   await until('the confirmation', () => page.evaluate(() => document.getElementById('confirm').open));
@@ -192,6 +202,8 @@ test('Settings: the admin PIN, timings created, edited, an overlap refused with 
   await until('Settings', async () => (await screenOf(page)) === 'settings');
   await page.selectOption('#timing-doctor', DOCTOR_A);
   await until('doctor A hours', async () => (await text(page, '#timing-list')).includes('Monday'));
+  await until('devices, network and version', async () => (await text(page, '#device-facts')).includes('Video encoder') &&
+    (await text(page, '#network-facts')).includes('Twilio') && /\d/.test(await text(page, '#software-facts')));
 
   const fill = async (day, start, end, slot) => {
     await page.selectOption('#timing-day', String(day));

@@ -327,15 +327,25 @@ function openAppointment(appt) {
 }
 
 async function resendInvite(appt) {
-  try {
-    const t = await app.api.post(`${SESSIONS}/${appt.session.id}/token`, { user_id: appt.patient.id, user_type: 'patient' });
-    const link = `${location.origin}/v/${appt.session.room_name}#t=${t.token}`;
-    let invite = { channel: 'none', link, reason: 'A fresh link for the patient: read it out, or let them scan the code.' };
+  const id = appt.session.id;
+  let sent = null;
+  let why = '';
+  // By text message, else by email; what the appliance says when neither can go.
+  for (const channel of ['sms', 'email']) {
     try {
-      const sent = await app.api.post(`${SESSIONS}/${appt.session.id}/notify-ready`, {});
-      if (sent?.channel && sent.channel !== 'none') invite = { ...sent, link };
-    } catch { /* messages off or already sent: the link on screen is the invite */ }
-    enterRoom({ sessionId: appt.session.id, patientName: appt.patient.name, appointment: appt }, invite);
+      sent = (await app.api.post(`${SESSIONS}/${id}/invite`, { channel })).invite;
+      break;
+    } catch (err) {
+      why = why || err.message;
+      if (err.code !== 'channel_unavailable') break;
+    }
+  }
+  try {
+    // A fresh link on screen as well, to read out or scan.
+    const t = await app.api.post(`${SESSIONS}/${id}/token`, { user_id: appt.patient.id, user_type: 'patient' });
+    const link = `${location.origin}/v/${appt.session.room_name}#t=${t.token}`;
+    const invite = sent ? { ...sent, link } : { channel: 'none', link, reason: why };
+    enterRoom({ sessionId: id, patientName: appt.patient.name, appointment: appt }, invite);
   } catch (err) {
     app.toast(err.message);
   }
@@ -373,8 +383,8 @@ function showInvite(invite) {
   panel.hidden = false;
   if (invite.link) {
     $('invite-why').textContent = invite.channel === 'none'
-      ? `Text messages and email are off on this appliance${invite.reason ? ` (${invite.reason})` : ''}: give the patient this link, or let them scan the code.`
-      : `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'}. This is the same link.`;
+      ? `${invite.reason ? `${invite.reason}. ` : 'No text message or email was sent. '}Give the patient this link, or let them scan the code.`
+      : `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'}${invite.notice ? ` (${invite.notice})` : ''}. This is the same link.`;
     $('invite-link').textContent = invite.link;
     drawQr($('invite-qr'), invite.link, 448);
     $('invite-qr').hidden = false;
@@ -483,8 +493,14 @@ function renderCall() {
   if (room.patientVideo === false) notes.push("Patient's camera off");
   $('patient-state').textContent = notes.join(' · ');
   $('patient-state').hidden = notes.length === 0;
-  const content = app.health?.content_camera;
-  $('content-state').textContent = content && content !== 'none' ? 'configured; sharing comes later' : 'not connected';
+  const c = room.content;
+  $('content').disabled = !c.available;
+  $('content').setAttribute('aria-pressed', String(!!c.on));
+  $('content').textContent = c.on ? 'Stop sharing' : 'Share content camera';
+  $('content-why').textContent = c.available ? 'Share content camera: the patient also sees the second camera.'
+    : 'No content camera is set up on this appliance ([media] content_camera).';
+  $('content-state').textContent = c.on ? 'shared with the patient' : c.available ? 'ready, not shared' : 'not connected';
+  $('content-video').hidden = !c.on;
 }
 
 function roomClosed(room) {
@@ -655,6 +671,7 @@ function wire() {
   patientVideo.addEventListener('resize', placeholder);
   patientVideo.addEventListener('emptied', placeholder);
   $('mute').addEventListener('click', () => app.room?.toggleMute());
+  $('content').addEventListener('click', () => app.room?.toggleContent());
   $('camera').addEventListener('click', () => app.room?.toggleCamera());
   $('chat-toggle').addEventListener('click', () => {
     const open = $('chat').hidden;

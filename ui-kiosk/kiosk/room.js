@@ -39,6 +39,8 @@ export class Room extends EventTarget {
     this.selfStream = new MediaStream();
     this.patientStream = new MediaStream();
     this.callFailed = '';
+    this.content = { available: false, on: false };
+    this.streams = [];
   }
 
   open() {
@@ -51,6 +53,7 @@ export class Room extends EventTarget {
       this.chat = [];
       for (const c of m.chat || []) this.addChat(c);
       if (m.peer_media) this.patientMedia(m.peer_media);
+      if (m.content) this.content = { available: !!m.content.available, on: !!m.content.on };
       this.sendMedia();
     });
     s.on('waiting_room', (m) => {
@@ -61,7 +64,12 @@ export class Room extends EventTarget {
       this.emit('changed');
     });
     s.on('state', (m) => { if (m.session === this.sessionId) this.setStatus(m.status); });
-    s.on('offer', (m) => this.onOffer(m.sdp));
+    s.on('offer', (m) => this.onOffer(m.sdp, m.streams));
+    s.on('content', (m) => {
+      this.content.on = !!m.on;
+      this.notice('content', m.reason ? `Content camera: ${m.reason}.` : '');
+      this.emit('changed');
+    });
     s.on('ice', (m) => this.peer && this.peer.onCandidate(m.candidate, m.mline));
     s.on('chat', (m) => this.addChat(m));
     s.on('peer_media', (m) => this.patientMedia(m));
@@ -132,7 +140,8 @@ export class Room extends EventTarget {
     this.viewSent = true;
   }
 
-  async onOffer(sdp) {
+  async onOffer(sdp, streams) {
+    this.streams = Array.isArray(streams) ? streams : [];
     if (!this.peer) {
       this.peer = new AnsweringPeer(this.signalling, this.iceServers, null);
       this.peer.addEventListener('track', (e) => this.onTrack(e.detail));
@@ -149,16 +158,19 @@ export class Room extends EventTarget {
     }
   }
 
-  // The offer's first video is the room's own encoder (self-view); a later one is the
-  // patient's, forwarded as it came.
+  // The offer names what each m-line carries (`streams`): the room's own camera
+  // (self-view), the patient's video as forwarded, the shared content camera.
   onTrack(e) {
     if (e.track.kind !== 'video') return;
-    const videos = this.peer.pc.getTransceivers().filter((t) => t.receiver.track.kind === 'video');
-    const self = videos.indexOf(e.transceiver) === 0;
+    const transceivers = this.peer.pc.getTransceivers();
+    const videos = transceivers.filter((t) => t.receiver.track.kind === 'video');
+    const what = this.streams[transceivers.indexOf(e.transceiver)] || (videos.indexOf(e.transceiver) === 0 ? 'room' : 'patient');
     const stream = new MediaStream([e.track]);
-    if (self) {
+    if (what === 'room') {
       this.selfStream = stream;
       $('self-video').srcObject = stream;
+    } else if (what === 'content') {
+      $('content-video').srcObject = stream;
     } else {
       this.patientStream = stream;
       this.patientTrack = e.track;
@@ -214,6 +226,10 @@ export class Room extends EventTarget {
     this.emit('changed');
   }
 
+  toggleContent() {
+    if (this.content.available) this.signalling.send({ type: 'share', on: !this.content.on });
+  }
+
   sendMedia() { this.signalling?.send({ type: 'media', audio: this.audio, video: this.video }); }
 
   patientMedia(m) {
@@ -266,6 +282,6 @@ export class Room extends EventTarget {
     this.peer?.close();
     this.peer = null;
     this.signalling?.close();
-    for (const v of [$('self-video'), $('patient-video')]) v.srcObject = null;
+    for (const v of [$('self-video'), $('patient-video'), $('content-video')]) v.srcObject = null;
   }
 }

@@ -145,7 +145,7 @@ export class Settings {
 
   async status() {
     const h = this.app.health || {};
-    const pick = (v) => (v && typeof v === 'object' ? v.name || JSON.stringify(v) : v ?? 'not reported');
+    const pick = (v) => (v && typeof v === 'object' ? v.name || JSON.stringify(v) : v ?? 'not reported here (consultctl hw lists it)');
     facts($('device-facts'), [
       ['Room camera', h.camera ? cameraText(h) : 'not reported yet'],
       ['Video encoder', h.encoder ?? 'none works on this box'],
@@ -153,6 +153,11 @@ export class Settings {
       ['Speaker', pick(h.speaker)],
       ['Content camera', pick(h.content_camera ?? 'none configured')],
     ]);
+    let turn = 'unknown';
+    try {
+      const ice = await this.app.api.get('/api/ice-servers', this.token);
+      turn = ice.source === 'twilio' ? 'Twilio TURN in use' : `off: ${ice.ice_servers.length ? 'configured STUN servers' : 'no STUN/TURN servers'} (patients behind strict NAT may not connect)`;
+    } catch { /* shown as unknown */ }
     const c = this.app.cloud || {};
     facts($('network-facts'), [
       ['Appliance', this.app.unreachable ? 'not answering' : 'answering'],
@@ -162,7 +167,8 @@ export class Settings {
       ['Last push', c.last_push_at || '—'],
       ['Waiting to send', c.outbox_depth ?? '—'],
       ['Last cloud error', c.last_error || 'none'],
-      ['SMS and email', 'see consultctl status (off unless configured; invite links are then shown here with a QR code)'],
+      ['Twilio (relay for patients\' video)', turn],
+      ['SMS and email', 'consultctl status says whether they are on; when off, the kiosk shows each invite link with a QR code'],
     ]);
     facts($('software-facts'), [
       ['Version', h.version || '—'],
