@@ -238,10 +238,12 @@ test('Settings: the admin PIN, timings created, edited, an overlap refused with 
   await context.close();
 });
 
-test('untouched, the kiosk signs itself out', { timeout: 60000 }, async () => {
-  const { context, page } = await openKiosk(browser, app);
+test('untouched, the kiosk signs itself out (Today at 1920×1080)', { timeout: 60000 }, async () => {
+  const { context, page } = await openKiosk(browser, app, { width: 1920, height: 1080 });
   await signIn(page, DOCTOR_B);
   await until('Today', async () => (await screenOf(page)) === 'today');
+  await until('the day list', () => page.evaluate(() => document.querySelectorAll('#day-list .appt').length > 0));
+  await checkScreen(page, artifacts, 'today-1920');
   // Pretend the last touch was long ago rather than wait five minutes.
   await page.evaluate(() => { window.consultKiosk.lastTouch = Date.now() - (window.consultKiosk.idleSeconds - 20) * 1000; });
   await until('the sign-out warning', () => visible(page, '#idle-warning'));
