@@ -37,11 +37,13 @@ function show(screen) {
   renderBanner();
 }
 
-app.toast = (text) => {
+// A message for a few seconds in the bar under the header: red for a problem, blue for news.
+app.toast = (text, level = 'problem') => {
   const p = $('problem');
   p.textContent = text;
   p.hidden = false;
   p.dataset.kind = 'toast';
+  p.dataset.level = level;
   clearTimeout(app.toastTimer);
   app.toastTimer = setTimeout(() => { if (p.dataset.kind === 'toast') p.hidden = true; }, 6000);
 };
@@ -201,7 +203,7 @@ app.signOut = (why = 'tapped') => {
   $('idle-warning').hidden = true;
   closePin();
   show('signin');
-  if (why === 'idle') app.toast('Signed out after a while without use.');
+  if (why === 'idle') app.toast('Signed out after a while without use.', 'info');
   if (why === 'expired') app.toast('The sign-in has expired. Please sign in again.');
 };
 
@@ -513,7 +515,7 @@ function roomClosed(room) {
   }
   if (room.status === 'in-progress' || room.status === 'completed' || room.startedAt) notesFor({ session: { id: room.sessionId }, patient: { name: room.patientName } }, room);
   else {
-    if (room.ended) app.toast(`Consultation with ${room.patientName}: ${room.ended}.`);
+    if (room.ended) app.toast(`Consultation with ${room.patientName}: ${room.ended}.`, 'info');
     show('today');
   }
 }
@@ -565,6 +567,7 @@ function statusChips() {
       ? 'The appliance is not answering. It restarts by itself; if this stays more than a minute, call clinic IT.'
       : 'Live updates are reconnecting. The list may be out of date for a moment.';
     p.dataset.kind = 'network';
+    p.dataset.level = 'problem';
     p.hidden = false;
   } else if (!down && p.dataset.kind === 'network') {
     p.hidden = true;

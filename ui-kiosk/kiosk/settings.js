@@ -123,7 +123,7 @@ export class Settings {
       if (this.editing) await this.app.api.put(`${TIMINGS}/${this.editing.id}`, body, this.token);
       else await this.app.api.post(TIMINGS, body, this.token);
       this.edit(null);
-      this.app.toast('Video hours saved.');
+      this.app.toast('Video hours saved.', 'info');
       await this.loadTimings();
     } catch (err) {
       this.error(err.message);
