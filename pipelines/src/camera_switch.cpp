@@ -39,7 +39,10 @@ std::expected<GstElement*, BuildError> CameraSwitch::build_camera(bool live) {
         else if (cam.mode && cam.mode->media == "video/x-h264") b.caps("video/x-h264").add("h264parse", p + "parse").add("openh264dec", p + "dec");
     }
     b.add("videoconvert", p + "convert").add("videoscale", p + "scale").add("videorate", p + "rate")
-        .caps(raw_caps(settings_));
+        .caps(raw_caps(settings_))
+        // While the "camera off" slate is selected the selector answers not-linked,
+        // which would stop a live camera for good; the tee takes that answer instead.
+        .add("tee", p + "out", {{"allow-not-linked", "true"}});
     if (b.error()) return std::unexpected(*b.error());
     if (live) b.sync_with_parent();
     return b.last();
@@ -61,6 +64,7 @@ GstPad* CameraSwitch::link_to_selector(GstElement* tail) {
     // The selector keeps its request pad alive; we keep a borrowed pointer to it.
     GRef<GstPad> sink = adopt(gst_element_request_pad_simple(selector_, "sink_%u"));
     GRef<GstPad> src = adopt(gst_element_get_static_pad(tail, "src"));
+    if (!src) src = adopt(gst_element_request_pad_simple(tail, "src_%u"));   // the camera's tee
     gst_pad_link(src.get(), sink.get());
     return sink.get();
 }

@@ -17,7 +17,8 @@ let app, browser;
 const thirdParty = [];
 
 before(async () => {
-  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360', '--set', 'sessions.rejoin_seconds=30']);
+  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360', '--set', 'sessions.rejoin_seconds=30',
+                                 '--set', 'media.content_camera=test']);
   await app.start();
   browser = await launchBrowser();
 });
@@ -45,6 +46,20 @@ async function openInvite(s, viewport = { width: 1280, height: 800 }) {
 }
 
 const state = (page) => page.evaluate(() => document.body.dataset.state);
+
+// How bright a <video> looks now (0-255), drawn to a canvas.
+const brightness = (page, id) => page.evaluate((id) => {
+  const v = document.getElementById(id);
+  if (!v.videoWidth) return 0;
+  const c = document.createElement('canvas');
+  c.width = 64; c.height = 36;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0, 64, 36);
+  const px = g.getImageData(0, 0, 64, 36).data;
+  let sum = 0;
+  for (let i = 0; i < px.length; i += 4) sum += (px[i] + px[i + 1] + px[i + 2]) / 3;
+  return sum / (px.length / 4);
+}, id);
 
 async function passPrecall(page) {
   await until('the pre-call screen', async () => (await state(page)) === 'precall');
@@ -123,8 +138,11 @@ test('a patient joins, waits, is admitted, and the call runs both ways', { timeo
   doctor.send({ type: 'media', audio: false, video: false });
   await until('the page to show the doctor muted', () => page.evaluate(() =>
     !document.getElementById('doctor-state').hidden && document.getElementById('doctor-state').textContent.includes('muted')));
+  // The room's picture is the "camera off" slate (dark) meanwhile, and comes back.
+  await until('the dark camera-off slate', async () => (await brightness(page, 'remote')) < 40, 10000);
   doctor.send({ type: 'media', audio: true, video: true });
   await until('the notice to go', () => page.evaluate(() => document.getElementById('doctor-state').hidden));
+  await until('the room picture back', async () => (await brightness(page, 'remote')) > 80, 10000);
 
   // Chat both ways.
   await page.click('#chat-toggle');
@@ -136,6 +154,20 @@ test('a patient joins, waits, is admitted, and the call runs both ways', { timeo
   await until('the doctor chat on the page', () => page.evaluate(() =>
     [...document.querySelectorAll('#chat-log li')].some((li) => li.textContent.includes('<b>not bold</b> & safe'))));
   await page.screenshot({ path: join(artifacts, 'chat.png') });
+
+  // The doctor shows the second camera: it fills the patient's screen; the room moves aside.
+  doctor.send({ type: 'share', on: true });
+  await until('the shared camera on the page', () => page.evaluate(() => {
+    const v = document.getElementById('content');
+    return !v.hidden && v.videoWidth > 0 && document.querySelector('.stage').classList.contains('sharing');
+  }), 20000);
+  const sharedFrames = await page.evaluate(() => document.getElementById('content').getVideoPlaybackQuality().totalVideoFrames);
+  await until('the shared camera playing', () => page.evaluate((n) =>
+    document.getElementById('content').getVideoPlaybackQuality().totalVideoFrames > n + 10, sharedFrames));
+  await page.screenshot({ path: join(artifacts, 'sharing.png') });
+  assert.ok((await brightness(page, 'remote')) > 80, 'the room picture stays in its corner while sharing');
+  doctor.send({ type: 'share', on: false });
+  await until('the shared camera gone', () => page.evaluate(() => document.getElementById('content').hidden));
 
   // A reload comes straight back into the call, without the waiting room.
   const seen = [];

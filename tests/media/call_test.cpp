@@ -180,6 +180,29 @@ TEST_F(CallFixture, SharingTheContentCameraAddsASecondVideoStream) {
     EXPECT_TRUE(run_until([&] { return second.video_streams >= 2; }, 20s));
 }
 
+// The doctor's "camera off" shows a slate and keeps the camera running; back on, the
+// room picture returns at once (the camera must not have stopped meanwhile).
+TEST_F(CallFixture, CameraOffAndOnAgainKeepsTheCameraAlive) {
+    start(settings("x264enc"));
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 10; }, 20s));
+    call->set_camera_off(true);
+    const unsigned off_at = r.video_frames;
+    ASSERT_TRUE(run_until([&] { return r.video_frames > off_at + 30; }, 10s)) << "the slate must keep video flowing";
+    call->set_camera_off(false);
+    EXPECT_FALSE(call->camera_off());
+    const unsigned on_at = r.video_frames;
+    ASSERT_TRUE(run_until([&] { return r.video_frames > on_at + 30; }, 10s));
+    GRef<GstElement> selector = adopt(gst_bin_get_by_name(GST_BIN(call->pipeline()), "vsel"));
+    GstPad* active = nullptr;
+    g_object_get(selector.get(), "active-pad", &active, nullptr);
+    GRef<GstPad> owned = adopt(active);
+    GRef<GstPad> peer = adopt(gst_pad_get_peer(active));
+    GRef<GstElement> feeding = adopt(gst_pad_get_parent_element(peer.get()));
+    EXPECT_EQ(std::string(GST_OBJECT_NAME(feeding.get())).rfind("cam", 0), 0u) << GST_OBJECT_NAME(feeding.get());
+    EXPECT_FALSE(saw(media::MediaEvent::CameraLost)) << "the camera stopped while the slate was shown";
+}
+
 TEST_F(CallFixture, ThereIsNothingToShareWithoutASecondCamera) {
     start(settings("x264enc"));   // content: none
     EXPECT_FALSE(call->content_available());

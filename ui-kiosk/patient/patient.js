@@ -184,7 +184,9 @@ function connect() {
       state.peer.addEventListener('track', (e) => {
         const label = state.peer.streamOf(e.detail.transceiver);
         const v = label === 'content' ? $('content') : $('remote');
+        // One track of each kind per picture: a new connection's track replaces the old one.
         const stream = v.srcObject instanceof MediaStream ? v.srcObject : new MediaStream();
+        for (const t of stream.getTracks()) if (t.kind === e.detail.track.kind && t !== e.detail.track) stream.removeTrack(t);
         if (!stream.getTracks().includes(e.detail.track)) stream.addTrack(e.detail.track);
         v.srcObject = stream;
       });

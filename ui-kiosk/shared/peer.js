@@ -8,6 +8,12 @@ export class AnsweringPeer extends EventTarget {
     this.localStream = localStream;
     this.pc = null;
     this.remoteStream = new MediaStream();
+    this.streams = [];   // what each m-line carries, from the offer message (docs/signalling.md)
+  }
+
+  // "room", "room-audio", "content" or "patient" for one of this connection's transceivers.
+  streamOf(transceiver) {
+    return this.pc ? this.streams[this.pc.getTransceivers().indexOf(transceiver)] : undefined;
   }
 
   async onOffer(sdp) {
@@ -44,12 +50,17 @@ export class AnsweringPeer extends EventTarget {
     this.signalling.send({ type: 'answer', sdp: pc.localDescription.sdp });
   }
 
-  // Local tracks on the transceivers the offer created; the rest only receive.
+  // Local tracks on the room's own transceivers (the first of each kind when the
+  // offer did not say); the rest — the shared camera, a forwarded patient — only receive.
   async attachLocal(pc) {
-    for (const t of pc.getTransceivers()) {
+    const used = new Set();
+    for (const [i, t] of pc.getTransceivers().entries()) {
       if (t.currentDirection === 'stopped') continue;
       const kind = t.receiver.track.kind;
-      const track = this.localStream && this.localStream.getTracks().find((x) => x.kind === kind);
+      const label = this.streams[i];
+      const ours = label ? label === 'room' || label === 'room-audio' : !used.has(kind);
+      used.add(kind);
+      const track = ours && this.localStream && this.localStream.getTracks().find((x) => x.kind === kind);
       if (track) {
         await t.sender.replaceTrack(track);
         t.direction = 'sendrecv';
