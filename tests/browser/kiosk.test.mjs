@@ -166,6 +166,19 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   await until('sharing stopped', async () => (await page.getAttribute('#content', 'aria-pressed')) === 'false');
   await kioskSeesPatient(page, 'after sharing');
 
+  // What the appliance reports about the patient's link, said plainly (fed through the
+  // room's socket object exactly as a message from the appliance would arrive).
+  const inject = (m) => page.evaluate((msg) => window.consultKiosk.room.signalling.dispatchEvent(new CustomEvent(msg.type, { detail: msg })), m);
+  await inject({ type: 'quality', peer: 'patient', level: 'poor', rtt_ms: 900, loss: 0.2, frames_decoded: 100 });
+  await inject({ type: 'audio_only', on: true });
+  await until('the poor-connection notice', async () => /connection is poor/.test(await text(page, '#call-notice')) &&
+    /audio only/.test(await text(page, '#call-notice')));
+  assert.match(await text(page, '#quality-chip'), /poor/);
+  await checkScreen(page, artifacts, 'call-poor-connection');
+  await inject({ type: 'quality', peer: 'patient', level: 'good', rtt_ms: 20, loss: 0, frames_decoded: 200 });
+  await inject({ type: 'audio_only', on: false });
+  await until('the notices gone', async () => !(await visible(page, '#call-notice')));
+
   // End, with a confirmation first.
   await page.tap('#end');
   await until('the confirmation', () => page.evaluate(() => document.getElementById('confirm').open));
@@ -244,11 +257,29 @@ test('untouched, the kiosk signs itself out (Today at 1920×1080)', { timeout: 6
   await until('Today', async () => (await screenOf(page)) === 'today');
   await until('the day list', () => page.evaluate(() => document.querySelectorAll('#day-list .appt').length > 0));
   await checkScreen(page, artifacts, 'today-1920');
-  // Pretend the last touch was long ago rather than wait five minutes.
+  // The short-lived token is renewed while the screen is in use.
+  const first = await page.evaluate(() => window.consultKiosk.token);
+  await page.evaluate(() => { window.consultKiosk.renewAt = 0; });
+  await until('a renewed token', () => page.evaluate((t) => window.consultKiosk.token && window.consultKiosk.token !== t, first));
+    // Pretend the last touch was long ago rather than wait five minutes.
   await page.evaluate(() => { window.consultKiosk.lastTouch = Date.now() - (window.consultKiosk.idleSeconds - 20) * 1000; });
   await until('the sign-out warning', () => visible(page, '#idle-warning'));
   await checkScreen(page, artifacts, 'idle-warning');
   await page.evaluate(() => { window.consultKiosk.lastTouch = Date.now() - window.consultKiosk.idleSeconds * 1000; });
   await until('signed out', async () => (await screenOf(page)) === 'signin' && (await page.evaluate(() => window.consultKiosk.token)) === null);
+  await context.close();
+});
+
+test('the appliance stops: the kiosk says so plainly', { timeout: 60000 }, async () => {
+  const { context, page } = await openKiosk(browser, app);
+  await signIn(page, DOCTOR_B);
+  await until('Today', async () => (await screenOf(page)) === 'today');
+  await until('live updates connected', () => page.evaluate(() => window.consultKiosk.lobbyConnected));
+  app.proc.kill('SIGTERM');
+  await app.exited;
+  await until('the reconnecting notice', async () => (await visible(page, '#problem')) &&
+    /not answering|reconnecting/i.test(await text(page, '#problem')), 30000);
+  await until('the appliance reported as not answering', async () => /not answering/.test(await text(page, '#net-chip')), 30000);
+  await page.screenshot({ path: join(artifacts, 'appliance-down.png') });
   await context.close();
 });
