@@ -269,7 +269,10 @@ function renderBanner() {
   const a = app.arrival;
   const onIt = a && app.screen === 'waiting' && app.room?.sessionId === a.session;
   $('arrival').hidden = !a || onIt || !app.token || app.screen === 'signin';
-  if (a) $('arrival-text').textContent = `${a.name} is in the waiting room.`;
+  // In a call the banner only tells: opening the waiting room would leave this call's screen.
+  const inCall = app.screen === 'call';
+  $('arrival-open').hidden = inCall;
+  if (a) $('arrival-text').textContent = inCall ? `${a.name} is in the waiting room (after this call).` : `${a.name} is in the waiting room.`;
 }
 
 // ---------------------------------------------------------------- Today
