@@ -126,7 +126,7 @@ std::unique_ptr<Messaging> Messaging::create(ApplianceContext& ctx) {
         s.password = credential(creds, "smtp-password").value_or("");
         p.email = std::make_unique<SmtpEmail>(std::move(s));
     }
-    m->notifier_ = std::make_unique<Notifier>(ctx.db, ctx.config, ctx.tokens, p.sms.get(), p.email.get());
+    m->notifier_ = std::make_unique<Notifier>(ctx.db, ctx.config, ctx.tokens, p.sms.get(), p.email.get(), &ctx.metrics);
     m->ice_ = std::make_unique<twilio::IceServers>(p.rest.get(), ctx.config.media.stun_servers);
     if (!p.rest && ctx.config.media.stun_servers.empty())
         log::warning("no TURN (Twilio off) and no [media] stun_servers: patients behind NAT may not connect");

@@ -43,8 +43,18 @@ std::string describe_twilio_error(std::optional<int> code) {
 }
 
 Notifier::Notifier(store::Database& db, const Config& config, const tokens::TokenService& tokens, SmsChannel* sms,
-                   EmailChannel* email)
-    : db_(db), config_(config), tokens_(tokens), sms_(sms), email_(email), messages_(db) {}
+                   EmailChannel* email, Metrics* metrics)
+    : db_(db), config_(config), tokens_(tokens), sms_(sms), email_(email), metrics_(metrics), messages_(db) {
+    if (metrics_)
+        metrics_->set_help("consult_patient_messages_total", "counter",
+                           "Messages to patients by channel, purpose and outcome (accepted, refused, and Twilio's "
+                           "final delivery statuses)");
+}
+
+void Notifier::count(const MessageRow& m, const std::string& outcome) {
+    if (metrics_)
+        metrics_->count("consult_patient_messages_total", {{"channel", m.channel}, {"purpose", m.purpose}, {"outcome", outcome}});
+}
 
 Notifier::~Notifier() { *alive_ = false; }
 
@@ -122,12 +132,14 @@ void Notifier::finished(const std::string& row_id, const SendOutcome& o) {
     if (o.ok) {
         if (row->channel == "sms") messages_.accepted(row_id, o.provider_sid, o.status, o.attempts);
         else messages_.emailed(row_id, o.attempts);
+        count(*row, "accepted");
         log::info(row->purpose + " accepted by " + (row->channel == "sms" ? "Twilio" : "the SMTP server"),
                   {{"SESSION_ID", row->session_id}, {"MESSAGE_ID", row_id}, {"PROVIDER_SID", o.provider_sid}});
         return;
     }
     messages_.failed(row_id, row->channel == "sms" && o.error_code ? "rejected" : "failed", o.error_code,
                      o.error_message, o.attempts);
+    count(*row, o.error_code ? "refused" : "gave_up");
     log::warning(row->purpose + " by " + row->channel + " failed: " + describe_twilio_error(o.error_code),
                  {{"SESSION_ID", row->session_id}, {"MESSAGE_ID", row_id},
                   {"TWILIO_ERROR", o.error_code ? std::to_string(*o.error_code) : ""},
@@ -255,6 +267,7 @@ bool Notifier::message_status(const std::string& provider_sid, const std::string
         return true;
     }
     const auto& m = update->message;
+    if (twilio::status_rank(status) >= twilio::status_rank("delivered")) count(m, status);
     log::info("message " + m.purpose + " is " + status, {{"SESSION_ID", m.session_id}, {"MESSAGE_ID", m.id},
                                                          {"TWILIO_ERROR", error_code ? std::to_string(*error_code) : ""}});
     if (error_code == twilio::kErrorOptedOut) messages_.opt_out(m.patient_id, *error_code);

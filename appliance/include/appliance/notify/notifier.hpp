@@ -6,6 +6,7 @@
 #pragma once
 
 #include "appliance/config.hpp"
+#include "appliance/metrics.hpp"
 #include "appliance/notify/message_store.hpp"
 #include "appliance/notify/smtp_sender.hpp"
 #include "appliance/tokens/token_service.hpp"
@@ -53,9 +54,9 @@ struct InviteRefused : std::runtime_error {
 
 class Notifier {
 public:
-    // Either channel may be null (switched off).
+    // Either channel may be null (switched off); so may `metrics`.
     Notifier(store::Database& db, const Config& config, const tokens::TokenService& tokens, SmsChannel* sms,
-             EmailChannel* email);
+             EmailChannel* email, Metrics* metrics = nullptr);
     ~Notifier();
     Notifier(const Notifier&) = delete;
     Notifier& operator=(const Notifier&) = delete;
@@ -92,12 +93,14 @@ private:
     std::string patient_link(const Recipient& r);
     nlohmann::json state_of(const std::optional<MessageRow>& row, const std::string& link, const Recipient* r);
     nlohmann::json invite_of(const std::vector<MessageRow>& rows, const Recipient* r);
+    void count(const MessageRow& m, const std::string& outcome);
 
     store::Database& db_;
     const Config& config_;
     const tokens::TokenService& tokens_;
     SmsChannel* sms_;
     EmailChannel* email_;
+    Metrics* metrics_;
     MessageStore messages_;
     std::set<std::string> in_flight_;   // row ids sent and not answered yet
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -346,3 +346,27 @@ TEST_F(NotifierTest, KioskCanSendTheInviteByEmailBesideTheSms) {
 
 }  // namespace
 }  // namespace consult::notify
+
+namespace consult::notify {
+namespace {
+
+TEST_F(NotifierTest, OutcomesAreCountedForMetrics) {
+    Metrics metrics;
+    Notifier n(*db_, config_, tokens_, &sms_, &email_, &metrics);
+    const auto id = session(now_ + 3 * 3600, "pat@example.org");
+    n.session_created(id, "https://x/v/r#t=1");
+    n.message_status(sms_.sid(0), "undelivered", 30003, "");
+    n.message_status(sms_.sid(0), "undelivered", 30003, "");   // a repeat is not counted twice
+    const std::string text = metrics.render("test");
+    auto value = [&](const std::string& labels) {
+        const std::string key = "consult_patient_messages_total{" + labels + "} ";
+        auto at = text.find(key);
+        return at == std::string::npos ? std::string("absent") : text.substr(at + key.size(), text.find('\n', at) - at - key.size());
+    };
+    EXPECT_EQ(value("channel=\"sms\",purpose=\"invite\",outcome=\"accepted\""), "1") << text;
+    EXPECT_EQ(value("channel=\"sms\",purpose=\"invite\",outcome=\"undelivered\""), "1") << text;
+    EXPECT_EQ(value("channel=\"email\",purpose=\"invite\",outcome=\"accepted\""), "1") << text;
+}
+
+}  // namespace
+}  // namespace consult::notify
