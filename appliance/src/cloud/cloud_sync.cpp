@@ -13,7 +13,7 @@ namespace ch = std::chrono;
 
 namespace {
 
-constexpr size_t kApplyChunk = 100;   // pulled rows written per main-loop turn
+constexpr size_t kApplyChunk = 100;   // pulled rows per transaction (bounds how long the write lock is held)
 constexpr int kPushWindow = 500;    // outbox entries looked at per round (bounds the work per main-loop turn)
 
 std::string cursor_id(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
@@ -32,15 +32,15 @@ struct CloudSync::Run {
 CloudSync::CloudSync(store::Database& db, std::filesystem::path state_dir, SyncSettings settings, GMainContext* context)
     : db_(db), state_dir_(std::move(state_dir)), settings_(std::move(settings)),
       context_(context ? g_main_context_ref(context) : g_main_context_ref_thread_default()), http_(context_),
+      writer_(sqlite3_db_filename(db.raw(), "main"), context_),
       outbox_(db), state_(SyncState::load(state_dir_)) {
     settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
     settings_.poll_seconds = std::max(1, settings_.poll_seconds);
 }
 
 CloudSync::~CloudSync() {
-    for (guint id : {timer_, deferred_})
-        if (id)
-            if (GSource* s = g_main_context_find_source_by_id(context_, id)) g_source_destroy(s);
+    if (timer_)
+        if (GSource* s = g_main_context_find_source_by_id(context_, timer_)) g_source_destroy(s);
     g_main_context_unref(context_);
 }
 
@@ -82,26 +82,26 @@ void CloudSync::schedule(ch::milliseconds delay) {
     g_source_set_callback(source, [](gpointer p) -> gboolean {
         auto* self = static_cast<CloudSync*>(p);
         self->timer_ = 0;
-        self->begin_run();
+        self->timed([self] { self->begin_run(); });
         return G_SOURCE_REMOVE;
     }, this, nullptr);
     timer_ = g_source_attach(source, context_);
     g_source_unref(source);
 }
 
-void CloudSync::defer(std::function<void()> step) {
-    deferred_step_ = std::move(step);
-    GSource* source = g_idle_source_new();
-    g_source_set_priority(source, G_PRIORITY_DEFAULT);
-    g_source_set_callback(source, [](gpointer p) -> gboolean {
-        auto* self = static_cast<CloudSync*>(p);
-        self->deferred_ = 0;
-        auto step = std::move(self->deferred_step_);
-        step();
-        return G_SOURCE_REMOVE;
-    }, this, nullptr);
-    deferred_ = g_source_attach(source, context_);
-    g_source_unref(source);
+template <typename F>
+void CloudSync::timed(F step) {
+    const auto t0 = ch::steady_clock::now();
+    step();
+    longest_step_ = std::max(longest_step_, ch::duration_cast<ch::microseconds>(ch::steady_clock::now() - t0));
+}
+
+void CloudSync::save_state() {
+    // Written (and fsynced) by the store worker, in order with the rows it describes.
+    writer_.post([state = state_, dir = state_dir_](store::Database&) {
+                     if (!state.save(dir)) log::warning("cloud sync: cannot write " + SyncState::file(dir).string());
+                 },
+                 [](const std::string&) {});
 }
 
 void CloudSync::record_error(const std::string& what) {
@@ -158,7 +158,7 @@ void CloudSync::end_run(const std::optional<std::string>& error) {
         log::info("cloud sync: pushed " + std::to_string(run_->pushed) + ", pulled " + std::to_string(run_->pulled) + " rows");
     run_.reset();
     running_ = false;
-    if (!state_.save(state_dir_)) log::warning("cloud sync: cannot write " + SyncState::file(state_dir_).string());
+    save_state();
     if (state_.repair_needed) delay = ch::seconds(settings_.poll_seconds);
     else if (again_) delay = ch::milliseconds(0);
     again_ = false;
@@ -168,21 +168,28 @@ void CloudSync::end_run(const std::optional<std::string>& error) {
 
 void CloudSync::push_next() {
     if (push_not_before_ && ch::steady_clock::now() < *push_not_before_) return pull_table(0);
-    std::vector<OutboxEntry> entries;
-    try {
-        entries = outbox_.pending(kPushWindow);
-    } catch (const store::StoreError& e) {
-        record_error(std::string("outbox: ") + e.what());
-        return end_run(state_.last_error);
-    }
+    // Read on the writer's connection: it sees its own deletes, whatever the main connection holds open.
+    auto entries = std::make_shared<std::vector<OutboxEntry>>();
+    writer_.post([entries](store::Database& db) { *entries = Outbox(db).pending(kPushWindow); },
+                 [this, entries](const std::string& error) {
+                     timed([&] {
+                         if (!error.empty()) {
+                             record_error("outbox: " + error);
+                             return end_run(state_.last_error);
+                         }
+                         send_window(std::move(*entries));
+                     });
+                 });
+}
+
+void CloudSync::send_window(std::vector<OutboxEntry> entries) {
     if (entries.empty()) return pull_table(0);
     size_t max_rows = size_t(settings_.page_size);
     if (entries.front().seq <= solo_until_seq_) {   // find the row the cloud refused: one at a time
         std::erase_if(entries, [&](const OutboxEntry& e) { return e.seq > solo_until_seq_; });
         max_rows = 1;
     }
-    auto batches = plan_batches(entries, max_rows);
-    send_batch(std::make_shared<std::vector<PushBatch>>(std::move(batches)), 0);
+    send_batch(std::make_shared<std::vector<PushBatch>>(plan_batches(entries, max_rows)), 0);
 }
 
 void CloudSync::send_batch(std::shared_ptr<std::vector<PushBatch>> batches, size_t index) {
@@ -196,52 +203,67 @@ void CloudSync::send_batch(std::shared_ptr<std::vector<PushBatch>> batches, size
     } else {
         req = upsert_request(run_->endpoint, b.table, b.rows);
     }
-    http_.send(std::move(req), [this, batches, index](net::HttpResponse r) { on_push_reply(batches, index, r); });
+    http_.send(std::move(req), [this, batches, index](net::HttpResponse r) {
+        timed([&] { on_push_reply(batches, index, r); });
+    });
 }
 
 void CloudSync::on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, size_t index, const net::HttpResponse& r) {
     const PushBatch& b = (*batches)[index];
-    try {
-        switch (classify(r)) {
-        case Outcome::Done:
-            outbox_.delivered(b.seqs);
-            run_->pushed += int(b.rows.size());
-            state_.pushed_rows += long(b.rows.size());
-            state_.last_push_at = domain::now_iso();
-            push_failures_ = 0;
-            return send_batch(batches, index + 1);
-        case Outcome::Retry: {
-            const ServerError e = parse_error(r);
-            auto delay = backoff(push_failures_++, std::uniform_real_distribution<double>(0, 1)(random_));
-            if (auto ra = retry_after(r, std::time(nullptr))) delay = std::max<ch::milliseconds>(delay, *ra);
-            push_not_before_ = ch::steady_clock::now() + delay;
-            next_attempt_at_ = iso_in(delay);
-            outbox_.failed(b.seqs, e.summary(), *next_attempt_at_);
-            record_error("push " + b.table + ": " + e.summary() + "; retrying at " + *next_attempt_at_);
-            return end_run(state_.last_error);
-        }
-        case Outcome::Unauthorized:
-            need_repair(parse_error(r));
-            return end_run(state_.last_error);
-        case Outcome::Rejected: {
-            if (b.rows.size() > 1) {   // which row? send them one by one
-                solo_until_seq_ = std::max(solo_until_seq_, *std::max_element(b.seqs.begin(), b.seqs.end()));
-                return push_next();
-            }
-            const ServerError e = parse_error(r);
-            const std::string detail = e.summary() + (e.details.empty() ? "" : " (" + e.details.substr(0, 300) + ")");
-            for (auto seq : b.seqs) outbox_.park(seq, detail);
-            const std::string row_id = b.rows.empty() ? "" : b.rows[0].value("id", "");
-            log::warning("cloud sync: the cloud refused a row; parked", {{"TABLE", b.table}, {"ROW_ID", row_id},
-                                                                          {"ERROR", e.summary()}});
-            state_.last_error = "parked " + b.table + " " + row_id + ": " + e.summary();
-            state_.last_error_at = domain::now_iso();
-            return send_batch(batches, index + 1);
-        }
-        }
-    } catch (const store::StoreError& e) {
-        record_error(std::string("outbox: ") + e.what());
+    // Outbox writes go through the store worker; the next step waits for their commit.
+    auto then = [this](std::function<void()> next) {
+        return [this, next = std::move(next)](const std::string& error) {
+            timed([&] {
+                if (error.empty()) return next();
+                record_error("outbox: " + error);
+                end_run(state_.last_error);
+            });
+        };
+    };
+    switch (classify(r)) {
+    case Outcome::Done:
+        return writer_.post([seqs = b.seqs](store::Database& db) { Outbox(db).delivered(seqs); },
+                            then([this, batches, index] {
+                                const auto rows = long((*batches)[index].rows.size());
+                                run_->pushed += int(rows);
+                                state_.pushed_rows += rows;
+                                state_.last_push_at = domain::now_iso();
+                                push_failures_ = 0;
+                                send_batch(batches, index + 1);
+                            }));
+    case Outcome::Retry: {
+        const ServerError e = parse_error(r);
+        auto delay = backoff(push_failures_++, std::uniform_real_distribution<double>(0, 1)(random_));
+        if (auto ra = retry_after(r, std::time(nullptr))) delay = std::max<ch::milliseconds>(delay, *ra);
+        push_not_before_ = ch::steady_clock::now() + delay;
+        next_attempt_at_ = iso_in(delay);
+        record_error("push " + b.table + ": " + e.summary() + "; retrying at " + *next_attempt_at_);
+        return writer_.post([seqs = b.seqs, why = e.summary(), at = *next_attempt_at_](store::Database& db) {
+                                Outbox(db).failed(seqs, why, at);
+                            },
+                            then([this] { end_run(state_.last_error); }));
+    }
+    case Outcome::Unauthorized:
+        need_repair(parse_error(r));
         return end_run(state_.last_error);
+    case Outcome::Rejected: {
+        if (b.rows.size() > 1) {   // which row? send them one by one
+            solo_until_seq_ = std::max(solo_until_seq_, *std::max_element(b.seqs.begin(), b.seqs.end()));
+            return push_next();
+        }
+        const ServerError e = parse_error(r);
+        const std::string detail = e.summary() + (e.details.empty() ? "" : " (" + e.details.substr(0, 300) + ")");
+        const std::string row_id = b.rows.empty() ? "" : b.rows[0].value("id", "");
+        log::warning("cloud sync: the cloud refused a row; parked", {{"TABLE", b.table}, {"ROW_ID", row_id},
+                                                                      {"ERROR", e.summary()}});
+        state_.last_error = "parked " + b.table + " " + row_id + ": " + e.summary();
+        state_.last_error_at = domain::now_iso();
+        return writer_.post([seqs = b.seqs, detail](store::Database& db) {
+                                Outbox outbox(db);
+                                for (auto seq : seqs) outbox.park(seq, detail);
+                            },
+                            then([this, batches, index] { send_batch(batches, index + 1); }));
+    }
     }
 }
 
@@ -267,7 +289,9 @@ void CloudSync::pull_table(size_t index) {
         if (ids.empty()) return pull_table(index + 1);
         q.filters.emplace_back("doctor_id", "in.(" + ids + ")");
     }
-    http_.send(read_request(run_->endpoint, q), [this, index](net::HttpResponse r) { on_pull_reply(index, r); });
+    http_.send(read_request(run_->endpoint, q), [this, index](net::HttpResponse r) {
+        timed([&] { on_pull_reply(index, r); });
+    });
 }
 
 void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
@@ -284,39 +308,55 @@ void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
         record_error("pull " + std::string(t.table) + ": " + parse_error(r).summary());
         return end_run(state_.last_error);
     }
-    auto rows = nlohmann::json::parse(r.body, nullptr, false);
-    if (!rows.is_array()) {
-        record_error("pull " + std::string(t.table) + ": the answer is not a JSON array");
-        return end_run(state_.last_error);
-    }
-    apply_rows(index, std::make_shared<nlohmann::json>(std::move(rows)), 0);
+    apply_page_body(index, std::make_shared<std::string>(r.body));
 }
 
-// A page lands a chunk per main-loop turn, so the loop never waits for a whole page.
-void CloudSync::apply_rows(size_t index, std::shared_ptr<nlohmann::json> rows, size_t from) {
+// The store worker parses the page and writes it, a chunk per transaction, so neither the
+// main loop nor the API's own writes wait for a whole page.
+void CloudSync::apply_page_body(size_t index, std::shared_ptr<std::string> body) {
+    auto page = std::make_shared<PageResult>();
+    writer_.post(
+        [table = std::string(pulled_tables()[index].table), body, page](store::Database& db) {
+            auto rows = nlohmann::json::parse(*body, nullptr, false);
+            if (!rows.is_array()) throw std::runtime_error("the answer is not a JSON array");
+            page->rows = rows.size();
+            if (!rows.empty()) {
+                const auto& last = rows.back();
+                page->last = Cursor{last.value("updated_at", ""), cursor_id(last.contains("id") ? last["id"] : nullptr)};
+            }
+            for (size_t from = 0; from < rows.size(); from += kApplyChunk) {
+                const size_t to = std::min(rows.size(), from + kApplyChunk);
+                nlohmann::json chunk(rows.begin() + std::ptrdiff_t(from), rows.begin() + std::ptrdiff_t(to));
+                ApplyResult r = apply_page(db, table, chunk);
+                page->applied.applied += r.applied;
+                page->applied.skipped += r.skipped;
+                page->applied.kept_local += r.kept_local;
+                page->applied.deleted += r.deleted;
+                page->cancelled += cancel_sessions_of(db, r.cancelled_appointments);
+            }
+        },
+        [this, index, page](const std::string& error) { timed([&] { on_page_applied(index, *page, error); }); });
+}
+
+void CloudSync::on_page_applied(size_t index, const PageResult& page, const std::string& error) {
     const PulledTable& t = pulled_tables()[index];
-    const size_t to = std::min(rows->size(), from + kApplyChunk);
-    try {
-        nlohmann::json chunk(rows->begin() + std::ptrdiff_t(from), rows->begin() + std::ptrdiff_t(to));
-        ApplyResult applied = apply_page(db_, t.table, chunk);
-        if (int n = cancel_sessions_of(db_, applied.cancelled_appointments); n > 0)
-            log::info("cloud sync: cancelled " + std::to_string(n) + " session(s) of appointments cancelled in the cloud");
-        if (applied.skipped > 0)
-            log::warning("cloud sync: " + std::to_string(applied.skipped) + " row(s) do not fit the local schema",
-                         {{"TABLE", t.table}});
-        run_->pulled += applied.applied + applied.deleted;
-        state_.pulled_rows += applied.applied + applied.deleted;
-    } catch (const store::StoreError& e) {
-        record_error("pull " + std::string(t.table) + ": " + e.what());
+    if (!error.empty()) {
+        record_error("pull " + std::string(t.table) + ": " + error);
         return end_run(state_.last_error);
     }
-    if (to < rows->size()) return defer([this, index, rows, to] { apply_rows(index, rows, to); });
-    if (!rows->empty()) {   // the cursor moves only once the whole page is stored
-        const auto& last = rows->back();
-        state_.cursors[t.table] = {last.value("updated_at", ""), cursor_id(last.contains("id") ? last["id"] : nullptr)};
-        state_.save(state_dir_);
+    if (page.cancelled > 0)
+        log::info("cloud sync: cancelled " + std::to_string(page.cancelled) +
+                  " session(s) of appointments cancelled in the cloud");
+    if (page.applied.skipped > 0)
+        log::warning("cloud sync: " + std::to_string(page.applied.skipped) + " row(s) do not fit the local schema",
+                     {{"TABLE", t.table}});
+    run_->pulled += page.applied.applied + page.applied.deleted;
+    state_.pulled_rows += page.applied.applied + page.applied.deleted;
+    if (page.last) {   // the cursor moves only once the whole page is stored
+        state_.cursors[t.table] = *page.last;
+        save_state();
     }
-    if (rows->size() >= size_t(settings_.page_size)) return pull_table(index);   // another page
+    if (page.rows >= size_t(settings_.page_size)) return pull_table(index);   // another page
     pull_table(index + 1);
 }
 
@@ -339,7 +379,8 @@ nlohmann::json CloudSync::status() {
                      {"last_error_at", opt(state_.last_error_at)},
                      {"next_attempt_at", opt(next_attempt_at_)},
                      {"pulled_rows", state_.pulled_rows},
-                     {"pushed_rows", state_.pushed_rows}};
+                     {"pushed_rows", state_.pushed_rows},
+                     {"longest_step_ms", double(longest_step_.count()) / 1000.0}};
     try {
         j["outbox_depth"] = outbox_.depth();
         j["parked_rows"] = outbox_.parked();

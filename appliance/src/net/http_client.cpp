@@ -1,5 +1,7 @@
 #include "appliance/net/http_client.hpp"
 
+#include "appliance/net/context_queue.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -137,7 +139,8 @@ std::optional<std::string> HttpResponse::header(std::string_view lower_name) con
 // The worker thread and what it shares with the owner. Deliveries hold a reference,
 // so the state outlives the client until the last queued callback has run (or been dropped).
 struct HttpClient::Worker {
-    GMainContext* context = nullptr;
+    explicit Worker(GMainContext* c) : deliveries(c) {}
+    ContextQueue deliveries;
     std::atomic<bool> alive{true};      // false once the client is gone: callbacks are dropped
     std::atomic<size_t> in_flight{0};
     std::mutex mutex;
@@ -145,53 +148,22 @@ struct HttpClient::Worker {
     bool stopping = false;
     CurlMultiPtr multi{curl_multi_init()};
     std::thread thread;
-    std::vector<GSource*> pending;      // deliveries not yet dispatched (under mutex)
 
-    ~Worker() { if (context) g_main_context_unref(context); }
     void run();
     void deliver(std::unique_ptr<Transfer> t, const std::shared_ptr<Worker>& self);
     std::weak_ptr<Worker> weak_self;
 };
 
-namespace {
-
-struct Delivery {
-    std::shared_ptr<HttpClient::Worker> worker;
-    std::unique_ptr<Transfer> transfer;
-};
-
-}  // namespace
-
 void HttpClient::Worker::deliver(std::unique_ptr<Transfer> t, const std::shared_ptr<Worker>& self) {
     t->easy.reset();
     t->headers.reset();
-    auto* d = new Delivery{self, std::move(t)};
-    GSource* source = g_idle_source_new();
-    g_source_set_priority(source, G_PRIORITY_DEFAULT);
-    g_source_set_callback(source, [](gpointer p) -> gboolean {
-        auto* d = static_cast<Delivery*>(p);
-        {
-            std::lock_guard lock(d->worker->mutex);
-            auto& list = d->worker->pending;
-            auto it = std::find(list.begin(), list.end(), g_main_current_source());
-            if (it != list.end()) {
-                g_source_unref(*it);
-                list.erase(it);
-            }
-        }
-        if (d->worker->alive.load()) {
-            d->worker->in_flight.fetch_sub(1);
-            auto done = std::move(d->transfer->on_done);
-            done(std::move(d->transfer->response));
-        }
-        return G_SOURCE_REMOVE;
-    }, d, [](gpointer p) { delete static_cast<Delivery*>(p); });
-    {
-        std::lock_guard lock(mutex);
-        pending.push_back(g_source_ref(source));
-    }
-    g_source_attach(source, context);
-    g_source_unref(source);
+    std::shared_ptr<Transfer> done(std::move(t));
+    deliveries.post([self, done] {
+        if (!self->alive.load()) return;
+        self->in_flight.fetch_sub(1);
+        auto f = std::move(done->on_done);
+        f(std::move(done->response));
+    });
 }
 
 void HttpClient::Worker::run() {
@@ -229,9 +201,7 @@ void HttpClient::Worker::run() {
     for (auto& t : active) curl_multi_remove_handle(multi.get(), t->easy.get());
 }
 
-HttpClient::HttpClient(GMainContext* deliver_on) : worker_(std::make_shared<Worker>()) {
-    GMainContext* ctx = deliver_on ? deliver_on : g_main_context_ref_thread_default();
-    worker_->context = deliver_on ? g_main_context_ref(ctx) : ctx;
+HttpClient::HttpClient(GMainContext* deliver_on) : worker_(std::make_shared<Worker>(deliver_on)) {
     worker_->weak_self = worker_;
     worker_->thread = std::thread([w = worker_.get()] { w->run(); });
 }
@@ -244,15 +214,7 @@ HttpClient::~HttpClient() {
     }
     curl_multi_wakeup(worker_->multi.get());
     if (worker_->thread.joinable()) worker_->thread.join();
-    std::vector<GSource*> queued;
-    {
-        std::lock_guard lock(worker_->mutex);
-        queued.swap(worker_->pending);
-    }
-    for (GSource* s : queued) {   // results nobody will read: dropped with their callbacks
-        g_source_destroy(s);
-        g_source_unref(s);
-    }
+    worker_->deliveries.drop_pending();   // results nobody will read: dropped with their callbacks
 }
 
 void HttpClient::send(HttpRequest request, std::function<void(HttpResponse)> on_done) {

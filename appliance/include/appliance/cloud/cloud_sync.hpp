@@ -5,6 +5,8 @@
 
 #include "appliance/cloud/outbox.hpp"
 #include "appliance/cloud/postgrest.hpp"
+#include "appliance/cloud/pull.hpp"
+#include "appliance/cloud/store_worker.hpp"
 #include "appliance/cloud/sync_state.hpp"
 #include "appliance/net/http_client.hpp"
 #include "appliance/store/database.hpp"
@@ -51,14 +53,23 @@ private:
     void begin_run();
     void end_run(const std::optional<std::string>& error);
     void push_next();
+    void send_window(std::vector<OutboxEntry> entries);
     void send_batch(std::shared_ptr<std::vector<PushBatch>> batches, size_t index);
     void on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, size_t index, const net::HttpResponse& r);
     void pull_table(size_t index);
     void on_pull_reply(size_t index, const net::HttpResponse& r);
-    void apply_rows(size_t index, std::shared_ptr<nlohmann::json> rows, size_t from);
-    void defer(std::function<void()> step);   // runs on the next main-loop turn
+    struct PageResult {               // what the store worker made of one page
+        size_t rows = 0;
+        std::optional<Cursor> last;
+        ApplyResult applied;
+        int cancelled = 0;
+    };
+    void apply_page_body(size_t index, std::shared_ptr<std::string> body);
+    void on_page_applied(size_t index, const PageResult& page, const std::string& error);
+    template <typename F> void timed(F step);   // runs a step, keeping the longest one's time
     void need_repair(const ServerError& e);
     void record_error(const std::string& what);
+    void save_state();
     void schedule(std::chrono::milliseconds delay);
     std::optional<std::string> off_reason();
     std::optional<Endpoint> endpoint();
@@ -68,18 +79,18 @@ private:
     SyncSettings settings_;
     GMainContext* context_;
     net::HttpClient http_;
+    StoreWorker writer_;                     // pulled rows are written off the main loop
     Outbox outbox_;
     SyncState state_;
     std::unique_ptr<Run> run_;
     bool running_ = false, again_ = false;
     guint timer_ = 0;
-    guint deferred_ = 0;
-    std::function<void()> deferred_step_;
     std::int64_t solo_until_seq_ = 0;       // after a refused batch: rows go one by one up to here
     int push_failures_ = 0;                  // consecutive failed requests, for the backoff
     std::optional<std::chrono::steady_clock::time_point> push_not_before_;
     std::optional<std::string> next_attempt_at_;
     std::mt19937 random_{std::random_device{}()};
+    std::chrono::microseconds longest_step_{0};   // the longest the sync held the main loop
     std::function<void()> on_run_end_;
 };
 
