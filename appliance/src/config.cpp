@@ -217,6 +217,10 @@ std::expected<LoadedConfig, ConfigError> load_config(const ConfigSources& source
         if (auto e = read_file(d, values, out.warnings)) return std::unexpected(*e);
         out.files.push_back(d);
     }
+    if (!sources.settings_file.empty() && std::filesystem::exists(sources.settings_file, ec)) {
+        if (auto e = read_file(sources.settings_file, values, out.warnings)) return std::unexpected(*e);
+        out.files.push_back(sources.settings_file);
+    }
     for (const auto& o : sources.overrides) {
         auto eq = o.find('='), dot = o.find('.');
         if (eq == std::string::npos || dot == std::string::npos || dot > eq)

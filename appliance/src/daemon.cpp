@@ -52,14 +52,16 @@ std::expected<store::Database, StartError> open_store(const fs::path& state_dir)
 }  // namespace
 
 std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions& options) {
-    auto loaded = load_config(options.config);
+    const fs::path state_dir = options.state_dir.value_or(default_state_dir());
+    ConfigSources sources = options.config;
+    sources.settings_file = state_dir / "devices.conf";   // the kiosk's device choice (device_routes.cpp)
+    auto loaded = load_config(sources);
     if (!loaded) return std::unexpected(StartError{78, "configuration: " + loaded.error().describe()});
     Config config = loaded->config;
     if (options.http_port) config.http.port = *options.http_port;
     log::init(config.log.level);
     for (const auto& w : loaded->warnings) log::warning(w);
 
-    const fs::path state_dir = options.state_dir.value_or(default_state_dir());
     std::error_code ec;
     // Only a directory we create is set to 0700; an existing one keeps its owner's choice.
     const bool created = fs::create_directories(state_dir, ec);
@@ -92,6 +94,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     http::add_session_routes(router, *d->ctx_);
     http::add_schedule_routes(router, *d->ctx_);
     http::add_kiosk_routes(router, *d->ctx_);
+    http::add_device_routes(router, *d->ctx_);
     d->ctx_->messaging = notify::Messaging::create(*d->ctx_);
     http::add_twilio_routes(router, *d->ctx_);
     http::add_twilio_webhook_routes(router, *d->ctx_);
@@ -112,6 +115,7 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     }
     d->hub_ = std::make_unique<signalling::Hub>(*d->ctx_);
     d->hub_->attach(d->server_->soup());
+    d->ctx_->call_running = [hub = d->hub_.get()] { return hub->calls() > 0; };
 
     d->loop_.reset(g_main_loop_new(nullptr, FALSE));
     // The clock ends overdue calls and records no-shows, now and every 30 s.

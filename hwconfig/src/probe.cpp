@@ -44,20 +44,7 @@ std::vector<MissingPlugin> missing_plugins() {
     return out;
 }
 
-ProbeResult probe(const ProbeSettings& s) {
-    const auto started = std::chrono::steady_clock::now();
-    ProbeResult r;
-
-    // Encoders first, in parallel: each test pipeline has its own threads anyway.
-    std::vector<std::future<EncoderStatus>> pending;
-    for (const EncoderRow* row : encoders_available(registry_has, s.encoder))
-        pending.push_back(std::async(std::launch::async, [row] { return probe_encoder(*row); }));
-
-    r.missing = missing_plugins();
-    r.cameras = list_devices("Video/Source");
-    r.microphones = list_devices("Audio/Source");
-    r.speakers = list_devices("Audio/Sink");
-
+void choose_sources(ProbeResult& r, const ProbeSettings& s) {
     const bool hw_jpeg = has_hardware_jpeg_decoder();
     r.camera = choose_source(r.cameras, s.camera, s, hw_jpeg, DeviceKind::Camera);
     if (s.content_camera == "none") {
@@ -72,6 +59,23 @@ ProbeResult probe(const ProbeSettings& s) {
     r.microphone = choose_source(r.microphones, s.microphone, s, hw_jpeg, DeviceKind::Microphone);
     if (s.speaker == "none") r.speaker = {true, "none", "", std::nullopt, "configured"};
     else r.speaker = choose_source(r.speakers, s.speaker, s, hw_jpeg, DeviceKind::Speaker);
+}
+
+ProbeResult probe(const ProbeSettings& s) {
+    const auto started = std::chrono::steady_clock::now();
+    ProbeResult r;
+
+    // Encoders first, in parallel: each test pipeline has its own threads anyway.
+    std::vector<std::future<EncoderStatus>> pending;
+    for (const EncoderRow* row : encoders_available(registry_has, s.encoder))
+        pending.push_back(std::async(std::launch::async, [row] { return probe_encoder(*row); }));
+
+    r.missing = missing_plugins();
+    r.cameras = list_devices("Video/Source");
+    r.microphones = list_devices("Audio/Source");
+    r.speakers = list_devices("Audio/Sink");
+
+    choose_sources(r, s);
 
     for (auto& f : pending) {
         r.encoders.push_back(f.get());

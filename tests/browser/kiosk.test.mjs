@@ -3,7 +3,7 @@
 // invite link and its QR code, a patient arriving (chime and banner on another
 // screen), Admit, the patient's forwarded video on the kiosk, mute and camera-off
 // both ways, chat both ways, the content camera shared and stopped, End with confirmation, notes after the call, and the
-// Settings timings panel. Every screen is saved as a PNG, scanned with axe-core and
+// Settings timings panel and device pickers with their live preview. Every screen is saved as a PNG, scanned with axe-core and
 // checked for 48 px touch targets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,7 +227,48 @@ test('Settings: the admin PIN, timings created, edited, an overlap refused with 
   };
   await fill(0, '06:00', '07:00', 20);
   await until('the new Sunday hours', async () => (await text(page, '#timing-list')).includes('Sunday 06:00–07:00, 20-minute slots'));
+
+  // Devices: the pickers offer the test sources (no camera here), the content camera is
+  // the test image this appliance was started with, and the preview shows a picture.
+  const options = (sel) => page.evaluate((s) => [...document.querySelectorAll(`${s} option`)].map((o) => o.textContent), sel);
+  await until('the device pickers', async () => (await page.inputValue('#device-content')) === 'test');
+  assert.ok((await options('#device-camera')).includes('Test image'), (await options('#device-camera')).join(', '));
+  assert.ok((await options('#device-microphone')).includes('Test tone'));
+  assert.ok((await options('#device-speaker')).includes('None'));
+  const previewWidth = () => page.evaluate(() => {
+    const img = document.querySelector('#device-preview');
+    return img.complete && !img.hidden ? img.naturalWidth : 0;
+  });
+  await until('the camera preview', async () => (await previewWidth()) === 320, 20000);
+  const firstStill = await page.getAttribute('#device-preview', 'src');
+  await until('the preview refreshed', async () => (await page.getAttribute('#device-preview', 'src')) !== firstStill, 10000);
   await checkScreen(page, artifacts, 'settings');
+  await page.tap('#preview-content');
+  await until('the content camera preview', async () =>
+    (await page.getAttribute('#preview-content', 'aria-pressed')) === 'true' && (await previewWidth()) === 320, 20000);
+
+  // Save: the server's message on screen, the choice kept by the appliance.
+  await page.selectOption('#device-microphone', 'test');
+  await page.selectOption('#device-speaker', 'none');
+  await page.tap('#device-save');
+  await until('the devices saved', async () => /next call/.test(await text(page, '#device-message')));
+  const saved = await app.must('GET', '/api/system/devices', app.admin, undefined, 200);
+  assert.equal(saved.configured.microphone, 'test');
+  assert.equal(saved.configured.speaker, 'none');
+  // A device the appliance does not have: the 422's own message, the picker marked.
+  await page.evaluate(() => {
+    const o = document.createElement('option');
+    o.value = '/dev/video99';
+    o.textContent = 'gone';
+    document.querySelector('#device-camera').append(o);
+  });
+  await page.selectOption('#device-camera', '/dev/video99');
+  const bad = await app.request('PUT', '/api/system/devices', app.admin, { camera: '/dev/video99' });
+  assert.equal(bad.status, 422);
+  await page.tap('#device-save');
+  await until('the refused device', async () => (await text(page, '#device-error')) === bad.body.error.message);
+  assert.equal(await page.getAttribute('#device-camera', 'aria-invalid'), 'true');
+  await page.selectOption('#device-camera', 'auto');
 
   const id = await page.evaluate(() => [...document.querySelectorAll('#timing-list [data-timing]')]
     .find((li) => li.textContent.includes('Sunday 06:00'))?.dataset.timing);
@@ -248,6 +289,10 @@ test('Settings: the admin PIN, timings created, edited, an overlap refused with 
 
   await page.tap('#settings-back');
   await until('back to sign-in', async () => (await screenOf(page)) === 'signin');
+  // The preview stops with Settings.
+  const stillAtClose = await page.getAttribute('#device-preview', 'src');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(await page.getAttribute('#device-preview', 'src'), stillAtClose);
   await context.close();
 });
 

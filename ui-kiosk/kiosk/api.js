@@ -1,10 +1,11 @@
 // The kiosk's REST calls: the signed-in token in memory only, the server's own error
 // message when something is refused, and one plain sentence when the box is silent.
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field;   // the request field a 422 is about, when the server names one
   }
 }
 
@@ -34,7 +35,7 @@ export class Api {
     if (!res.ok) {
       const e = parsed?.error || {};
       if (res.status === 401 && token && e.code !== 'wrong_pin') this.onUnauthorised?.();
-      throw new ApiError(res.status, e.code || 'http_' + res.status, e.message || `The appliance refused this (${res.status}).`);
+      throw new ApiError(res.status, e.code || 'http_' + res.status, e.message || `The appliance refused this (${res.status}).`, e.field);
     }
     return parsed;
   }

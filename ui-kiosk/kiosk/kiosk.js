@@ -220,6 +220,7 @@ function openSettings(r) {
 }
 
 function closeSettings() {
+  settings.hide();
   app.api.post('/api/kiosk/sign-out', { reason: 'settings closed' }, app.adminToken).catch(() => {});
   app.adminToken = null;
   const back = app.token ? (app.returnTo && app.returnTo !== 'settings' ? app.returnTo : 'today') : 'signin';

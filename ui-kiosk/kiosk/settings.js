@@ -1,9 +1,26 @@
 // Settings, behind the admin PIN: the video hours of each doctor (create, edit,
-// delete; the server's refusal shown as it says it), the devices the appliance uses,
-// network and cloud, and the software version.
+// delete; the server's refusal shown as it says it), the camera, content camera,
+// microphone and speaker (chosen here, with a still of the camera about twice a second
+// while Settings is open), network and cloud, and the software version.
 const $ = (id) => document.getElementById(id);
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const TIMINGS = '/api/video-consultations/timings';
+const DEVICES = '/api/system/devices';
+const PREVIEW = '/api/system/camera/preview.jpg';
+const PREVIEW_EVERY_MS = 500;
+// [request field, select id, device list, the choices offered before the devices]
+const PICKERS = [
+  ['camera', 'device-camera', 'cameras', [['auto', 'Automatic (first camera found)'], ['test', 'Test image']]],
+  ['content_camera', 'device-content', 'cameras', [['none', 'None'], ['auto', 'Automatic (another camera)'], ['test', 'Test image']]],
+  ['microphone', 'device-microphone', 'microphones', [['auto', 'Automatic (first microphone found)'], ['test', 'Test tone']]],
+  ['speaker', 'device-speaker', 'speakers', [['auto', 'Automatic (first speaker found)'], ['none', 'None']]],
+];
+const PREVIEW_PROBLEMS = {
+  camera_in_use: 'The camera is in use by a call; the preview comes back when the call ends.',
+  no_content_camera: 'No content camera is chosen.',
+  probing: 'The appliance is still looking for its cameras.',
+};
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function facts(dl, rows) {
   dl.replaceChildren();
@@ -30,6 +47,11 @@ export class Settings {
     $('timing-doctor').addEventListener('change', () => this.loadTimings());
     $('timing-form').addEventListener('submit', (e) => { e.preventDefault(); this.save(); });
     $('timing-cancel').addEventListener('click', () => this.edit(null));
+    this.devices = null;
+    this.which = 'camera';
+    this.previewing = false;
+    $('device-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveDevices(); });
+    for (const which of ['camera', 'content']) $(`preview-${which}`).addEventListener('click', () => this.previewOf(which));
   }
 
   get token() { return this.app.adminToken; }
@@ -46,7 +68,134 @@ export class Settings {
     }
     if (current) select.value = current;
     this.edit(null);
-    await Promise.all([this.loadTimings(), this.status()]);
+    this.startPreview();
+    await Promise.all([this.loadTimings(), this.loadDevices(), this.status()]);
+  }
+
+  // Leaving Settings: the preview stops (it also stops by itself on any other screen).
+  hide() {
+    this.previewing = false;
+  }
+
+  // ------------------------------------------------------------ devices
+
+  async loadDevices() {
+    try {
+      this.fillDevices(await this.app.api.get(DEVICES, this.token));
+    } catch (err) {
+      this.deviceError(err.message);
+    }
+  }
+
+  fillDevices(r) {
+    this.devices = r;
+    for (const [field, id, list, fixed] of PICKERS) {
+      const select = $(id);
+      select.removeAttribute('aria-invalid');
+      select.replaceChildren();
+      const add = (value, text) => {
+        const o = document.createElement('option');
+        o.value = value;
+        o.textContent = text;
+        select.append(o);
+        return o;
+      };
+      for (const [value, text] of fixed) add(value, text);
+      const configured = r.configured[field];
+      let chosen = fixed.some(([value]) => value === configured) ? configured : null;
+      for (const d of r.devices[list]) {
+        const value = d.path || d.name;
+        add(value, d.path && d.path !== d.name ? `${d.name} (${d.path})` : d.name);
+        if (!chosen && (configured === d.name || configured === d.path)) chosen = value;
+      }
+      if (!chosen) add(chosen = configured, `${configured} (not found now)`);
+      select.value = chosen;
+      select.dataset.configured = select.value;
+    }
+    this.status();
+  }
+
+  deviceError(text, field) {
+    $('device-error').textContent = text;
+    $('device-error').hidden = !text;
+    for (const [f, id] of PICKERS) {
+      if (field && f === field) $(id).setAttribute('aria-invalid', 'true');
+      else $(id).removeAttribute('aria-invalid');
+    }
+  }
+
+  async saveDevices() {
+    const body = {};
+    for (const [field, id] of PICKERS) if ($(id).value !== $(id).dataset.configured) body[field] = $(id).value;
+    this.deviceError('');
+    if (!Object.keys(body).length) {
+      $('device-message').textContent = 'Nothing changed.';
+      return;
+    }
+    const button = $('device-save');
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const r = await this.app.api.put(DEVICES, body, this.token);
+      this.fillDevices(r);
+      $('device-message').textContent = r.message;
+      this.app.toast(r.message, 'info');
+    } catch (err) {
+      $('device-message').textContent = '';
+      this.deviceError(err.message, err.field);
+    } finally {
+      button.removeAttribute('aria-busy');
+    }
+  }
+
+  previewOf(which) {
+    this.which = which;
+    for (const w of ['camera', 'content']) $(`preview-${w}`).setAttribute('aria-pressed', String(w === which));
+    $('device-preview').alt = `Live preview of the ${which === 'camera' ? 'room' : 'content'} camera`;
+    this.startPreview();
+  }
+
+  startPreview() {
+    if (this.previewing) return;
+    this.previewing = true;
+    this.previewLoop();
+  }
+
+  async previewLoop() {
+    while (this.previewing && this.app.screen === 'settings' && this.token) {
+      const started = Date.now();
+      await this.refreshPreview();
+      await sleep(Math.max(50, PREVIEW_EVERY_MS - (Date.now() - started)));
+    }
+    this.previewing = false;
+  }
+
+  async refreshPreview() {
+    const state = $('preview-state');
+    const img = $('device-preview');
+    let res;
+    try {
+      res = await fetch(`${PREVIEW}?which=${this.which}`, { headers: { Authorization: `Bearer ${this.token}` },
+                                                           cache: 'no-store', signal: AbortSignal.timeout(8000) });
+    } catch {
+      state.textContent = 'No preview: the appliance is not answering.';
+      return;
+    }
+    if (res.ok) {
+      const url = URL.createObjectURL(await res.blob());
+      const old = this.previewUrl;
+      this.previewUrl = url;
+      img.src = url;
+      img.hidden = false;
+      if (old) URL.revokeObjectURL(old);
+      state.textContent = '';
+      return;
+    }
+    let error = {};
+    try { error = (await res.json()).error || {}; } catch { /* no JSON body */ }
+    if (error.code === 'preview_busy') return;   // the last one is still being made
+    if (res.status === 401) { this.previewing = false; return; }
+    if (res.status === 409 || res.status === 404) img.hidden = true;
+    state.textContent = PREVIEW_PROBLEMS[error.code] || error.message || `No preview (${res.status}).`;
   }
 
   async loadTimings() {
@@ -145,13 +294,14 @@ export class Settings {
 
   async status() {
     const h = this.app.health || {};
-    const pick = (v) => (v && typeof v === 'object' ? v.name || JSON.stringify(v) : v ?? 'not reported here (consultctl hw lists it)');
+    const d = this.devices || {};
+    const inUse = (s) => (s ? `${s.name}${s.test_source && s.name !== 'none' ? ' (test source)' : ''}: ${s.reason}` : 'not reported yet');
     facts($('device-facts'), [
-      ['Room camera', h.camera ? cameraText(h) : 'not reported yet'],
+      ['Room camera now', d.camera ? inUse(d.camera) : h.camera ? cameraText(h) : 'not reported yet'],
+      ['Content camera now', inUse(d.content_camera)],
+      ['Microphone now', inUse(d.microphone)],
+      ['Speaker now', inUse(d.speaker)],
       ['Video encoder', h.encoder ?? 'none works on this box'],
-      ['Microphone', pick(h.microphone)],
-      ['Speaker', pick(h.speaker)],
-      ['Content camera', pick(h.content_camera ?? 'none configured')],
     ]);
     let turn = 'unknown';
     try {

@@ -83,6 +83,7 @@ struct ConfigSources {
     std::filesystem::path main = "/etc/consult/consultd.conf";
     bool main_required = false;                 // true when given with --config
     std::vector<std::string> overrides;         // "section.key=value", applied last
+    std::filesystem::path settings_file;        // optional, read after the drop-ins, before overrides (<state-dir>/devices.conf)
 };
 
 std::expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources);

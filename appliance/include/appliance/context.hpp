@@ -36,6 +36,8 @@ struct ApplianceContext {
     void session_changed(const store::SessionRow& s) {
         for (const auto& f : session_listeners) f(s);
     }
+    // True while a call has media running (set by the signalling hub's owner).
+    std::function<bool()> call_running;
     // Extra Prometheus text appended to /metrics (live calls, per-peer link stats).
     std::vector<std::function<std::string()>> metric_sources;
 };

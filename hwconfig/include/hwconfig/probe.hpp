@@ -82,6 +82,10 @@ struct ProbeResult {
 // Runs the whole probe (needs gst_init). Encoders are test-encoded in parallel.
 ProbeResult probe(const ProbeSettings& settings);
 
+// Chooses camera, content camera, microphone and speaker from the lists already in
+// `r` (no encoder re-test): the probe's own choice, and again after the settings change.
+void choose_sources(ProbeResult& r, const ProbeSettings& settings);
+
 // Pieces, exposed for tests.
 EncoderStatus probe_encoder(const EncoderRow& row);
 std::vector<MissingPlugin> missing_plugins();

@@ -85,6 +85,7 @@ protected:
         http::add_twilio_routes(router_, *ctx_);
         http::add_twilio_webhook_routes(router_, *ctx_);
         http::add_kiosk_routes(router_, *ctx_);
+        http::add_device_routes(router_, *ctx_);
         cloud_ = std::make_unique<cloud::CloudSync>(ctx_->db, dir_.path(), cloud::SyncSettings{});
         http::add_cloud_routes(router_, *ctx_, *cloud_);
 

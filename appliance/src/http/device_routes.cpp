@@ -1,0 +1,233 @@
+// /api/system/devices and /api/system/camera/preview.jpg: the kiosk's Settings screen
+// picks the camera, content camera, microphone and speaker among what the probe found,
+// and shows a still of a camera. The choice is kept in <state-dir>/devices.conf (read
+// by load_config after the drop-ins) and applies from the next call on.
+#include "appliance/http/routes.hpp"
+
+#include "appliance/http/auth.hpp"
+#include "appliance/http/validation.hpp"
+#include "appliance/hw_report.hpp"
+#include "appliance/kiosk/off_loop.hpp"
+#include "appliance/log.hpp"
+#include "hwconfig/gref.hpp"
+
+#include <glib.h>
+#include <gst/gst.h>
+
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+namespace consult::http {
+
+namespace {
+
+using tokens::Role;
+constexpr GstClockTime kPreviewTimeout = 3 * GST_SECOND;
+
+const hw::ProbeResult& probed(const ApplianceContext& ctx) {
+    if (!ctx.probe)
+        throw ApiError(503, "probing", "the appliance is still looking at its cameras and microphones; try again shortly")
+            .with_header("Retry-After", "2");
+    return *ctx.probe;
+}
+
+nlohmann::json devices_json(const ApplianceContext& ctx) {
+    const auto all = probe_to_json(*ctx.probe);
+    const auto& m = ctx.config.media;
+    nlohmann::json j{{"devices", all["devices"]}};
+    for (const char* k : {"camera", "content_camera", "microphone", "speaker"}) j[k] = all[k];
+    j["configured"] = {{"camera", m.camera}, {"content_camera", m.content_camera},
+                       {"microphone", m.microphone}, {"speaker", m.speaker}};
+    j["call_running"] = ctx.call_running && ctx.call_running();
+    return j;
+}
+
+// The device the value names (name or path), or null.
+const hw::Device* listed(const std::vector<hw::Device>& list, const std::string& v) {
+    for (const auto& d : list)
+        if (v == d.name || v == d.path) return &d;
+    return nullptr;
+}
+
+std::string checked(const nlohmann::json& body, const char* field, const std::vector<hw::Device>& list,
+                    bool none_ok, const char* what) {
+    const std::string v = require_string(body, field, 300);
+    if (v == "auto" || v == "test" || (none_ok && v == "none") || listed(list, v)) return v;
+    throw ApiError(422, "unknown_device", std::string(field) + " must be auto, test" + (none_ok ? ", none" : "") +
+                                              " or one of the " + what + " the appliance found", field);
+}
+
+// <state-dir>/devices.conf: the four [media] keys, 0600, replaced atomically.
+std::expected<void, std::string> save(const std::filesystem::path& state_dir, const Config::Media& m) {
+    GKeyFilePtr kf(g_key_file_new());
+    g_key_file_set_comment(kf.get(), nullptr, nullptr,
+                           " Written by consultd from the kiosk's Settings screen; read after consultd.conf and\n"
+                           " its drop-ins (a --set option still wins). Keys as in consultd.conf [media].", nullptr);
+    g_key_file_set_string(kf.get(), "media", "camera", m.camera.c_str());
+    g_key_file_set_string(kf.get(), "media", "content_camera", m.content_camera.c_str());
+    g_key_file_set_string(kf.get(), "media", "microphone", m.microphone.c_str());
+    g_key_file_set_string(kf.get(), "media", "speaker", m.speaker.c_str());
+    gsize len = 0;
+    GCharPtr data(g_key_file_to_data(kf.get(), &len, nullptr));
+    const auto path = state_dir / "devices.conf";
+    GErrorOut err;
+    // CONSISTENT: a temporary file renamed over the old one; DURABLE: fsync'd first.
+    if (!g_file_set_contents_full(path.c_str(), data.get(), gssize(len),
+                                  GFileSetContentsFlags(G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE),
+                                  0600, err.out()))
+        return std::unexpected(std::string(err.message()));
+    return {};
+}
+
+Response put_devices(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate(ctx, req, {Role::Admin});
+    const auto& p = probed(ctx);
+    auto body = req.json_body();
+    for (const auto& [k, v] : body.items())
+        if (k != "camera" && k != "content_camera" && k != "microphone" && k != "speaker")
+            throw ApiError(422, "unknown_field", k + " is not a device setting", k);
+    if (body.empty())
+        throw ApiError(422, "missing_field", "give at least one of camera, content_camera, microphone, speaker", "camera");
+    Config::Media m = ctx.config.media;
+    if (body.contains("camera")) m.camera = checked(body, "camera", p.cameras, false, "cameras");
+    if (body.contains("content_camera"))
+        m.content_camera = checked(body, "content_camera", p.cameras, true, "cameras");
+    if (body.contains("microphone")) m.microphone = checked(body, "microphone", p.microphones, false, "microphones");
+    if (body.contains("speaker")) m.speaker = checked(body, "speaker", p.speakers, true, "speakers");
+    const auto* cam = listed(p.cameras, m.camera);
+    if (cam && cam == listed(p.cameras, m.content_camera))
+        throw ApiError(422, "same_camera", "the content camera must be another camera than the room camera",
+                       "content_camera");
+
+    nlohmann::json changed = nlohmann::json::object();
+    const auto& was = ctx.config.media;
+    auto note = [&](const char* k, const std::string& a, const std::string& b) {
+        if (a != b) changed[k] = {{"from", a}, {"to", b}};
+    };
+    note("camera", was.camera, m.camera);
+    note("content_camera", was.content_camera, m.content_camera);
+    note("microphone", was.microphone, m.microphone);
+    note("speaker", was.speaker, m.speaker);
+    if (auto saved = save(ctx.state_dir, m); !saved) {
+        log::error("cannot save the device choice: " + saved.error());
+        throw ApiError(500, "cannot_save", "the device choice could not be saved on the appliance");
+    }
+    ctx.config.media = m;
+    hw::choose_sources(*ctx.probe, probe_settings(m));   // lists as probed; no encoder re-test
+    audit(ctx, c, "devices.change", std::nullopt, {{"changed", changed}});
+    log::info("device choice changed", {{"CAMERA", ctx.probe->camera.name}, {"MICROPHONE", ctx.probe->microphone.name}});
+
+    auto j = devices_json(ctx);
+    j["applies_to"] = "next call";
+    j["message"] = j["call_running"].get<bool>()
+        ? "Saved. The call in progress keeps its devices; the next call uses the new ones."
+        : "Saved. The next call uses these devices.";
+    return Response::json(200, j);
+}
+
+// One 320x180 JPEG from the source a call would open, or the reason there is none.
+// Runs on a worker thread: owns everything it touches.
+struct Still {
+    std::string jpeg, error;
+};
+
+Still grab_still(const hw::SourceChoice& s, bool content) {
+    std::string src;
+    if (s.test_source) {
+        src = std::string("videotestsrc is-live=true pattern=") + (content ? "ball" : "smpte");
+    } else {
+        src = "v4l2src name=src";
+        if (s.mode && s.mode->media == "image/jpeg") src += " ! image/jpeg ! jpegdec";
+        else if (s.mode && s.mode->media == "video/x-h264") src += " ! video/x-h264 ! h264parse ! openh264dec";
+    }
+    const std::string line = src + " ! videoconvert ! videoscale ! "
+                             "video/x-raw,width=320,height=180,pixel-aspect-ratio=1/1 ! jpegenc quality=80 ! "
+                             "appsink name=sink max-buffers=1 drop=true sync=false";
+    GErrorOut err;
+    auto pipeline = adopt(gst_parse_launch(line.c_str(), err.out()));
+    if (!pipeline || err) return {{}, std::string("cannot build the preview: ") + err.message()};
+    auto bin = GST_BIN(pipeline.get());
+    if (!s.test_source) {
+        auto v4l2 = adopt(gst_bin_get_by_name(bin, "src"));
+        g_object_set(v4l2.get(), "device", s.path.c_str(), nullptr);
+    }
+    auto sink = adopt(gst_bin_get_by_name(bin, "sink"));
+    auto* element = GST_ELEMENT(pipeline.get());
+    Still out;
+    if (gst_element_set_state(element, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        out.error = "the camera would not start";
+    } else {
+        GstSample* sample = nullptr;
+        g_signal_emit_by_name(sink.get(), "try-pull-sample", kPreviewTimeout, &sample);
+        if (sample) {
+            GstBuffer* buf = gst_sample_get_buffer(sample);
+            GstMapInfo map;
+            if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
+                out.jpeg.assign(reinterpret_cast<const char*>(map.data), map.size);
+                gst_buffer_unmap(buf, &map);
+            }
+            gst_sample_unref(sample);
+        }
+    }
+    if (out.jpeg.empty() && out.error.empty()) {
+        out.error = "no picture from the camera within 3 seconds";
+        auto bus = adopt(gst_element_get_bus(element));
+        if (GstMessagePtr msg{gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)}) {
+            GErrorOut gerr;
+            gst_message_parse_error(msg.get(), gerr.out(), nullptr);
+            out.error = std::string("the camera failed: ") + gerr.message();
+        }
+    }
+    gst_element_set_state(element, GST_STATE_NULL);
+    return out;
+}
+
+Response preview(ApplianceContext& ctx, const Request& req, const std::shared_ptr<std::set<std::string>>& busy) {
+    authenticate(ctx, req, {Role::Admin});
+    const auto& p = probed(ctx);
+    const std::string which = query_enum(req, "which", {"camera", "content"}).value_or("camera");
+    const hw::SourceChoice source = which == "content" ? p.content : p.camera;
+    if (which == "content" && source.test_source && source.name == "none")
+        throw ApiError(404, "no_content_camera", "no content camera is chosen");
+    // A V4L2 device opens once: a running call owns it.
+    if (ctx.call_running && ctx.call_running())
+        throw ApiError(409, "camera_in_use", "the camera is in use by a call; the preview comes back after it");
+    if (busy->count(which))
+        throw ApiError(503, "preview_busy", "a preview of this camera is being made; ask again shortly")
+            .with_header("Retry-After", "1");
+    busy->insert(which);
+    return Response::later([busy, which, source](std::function<void(Response)> reply) {
+        auto still = std::make_shared<Still>();
+        kiosk::run_off_loop([still, source, content = which == "content"] {
+            *still = grab_still(source, content);
+            return !still->jpeg.empty();
+        }, [busy, which, still, reply](bool ok) {
+            busy->erase(which);
+            if (!ok) {
+                log::warning("camera preview failed: " + still->error, {{"WHICH", which}});
+                reply(error_response(503, "preview_failed", still->error));
+                return;
+            }
+            auto r = Response::text(200, "image/jpeg", std::move(still->jpeg));
+            r.headers.emplace_back("Cache-Control", "no-store");
+            reply(std::move(r));
+        });
+    });
+}
+
+}  // namespace
+
+void add_device_routes(Router& r, ApplianceContext& ctx) {
+    r.add("GET", "/api/system/devices", [&ctx](const Request& req) {
+        authenticate(ctx, req, {Role::Admin});
+        probed(ctx);
+        return Response::json(200, devices_json(ctx));
+    });
+    r.add("PUT", "/api/system/devices", [&ctx](const Request& req) { return put_devices(ctx, req); });
+    auto busy = std::make_shared<std::set<std::string>>();
+    r.add("GET", "/api/system/camera/preview.jpg", [&ctx, busy](const Request& req) { return preview(ctx, req, busy); });
+}
+
+}  // namespace consult::http
