@@ -27,12 +27,13 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from postgrest_grammar import ApiError, parse_logic, parse_condition, parse_select, parse_order, parse_range, coerce  # noqa
 from postgrest_tables import TABLES, Store  # noqa
+from standin_server import serve  # noqa
 
 
 def b64url(data):
@@ -325,13 +326,7 @@ def main():
     ap.add_argument("--jwt-secret", required=True)
     a = ap.parse_args()
     Handler.state = State(a.api_key, a.jwt_secret)
-    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(Handler, a.port)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from standin_server import serve  # the script's own folder is on sys.path
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/(Messages|Tokens)\.json$")
@@ -351,10 +353,7 @@ def main():
     ap.add_argument("--api-key-secret")
     args = ap.parse_args()
     Handler.state = State(args)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler, args.port)
 
 
 if __name__ == "__main__":
