@@ -2,6 +2,11 @@
 // route, the session life cycle and its refusals, and double booking under concurrency.
 #include "api_fixture.hpp"
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <latch>
 #include <regex>
@@ -262,6 +267,65 @@ TEST_F(ApiTest, TimingsAreListedCreatedUpdatedAndDeleted) {
     EXPECT_EQ(deleted.status, 204) << deleted.text();
     EXPECT_FALSE(lists_id(api.call("GET", kTimings, api.admin).body["timings"], id));
     EXPECT_TRUE(is_error(api.call("DELETE", kTimings + "/" + id, api.admin), 404, "timing_not_found"));
+}
+
+// One keep-alive connection, written to by hand: a 204 must leave it open for the next
+// request (it used to be closed after every 204, and a client that had already sent its
+// next request on it saw "other side closed").
+class RawConnection {
+public:
+    explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(std::uint16_t(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            setup_failed("cannot connect to consultd");
+    }
+    ~RawConnection() { if (fd_ >= 0) ::close(fd_); }
+    RawConnection(const RawConnection&) = delete;
+    RawConnection& operator=(const RawConnection&) = delete;
+
+    // Sends one request; returns the response head and whatever body its Content-Length
+    // announces, or "" when the connection closed or nothing came within 3 s.
+    std::string exchange(const std::string& request) {
+        if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) return "";
+        std::string in;
+        std::size_t want = std::string::npos;
+        while (want == std::string::npos || in.size() < want) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 3000) != 1) return "";
+            char buf[4096];
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) return "";
+            in.append(buf, std::size_t(n));
+            if (const auto end = in.find("\r\n\r\n"); want == std::string::npos && end != std::string::npos) {
+                std::smatch m;
+                const std::string head = in.substr(0, end);
+                const bool sized = std::regex_search(head, m, std::regex("\r\nContent-Length: (\\d+)", std::regex::icase));
+                want = end + 4 + (sized ? std::stoul(m[1]) : 0);
+            }
+        }
+        return in;
+    }
+
+private:
+    int fd_;
+};
+
+TEST_F(ApiTest, A204AnswerKeepsTheConnectionOpenForTheNextRequest) {
+    json body{{"doctor_id", kDoctorA}, {"day_of_week", 0}, {"start_time", "06:00"}, {"end_time", "07:00"},
+              {"slot_duration_minutes", 20}};
+    auto created = api.call("POST", kTimings, api.admin, body);
+    ASSERT_EQ(created.status, 201) << created.text();
+
+    RawConnection conn(api.proc().port());
+    const std::string deleted = conn.exchange("DELETE " + kTimings + "/" + created.body.value("id", "") +
+                                              " HTTP/1.1\r\nHost: consultd\r\n" + bearer(api.admin) + "\r\n\r\n");
+    ASSERT_EQ(deleted.rfind("HTTP/1.1 204", 0), 0u) << deleted;
+    EXPECT_EQ(deleted.find("\r\nContent-Type:"), std::string::npos) << "a 204 has no body to describe:\n" << deleted;
+    const std::string next = conn.exchange("GET /healthz HTTP/1.1\r\nHost: consultd\r\n\r\n");
+    EXPECT_EQ(next.rfind("HTTP/1.1 200", 0), 0u) << "the connection did not survive the 204: '" << next << "'";
 }
 
 TEST_F(ApiTest, AvailabilityListsFreeSlotsAndABookingTakesOneAway) {

@@ -17,6 +17,17 @@ void send(SoupServerMessage* msg, const Response& r) {
     for (const auto& [k, v] : r.headers) soup_message_headers_replace(headers, k.c_str(), v.c_str());
     soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
     soup_message_headers_replace(headers, "Cache-Control", "no-store");
+    if (r.status == 204 || r.status == 304) {
+        // No body and no Content-Type. libsoup drops the length headers of such a
+        // response as it writes it, and then reads "no length" as "body until EOF" and
+        // closes the connection: a client that had already sent its next request on it
+        // got "other side closed". Once the headers are out, say there is no body.
+        soup_message_headers_remove(headers, "Content-Type");
+        g_signal_connect(msg, "wrote-headers", G_CALLBACK(+[](SoupServerMessage* m, gpointer) {
+            soup_message_headers_set_encoding(soup_server_message_get_response_headers(m), SOUP_ENCODING_NONE);
+        }), nullptr);
+        return;
+    }
     soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY, r.body.data(), r.body.size());
 }
 
