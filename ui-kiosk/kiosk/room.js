@@ -40,7 +40,6 @@ export class Room extends EventTarget {
     this.patientStream = new MediaStream();
     this.callFailed = '';
     this.content = { available: false, on: false };
-    this.streams = [];
   }
 
   open() {
@@ -141,7 +140,6 @@ export class Room extends EventTarget {
   }
 
   async onOffer(sdp, streams) {
-    this.streams = Array.isArray(streams) ? streams : [];
     if (!this.peer) {
       this.peer = new AnsweringPeer(this.signalling, this.iceServers, null);
       this.peer.addEventListener('track', (e) => this.onTrack(e.detail));
@@ -151,7 +149,7 @@ export class Room extends EventTarget {
       });
     }
     try {
-      await this.peer.onOffer(sdp);
+      await this.peer.onOffer(sdp, streams);
     } catch (err) {
       console.error('answer failed', err);
       this.reconnectMedia(true);
@@ -164,7 +162,7 @@ export class Room extends EventTarget {
     if (e.track.kind !== 'video') return;
     const transceivers = this.peer.pc.getTransceivers();
     const videos = transceivers.filter((t) => t.receiver.track.kind === 'video');
-    const what = this.streams[transceivers.indexOf(e.transceiver)] || (videos.indexOf(e.transceiver) === 0 ? 'room' : 'patient');
+    const what = this.peer.streamOf(e.transceiver) || (videos.indexOf(e.transceiver) === 0 ? 'room' : 'patient');
     const stream = new MediaStream([e.track]);
     if (what === 'room') {
       this.selfStream = stream;

@@ -192,11 +192,10 @@ function connect() {
       });
       state.peer.addEventListener('state', (e) => onPeerState(e.detail));
     }
-    state.peer.streams = m.streams || [];
     state.peer.localStream = state.stream;
     show('call');
     try {
-      await state.peer.onOffer(m.sdp);
+      await state.peer.onOffer(m.sdp, m.streams);
     } catch (err) {
       console.error('answer failed', err);
       s.send({ type: 'reconnect_media' });

@@ -9,6 +9,7 @@ export class AnsweringPeer extends EventTarget {
     this.pc = null;
     this.remoteStream = new MediaStream();
     this.streams = [];   // what each m-line carries, from the offer message (docs/signalling.md)
+    this.answering = Promise.resolve();
   }
 
   // "room", "room-audio", "content" or "patient" for one of this connection's transceivers.
@@ -16,7 +17,17 @@ export class AnsweringPeer extends EventTarget {
     return this.pc ? this.streams[this.pc.getTransceivers().indexOf(transceiver)] : undefined;
   }
 
-  async onOffer(sdp) {
+  // Offers are answered one at a time, in the order they came: an offer that arrives
+  // while the previous one is still being answered (a stream added at that moment)
+  // waits for it, and each is answered with its own list of streams.
+  onOffer(sdp, streams = []) {
+    const run = this.answering.then(() => this.answer(sdp, streams));
+    this.answering = run.catch(() => {});
+    return run;
+  }
+
+  async answer(sdp, streams) {
+    this.streams = Array.isArray(streams) ? streams : [];
     // A new offer on the same ICE session (the appliance added a stream) is answered
     // on the same connection; any other offer starts a new one.
     const ufrag = (text) => (/a=ice-ufrag:(\S+)/.exec(text || '') || [])[1];
