@@ -5,11 +5,11 @@
 // runs it). Proves both halves: the switch is what makes the difference, and the whole
 // call (Start, a patient, Admit) shows the patient's video on the kiosk.
 // Not named *.test.mjs: tests/CMakeLists.txt registers it with its own runner.
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Appliance, DOCTOR_B, launchBrowser, until } from './lib/appliance.mjs';
+import { Appliance, test, DOCTOR_B, launchBrowser, until } from './lib/appliance.mjs';
 import { bookAppointment, kioskSeesPatient, openKiosk, patientJoins, screenOf, signIn, visible } from './lib/kiosk.mjs';
 
 const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
@@ -44,7 +44,7 @@ async function hostCandidates(browser) {
   return found;
 }
 
-test('only lo here: Chromium gathers 127.0.0.1 with the switch and nothing without it', { timeout: 60000 }, async () => {
+test('only lo here: Chromium gathers 127.0.0.1 with the switch and nothing without it', { timeout: 180000 }, async () => {
   const plain = await launchBrowser();
   const without = await hostCandidates(plain);
   await plain.close();
@@ -55,7 +55,7 @@ test('only lo here: Chromium gathers 127.0.0.1 with the switch and nothing witho
   assert.ok(withSwitch.some((c) => c.includes(' 127.0.0.1 ') && c.includes('typ host')), withSwitch.join('\n'));
 });
 
-test('with no LAN the kiosk shows the patient forwarded through consultd', { timeout: 240000 }, async () => {
+test('with no LAN the kiosk shows the patient forwarded through consultd', { timeout: 480000 }, async () => {
   const browser = await launchBrowser([LOOPBACK]);
   try {
     const appt = await bookAppointment(app);

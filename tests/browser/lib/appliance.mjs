@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test as nodeTest } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const CLINIC = '5d0c1a1e-0000-4000-8000-000000000001';
@@ -14,8 +15,14 @@ const SESSIONS = '/api/video-consultations/sessions';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Polls `check` until it returns something truthy; throws `what` after `ms`.
+// Every wait is stretched by this factor (CONSULT_TIMEOUT_SCALE, default 3): a wait only
+// runs out when something is broken, and a loaded CI machine can be several times
+// slower than a developer's.
+export const TIMEOUT_SCALE = Number(process.env.CONSULT_TIMEOUT_SCALE) || 3;
+
+// Polls `check` until it returns something truthy; throws `what` after `ms` (scaled).
 export async function until(what, check, ms = 15000, every = 100) {
+  ms *= TIMEOUT_SCALE;
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
@@ -28,6 +35,24 @@ export async function until(what, check, ms = 15000, every = 100) {
     await sleep(every);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+// The consultd processes this test file has running.
+const running = new Set();
+
+// node:test's test(), whose failure also prints the last log lines of every running
+// consultd: on a CI machine they are the only record of what the appliance saw.
+export function test(name, options, fn) {
+  if (typeof options === 'function') [options, fn] = [{}, options];
+  return nodeTest(name, options, async (t) => {
+    try {
+      return await fn(t);
+    } catch (err) {
+      for (const app of running)
+        console.log(`--- "${name}" failed; consultd's last log lines (${app.dir}) ---\n${app.stderr.slice(-6000)}\n---`);
+      throw err;
+    }
+  });
 }
 
 async function freePort() {
@@ -58,15 +83,24 @@ export class Appliance {
     const args = ['--config', join(this.dir, 'empty.conf'), '--state-dir', join(this.dir, 'state'), '--http-port', String(this.port), '--demo',
                   '--set', 'http.rate_limit_per_minute=1000000', '--set', 'http.rate_limit_burst=100000', ...this.extraArgs];
     this.proc = spawn(this.consultd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(this);
     this.proc.stderr.on('data', (d) => { this.stderr = (this.stderr + d.toString()).slice(-20000); });
     this.exited = new Promise((r) => this.proc.once('exit', (code, sig) => r({ code, sig })));
-    await until('consultd to probe its hardware', async () => {
-      const h = await this.get('/healthz');
-      return h.status === 200 && typeof h.body.encoder === 'string' && h.body.encoder !== 'probing';
-    }, 60000, 200);
-    this.admin = this.token('admin', 'it-desk-admin');
-    this.doctor = this.token('doctor', DOCTOR_B);
-    await this.allDayTimings();
+    try {
+      await until('consultd to probe its hardware', async () => {
+        const h = await this.get('/healthz');
+        return h.status === 200 && typeof h.body.encoder === 'string' && h.body.encoder !== 'probing';
+      }, 60000, 200);
+      this.admin = this.token('admin', 'it-desk-admin');
+      this.doctor = this.token('doctor', DOCTOR_B);
+      await this.allDayTimings();
+    } catch (err) {
+      // A start that fails says why: consultd's own last words and how it ended.
+      const ended = this.proc.exitCode !== null || this.proc.signalCode !== null
+        ? `consultd ended (${this.proc.exitCode ?? this.proc.signalCode})` : 'consultd still running';
+      err.message += `\n${ended}; its stderr:\n${this.stderr.slice(-4000)}`;
+      throw err;
+    }
   }
 
   async stop() {
@@ -76,6 +110,7 @@ export class Appliance {
       await this.exited;
       clearTimeout(t);
     }
+    running.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
 

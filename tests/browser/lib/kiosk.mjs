@@ -16,7 +16,7 @@ export async function openKiosk(browser, app, viewport = { width: 1280, height: 
   const context = await browser.newContext({ viewport, hasTouch: true, isMobile: false });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log('[kiosk page error]', e.message));
-  page.on('console', (m) => { if (m.type() === 'error') console.log('[kiosk console]', m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log('[kiosk console]', m.text()); });
   await page.goto(`${app.base}/kiosk`);
   await until('the doctor list', () => page.evaluate(() => document.querySelectorAll('#doctor-list button').length >= 2));
   return { context, page };
