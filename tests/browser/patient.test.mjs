@@ -156,11 +156,16 @@ test('a patient joins, waits, is admitted, and the call runs both ways', { timeo
   await page.screenshot({ path: join(artifacts, 'chat.png') });
 
   // The doctor shows the second camera: it fills the patient's screen; the room moves aside.
+  // In stages, so that a failure says which one broke: the appliance agrees, the page
+  // is told, the new stream arrives on the page, and its pictures are decoded.
   doctor.send({ type: 'share', on: true });
-  await until('the shared camera on the page', () => page.evaluate(() => {
-    const v = document.getElementById('content');
-    return !v.hidden && v.videoWidth > 0 && document.querySelector('.stage').classList.contains('sharing');
-  }), 20000);
+  const shared = await doctor.next('the appliance to answer the share', (m) => (m.type === 'content' && m.on) || m.type === 'error');
+  assert.equal(shared.type, 'content', JSON.stringify(shared));
+  await until('the page told of the share', () => page.evaluate(() =>
+    !document.getElementById('content').hidden && document.querySelector('.stage').classList.contains('sharing')));
+  await until('the shared camera track on the page', () => page.evaluate(() =>
+    document.getElementById('content').srcObject?.getVideoTracks().length > 0), 20000);
+  await until('the shared camera decoded on the page', () => page.evaluate(() => document.getElementById('content').videoWidth > 0), 20000);
   const sharedFrames = await page.evaluate(() => document.getElementById('content').getVideoPlaybackQuality().totalVideoFrames);
   await until('the shared camera playing', () => page.evaluate((n) =>
     document.getElementById('content').getVideoPlaybackQuality().totalVideoFrames > n + 10, sharedFrames));
