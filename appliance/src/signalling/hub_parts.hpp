@@ -1,0 +1,80 @@
+// The signalling hub's private parts, shared by its two halves: hub.cpp (sockets,
+// hello and the message table) and rooms.cpp (a session's room and its media).
+#pragma once
+
+#include "appliance/domain/session_lifecycle.hpp"
+#include "appliance/signalling/hub.hpp"
+#include "appliance/store/session_store.hpp"
+#include "pipelines/call.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace consult::signalling {
+
+// The patient's media peer in a room's call; a kiosk's is "view-<socket id>".
+inline constexpr const char* kPatientPeer = "patient";
+
+inline std::optional<domain::SessionStatus> status_of(const store::SessionRow& row) {
+    return domain::parse_session_status(row.status);
+}
+
+inline bool closed(const store::SessionRow& row) {
+    auto st = status_of(row);
+    return !st || domain::is_closed(*st);
+}
+
+struct Hub::Socket {
+    std::string id;
+    GRef<SoupWebsocketConnection> ws;
+    std::string address;
+    bool authenticated = false;
+    tokens::Claims claims;
+    std::optional<std::string> session_id;       // patient: always; doctor: when opened with one
+    std::optional<std::string> participant_id;
+    std::optional<std::string> peer;             // this screen's webrtcbin peer, when it has media
+    bool offered = false;                        // an offer went out for the current peer
+    bool closing = false;
+    FloodGuard flood;
+    guint hello_timer = 0;
+    gulong message_handler = 0, closed_handler = 0;
+
+    bool patient() const { return authenticated && claims.role == tokens::Role::Patient; }
+    bool doctor() const { return authenticated && claims.role == tokens::Role::Doctor; }
+    const char* role() const { return patient() ? "patient" : "doctor"; }
+};
+
+struct Hub::Room : media::CallListener {
+    Room(Hub& h, std::string session, std::string doctor) : hub(h), session_id(std::move(session)), doctor_id(std::move(doctor)) {}
+    ~Room() override {
+        if (rejoin_timer) g_source_remove(rejoin_timer);
+    }
+
+    Hub& hub;
+    std::string session_id, doctor_id;
+    std::unique_ptr<media::Call> call;
+    std::map<std::string, std::string> peer_socket;   // media peer → socket id
+    std::string patient_socket;                       // empty while no patient screen is connected
+    std::optional<std::string> patient_participant;
+    std::string waiting_since;
+    guint rejoin_timer = 0;
+    nlohmann::json media_state{{"doctor", {{"audio", true}, {"video", true}}}, {"patient", {{"audio", true}, {"video", true}}}};
+    bool audio_only = false;
+    bool content_on = false;
+    std::int64_t last_quality_write_us = 0;
+    std::map<std::string, media::PeerStats> last_stats;
+
+    Socket* socket_for(const std::string& peer);
+
+    // media::CallListener: what the call says, told to the screens and kept in the store.
+    void local_description(const std::string& peer, media::SdpType type, const std::string& sdp) override;
+    void local_candidate(const std::string& peer, unsigned mline, const std::string& candidate) override;
+    void peer_state(const std::string& peer, const std::string& state) override;
+    void stats(const std::string& peer, const media::PeerStats& st) override;
+    void event(const std::string& peer, media::MediaEvent e, const std::string& detail) override;
+};
+
+}  // namespace consult::signalling
