@@ -2,10 +2,10 @@
 // waiting room, the call, notes afterwards, and Settings behind the admin PIN. The
 // token lives in this page's memory only; untouched for a while, the screen signs out.
 import { Signalling } from '/ui/shared/signalling.js';
-import { drawQr } from '/ui/shared/qr.js';
 import { Api } from '/kiosk/api.js';
 import { chime } from '/kiosk/chime.js';
 import { Room } from '/kiosk/room.js';
+import { drawCall, drawWaitingList, showInvite } from '/kiosk/room_view.js';
 import { Settings, cameraText, facts } from '/kiosk/settings.js';
 import { clockTime, renderDay } from '/kiosk/today.js';
 
@@ -383,77 +383,20 @@ function enterRoom(info, invite) {
   renderRoom();
 }
 
-function showInvite(invite) {
-  const panel = $('invite-panel');
-  if (!invite) return;
-  panel.hidden = false;
-  if (invite.link) {
-    $('invite-why').textContent = invite.channel === 'none'
-      ? `${invite.reason ? `${invite.reason}. ` : 'No text message or email was sent. '}Give the patient this link, or let them scan the code.`
-      : `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'}${invite.notice ? ` (${invite.notice})` : ''}. This is the same link.`;
-    $('invite-link').textContent = invite.link;
-    drawQr($('invite-qr'), invite.link, 448);
-    $('invite-qr').hidden = false;
-  } else {
-    $('invite-why').textContent = `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'} (${invite.status}).` +
-      (invite.notice ? ` ${invite.notice}` : '');
-    $('invite-link').textContent = '';
-    $('invite-qr').hidden = true;
-  }
-}
-
 function renderRoom() {
   const room = app.room;
   if (!room) return;
   if (room.status === 'in-progress' && app.screen === 'waiting') show('call');
   if (app.screen === 'waiting') renderWaiting();
-  if (app.screen === 'call') renderCall();
-}
-
-function precheckText(p) {
-  if (!p) return ['Pre-call check: not done yet', false];
-  const part = (label, v) => `${label} ${v === 'ok' ? '✓' : v === 'failed' ? '✗' : '–'}`;
-  const bad = p.camera === 'failed' || p.microphone === 'failed';
-  return [`Pre-call check: ${part('camera', p.camera)}, ${part('microphone', p.microphone)}, ${part('speaker', p.speaker)}`, bad];
+  if (app.screen === 'call') drawCall(app.room);
 }
 
 function renderWaiting() {
   const room = app.room;
-  const list = $('waiting-list');
-  list.replaceChildren();
   const entries = room ? [[room.sessionId, room.patients, room.patientName]] : [];
   // Others waiting for this doctor (from the lobby) are listed too.
   for (const [id, m] of app.rooms) if (!room || id !== room.sessionId) entries.push([id, m.patients, null]);
-  let any = false;
-  for (const [session, patients, fallback] of entries)
-    for (const p of patients.filter((x) => x.connected)) {
-      any = true;
-      const li = document.createElement('li');
-      li.className = 'waiting-item';
-      li.dataset.session = session;
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = p.name || fallback || 'Patient';
-      const since = document.createElement('span');
-      since.textContent = `waiting since ${clockTime(p.since)}`;
-      const [check, bad] = precheckText(p.precheck);
-      const pre = document.createElement('span');
-      pre.className = bad ? 'check-bad' : 'check-ok';
-      pre.textContent = check;
-      const admit = document.createElement('button');
-      admit.type = 'button';
-      admit.className = 'primary';
-      admit.textContent = 'Admit';
-      admit.addEventListener('click', () => admitFrom(session, name.textContent));
-      const decline = document.createElement('button');
-      decline.type = 'button';
-      decline.textContent = 'Decline';
-      decline.addEventListener('click', () => declineFrom(session, name.textContent));
-      li.append(name, since, pre, admit, decline);
-      list.append(li);
-    }
-  $('waiting-empty').hidden = any;
-  $('waiting-session').textContent = room ? `${room.patientName} · ${room.appointment ? clockTime(room.appointment.starts_at) : ''}` : '';
+  drawWaitingList(room, entries, { admit: admitFrom, decline: declineFrom });
 }
 
 function roomFor(session, name) {
@@ -472,7 +415,7 @@ async function admitFrom(session, name) {
   try {
     await app.api.post(`${SESSIONS}/${session}/admit`, {});
     show('call');
-    renderCall();
+    drawCall(app.room);
   } catch (err) {
     app.toast(err.message);
   }
@@ -482,31 +425,6 @@ async function declineFrom(session, name) {
   if (!(await app.confirm(`Decline ${name}? They are told the consultation will not take place now.`, 'Decline'))) return;
   roomFor(session, name);
   app.api.post(`${SESSIONS}/${session}/cancel`, { reason: 'declined by the doctor' }).catch((err) => app.toast(err.message));
-}
-
-function renderCall() {
-  const room = app.room;
-  $('mute').setAttribute('aria-pressed', String(!room.audio));
-  $('mute').textContent = room.audio ? 'Mute' : 'Unmute';
-  $('camera').setAttribute('aria-pressed', String(!room.video));
-  $('camera').textContent = room.video ? 'Camera off' : 'Camera on';
-  const q = $('quality-chip');
-  q.hidden = !room.quality;
-  q.dataset.level = { good: 'ok', fair: 'warn', poor: 'bad' }[room.quality] || '';
-  q.textContent = `Patient's connection: ${room.quality}`;
-  const notes = [];
-  if (room.patientAudio === false) notes.push('Patient muted');
-  if (room.patientVideo === false) notes.push("Patient's camera off");
-  $('patient-state').textContent = notes.join(' · ');
-  $('patient-state').hidden = notes.length === 0;
-  const c = room.content;
-  $('content').disabled = !c.available;
-  $('content').setAttribute('aria-pressed', String(!!c.on));
-  $('content').textContent = c.on ? 'Stop sharing' : 'Share content camera';
-  $('content-why').textContent = c.available ? 'Share content camera: the patient also sees the second camera.'
-    : 'No content camera is set up on this appliance ([media] content_camera).';
-  $('content-state').textContent = c.on ? 'shared with the patient' : c.available ? 'ready, not shared' : 'not connected';
-  $('content-video').hidden = !c.on;
 }
 
 function roomClosed(room) {
