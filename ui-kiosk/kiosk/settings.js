@@ -177,11 +177,15 @@ export class Settings {
       res = await fetch(`${PREVIEW}?which=${this.which}`, { headers: { Authorization: `Bearer ${this.token}` },
                                                            cache: 'no-store', signal: AbortSignal.timeout(8000) });
     } catch {
-      state.textContent = 'No preview: the appliance is not answering.';
+      if (this.previewing) state.textContent = 'No preview: the appliance is not answering.';
       return;
     }
+    // Settings may have closed while this picture was on its way: it is not shown then.
+    if (!this.previewing) return;
     if (res.ok) {
-      const url = URL.createObjectURL(await res.blob());
+      const blob = await res.blob();
+      if (!this.previewing) return;
+      const url = URL.createObjectURL(blob);
       const old = this.previewUrl;
       this.previewUrl = url;
       img.src = url;
