@@ -50,6 +50,7 @@ export class Settings {
     this.devices = null;
     this.which = 'camera';
     this.previewing = false;
+    this.previewRun = 0;
     $('device-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveDevices(); });
     for (const which of ['camera', 'content']) $(`preview-${which}`).addEventListener('click', () => this.previewOf(which));
   }
@@ -157,16 +158,17 @@ export class Settings {
   startPreview() {
     if (this.previewing) return;
     this.previewing = true;
-    this.previewLoop();
+    this.previewLoop(++this.previewRun);
   }
 
-  async previewLoop() {
-    while (this.previewing && this.app.screen === 'settings' && this.token) {
+  // One loop at a time: a loop left from an earlier visit to Settings ends when it wakes.
+  async previewLoop(run) {
+    while (this.previewing && run === this.previewRun && this.app.screen === 'settings' && this.token) {
       const started = Date.now();
       await this.refreshPreview();
       await sleep(Math.max(50, PREVIEW_EVERY_MS - (Date.now() - started)));
     }
-    this.previewing = false;
+    if (run === this.previewRun) this.previewing = false;
   }
 
   async refreshPreview() {
