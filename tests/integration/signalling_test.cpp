@@ -347,6 +347,32 @@ TEST(SignallingShutdown, StoppingDuringACallClosesEveryScreenAndRecordsWhoLeft) 
               std::vector<std::string>{"2"});
 }
 
+// The kiosk's Settings preview needs the camera: while a call has it, the preview is
+// refused with 409 and the call goes on; once the call ends, the preview comes back.
+TEST_F(SignallingTest, TheSettingsPreviewWaitsWhileACallHasTheCamera) {
+    const std::string preview = "/api/system/camera/preview.jpg?which=camera";
+    Session s = api().scheduled_session();
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    auto r = api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b);
+    ASSERT_EQ(r.status, 200) << r.text();
+    ASSERT_TRUE(pat->wait_for("offer", 20s)) << "no offer: the call did not start";
+
+    EXPECT_TRUE(is_error(api().call("GET", preview, api().admin), 409, "camera_in_use"));
+    EXPECT_FALSE(pat->is_closed()) << "asking for the preview must not disturb the call";
+    EXPECT_EQ(api().session_status(s.id), "in-progress");
+
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/end", api().doctor_b).status, 200);
+    ASSERT_TRUE(pat->wait_for("ended"));
+    Reply after;
+    for (int i = 0; i < 50; ++i) {
+        after = api().call("GET", preview, api().admin);
+        if (after.status != 409) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(after.status, 200) << after.text();
+}
+
 TEST_F(SignallingTest, ASocketThatNeverSaysHelloIsClosed) {
     auto c = open();
     EXPECT_EQ(c->wait_closed(15s), 4401);
