@@ -18,7 +18,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Every wait is stretched by this factor (CONSULT_TIMEOUT_SCALE, default 3): a wait only
 // runs out when something is broken, and a loaded CI machine can be several times
 // slower than a developer's.
-export const TIMEOUT_SCALE = Number(process.env.CONSULT_TIMEOUT_SCALE) || 3;
+const TIMEOUT_SCALE = Number(process.env.CONSULT_TIMEOUT_SCALE) || 3;
 
 // Polls `check` until it returns something truthy; throws `what` after `ms` (scaled).
 export async function until(what, check, ms = 15000, every = 100) {
