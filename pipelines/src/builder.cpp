@@ -1,5 +1,12 @@
 #include "pipelines/builder.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <condition_variable>
+#include <mutex>
+
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -58,8 +65,8 @@ void PipelineBuilder::sync_with_parent() {
     for (GstElement* el : added_) gst_element_sync_state_with_parent(el);
 }
 
-std::expected<GRef<GstElement>, BuildError> PipelineBuilder::build() {
-    if (error_) return std::unexpected(*error_);
+expected<GRef<GstElement>, BuildError> PipelineBuilder::build() {
+    if (error_) return unexpected(*error_);
     return pipeline_;
 }
 
@@ -83,9 +90,46 @@ std::vector<GstElement*> children(GstBin* bin) {
     return out;
 }
 
+// `elements` ordered so that each comes after everything it feeds, as a bin orders a
+// downward state change: stopping a sink first (webrtcbin holds its inputs until it is
+// negotiated) lets the streaming threads feeding it return before their own pads stop.
+std::vector<GstElement*> downstream_first(const std::vector<GstElement*>& elements) {
+    const std::set<GstElement*> in(elements.begin(), elements.end());
+    std::map<GstElement*, std::vector<GstElement*>> feeds;   // element → the elements it pushes into
+    std::map<GstElement*, int> unstopped_downstream;
+    for (GstElement* el : elements) {
+        unstopped_downstream[el];
+        GST_OBJECT_LOCK(el);
+        for (GList* l = el->srcpads; l; l = l->next) {
+            GRef<GstPad> peer = adopt(gst_pad_get_peer(GST_PAD(l->data)));
+            GstObject* parent = peer ? GST_OBJECT_PARENT(peer.get()) : nullptr;
+            if (parent && GST_IS_ELEMENT(parent) && in.count(GST_ELEMENT(parent)) && GST_ELEMENT(parent) != el)
+                feeds[el].push_back(GST_ELEMENT(parent));
+        }
+        GST_OBJECT_UNLOCK(el);
+        unstopped_downstream[el] = int(feeds[el].size());
+    }
+    std::map<GstElement*, std::vector<GstElement*>> fed_by;
+    for (auto& [el, targets] : feeds)
+        for (GstElement* t : targets) fed_by[t].push_back(el);
+    std::vector<GstElement*> out, ready;
+    for (GstElement* el : elements)
+        if (unstopped_downstream[el] == 0) ready.push_back(el);
+    while (!ready.empty()) {
+        GstElement* el = ready.back();
+        ready.pop_back();
+        out.push_back(el);
+        for (GstElement* up : fed_by[el])
+            if (--unstopped_downstream[up] == 0) ready.push_back(up);
+    }
+    for (GstElement* el : elements)   // a loop (none expected): the rest in any order
+        if (std::find(out.begin(), out.end(), el) == out.end()) out.push_back(el);
+    return out;
+}
+
 }  // namespace
 
-void remove_branch(GstBin* bin, const std::string& prefix) {
+void remove_branch(GstBin* bin, const std::string& prefix, std::shared_ptr<void> keep_alive) {
     std::vector<GstElement*> doomed;
     for (GstElement* el : children(bin)) {
         if (has_prefix(GST_OBJECT(el), prefix)) {
@@ -110,11 +154,58 @@ void remove_branch(GstBin* bin, const std::string& prefix) {
             gst_element_release_request_pad(el, pad);
         }
     }
-    for (GstElement* el : doomed) {
+    std::vector<GRef<GstElement>> stopping;
+    for (GstElement* el : downstream_first(doomed)) {
         gst_element_set_locked_state(el, TRUE);
-        gst_element_set_state(el, GST_STATE_NULL);
+        stopping.push_back(retain(el));
         gst_bin_remove(bin, el);
     }
+    retire(std::move(stopping), std::move(keep_alive));
+}
+
+namespace {
+
+std::mutex retire_lock;
+std::condition_variable retired_cv;
+int retiring = 0;
+
+struct RetireJob {
+    std::vector<GRef<GstElement>> elements;
+    std::shared_ptr<void> keep_alive;
+};
+
+// One thread stops retired elements, one job after another, in the order they were
+// retired: a peer's branch before the pipeline it left, as on the main thread before.
+GThreadPool* retirer() {
+    static GThreadPool* pool = g_thread_pool_new(
+        [](gpointer data, gpointer) {
+            std::unique_ptr<RetireJob> job(static_cast<RetireJob*>(data));
+            for (auto& el : job->elements) gst_element_set_state(el.get(), GST_STATE_NULL);
+            job.reset();
+            std::lock_guard hold(retire_lock);
+            --retiring;
+            retired_cv.notify_all();
+        },
+        nullptr, 1, FALSE, nullptr);
+    return pool;
+}
+
+}  // namespace
+
+void retire(std::vector<GRef<GstElement>> elements, std::shared_ptr<void> keep_alive) {
+    if (elements.empty()) return;
+    {
+        std::lock_guard hold(retire_lock);
+        ++retiring;
+    }
+    // A live source's streaming thread may be blocked downstream for a while; waiting
+    // for it there keeps the main loop answering.
+    g_thread_pool_push(retirer(), new RetireJob{std::move(elements), std::move(keep_alive)}, nullptr);
+}
+
+bool wait_for_retired(unsigned timeout_ms) {
+    std::unique_lock hold(retire_lock);
+    return retired_cv.wait_for(hold, std::chrono::milliseconds(timeout_ms), [] { return retiring == 0; });
 }
 
 }  // namespace consult::media

@@ -25,6 +25,7 @@ const char* event_name(MediaEvent e) {
     case MediaEvent::CameraLost: return "camera-lost";
     case MediaEvent::CameraRestored: return "camera-restored";
     case MediaEvent::BranchFailed: return "branch-failed";
+    case MediaEvent::RemoteDescriptionRefused: return "remote-description-refused";
     }
     return "unknown";
 }
@@ -38,22 +39,30 @@ Call::~Call() {
     alive_.reset();
     for (guint* t : {&stats_timer_, &restore_timer_, &bus_watch_})
         if (*t) g_source_remove(*t);
-    for (auto& [id, peer] : peers_) peer->teardown();
+    for (auto& [id, peer] : peers_) {
+        std::shared_ptr<Peer> gone(std::move(peer));
+        gone->teardown(gone);
+    }
     peers_.clear();
-    if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+    // Stopped on a worker thread: the main loop never waits on a streaming thread.
+    if (pipeline_) {
+        std::vector<GRef<GstElement>> whole;
+        whole.push_back(std::move(pipeline_));
+        retire(std::move(whole));
+    }
     g_main_context_unref(context_);
 }
 
-std::expected<std::unique_ptr<Call>, BuildError> Call::create(const CallSettings& settings, CallListener& listener) {
-    if (!settings.encoder) return std::unexpected(BuildError{"encoder", "no usable video encoder on this box"});
+expected<std::unique_ptr<Call>, BuildError> Call::create(const CallSettings& settings, CallListener& listener) {
+    if (!settings.encoder) return unexpected(BuildError{"encoder", "no usable video encoder on this box"});
     std::unique_ptr<Call> call(new Call(settings, listener));
-    if (auto built = call->build(); !built) return std::unexpected(built.error());
+    if (auto built = call->build(); !built) return unexpected(built.error());
     if (gst_element_set_state(call->pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-        return std::unexpected(BuildError{"pipeline", "the call's pipeline refused to start"});
+        return unexpected(BuildError{"pipeline", "the call's pipeline refused to start"});
     return call;
 }
 
-std::expected<void, BuildError> Call::build() {
+expected<void, BuildError> Call::build() {
     pipeline_ = adopt(gst_pipeline_new("call"));
     GstBin* bin = GST_BIN(pipeline_.get());
     camera_ = std::make_unique<CameraSwitch>(bin, settings_);
@@ -69,7 +78,7 @@ std::expected<void, BuildError> Call::build() {
     encoder_ = b.last();
     if (!row.parser.empty()) b.add(row.parser, "venc_parse");
     b.caps(row.output_caps).add("tee", "vtee", {{"allow-not-linked", "true"}});
-    if (b.error()) return std::unexpected(*b.error());
+    if (b.error()) return unexpected(*b.error());
     video_tee_ = b.last();
     set_video_bitrate(settings_.bitrate.start_kbps);
     GRef<GstPad> encsrc = adopt(gst_element_get_static_pad(encoder_, "src"));
@@ -97,7 +106,7 @@ std::vector<hw::Property> device_props(const hw::SourceChoice& device) {
 
 }  // namespace
 
-std::expected<void, BuildError> Call::build_audio() {
+expected<void, BuildError> Call::build_audio() {
     GstBin* bin = GST_BIN(pipeline_.get());
     const std::string raw = "audio/x-raw,format=S16LE,rate=48000,channels=1";
     // Far end: every peer's audio mixed, seen by the echo probe, then the speaker.
@@ -108,7 +117,7 @@ std::expected<void, BuildError> Call::build_audio() {
     if (settings_.speaker.test_source) far.add("fakesink", "speaker", {{"sync", "true"}, {"async", "false"}});
     else if (!settings_.speaker.element.empty()) far.add(settings_.speaker.element, "speaker", device_props(settings_.speaker));
     else far.add("autoaudiosink", "speaker", {{"sync", "true"}});
-    if (far.error()) return std::unexpected(*far.error());
+    if (far.error()) return unexpected(*far.error());
     GRef<GstElement> mixer = adopt(gst_bin_get_by_name(bin, "farend"));
     farend_mixer_ = mixer.get();  // the pipeline owns it; keep a borrowed pointer
 
@@ -124,23 +133,27 @@ std::expected<void, BuildError> Call::build_audio() {
         mic.add("webrtcdsp", "mic_dsp", {{"probe", "farend_probe"}, {"echo-cancel", "true"}, {"noise-suppression", "true"}});
     mic.add("audioconvert", "mic_post").add("volume", "mic_mute").add("opusenc", "aenc", {{"bitrate", "32000"}, {"inband-fec", "true"}, {"frame-size", "20"}})
         .add("tee", "atee", {{"allow-not-linked", "true"}});
-    if (mic.error()) return std::unexpected(*mic.error());
+    if (mic.error()) return unexpected(*mic.error());
     audio_tee_ = mic.last();
     return {};
 }
 
-std::expected<void, BuildError> Call::add_peer(const PeerOptions& options) {
+expected<void, BuildError> Call::add_peer(const PeerOptions& options) {
     if (options.id.empty() || peers_.count(options.id))
-        return std::unexpected(BuildError{options.id, "a peer needs a unique id"});
+        return unexpected(BuildError{options.id, "a peer needs a unique id"});
     auto peer = std::make_unique<Peer>(*this, options);
+    auto give_up = [&peer] {
+        std::shared_ptr<Peer> gone(std::move(peer));
+        gone->teardown(gone);
+    };
     if (auto r = peer->build(); !r) {
-        peer->teardown();
+        give_up();
         return r;
     }
     if (options.adapt_bitrate) controller_.emplace(settings_.bitrate);
     if (content_tee_ && options.send_video)
         if (auto r = peer->link_content(content_tee_); !r) {
-            peer->teardown();
+            give_up();
             return r;
         }
     peers_.emplace(options.id, std::move(peer));
@@ -170,17 +183,18 @@ void Call::remove_peer(const std::string& id) {
     auto it = peers_.find(id);
     if (it == peers_.end()) return;
     if (it->second->options().adapt_bitrate) controller_.reset();
-    it->second->teardown();
+    std::shared_ptr<Peer> gone(std::move(it->second));
     peers_.erase(it);
+    gone->teardown(gone);
     incoming_video_.erase(id);
 }
 
 bool Call::has_peer(const std::string& id) const { return peers_.count(id) > 0; }
 
-std::expected<void, std::string> Call::set_remote_description(const std::string& peer, SdpType type,
+expected<void, std::string> Call::set_remote_description(const std::string& peer, SdpType type,
                                                               const std::string& sdp) {
     auto it = peers_.find(peer);
-    if (it == peers_.end()) return std::unexpected("no such peer " + peer);
+    if (it == peers_.end()) return unexpected("no such peer " + peer);
     return it->second->set_remote_description(type, sdp);
 }
 
@@ -216,7 +230,7 @@ bool Call::content_available() const {
     return !c.test_source || (!c.name.empty() && c.name != "none");
 }
 
-std::expected<void, BuildError> Call::build_content() {
+expected<void, BuildError> Call::build_content() {
     const auto& row = *settings_.encoder;
     const auto& cam = settings_.content;
     PipelineBuilder b(GST_BIN(pipeline_.get()));
@@ -242,7 +256,7 @@ std::expected<void, BuildError> Call::build_content() {
     if (b.error()) {
         remove_branch(GST_BIN(pipeline_.get()), "content_");
         content_encoder_ = nullptr;
-        return std::unexpected(*b.error());
+        return unexpected(*b.error());
     }
     content_tee_ = b.last();
     GRef<GstElement> valve = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "content_valve"));
@@ -255,9 +269,9 @@ std::expected<void, BuildError> Call::build_content() {
     return {};
 }
 
-std::expected<void, BuildError> Call::set_content_shared(bool on) {
+expected<void, BuildError> Call::set_content_shared(bool on) {
     if (on == content_on_) return {};
-    if (on && !content_available()) return std::unexpected(BuildError{"content", "no second camera is configured"});
+    if (on && !content_available()) return unexpected(BuildError{"content", "no second camera is configured"});
     if (on && !content_tee_) {
         if (auto built = build_content(); !built) return built;
         for (auto& [id, peer] : peers_)

@@ -14,19 +14,19 @@ std::string raw_caps(const CallSettings& s) {
 
 }  // namespace
 
-std::expected<void, BuildError> CameraSwitch::build() {
+expected<void, BuildError> CameraSwitch::build() {
     PipelineBuilder b(bin_);
     b.add("input-selector", "vsel", {{"sync-streams", "false"}});
-    if (b.error()) return std::unexpected(*b.error());
+    if (b.error()) return unexpected(*b.error());
     selector_ = b.last();
     auto cam = build_camera(false);
-    if (!cam) return std::unexpected(cam.error());
+    if (!cam) return unexpected(cam.error());
     camera_pad_ = link_to_selector(*cam);
     g_object_set(selector_, "active-pad", camera_pad_, nullptr);
     return {};
 }
 
-std::expected<GstElement*, BuildError> CameraSwitch::build_camera(bool live) {
+expected<GstElement*, BuildError> CameraSwitch::build_camera(bool live) {
     const std::string p = "cam" + std::to_string(generation_) + "_";
     PipelineBuilder b(bin_);
     const auto& cam = settings_.camera;
@@ -43,19 +43,19 @@ std::expected<GstElement*, BuildError> CameraSwitch::build_camera(bool live) {
         // While the "camera off" slate is selected the selector answers not-linked,
         // which would stop a live camera for good; the tee takes that answer instead.
         .add("tee", p + "out", {{"allow-not-linked", "true"}});
-    if (b.error()) return std::unexpected(*b.error());
+    if (b.error()) return unexpected(*b.error());
     if (live) b.sync_with_parent();
     return b.last();
 }
 
-std::expected<GstElement*, BuildError> CameraSwitch::build_slate() {
+expected<GstElement*, BuildError> CameraSwitch::build_slate() {
     PipelineBuilder b(bin_);
     b.add("videotestsrc", "slate_src", {{"is-live", "true"}, {"pattern", "black"}});
     if (hw::registry_has("textoverlay"))
         b.add("textoverlay", "slate_text", {{"text", "Camera unavailable"}, {"valignment", "center"},
                                             {"halignment", "center"}, {"font-desc", "Sans 32"}});
     b.add("videoconvert", "slate_convert").caps(raw_caps(settings_));
-    if (b.error()) return std::unexpected(*b.error());
+    if (b.error()) return unexpected(*b.error());
     b.sync_with_parent();
     return b.last();
 }

@@ -13,7 +13,7 @@ namespace consult::media {
 class CameraSwitch {
 public:
     CameraSwitch(GstBin* bin, const CallSettings& settings);
-    std::expected<void, BuildError> build();
+    expected<void, BuildError> build();
     GstElement* output() const { return selector_; }
 
     // True when `element` belongs to the camera branch.
@@ -29,8 +29,8 @@ public:
     bool privacy() const { return privacy_; }
 
 private:
-    std::expected<GstElement*, BuildError> build_camera(bool live);
-    std::expected<GstElement*, BuildError> build_slate();
+    expected<GstElement*, BuildError> build_camera(bool live);
+    expected<GstElement*, BuildError> build_slate();
     GstPad* link_to_selector(GstElement* tail);
     bool ensure_slate();
     void select();             // camera, or the slate when the camera failed or is off

@@ -1,5 +1,7 @@
 #include "peer.hpp"
 
+#include "pipelines/sdp_check.hpp"
+
 #include "keyframe_gate.hpp"
 #include "main_thread.hpp"
 
@@ -36,15 +38,17 @@ std::string with_ssrc(GstElement* payloader, const std::string& caps) {
 
 }  // namespace
 
-Peer::Peer(Call& call, PeerOptions options) : call_(call), options_(std::move(options)) {}
+Peer::Peer(Call& call, PeerOptions options)
+    : call_(call), options_(std::move(options)), call_ptr_(&call), context_(g_main_context_ref(call.context_)),
+      call_alive_(call.alive_) {}
 
-Peer::~Peer() = default;
+Peer::~Peer() { g_main_context_unref(context_); }
 
-std::expected<void, BuildError> Peer::build() {
+expected<void, BuildError> Peer::build() {
     GstBin* bin = GST_BIN(call_.pipeline());
     PipelineBuilder b(bin);
     b.add("webrtcbin", name("webrtc"), {{"bundle-policy", "max-bundle"}});
-    if (b.error()) return std::unexpected(*b.error());
+    if (b.error()) return unexpected(*b.error());
     webrtc_ = b.last();
     g_object_set(webrtc_, "latency", guint(call_.settings().latency_ms), nullptr);
     if (!call_.settings().stun_server.empty())
@@ -77,9 +81,9 @@ std::expected<void, BuildError> Peer::build() {
     return {};
 }
 
-std::expected<void, BuildError> Peer::link_content(GstElement* tee) { return link_sender(tee, true, true); }
+expected<void, BuildError> Peer::link_content(GstElement* tee) { return link_sender(tee, true, true); }
 
-std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video, bool content) {
+expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video, bool content) {
     const auto& row = *call_.settings().encoder;
     const std::string v = content ? "c" : "v";
     PipelineBuilder b(GST_BIN(call_.pipeline()));
@@ -101,11 +105,11 @@ std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video, b
                                            kAudioPt + ",clock-rate=48000");
     }
     if (!caps.empty()) b.caps(caps);
-    if (b.error()) return std::unexpected(*b.error());
+    if (b.error()) return unexpected(*b.error());
     GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
     GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
     if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
-        return std::unexpected(BuildError{name("webrtc"), "cannot link the " + std::string(video ? "video" : "audio") + " sender"});
+        return unexpected(BuildError{name("webrtc"), "cannot link the " + std::string(video ? "video" : "audio") + " sender"});
     streams_.push_back(content ? "content" : video ? "room" : "room-audio");
     // Fixed codec preferences make the offer independent of whether media has
     // flowed yet, and keep stream-specific fields (sprop-parameter-sets) out of it.
@@ -120,14 +124,18 @@ std::expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video, b
     GRef<GstPad> qsink = adopt(gst_element_get_static_pad(queue, "sink"));
     GRef<GstPad> owned_teepad = adopt(teepad);  // the tee keeps the pad; we keep a borrowed pointer
     if (gst_pad_link(teepad, qsink.get()) != GST_PAD_LINK_OK)
-        return std::unexpected(BuildError{name("queue"), "cannot link to the call's tee"});
+        return unexpected(BuildError{name("queue"), "cannot link to the call's tee"});
     tee_pads_.push_back(teepad);
     return {};
 }
 
-void Peer::teardown() {
-    if (webrtc_) gst_element_set_state(webrtc_, GST_STATE_NULL);
-    remove_branch(GST_BIN(call_.pipeline()), "p_" + options_.id + "_");
+void Peer::teardown(std::shared_ptr<void> keep_alive) {
+    // No more callbacks start; those already running on webrtcbin's threads find this
+    // Peer alive (`keep_alive` holds it) until its elements have stopped.
+    torn_down_ = true;
+    if (webrtc_) g_signal_handlers_disconnect_by_data(webrtc_, this);
+    // webrtcbin and its branch leave the pipeline now and stop on a worker thread.
+    remove_branch(GST_BIN(call_.pipeline()), "p_" + options_.id + "_", std::move(keep_alive));
     tee_pads_.clear();
     webrtc_ = nullptr;
     valve_ = nullptr;
@@ -142,7 +150,7 @@ void Peer::set_video_enabled(bool on) {
 
 void Peer::on_negotiation_needed(GstElement*, gpointer p) {
     auto* self = static_cast<Peer*>(p);
-    post(self->call_.context_, self->call_.alive_, [call = &self->call_, id = self->options_.id] {
+    post(self->context_, self->call_alive_, [call = self->call_ptr_, id = self->options_.id] {
         if (auto it = call->peers_.find(id); it != call->peers_.end()) it->second->negotiate();
     });
 }
@@ -206,15 +214,17 @@ void Peer::on_description_created(GstPromise* promise, SdpType type) {
             at = start;
         }
     }
-    post(call_.context_, call_.alive_, [call = &call_, id = options_.id, type, sdp = std::move(sdp)] {
+    post(context_, call_alive_, [call = call_ptr_, id = options_.id, type, sdp = std::move(sdp)] {
+        if (type == SdpType::Offer)
+            if (auto it = call->peers_.find(id); it != call->peers_.end()) it->second->last_offer_ = sdp;
         call->listener_.local_description(id, type, sdp);
     });
 }
 
 void Peer::on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer p) {
     auto* self = static_cast<Peer*>(p);
-    post(self->call_.context_, self->call_.alive_,
-         [call = &self->call_, id = self->options_.id, mline, c = std::string(candidate)] {
+    post(self->context_, self->call_alive_,
+         [call = self->call_ptr_, id = self->options_.id, mline, c = std::string(candidate)] {
              call->listener_.local_candidate(id, mline, c);
          });
 }
@@ -227,7 +237,7 @@ void Peer::on_connection_state(GObject* webrtc, GParamSpec*, gpointer p) {
     GEnumValue* v = g_enum_get_value(cls, int(state));
     std::string name = v ? v->value_nick : "unknown";
     g_type_class_unref(cls);
-    post(self->call_.context_, self->call_.alive_, [call = &self->call_, id = self->options_.id, name] {
+    post(self->context_, self->call_alive_, [call = self->call_ptr_, id = self->options_.id, name] {
         call->listener_.peer_state(id, name);
         if (name == "connected") {
             call->force_keyframe();  // a new viewer gets a picture at once
@@ -238,43 +248,68 @@ void Peer::on_connection_state(GObject* webrtc, GParamSpec*, gpointer p) {
     });
 }
 
-std::expected<void, std::string> Peer::set_remote_description(SdpType type, const std::string& text) {
-    if (text.rfind("v=0", 0) != 0 || text.find("\nm=") == std::string::npos)
-        return std::unexpected("the session description does not parse");
-    if (type == SdpType::Answer && !offer_pending_) return std::unexpected("no offer is waiting for an answer");
-    GstSDPMessage* sdp = nullptr;
-    if (gst_sdp_message_new_from_text(text.c_str(), &sdp) != GST_SDP_OK || !sdp)
-        return std::unexpected("the session description does not parse");
-    auto* desc = gst_webrtc_session_description_new(
-        type == SdpType::Answer ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-    GstPromise* promise = gst_promise_new();
-    g_signal_emit_by_name(webrtc_, "set-remote-description", desc, promise);
-    std::string error;
-    if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
-        const GstStructure* reply = gst_promise_get_reply(promise);
-        GError* err = nullptr;
-        if (reply && gst_structure_get(reply, "error", G_TYPE_ERROR, &err, nullptr) && err) {
-            error = err->message;
-            g_error_free(err);
-        }
+expected<void, std::string> Peer::set_remote_description(SdpType type, const std::string& text) {
+    if (type == SdpType::Answer) {
+        if (!offer_pending_ || last_offer_.empty()) return unexpected("no offer is waiting for an answer");
+        auto shape = check_answer(last_offer_, text);
+        if (!shape) return unexpected(shape.error());
+        for (const auto& section : shape->sections)
+            if (!section.accepted) return unexpected("the browser refused the " + section.media + " section");
+        offer_pending_ = false;   // this answer is the one; a second is refused
     }
+    GstSDPMessage* raw = nullptr;
+    if (gst_sdp_message_new_from_text(text.c_str(), &raw) != GST_SDP_OK || !raw)
+        return unexpected("the session description does not parse");
+    auto* desc = gst_webrtc_session_description_new(
+        type == SdpType::Answer ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, raw);
+    // webrtcbin applies it on its own thread; its verdict comes back to the main loop
+    // (never waited for here: the loop must not block on a streaming thread).
+    struct Pending {
+        GMainContext* context;
+        std::weak_ptr<bool> alive;
+        Call* call;
+        std::string id;
+        SdpType type;
+    };
+    GstPromise* promise = gst_promise_new_with_change_func(
+        [](GstPromise* promise, gpointer p) {
+            auto* pending = static_cast<Pending*>(p);
+            std::string error;
+            if (gst_promise_get_reply(promise)) {
+                GError* err = nullptr;
+                if (gst_structure_get(gst_promise_get_reply(promise), "error", G_TYPE_ERROR, &err, nullptr) && err) {
+                    error = err->message;
+                    g_error_free(err);
+                }
+            }
+            post(pending->context, pending->alive, [call = pending->call, id = pending->id, type = pending->type, error] {
+                auto it = call->peers_.find(id);
+                if (it == call->peers_.end()) return;
+                if (!error.empty()) call->listener_.event(id, MediaEvent::RemoteDescriptionRefused, error);
+                else it->second->remote_description_applied(type);
+            });
+        },
+        new Pending{g_main_context_ref(context_), call_alive_, call_ptr_, options_.id, type}, [](gpointer p) {
+            auto* pending = static_cast<Pending*>(p);
+            g_main_context_unref(pending->context);
+            delete pending;
+        });
+    g_signal_emit_by_name(webrtc_, "set-remote-description", desc, promise);
     gst_promise_unref(promise);
     gst_webrtc_session_description_free(desc);
-    if (!error.empty()) return std::unexpected(error);
-    if (type == SdpType::Answer) {
-        offer_pending_ = false;
-        if (std::exchange(renegotiate_, false) && needs_new_offer()) negotiate();
-    }
-    if (type == SdpType::Offer) {
-        // The remote renegotiates: answer it.
-        GstPromise* p = gst_promise_new_with_change_func(
-            [](GstPromise* promise, gpointer p) {
-                static_cast<Peer*>(p)->on_description_created(promise, SdpType::Answer);
-            },
-            this, nullptr);
-        g_signal_emit_by_name(webrtc_, "create-answer", nullptr, p);
-    }
     return {};
+}
+
+void Peer::remote_description_applied(SdpType type) {
+    if (type == SdpType::Answer) {
+        if (std::exchange(renegotiate_, false) && needs_new_offer()) negotiate();
+        return;
+    }
+    // The remote renegotiates: answer it.
+    GstPromise* p = gst_promise_new_with_change_func(
+        [](GstPromise* promise, gpointer p) { static_cast<Peer*>(p)->on_description_created(promise, SdpType::Answer); },
+        this, nullptr);
+    g_signal_emit_by_name(webrtc_, "create-answer", nullptr, p);
 }
 
 void Peer::add_remote_candidate(unsigned mline, const std::string& candidate) {
@@ -287,6 +322,7 @@ void Peer::on_pad_added(GstElement*, GstPad* pad, gpointer p) {
 }
 
 void Peer::build_receiver(GstPad* pad) {
+    if (torn_down_) return;
     GstCapsPtr caps(gst_pad_get_current_caps(pad));
     if (!caps) caps.reset(gst_pad_query_caps(pad, nullptr));
     const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
@@ -357,7 +393,7 @@ void Peer::build_receiver(GstPad* pad) {
         }
     }
     if (b.error() || !first) {
-        post(call_.context_, call_.alive_, [call = &call_, id = options_.id, why = b.error() ? b.error()->describe() : std::string("no branch")] {
+        post(context_, call_alive_, [call = call_ptr_, id = options_.id, why = b.error() ? b.error()->describe() : std::string("no branch")] {
             call->listener_.event(id, MediaEvent::BranchFailed, "cannot receive: " + why);
         });
         return;
@@ -366,13 +402,13 @@ void Peer::build_receiver(GstPad* pad) {
     GRef<GstPad> qsink = adopt(gst_element_get_static_pad(first, "sink"));
     gst_pad_link(pad, qsink.get());
     if (media == "video")
-        post(call_.context_, call_.alive_, [call = &call_, id = options_.id, tee = name(tag + "fwd"),
+        post(context_, call_alive_, [call = call_ptr_, id = options_.id, tee = name(tag + "fwd"),
                                             codec = enc == "H264" ? hw::Codec::H264 : hw::Codec::VP8] {
             call->on_incoming_video(id, tee, codec);
         });
 }
 
-std::expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec codec) {
+expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec codec) {
     if (forwarding_) return {};
     PipelineBuilder b(GST_BIN(call_.pipeline()));
     b.add("queue", name("fwd_queue"),
@@ -387,12 +423,12 @@ std::expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec co
         b.add("rtpvp8pay", name("fwd_pay"), {{"pt", "97"}, {"picture-id-mode", "15-bit"}});
     const std::string pinned = b.last() ? with_ssrc(b.last(), caps) : caps;
     b.caps(pinned);
-    if (b.error()) return std::unexpected(*b.error());
+    if (b.error()) return unexpected(*b.error());
     GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
     streams_.push_back("patient");
     GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
     if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
-        return std::unexpected(BuildError{name("webrtc"), "cannot link the forwarded video"});
+        return unexpected(BuildError{name("webrtc"), "cannot link the forwarded video"});
     GObject* raw = nullptr;
     g_object_get(sink.get(), "transceiver", &raw, nullptr);
     GRef<GObject> transceiver = adopt(raw);
@@ -406,7 +442,7 @@ std::expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec co
     GRef<GstPad> teepad = adopt(gst_element_request_pad_simple(tee, "src_%u"));
     GRef<GstPad> qsink = adopt(gst_element_get_static_pad(queue, "sink"));
     if (gst_pad_link(teepad.get(), qsink.get()) != GST_PAD_LINK_OK)
-        return std::unexpected(BuildError{name("fwd_queue"), "cannot link to the source's video"});
+        return unexpected(BuildError{name("fwd_queue"), "cannot link to the source's video"});
     // The new viewer needs a picture now: ask the source for a keyframe (a PLI to it).
     gst_pad_send_event(teepad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
     forwarding_ = true;
@@ -423,7 +459,7 @@ void Peer::request_stats() {
                 reply.reset(gst_structure_copy(gst_promise_get_reply(promise)), gst_structure_free);
             gst_promise_unref(promise);
             if (!reply) return;
-            post(self->call_.context_, self->call_.alive_, [call = &self->call_, id = self->options_.id, reply] {
+            post(self->context_, self->call_alive_, [call = self->call_ptr_, id = self->options_.id, reply] {
                 call->apply_stats(id, reply.get());
             });
         },

@@ -7,6 +7,7 @@
 #include <gst/gst.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,16 +18,20 @@ public:
     Peer(Call& call, PeerOptions options);
     ~Peer();
 
-    std::expected<void, BuildError> build();
+    expected<void, BuildError> build();
     // Sends `source`'s incoming video (from its forwarding tee) to this peer as well.
-    std::expected<void, BuildError> link_forward(GstElement* tee, hw::Codec codec);
+    expected<void, BuildError> link_forward(GstElement* tee, hw::Codec codec);
     // The shared second camera, as one more video stream (renegotiates).
-    std::expected<void, BuildError> link_content(GstElement* tee);
+    expected<void, BuildError> link_content(GstElement* tee);
     bool forwarding() const { return forwarding_; }
-    // Unlinks from the tees and removes every element of this peer (main thread).
-    void teardown();
+    // Unlinks from the tees and removes every element of this peer (main thread); the
+    // elements stop on a worker thread, `keep_alive` (this Peer) is released after.
+    void teardown(std::shared_ptr<void> keep_alive);
 
-    std::expected<void, std::string> set_remote_description(SdpType type, const std::string& sdp);
+    // Checks an answer against the last offer, then hands it to webrtcbin; webrtcbin's
+    // own refusal arrives later as MediaEvent::RemoteDescriptionRefused.
+    expected<void, std::string> set_remote_description(SdpType type, const std::string& sdp);
+    void remote_description_applied(SdpType type);
     void add_remote_candidate(unsigned mline, const std::string& candidate);
     void request_stats();
     void set_video_enabled(bool on);
@@ -55,12 +60,17 @@ private:
     static void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer self);
     static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
     static void on_connection_state(GObject*, GParamSpec*, gpointer self);
-    std::expected<void, BuildError> link_sender(GstElement* tee, bool video, bool content = false);
+    expected<void, BuildError> link_sender(GstElement* tee, bool video, bool content = false);
     void build_receiver(GstPad* pad);
     std::string name(const std::string& what) const { return "p_" + options_.id + "_" + what; }
 
-    Call& call_;
+    Call& call_;                       // main thread only
     PeerOptions options_;
+    // What callbacks on GStreamer's threads use instead of call_: the Call may be gone.
+    Call* call_ptr_;                   // dereferenced only on the main thread, once call_alive_ says so
+    GMainContext* context_;
+    std::weak_ptr<bool> call_alive_;
+    std::atomic<bool> torn_down_{false};
     GstElement* webrtc_ = nullptr;     // owned by the pipeline
     GstElement* valve_ = nullptr;
     GstElement* content_valve_ = nullptr;
@@ -69,6 +79,7 @@ private:
     std::vector<std::string> streams_;
     bool forwarding_ = false;
     bool offer_pending_ = false;   // sent, no answer yet
+    std::string last_offer_;       // what the remote answers (main thread)
     bool renegotiate_ = false;     // webrtcbin asked again meanwhile
 };
 

@@ -6,6 +6,7 @@
 
 #include <glib-object.h>
 #include <gst/gst.h>
+#include <gst/sdp/gstsdpmessage.h>
 
 #include <memory>
 #include <utility>
@@ -64,6 +65,8 @@ struct GListDeleter { void operator()(GList* l) const { g_list_free_full(l, g_ob
 struct GstStructureDeleter { void operator()(GstStructure* s) const { gst_structure_free(s); } };
 struct GstCapsDeleter { void operator()(GstCaps* c) const { gst_caps_unref(c); } };
 struct GstMessageDeleter { void operator()(GstMessage* m) const { gst_message_unref(m); } };
+struct GstSDPMessageDeleter { void operator()(GstSDPMessage* m) const { gst_sdp_message_free(m); } };
+struct GstPromiseDeleter { void operator()(GstPromise* p) const { gst_promise_unref(p); } };
 
 using GCharPtr = std::unique_ptr<gchar, GFreeDeleter>;
 using GErrorPtr = std::unique_ptr<GError, GErrorDeleter>;
@@ -75,6 +78,8 @@ using GObjectListPtr = std::unique_ptr<GList, GListDeleter>;
 using GstStructurePtr = std::unique_ptr<GstStructure, GstStructureDeleter>;
 using GstCapsPtr = std::unique_ptr<GstCaps, GstCapsDeleter>;
 using GstMessagePtr = std::unique_ptr<GstMessage, GstMessageDeleter>;
+using GstSDPMessagePtr = std::unique_ptr<GstSDPMessage, GstSDPMessageDeleter>;
+using GstPromisePtr = std::unique_ptr<GstPromise, GstPromiseDeleter>;
 
 // Collects a GError out-parameter into an owning pointer: `f(..., err.out())`.
 class GErrorOut {

@@ -6,8 +6,9 @@
 
 #include <gst/gst.h>
 
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ public:
     // Adds a capsfilter with the given caps, linked in the chain.
     PipelineBuilder& caps(std::string_view caps);
 
-    std::expected<GRef<GstElement>, BuildError> build();
+    expected<GRef<GstElement>, BuildError> build();
     // The last element added (borrowed; the bin owns it), or null after an error.
     GstElement* last() const { return error_ ? nullptr : last_; }
     const std::optional<BuildError>& error() const { return error_; }
@@ -47,8 +48,18 @@ private:
     std::optional<BuildError> error_;
 };
 
-// Stops and removes every element of `bin` whose name starts with `prefix` (a branch
-// built with names "<prefix>..."), first releasing request pads it holds on others.
-void remove_branch(GstBin* bin, const std::string& prefix);
+// Removes every element of `bin` whose name starts with `prefix` (a branch built with
+// names "<prefix>..."), first releasing request pads it holds on others. The elements
+// leave the bin at once (their names are free again); they are stopped on a
+// GStreamer worker thread, so the caller never waits on a streaming thread.
+// `keep_alive` is released once they have stopped (what their callbacks use).
+void remove_branch(GstBin* bin, const std::string& prefix, std::shared_ptr<void> keep_alive = {});
+
+// Stops these elements (already out of any bin, or whole pipelines) off the calling
+// thread, in order, and drops the references given.
+void retire(std::vector<GRef<GstElement>> elements, std::shared_ptr<void> keep_alive = {});
+
+// Waits (at most `timeout_ms`) for every retire() to finish: for a clean exit.
+bool wait_for_retired(unsigned timeout_ms);
 
 }  // namespace consult::media

@@ -10,7 +10,7 @@
 #include "pipelines/congestion.hpp"
 #include "pipelines/media_types.hpp"
 
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -53,20 +53,20 @@ class CameraSwitch;
 
 class Call {
 public:
-    static std::expected<std::unique_ptr<Call>, BuildError> create(const CallSettings& settings, CallListener& listener);
+    static expected<std::unique_ptr<Call>, BuildError> create(const CallSettings& settings, CallListener& listener);
     ~Call();
     Call(const Call&) = delete;
     Call& operator=(const Call&) = delete;
 
     // Adds a peer to the running call; the offer arrives through the listener.
-    std::expected<void, BuildError> add_peer(const PeerOptions& options);
+    expected<void, BuildError> add_peer(const PeerOptions& options);
     void remove_peer(const std::string& id);
     bool has_peer(const std::string& id) const;
     // What each m-line of this peer's offers carries, in order ("room", "room-audio",
     // "content", "patient"), so a screen knows which stream is which.
     std::vector<std::string> streams(const std::string& peer) const;
 
-    std::expected<void, std::string> set_remote_description(const std::string& peer, SdpType type,
+    expected<void, std::string> set_remote_description(const std::string& peer, SdpType type,
                                                             const std::string& sdp);
     void add_remote_candidate(const std::string& peer, unsigned mline, const std::string& candidate);
 
@@ -86,7 +86,7 @@ public:
     // The second camera (intra-oral, HDMI capture) as a second video stream to every
     // peer that gets the room camera. The first share builds it and renegotiates;
     // later ones only open and close a valve. Refused when there is none.
-    std::expected<void, BuildError> set_content_shared(bool on);
+    expected<void, BuildError> set_content_shared(bool on);
     bool content_shared() const { return content_on_; }
     bool content_available() const;
 
@@ -95,13 +95,13 @@ public:
 
 private:
     Call(const CallSettings& settings, CallListener& listener);
-    std::expected<void, BuildError> build();
+    expected<void, BuildError> build();
     static gboolean on_bus(GstBus*, GstMessage*, gpointer self);
     void on_error(GstMessage* msg);
     void dump_dot(const std::string& reason);
     void poll_stats();
     void apply_stats(const std::string& peer, const GstStructure* stats);
-    std::expected<void, BuildError> build_audio();
+    expected<void, BuildError> build_audio();
     // A peer's incoming video is ready to be forwarded from the tee named `tee`.
     void on_incoming_video(const std::string& peer, const std::string& tee, hw::Codec codec);
     void link_forwards(const std::string& source);
@@ -120,7 +120,7 @@ private:
     std::map<std::string, std::pair<std::string, hw::Codec>> incoming_video_;   // peer → (tee name, codec)
     unsigned bitrate_kbps_ = 0;
     bool mic_muted_ = false;
-    std::expected<void, BuildError> build_content();
+    expected<void, BuildError> build_content();
     GstElement* content_tee_ = nullptr;     // owned by the pipeline
     GstElement* content_valve_ = nullptr;
     GstElement* content_encoder_ = nullptr;

@@ -33,6 +33,7 @@ enum class MediaEvent {
     CameraRestored,
     BranchFailed,     // a bus error ended part of the call; detail says which
     ContentLost,      // the shared second camera failed; sharing stopped
+    RemoteDescriptionRefused,   // webrtcbin would not take the remote's answer; detail says why
 };
 
 const char* event_name(MediaEvent e);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
 namespace consult::media {
 namespace {
 
@@ -43,6 +46,21 @@ void spin(int ms) {
     }
 }
 
+// Elements of `bin` whose name starts with `prefix`.
+int elements_named(GstElement* bin, const std::string& prefix) {
+    int n = 0;
+    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        const char* name = GST_OBJECT_NAME(g_value_get_object(&item));
+        n += name && std::string(name).rfind(prefix, 0) == 0;
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return n;
+}
+
 TEST(CallLifecycle, TwentySetupsAndTeardownsWithPeersComingAndGoing) {
     CountingListener l;
     for (int i = 0; i < 20; ++i) {
@@ -52,10 +70,33 @@ TEST(CallLifecycle, TwentySetupsAndTeardownsWithPeersComingAndGoing) {
         ASSERT_TRUE((*call)->add_peer({"b"}).has_value());
         ASSERT_TRUE(spin_until([&] { return l.offers >= 2 * (i + 1); }, 5000)) << "each new peer gets an offer with video";
         (*call)->remove_peer("a");
-        spin(10);
+        // The peer's elements are out of the pipeline at once (they stop on a worker thread).
+        EXPECT_EQ(elements_named((*call)->pipeline(), "p_a_"), 0) << "round " << i;
+        EXPECT_GT(elements_named((*call)->pipeline(), "p_b_"), 0) << "round " << i;
         EXPECT_FALSE((*call)->has_peer("a"));
         EXPECT_TRUE((*call)->has_peer("b"));
     }
+    EXPECT_TRUE(wait_for_retired(10000)) << "a removed peer never finished stopping";
+}
+
+TEST(CallLifecycle, RemovingAPeerDoesNotWaitForItsStreamingThreads) {
+    CountingListener l;
+    auto call = Call::create(test_settings(), l);
+    ASSERT_TRUE(call.has_value());
+    ASSERT_TRUE((*call)->add_peer({"a"}).has_value());
+    ASSERT_TRUE(spin_until([&] { return l.offers >= 1; }, 5000));
+    // Camera off and on, and the peer going, many times while its media never connects:
+    // each call returns at once.
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) {
+        (*call)->set_camera_off(i % 2 == 0);
+        spin(5);
+    }
+    (*call)->remove_peer("a");
+    call->reset();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(ms, 5000) << "the main thread waited on the media";
+    EXPECT_TRUE(wait_for_retired(10000));
 }
 
 TEST(CallLifecycle, RefusesToStartWithoutAnEncoderOrWithADuplicatePeer) {
