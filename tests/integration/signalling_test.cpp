@@ -19,12 +19,7 @@ protected:
     static void SetUpTestSuite() {
         daemon_ = new ApiDaemon(kArgs);
         daemon_->start();
-        // Calls need the probe's encoder; wait until /healthz names it.
-        for (int i = 0; i < 300; ++i) {
-            auto h = daemon_->call("GET", "/healthz", "");
-            if (h.body.is_object() && h.body["encoder"].is_string() && h.body["encoder"] != "probing") break;
-            std::this_thread::sleep_for(100ms);
-        }
+        daemon_->wait_for_media();
     }
     static void TearDownTestSuite() {
         delete daemon_;
@@ -40,10 +35,10 @@ protected:
         return c;
     }
 
-    // A patient socket that said hello and got welcome (and waiting or admitted).
-    std::unique_ptr<WsClient> patient(const Session& s, json* welcome = nullptr) {
+    // A patient socket that said hello from `device` and got welcome (and waiting or admitted).
+    std::unique_ptr<WsClient> patient(const Session& s, json* welcome = nullptr, const std::string& device = "phone-1") {
         auto c = open();
-        c->send({{"type", "hello"}, {"token", s.patient_token}});
+        c->send({{"type", "hello"}, {"token", s.patient_token}, {"device", device}});
         auto w = c->wait_for("welcome");
         if (!w) setup_failed("no welcome for the patient; closed " + std::to_string(c->wait_closed(1s)) + " " + c->close_reason());
         if (welcome) *welcome = *w;
@@ -207,14 +202,108 @@ TEST_F(SignallingTest, APatientWhoReloadsComesBackWithoutWaitingAndLeaveClosesTh
                                  "' AND user_type = 'patient'"),
               std::vector<std::string>{"1"});
 
-    // The same link opened elsewhere takes over; the older screen is told why.
+    // The same device opening the link again (another tab) takes over; the older screen is told why.
     auto third = patient(s);
     EXPECT_EQ(again->wait_closed(), 4409);
+    ASSERT_TRUE(third->wait_for("admitted"));
     third->send({{"type", "leave"}});
     EXPECT_EQ(third->wait_closed(), 1000);
     EXPECT_EQ(api().query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
                                  "' AND user_type = 'patient' AND left_at IS NOT NULL"),
               std::vector<std::string>{"1"});
+}
+
+// The waiting room holds: after leave, after the rejoin window, and from a second
+// device, the link leads to the waiting room again and the doctor sees why.
+TEST_F(SignallingTest, AfterLeavingTheSameLinkWaitsForTheDoctorAgain) {
+    Session s = api().scheduled_session();
+    auto doc = doctor(s);
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
+    ASSERT_TRUE(pat->wait_for("offer", 20s));
+    pat->send({{"type", "leave"}});
+    EXPECT_EQ(pat->wait_closed(), 1000);
+
+    auto back = patient(s);
+    auto waiting = back->wait_for("waiting");
+    ASSERT_TRUE(waiting) << "the link walked straight back into the call";
+    EXPECT_EQ((*waiting)["reason"], "after_leaving");
+    for (const auto& m : back->skipped) EXPECT_NE(m["type"], "admitted");
+    std::optional<json> room;
+    for (int i = 0; i < 10; ++i) {
+        room = doc->wait_for("waiting_room");
+        ASSERT_TRUE(room);
+        if (!(*room)["patients"].empty() && (*room)["patients"][0]["reason"] == "after_leaving") break;
+    }
+    ASSERT_EQ((*room)["patients"].size(), 1u) << room->dump();
+    EXPECT_EQ((*room)["patients"][0]["in_call"], false);
+    EXPECT_TRUE((*room)["patients"][0]["reason_text"].is_string());
+    // Admitting again over REST lets them back in; the session stays in progress.
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
+    ASSERT_TRUE(back->wait_for("admitted"));
+    ASSERT_TRUE(back->wait_for("offer", 20s));
+    EXPECT_TRUE(is_error(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b), 409, "nobody_waiting"));
+    EXPECT_EQ(api().session_status(s.id), "in-progress");
+}
+
+TEST_F(SignallingTest, ASecondDeviceWaitsWhileTheFirstIsInTheCallAndTheDoctorDecides) {
+    Session s = api().scheduled_session();
+    auto doc = doctor(s);
+    auto phone = patient(s, nullptr, "phone-1");
+    ASSERT_TRUE(phone->wait_for("waiting"));
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
+    ASSERT_TRUE(phone->wait_for("offer", 20s));
+
+    auto laptop = patient(s, nullptr, "laptop-1");
+    auto waiting = laptop->wait_for("waiting");
+    ASSERT_TRUE(waiting) << "a second device took the call over";
+    EXPECT_EQ((*waiting)["reason"], "another_device");
+    EXPECT_FALSE(phone->is_closed()) << "the first device stays in the call";
+    // The doctor turns the second device away: only it is closed; the call goes on.
+    doc->send({{"type", "decline"}});
+    EXPECT_EQ(laptop->wait_closed(), 4404);
+    EXPECT_FALSE(phone->is_closed());
+    EXPECT_EQ(api().session_status(s.id), "in-progress");
+
+    // A third device waits too; the doctor's newest list names its screen.
+    auto tablet = patient(s, nullptr, "tablet-1");
+    ASSERT_TRUE(tablet->wait_for("waiting"));
+    std::string screen;
+    for (int i = 0; i < 20 && screen.empty(); ++i) {
+        std::optional<json> newest;
+        while (auto m = doc->wait_for("waiting_room", 300ms)) newest = m;
+        if (newest)
+            for (const auto& p : (*newest)["patients"])
+                if (p["in_call"] == false && p["connected"] == true) screen = p["screen"];
+    }
+    ASSERT_FALSE(screen.empty());
+    // The test's client reads only while it is asked to: let the phone catch up first.
+    EXPECT_FALSE(phone->is_closed());
+    doc->send({{"type", "admit"}, {"screen", screen}});
+    ASSERT_TRUE(tablet->wait_for("admitted")) << "admitting " << screen;
+    EXPECT_EQ(phone->wait_closed(), 4409);
+    EXPECT_EQ(phone->close_reason(), "the call moved to another device");
+}
+
+TEST_F(SignallingTest, AfterTheRejoinWindowTheSameDeviceWaitsAgain) {
+    Session s = api().scheduled_session();
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
+    ASSERT_TRUE(pat->wait_for("offer", 20s));
+    pat->close();   // dropped; rejoin_seconds=3 in this suite
+    bool expired = false;   // the window's end closes the patient's row
+    for (int i = 0; i < 100 && !expired; ++i) {
+        std::this_thread::sleep_for(100ms);
+        expired = api().query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
+                                     "' AND user_type = 'patient' AND left_at IS NOT NULL") == std::vector<std::string>{"1"};
+    }
+    ASSERT_TRUE(expired);
+    auto late = patient(s);
+    auto waiting = late->wait_for("waiting");
+    ASSERT_TRUE(waiting);
+    EXPECT_EQ((*waiting)["reason"], "after_rejoin_window");
 }
 
 TEST_F(SignallingTest, ADroppedPatientIsRecordedAsLeftAfterTheRejoinWindow) {
@@ -319,11 +408,7 @@ TEST_F(SignallingTest, BadInputClosesOnlyThatSocketWithTheDocumentedCode) {
 TEST(SignallingShutdown, StoppingDuringACallClosesEveryScreenAndRecordsWhoLeft) {
     ApiDaemon d(kArgs);
     d.start();
-    for (int i = 0; i < 300; ++i) {
-        auto h = d.call("GET", "/healthz", "");
-        if (h.body.is_object() && h.body["encoder"].is_string() && h.body["encoder"] != "probing") break;
-        std::this_thread::sleep_for(100ms);
-    }
+    d.wait_for_media();
     Session s = d.scheduled_session();
     auto pat = WsClient::connect(d.proc().port());
     ASSERT_TRUE(pat);

@@ -120,6 +120,7 @@ public:
         return closed_ ? close_code_ : 0;
     }
     bool is_closed() {
+        Pushed on(context_.get());   // sources libsoup makes while pumping stay on this context
         pump();
         return closed_;
     }

@@ -393,9 +393,9 @@ function renderRoom() {
 
 function renderWaiting() {
   const room = app.room;
-  const entries = room ? [[room.sessionId, room.patients, room.patientName]] : [];
+  const entries = room ? [[room.sessionId, room.patients, room.patientName, room.status]] : [];
   // Others waiting for this doctor (from the lobby) are listed too.
-  for (const [id, m] of app.rooms) if (!room || id !== room.sessionId) entries.push([id, m.patients, null]);
+  for (const [id, m] of app.rooms) if (!room || id !== room.sessionId) entries.push([id, m.patients, null, m.status]);
   drawWaitingList(room, entries, { admit: admitFrom, decline: declineFrom });
 }
 
@@ -406,7 +406,10 @@ function roomFor(session, name) {
   return app.room;
 }
 
-async function admitFrom(session, name) {
+async function admitFrom(session, name, screen, status) {
+  // Into a call already running (the patient left, dropped too long, or opened the link
+  // on another device): the lobby socket names the screen to let in.
+  if (status === 'in-progress' && app.lobby?.send({ type: 'admit', session, screen })) return;
   roomFor(session, name);
   app.arrival = null;
   renderBanner();
@@ -421,7 +424,13 @@ async function admitFrom(session, name) {
   }
 }
 
-async function declineFrom(session, name) {
+async function declineFrom(session, name, screen, status) {
+  if (status === 'in-progress') {
+    // Turns this one device away; the call goes on.
+    if (!(await app.confirm(`Do not let this device of ${name}'s in? The call goes on.`, 'Do not let in'))) return;
+    if (!app.lobby?.send({ type: 'decline', session, screen })) app.toast('Not connected to the appliance; try again.');
+    return;
+  }
   if (!(await app.confirm(`Decline ${name}? They are told the consultation will not take place now.`, 'Decline'))) return;
   roomFor(session, name);
   app.api.post(`${SESSIONS}/${session}/cancel`, { reason: 'declined by the doctor' }).catch((err) => app.toast(err.message));

@@ -97,14 +97,20 @@ export class Room extends EventTarget {
   end() { this.signalling.send({ type: 'end', reason: 'ended by the doctor' }); }
 
   onPatientPresence() {
-    const p = this.patients[0];
-    const connected = !!p?.connected;
+    // The screen in the call (or in its rejoin window) comes first; others wait.
+    const inCall = this.patients.find((x) => x.in_call);
+    const waiting = this.patients.some((x) => !x.in_call && x.connected);
+    const connected = !!inCall?.connected;
     if (this.status === 'in-progress') {
-      this.notice('presence', p && !connected ? "The patient's connection dropped. They can come back within two minutes; please wait." : '');
+      let text = '';
+      if (inCall && !connected) text = "The patient's connection dropped. They can come back by themselves for a short while; please wait.";
+      else if (!inCall && waiting) text = 'The patient is waiting to be let back into the call: open the waiting room to admit them.';
+      else if (!inCall) text = 'The patient is not in the call.';
+      this.notice('presence', text);
       // Back after a drop: their media is new, so this screen's forwarded copy must be too.
       if (connected && this.patientConnected === false && this.viewSent) setTimeout(() => this.reconnectMedia(true), 3000);
     }
-    if (p) this.patientConnected = connected;
+    if (inCall) this.patientConnected = connected;
   }
 
   // ---------------------------------------------------------------- the call

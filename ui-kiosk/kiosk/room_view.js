@@ -32,15 +32,16 @@ function precheckText(p) {
   return [`Pre-call check: ${part('camera', p.camera)}, ${part('microphone', p.microphone)}, ${part('speaker', p.speaker)}`, bad];
 }
 
-// `entries`: [session id, its waiting_room patients, a name to fall back on] for this
-// room and any other of the doctor's sessions with someone waiting; `actions.admit`
-// and `actions.decline` take (session id, name).
+// `entries`: [session id, its waiting_room patients, a name to fall back on, its status]
+// for this room and any other of the doctor's sessions with someone waiting;
+// `actions.admit` and `actions.decline` take (session id, name, screen, status). Only
+// screens that wait are listed: the one in the call is not.
 export function drawWaitingList(room, entries, actions) {
   const list = $('waiting-list');
   list.replaceChildren();
   let any = false;
-  for (const [session, patients, fallback] of entries)
-    for (const p of patients.filter((x) => x.connected)) {
+  for (const [session, patients, fallback, status] of entries)
+    for (const p of patients.filter((x) => x.connected && !x.in_call)) {
       any = true;
       const li = document.createElement('li');
       li.className = 'waiting-item';
@@ -54,16 +55,20 @@ export function drawWaitingList(room, entries, actions) {
       const pre = document.createElement('span');
       pre.className = bad ? 'check-bad' : 'check-ok';
       pre.textContent = check;
+      const why = document.createElement('span');
+      why.className = 'waiting-why';
+      why.hidden = !p.reason || p.reason === 'first_visit';
+      why.textContent = p.reason_text || '';
       const admit = document.createElement('button');
       admit.type = 'button';
       admit.className = 'primary';
       admit.textContent = 'Admit';
-      admit.addEventListener('click', () => actions.admit(session, name.textContent));
+      admit.addEventListener('click', () => actions.admit(session, name.textContent, p.screen, status));
       const decline = document.createElement('button');
       decline.type = 'button';
       decline.textContent = 'Decline';
-      decline.addEventListener('click', () => actions.decline(session, name.textContent));
-      li.append(name, since, pre, admit, decline);
+      decline.addEventListener('click', () => actions.decline(session, name.textContent, p.screen, status));
+      li.append(name, since, pre, why, admit, decline);
       list.append(li);
     }
   $('waiting-empty').hidden = any;

@@ -21,6 +21,25 @@ const state = {
 // For the automated tests and for support: what the page is doing.
 window.consultPatient = state;
 
+// This browser's own id, kept on this device only: the appliance lets the same device
+// back into a call it dropped from; another device waits for the doctor.
+function deviceId() {
+  const fresh = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  try {
+    let id = localStorage.getItem('consult-device');
+    if (!id || !/^[0-9a-f]{32}$/.test(id)) localStorage.setItem('consult-device', (id = fresh()));
+    return id;
+  } catch {
+    return state.fallbackDevice || (state.fallbackDevice = fresh());
+  }
+}
+
+const WAITING_REASONS = {
+  another_device: 'This link is already open in the call on another device. The doctor has been told and can move the call to this device.',
+  after_leaving: 'You left the call. The doctor has been told and will let you back in.',
+  after_rejoin_window: 'Your connection dropped for a while. The doctor has been told and will let you back in.',
+};
+
 const prechecked = () => sessionStorage.getItem('consult-precheck:' + state.token.slice(-24));
 
 function show(screen) {
@@ -154,7 +173,7 @@ function precheckResult() {
 // ------------------------------------------------------------ signalling
 
 function connect() {
-  const s = new Signalling(state.token);
+  const s = new Signalling(state.token, { device: deviceId() });
   state.signalling = s;
   s.on('welcome', (m) => {
     state.iceServers = m.ice_servers || [];
@@ -169,6 +188,9 @@ function connect() {
   });
   s.on('waiting', (m) => {
     $('waiting-since').textContent = new Date(m.since).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const why = WAITING_REASONS[m.reason];
+    $('waiting-reason').textContent = why || '';
+    $('waiting-reason').hidden = !why;
     if (state.peer) state.peer.close();
     show('waiting');
   });
@@ -226,7 +248,8 @@ function connect() {
       return;
     }
     if (state.screen === 'ended') return;
-    if (code === 4409) end('This consultation is open on another screen', 'It was opened in another tab or on another device.');
+    if (code === 4409) end('This consultation is open on another screen', reason || 'It was opened in another tab or on another device.');
+    else if (code === 4404) end('The doctor did not let this device in', reason);
     else if (code === 4401) end('This link is not valid any more', 'Please ask the clinic to send you a new link.');
     else if (code === 4403) end('This link does not open a consultation here', reason);
     else if (code === 4410) end('The consultation has ended', reason);

@@ -1,7 +1,7 @@
 // The signalling socket (docs/signalling.md): hello with the token first, JSON
 // messages after, and a reconnect with backoff when the network drops. Close codes
 // that mean "stop" (ended, replaced, refused) are not retried.
-const FINAL_CODES = new Set([1000, 4401, 4403, 4409, 4410]);
+const FINAL_CODES = new Set([1000, 4401, 4403, 4404, 4409, 4410]);
 
 export class Signalling extends EventTarget {
   constructor(token, extra = {}) {

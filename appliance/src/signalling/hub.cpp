@@ -1,12 +1,15 @@
-// The signalling hub's socket half: accepting a screen's WebSocket, its hello (who it is and
-// which session it may see), the message table, and closing it with a code. A
-// session's room and its media are the other half (rooms.cpp).
+// The signalling hub's socket half: a screen's connection, its hello (who it is and
+// which session it may see), the message table, and closing with a code. The waiting
+// room is applied in waiting.cpp, a session's media in rooms.cpp.
 #include "hub_parts.hpp"
 
 #include "appliance/domain/errors.hpp"
 #include "appliance/domain/time.hpp"
+#include "appliance/input/json_input.hpp"
 #include "appliance/log.hpp"
-#include "appliance/notify/messaging.hpp"
+#include "appliance/signalling/ws_accept.hpp"
+#include "hwconfig/c_boundary.hpp"
+#include "soup_link.hpp"
 
 namespace consult::signalling {
 
@@ -14,27 +17,26 @@ using json = nlohmann::json;
 using tokens::Role;
 using domain::SessionStatus;
 
-Hub::Hub(ApplianceContext& ctx) : ctx_(ctx) {
-    ctx_.session_listeners.push_back([this, alive = std::weak_ptr<bool>(alive_)](const store::SessionRow& row) {
-        if (alive.lock()) on_session_changed(row);
-    });
-    ctx_.metric_sources.push_back([this, alive = std::weak_ptr<bool>(alive_)]() -> std::string {
-        return alive.lock() ? metrics_text() : std::string();
-    });
-}
+namespace {
+// Frames over the message limit get a clean 1009 from the parser; a message (all its
+// fragments) four times over it ends the connection before it is buffered.
+constexpr std::uint64_t kMaxBufferedMessage = 4 * kMaxMessageBytes;
+}  // namespace
+
+Hub::Hub(HubDeps deps) : deps_(std::move(deps)) {}
 
 Hub::~Hub() {
     *alive_ = false;
     shutdown();
-    for (auto& [id, s] : sockets_) {
-        if (s->hello_timer) g_source_remove(s->hello_timer);
-        g_signal_handler_disconnect(s->ws.get(), s->message_handler);
-        g_signal_handler_disconnect(s->ws.get(), s->closed_handler);
-    }
 }
 
 void Hub::attach(SoupServer* server) {
-    soup_server_add_websocket_handler(server, "/ws", nullptr, nullptr, &Hub::on_websocket, this, nullptr);
+    accept_websockets(server, "/ws", kMaxBufferedMessage,
+                      [this, alive = std::weak_ptr<bool>(alive_)](SoupServerMessage* msg, SoupWebsocketConnection* ws) {
+                          if (!alive.lock()) return;
+                          const char* host = soup_server_message_get_remote_host(msg);
+                          make_soup_link(*this, ws, host ? host : "");
+                      });
 }
 
 std::size_t Hub::calls() const {
@@ -64,53 +66,20 @@ std::string Hub::metrics_text() const {
 
 // ---------------------------------------------------------------- sockets
 
-void Hub::on_websocket(SoupServer*, SoupServerMessage* msg, const char*, SoupWebsocketConnection* ws, gpointer p) {
-    auto* hub = static_cast<Hub*>(p);
+std::string Hub::connect(std::unique_ptr<ScreenLink> link, const std::string& address) {
     auto s = std::make_unique<Socket>();
-    s->id = "s" + std::to_string(++hub->next_socket_);
-    s->ws = retain(ws);
-    const char* host = soup_server_message_get_remote_host(msg);
-    s->address = host ? host : "";
-    // Frames over our limit get a clean 1009 from the parser; libsoup drops the
-    // connection only for the absurd ones, before buffering them.
-    g_object_set(ws, "max-incoming-payload-size", guint64(4 * kMaxMessageBytes), "keepalive-interval", 20u, nullptr);
-
-    struct Ctx {
-        Hub* hub;
-        std::string id;
-    };
-    auto* on_message = +[](SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer p) {
-        auto* c = static_cast<Ctx*>(p);
-        Socket* s = c->hub->find_socket(c->id);
-        if (!s || s->closing) return;
-        if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-            c->hub->close(*s, CloseCode::BadMessage, "text frames only");
-            return;
-        }
-        gsize n = 0;
-        auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &n));
-        c->hub->on_text(*s, std::string_view(data, n));
-    };
-    auto* on_close = +[](SoupWebsocketConnection*, gpointer p) {
-        auto* c = static_cast<Ctx*>(p);
-        c->hub->on_closed(c->id);
-    };
-    auto free_ctx = +[](gpointer p, GClosure*) { delete static_cast<Ctx*>(p); };
-    s->message_handler = g_signal_connect_data(ws, "message", G_CALLBACK(on_message), new Ctx{hub, s->id}, free_ctx, GConnectFlags(0));
-    s->closed_handler = g_signal_connect_data(ws, "closed", G_CALLBACK(on_close), new Ctx{hub, s->id}, free_ctx, GConnectFlags(0));
-
+    s->id = "s" + std::to_string(++next_socket_);
+    s->link = std::move(link);
+    s->address = address;
+    const std::string id = s->id;
+    deps_.metrics.count("consult_signalling_connections_total", {});
+    sockets_.emplace(id, std::move(s));
     // A socket that never says hello is closed.
-    auto* timer_ctx = new Ctx{hub, s->id};
-    s->hello_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, kHelloTimeoutMs, [](gpointer p) -> gboolean {
-        auto* c = static_cast<Ctx*>(p);
-        if (Socket* s = c->hub->find_socket(c->id)) {
-            s->hello_timer = 0;
-            if (!s->authenticated) c->hub->close(*s, CloseCode::Unauthenticated, "no hello");
-        }
-        return G_SOURCE_REMOVE;
-    }, timer_ctx, [](gpointer p) { delete static_cast<Ctx*>(p); });
-    hub->ctx_.metrics.count("consult_signalling_connections_total", {});
-    hub->sockets_.emplace(s->id, std::move(s));
+    deps_.later(std::chrono::milliseconds(kHelloTimeoutMs), [this, id, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.lock()) return;
+        if (Socket* s = find_socket(id); s && !s->authenticated) close(*s, CloseCode::Unauthenticated, "no hello");
+    });
+    return id;
 }
 
 Hub::Socket* Hub::find_socket(const std::string& id) {
@@ -119,389 +88,271 @@ Hub::Socket* Hub::find_socket(const std::string& id) {
 }
 
 void Hub::send(Socket& s, const json& m) {
-    if (s.closing || soup_websocket_connection_get_state(s.ws.get()) != SOUP_WEBSOCKET_STATE_OPEN) return;
-    soup_websocket_connection_send_text(s.ws.get(), m.dump().c_str());
+    if (s.closing || !s.link->open()) return;
+    s.link->send(input::dump(m));
 }
 
 void Hub::close(Socket& s, CloseCode code, const std::string& reason) {
     if (s.closing) return;
     s.closing = true;
-    ctx_.metrics.count("consult_signalling_closes_total", {{"code", std::to_string(int(code))}});
+    deps_.metrics.count("consult_signalling_closes_total", {{"code", std::to_string(int(code))}});
     if (code != CloseCode::Normal && code != CloseCode::Ended && code != CloseCode::GoingAway)
         log::info("signalling socket closed: " + reason,
                   {{"SOCKET", s.id}, {"CODE", std::to_string(int(code))}, {"SESSION_ID", s.session_id.value_or("")}});
-    if (soup_websocket_connection_get_state(s.ws.get()) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close(s.ws.get(), gushort(code), reason.substr(0, 120).c_str());
+    if (s.link->open()) s.link->close(code, reason.substr(0, 120));
 }
 
 void Hub::to_session(const std::string& session_id, const json& m, const char* role) {
+    Room* r = find_room(session_id);
     for (auto& [id, s] : sockets_) {
         if (!s->authenticated || s->closing) continue;
         if (role && std::string_view(role) != s->role()) continue;
         const bool bound = s->session_id == session_id;
-        const bool lobby = s->doctor() && !s->session_id && rooms_.count(session_id) &&
-                           rooms_.at(session_id)->doctor_id == s->claims.identity;
+        const bool lobby = s->doctor() && !s->session_id && r && r->doctor_id == s->claims.identity;
         if (bound || (lobby && m.value("type", "") != "quality")) send(*s, m);
     }
 }
 
-void Hub::on_text(Socket& s, std::string_view text) {
-    if (!s.flood.allow(g_get_monotonic_time())) {
-        close(s, CloseCode::Flood, "too many messages");
+void Hub::receive(const std::string& screen, std::string_view text) {
+    Socket* s = find_socket(screen);
+    if (!s || s->closing) return;
+    if (!s->flood.allow(g_get_monotonic_time())) {
+        close(*s, CloseCode::Flood, "too many messages");
         return;
     }
-    auto m = parse_client_message(text);
+    auto m = msg::parse(text);
     if (!m) {
-        close(s, m.error().code, m.error().reason);
+        close(*s, m.error().code, m.error().reason);
         return;
     }
-    if (!s.authenticated) {
-        if (m->type != "hello") close(s, CloseCode::Unauthenticated, "the first message must be hello");
-        else hello(s, m->body);
-        return;
-    }
-    if (m->type == "hello") {
-        close(s, CloseCode::BadMessage, "hello twice");
-        return;
-    }
+    // Whatever a handler throws ends with this socket's answer, never past it.
     try {
-        handle(s, *m);
+        handle(*s, *m);
     } catch (const domain::DomainError& e) {
-        send(s, {{"type", "error"}, {"code", e.code()}, {"message", e.what()}});
+        send(*s, {{"type", "error"}, {"code", e.code()}, {"message", e.what()}});
     } catch (const store::StoreError& e) {
-        log::error(std::string("signalling: store error: ") + e.what(), {{"SOCKET", s.id}});
-        send(s, {{"type", "error"}, {"code", "store_error"}, {"message", "could not save; try again"}});
+        log::error(std::string("signalling: store error: ") + e.what(), {{"SOCKET", s->id}});
+        deps_.metrics.count("consult_signalling_store_errors_total", {});
+        const bool busy = store::WriteQueue::worth_retrying(e);
+        if (std::holds_alternative<msg::Hello>(*m)) {
+            // Half a hello is no hello: the page reconnects (with backoff) and says it again.
+            close(*s, CloseCode::TryAgainLater, "the appliance is busy; connecting again");
+            return;
+        }
+        send(*s, {{"type", "error"}, {"code", busy ? "store_busy" : "store_error"},
+                  {"message", busy ? "the appliance is busy; try again in a moment" : "could not save; try again"}});
+    } catch (const std::exception& e) {
+        report_at_boundary("signalling message", e.what());
+        close(*s, CloseCode::InternalError, "the appliance could not handle that message");
     }
 }
 
-void Hub::on_closed(const std::string& socket_id) {
-    auto it = sockets_.find(socket_id);
+void Hub::handle(Socket& s, const msg::Any& m) {
+    if (!s.authenticated) {
+        if (auto* hello_msg = std::get_if<msg::Hello>(&m)) hello(s, *hello_msg);
+        else close(s, CloseCode::Unauthenticated, "the first message must be hello");
+        return;
+    }
+    if ((msg::doctor_only(m) && !s.doctor()) || (msg::patient_only(m) && !s.patient())) {
+        close(s, CloseCode::Forbidden, std::string(msg::type_name(m)) + (s.patient() ? " is for the doctor" : " is for the patient"));
+        return;
+    }
+    std::visit([&](const auto& typed) { on(s, typed); }, m);
+}
+
+void Hub::disconnected(const std::string& screen) {
+    auto it = sockets_.find(screen);
     if (it == sockets_.end()) return;
     std::unique_ptr<Socket> s = std::move(it->second);
     sockets_.erase(it);
-    if (s->hello_timer) g_source_remove(s->hello_timer);
-    g_signal_handler_disconnect(s->ws.get(), s->message_handler);
-    g_signal_handler_disconnect(s->ws.get(), s->closed_handler);
-    if (!s->session_id || !rooms_.count(*s->session_id)) return;
-    Room& r = *rooms_.at(*s->session_id);
-    stop_media(r, *s);
-    if (s->patient() && r.patient_socket == s->id) {
-        r.patient_socket.clear();
-        patient_gone(r, false);
+    Room* r = s->session_id ? find_room(*s->session_id) : nullptr;
+    if (!r) return;
+    stop_media(*r, *s);
+    if (s->patient()) {
+        patient_dropped(*r, *s);
     } else if (s->doctor() && s->participant_id) {
         // The doctor's row stays open while another of their screens is on this session.
         bool other = false;
         for (auto& [id, o] : sockets_) other |= o->doctor() && o->session_id == s->session_id;
-        if (!other) store::SessionStore(ctx_.db).leave(*s->participant_id);
+        if (!other) {
+            write("doctor left " + *s->session_id, [p = *s->participant_id](store::Database& db) { store::SessionStore(db).leave(p); });
+            publish(room::EventKind::ParticipantDisconnected, *r, "doctor", *s->participant_id, s->claims.identity);
+        }
     }
+}
+
+void Hub::refuse(const std::string& screen, CloseCode code, const std::string& reason) {
+    if (Socket* s = find_socket(screen)) close(*s, code, reason);
+}
+
+void Hub::token_revoked(const std::string& jti) {
+    for (auto& [id, s] : sockets_)
+        if (s->authenticated && s->claims.jti == jti) close(*s, CloseCode::Unauthenticated, "signed out");
 }
 
 // ---------------------------------------------------------------- hello
 
-bool Hub::ended(Socket& s, const store::SessionRow& row) {
-    if (!closed(row)) return false;
-    send(s, {{"type", "ended"}, {"reason", row.end_reason.value_or("this consultation has ended")}});
-    close(s, CloseCode::Ended, "this consultation has ended");
-    return true;
-}
-
-void Hub::hello(Socket& s, const json& m) {
-    auto claims = ctx_.tokens.check(m.at("token").get<std::string>(), tokens::unix_now());
+void Hub::hello(Socket& s, const msg::Hello& m) {
+    auto claims = deps_.tokens.check(m.token, tokens::unix_now());
     if (!claims) {
-        ctx_.metrics.count("consult_token_refusals_total", {{"reason", std::string(tokens::describe(claims.error()))}});
+        deps_.metrics.count("consult_token_refusals_total", {{"reason", std::string(tokens::describe(claims.error()))}});
         close(s, CloseCode::Unauthenticated, "token refused: " + std::string(tokens::describe(claims.error())));
         return;
     }
     s.claims = *claims;
     s.authenticated = true;
-    if (s.hello_timer) g_source_remove(s.hello_timer);
-    s.hello_timer = 0;
     if (s.claims.role == Role::Admin) {
         close(s, CloseCode::Forbidden, "an admin token cannot join a consultation");
         return;
     }
     if (s.claims.role == Role::Doctor) {
-        std::optional<std::string> session;
-        if (m.contains("session")) session = m.at("session").get<std::string>();
-        hello_doctor(s, session);
+        hello_doctor(s, m.session);
         return;
     }
-    auto row = s.claims.session_id ? store::SessionStore(ctx_.db).find(*s.claims.session_id) : std::nullopt;
+    auto row = s.claims.session_id ? store::SessionStore(deps_.db).find(*s.claims.session_id) : std::nullopt;
     if (!row || row->patient_id != s.claims.identity) {
         close(s, CloseCode::Forbidden, "this link is not for a consultation here");
         return;
     }
     if (ended(s, *row)) return;
-    hello_patient(s, *row);
+    hello_patient(s, *row, m.device);
 }
 
-twilio::IceServerList Hub::ice_servers() {
-    if (ctx_.messaging) return ctx_.messaging->ice_servers().current(std::time(nullptr));
-    twilio::IceServerList list{{}, "configured", 0};
-    for (const auto& url : ctx_.config.media.stun_servers) list.servers.push_back({url, "", ""});
-    return list;
-}
+void Hub::on(Socket& s, const msg::Hello&) { close(s, CloseCode::BadMessage, "hello twice"); }
 
-json Hub::ice_json() {
-    json out = json::array();
-    for (const auto& s : ice_servers().servers) {
-        json j{{"urls", s.urls}};
-        if (!s.username.empty()) j["username"] = s.username;
-        if (!s.credential.empty()) j["credential"] = s.credential;
-        out.push_back(j);
-    }
-    return out;
-}
-
-namespace {
-
-json session_info(store::Database& db, const store::SessionRow& row) {
-    auto st = db.prepare("SELECT c.name, d.full_name FROM clinics c, doctors d WHERE c.id = ?1 AND d.id = ?2");
-    st.bind(1, std::string_view(row.clinic_id)).bind(2, std::string_view(row.doctor_id));
-    json j{{"id", row.id}, {"status", row.status}, {"starts_at", row.starts_at}, {"clinic", nullptr}, {"doctor", nullptr}};
-    if (st.step()) {
-        j["clinic"] = st.text(0);
-        j["doctor"] = st.text(1);
-    }
-    return j;
-}
-
-json chat_json(const store::ChatMessage& m) {
-    return {{"type", "chat"}, {"id", m.id}, {"from", m.sender_type}, {"text", m.text}, {"at", m.sent_at}};
-}
-
-json chat_history(store::Database& db, const std::string& session_id) {
-    json out = json::array();
-    for (const auto& m : store::SessionStore(db).chat(session_id)) out.push_back(chat_json(m));
-    return out;
-}
-
-}  // namespace
-
-void Hub::hello_patient(Socket& s, const store::SessionRow& row) {
-    Room& r = room(row.id);
-    // One screen per patient: a newer one takes over (a reload, or the same link on the phone).
-    if (Socket* old = find_socket(r.patient_socket); old && old != &s) {
-        stop_media(r, *old);
-        old->session_id.reset();   // its close must not count as the patient leaving
-        close(*old, CloseCode::Replaced, "opened on another screen");
-    }
-    if (r.rejoin_timer) {
-        g_source_remove(r.rejoin_timer);
-        r.rejoin_timer = 0;
-    }
-    store::SessionStore sessions(ctx_.db);
-    auto open = sessions.open_participant(row.id, row.patient_id);
-    const bool rejoin = open.has_value() && status_of(row) == SessionStatus::InProgress;
-    auto participant = open ? *open : sessions.join(row.id, row.patient_id, "patient");
-    s.session_id = row.id;
-    s.participant_id = participant.id;
-    r.patient_socket = s.id;
-    r.patient_participant = participant.id;
-    if (r.waiting_since.empty() || !open) r.waiting_since = participant.joined_at;
-    store::write_audit(ctx_.db, {s.claims.identity, "patient", rejoin ? "call.rejoin" : "waiting_room.enter", row.id, s.address, nullptr});
-
-    auto now = sessions.find(row.id);
-    json welcome{{"type", "welcome"}, {"role", "patient"}, {"participant_id", participant.id},
-                 {"session", session_info(ctx_.db, *now)}, {"ice_servers", ice_json()},
-                 {"chat", chat_history(ctx_.db, row.id)}, {"rejoin", rejoin},
-                 {"peer_media", r.media_state["doctor"]}};
-    send(s, welcome);
-    if (now && now->status != row.status) ctx_.session_changed(*now);   // scheduled → waiting
-    if (status_of(*now) == SessionStatus::InProgress) admit_patient(r);
-    else send(s, {{"type", "waiting"}, {"since", r.waiting_since}});
-    tell_doctors(row.id);
-}
-
-void Hub::hello_doctor(Socket& s, const std::optional<std::string>& session_id) {
-    json welcome{{"type", "welcome"}, {"role", "doctor"}, {"ice_servers", ice_json()}, {"session", nullptr}};
-    if (!session_id) {
-        send(s, welcome);
-        // The lobby: every waiting room of this doctor's with someone in it.
-        for (auto& [id, r] : rooms_)
-            if (r->doctor_id == s.claims.identity && r->patient_participant) send(s, waiting_room(id));
-        return;
-    }
-    store::SessionStore sessions(ctx_.db);
-    auto row = sessions.find(*session_id);
-    if (!row || row->doctor_id != s.claims.identity) {
-        close(s, CloseCode::Forbidden, "this is not your consultation");
-        return;
-    }
-    if (ended(s, *row)) return;
-    Room& r = room(row->id);
-    auto open = sessions.open_participant(row->id, row->doctor_id);
-    s.session_id = row->id;
-    s.participant_id = open ? open->id : sessions.join(row->id, row->doctor_id, "doctor").id;
-    store::write_audit(ctx_.db, {s.claims.identity, "doctor", "waiting_room.open", row->id, s.address, nullptr});
-    // The patient hears that the doctor is ready (once per session; SMS or email when on).
-    if (ctx_.messaging && status_of(*row) != SessionStatus::InProgress) {
-        try {
-            ctx_.messaging->notifier().doctor_ready(row->id);
-        } catch (const std::exception& e) {
-            log::warning(std::string("could not tell the patient the doctor is ready: ") + e.what(), {{"SESSION_ID", row->id}});
-        }
-    }
-    welcome["session"] = session_info(ctx_.db, *row);
-    welcome["chat"] = chat_history(ctx_.db, row->id);
-    welcome["peer_media"] = r.media_state["patient"];
-    welcome["content"] = {{"available", ctx_.probe && ctx_.probe->content.name != "none"}, {"on", r.content_on}};
-    send(s, welcome);
-    send(s, waiting_room(row->id));
-}
+void Hub::on(Socket& s, const msg::Ping&) { send(s, {{"type", "pong"}}); }
 
 // ---------------------------------------------------------------- messages
 
-store::SessionRow Hub::doctor_session(Socket& s, const json& m) {
-    std::string id = m.contains("session") ? m.at("session").get<std::string>() : s.session_id.value_or("");
-    auto row = id.empty() ? std::nullopt : store::SessionStore(ctx_.db).find(id);
-    if (!row) throw domain::not_found("session_not_found", "no such session");
-    if (row->doctor_id != s.claims.identity) throw domain::DomainError(domain::DomainError::Kind::Forbidden, "forbidden", "this is another doctor's session");
-    return *row;
+void Hub::on(Socket& s, const msg::Answer& m) {
+    Room* r = s.session_id ? find_room(*s.session_id) : nullptr;
+    if (!r || !s.peer || !s.offered || !r->call) {
+        close(s, CloseCode::Forbidden, "answer before an offer");
+        return;
+    }
+    if (auto ok = r->call->set_remote_description(*s.peer, media::SdpType::Answer, m.sdp); !ok) {
+        deps_.metrics.count("consult_answers_refused_total", {});
+        close(s, CloseCode::BadMessage, "answer refused: " + ok.error());
+    }
 }
 
-void Hub::handle(Socket& s, const ClientMessage& m) {
-    const std::string& t = m.type;
-    if (t == "ping") {
-        send(s, {{"type", "pong"}});
+void Hub::on(Socket& s, const msg::Ice& m) {
+    Room* r = s.session_id ? find_room(*s.session_id) : nullptr;
+    if (!r || !s.peer || !s.offered || !r->call) {
+        close(s, CloseCode::Forbidden, "ice before an offer");
         return;
     }
-    if (t == "answer" || t == "ice") {
-        Room* r = s.session_id && rooms_.count(*s.session_id) ? rooms_.at(*s.session_id).get() : nullptr;
-        if (!r || !s.peer || !s.offered || !r->call) {
-            close(s, CloseCode::Forbidden, t + " before an offer");
-            return;
-        }
-        if (t == "answer") {
-            if (auto ok = r->call->set_remote_description(*s.peer, media::SdpType::Answer, m.body.at("sdp")); !ok)
-                close(s, CloseCode::BadMessage, "answer refused: " + ok.error());
-        } else if (auto c = m.body.at("candidate").get<std::string>(); !c.empty()) {
-            r->call->add_remote_candidate(*s.peer, m.body.at("mline").get<unsigned>(), c);
-        }
+    if (!m.candidate.empty()) r->call->add_remote_candidate(*s.peer, m.mline, m.candidate);
+}
+
+void Hub::on(Socket& s, const msg::Media& m) {
+    Room* r = s.session_id ? find_room(*s.session_id) : nullptr;
+    if (!r) return;
+    json& before = r->media_state[s.role()];
+    const bool audio_was = before.value("audio", true), video_was = before.value("video", true);
+    before = {{"audio", m.audio}, {"video", m.video}};
+    if (s.doctor() && r->call) {
+        r->call->set_microphone_muted(!m.audio);
+        r->call->set_camera_off(!m.video);
+    }
+    to_session(r->session_id, {{"type", "peer_media"}, {"from", s.role()}, {"audio", m.audio}, {"video", m.video}},
+               s.patient() ? "doctor" : "patient");
+    const std::string participant = s.participant_id.value_or("");
+    if (audio_was != m.audio)
+        publish(m.audio ? room::EventKind::TrackEnabled : room::EventKind::TrackDisabled, *r, s.role(), participant,
+                s.claims.identity, "audio");
+    if (video_was != m.video)
+        publish(m.video ? room::EventKind::TrackEnabled : room::EventKind::TrackDisabled, *r, s.role(), participant,
+                s.claims.identity, "video");
+}
+
+void Hub::on(Socket& s, const msg::Chat& m) {
+    const std::string session_id = s.patient() ? *s.session_id : doctor_session(s, m.session).id;
+    const bool blank = m.text.find_first_not_of(" \t\r\n") == std::string::npos;
+    if (blank || input::utf8_length(m.text) > 2000) {
+        send(s, {{"type", "error"}, {"code", "invalid_chat"}, {"message", "a chat message is 1-2000 characters"}});
         return;
     }
-    if (t == "media") {
-        if (!s.session_id || !rooms_.count(*s.session_id)) return;
-        Room& r = *rooms_.at(*s.session_id);
-        const bool audio = m.body.at("audio"), video = m.body.at("video");
-        r.media_state[s.role()] = {{"audio", audio}, {"video", video}};
-        if (s.doctor() && r.call) {
-            r.call->set_microphone_muted(!audio);
-            r.call->set_camera_off(!video);
-        }
-        to_session(r.session_id, {{"type", "peer_media"}, {"from", s.role()}, {"audio", audio}, {"video", video}},
-                   s.patient() ? "doctor" : "patient");
-        return;
-    }
-    if (t == "chat") {
-        std::string session_id = s.patient() ? *s.session_id : doctor_session(s, m.body).id;
-        const auto text = m.body.at("text").get<std::string>();
-        auto trimmed = text.find_first_not_of(" \t\r\n") == std::string::npos;
-        if (trimmed || g_utf8_strlen(text.c_str(), -1) > 2000 || !g_utf8_validate(text.c_str(), -1, nullptr)) {
-            send(s, {{"type", "error"}, {"code", "invalid_chat"}, {"message", "a chat message is 1-2000 characters"}});
-            return;
-        }
-        auto row = store::SessionStore(ctx_.db).find(session_id);
-        if (s.patient() && (!row || status_of(*row) != SessionStatus::InProgress)) {
+    store::SessionStore sessions(deps_.db);
+    auto row = sessions.find(session_id);
+    if (s.patient()) {
+        Room* r = find_room(session_id);
+        const bool admitted = r && r->waiting.admitted_screen() == s.id;
+        if (!row || status_of(*row) != SessionStatus::InProgress || !admitted) {
             send(s, {{"type", "error"}, {"code", "not_admitted"}, {"message", "chat opens when the doctor lets you in"}});
             return;
         }
-        if (!row || closed(*row)) throw domain::conflict("session_closed", "this consultation has ended");
-        auto saved = store::SessionStore(ctx_.db).add_chat(session_id, s.role(), s.claims.identity, text);
-        to_session(session_id, chat_json(saved));
-        return;
     }
-    if (s.patient()) {
-        Room& r = room(*s.session_id);
-        if (t == "precheck") {
-            json result{{"camera", m.body.at("camera")}, {"microphone", m.body.at("microphone")},
-                        {"speaker", m.body.at("speaker")}, {"browser", m.body.value("browser", "")},
-                        {"at", domain::now_iso()}};
-            store::SessionStore(ctx_.db).set_precheck(*s.participant_id, result);
-            tell_doctors(r.session_id);
-        } else if (t == "reconnect_media") {
-            if (!s.peer) {
-                close(s, CloseCode::Forbidden, "no call to reconnect");
-                return;
-            }
-            stop_media(r, s);
-            start_media(r, s, false);
-        } else if (t == "leave") {
-            stop_media(r, s);
-            r.patient_socket.clear();
-            s.session_id.reset();
-            patient_gone(r, true);
-            close(s, CloseCode::Normal, "left");
-        } else {
-            close(s, CloseCode::Forbidden, t + " is for the doctor");
-        }
-        return;
-    }
-    // A doctor's screen.
-    auto row = doctor_session(s, m.body);
-    store::SessionStore sessions(ctx_.db);
-    auto reason = m.body.contains("reason") ? std::optional<std::string>(m.body.at("reason")) : std::nullopt;
-    if (t == "admit") {
-        auto after = sessions.transition(row.id, SessionStatus::InProgress, s.claims.identity);
-        store::write_audit(ctx_.db, {s.claims.identity, "doctor", "session.admit", row.id, s.address, nullptr});
-        ctx_.session_changed(after);
-    } else if (t == "decline" || t == "end") {
-        const bool decline = t == "decline";
-        auto after = sessions.transition(row.id, decline ? SessionStatus::Cancelled : SessionStatus::Completed,
-                                         s.claims.identity,
-                                         reason ? reason : std::optional<std::string>(decline ? "declined by the doctor" : "ended by the doctor"));
-        store::write_audit(ctx_.db, {s.claims.identity, "doctor", decline ? "session.decline" : "session.end", row.id, s.address, nullptr});
-        ctx_.session_changed(after);
-    } else if (t == "share") {
-        Room& r = room(row.id);
-        const bool on = m.body.at("on");
-        if (!r.call) {
-            send(s, {{"type", "error"}, {"code", "no_call"}, {"message", "share the camera once the call is running"}});
-            return;
-        }
-        if (auto ok = r.call->set_content_shared(on); !ok) {
-            send(s, {{"type", "error"}, {"code", "no_content_camera"}, {"message", ok.error().reason}});
-            return;
-        }
-        r.content_on = on;
-        store::write_audit(ctx_.db, {s.claims.identity, "doctor", on ? "content.share" : "content.stop", row.id, s.address, nullptr});
-        to_session(row.id, {{"type", "content"}, {"on", on}});
-    } else if (t == "view") {
-        if (status_of(row) != SessionStatus::InProgress || s.session_id != row.id) {
-            close(s, CloseCode::Forbidden, "view needs this screen opened on a consultation in progress");
-            return;
-        }
-        Room& r = room(row.id);
-        stop_media(r, s);
-        start_media(r, s, true);
-    } else if (t == "reconnect_media") {
-        if (!s.peer || !s.session_id) {
-            close(s, CloseCode::Forbidden, "no call to reconnect");
-            return;
-        }
-        Room& r = room(*s.session_id);
-        stop_media(r, s);
-        start_media(r, s, true);
-    } else {
-        close(s, CloseCode::Forbidden, t + " is for the patient");
-    }
+    if (!row || closed(*row)) throw domain::conflict("session_closed", "this consultation has ended");
+    auto saved = sessions.add_chat(session_id, s.role(), s.claims.identity, m.text);
+    to_session(session_id, {{"type", "chat"}, {"id", saved.id}, {"from", saved.sender_type}, {"text", saved.text}, {"at", saved.sent_at}});
 }
+
+void Hub::on(Socket& s, const msg::Precheck& m) {
+    Room& r = room(*s.session_id);
+    json result{{"camera", m.camera}, {"microphone", m.microphone}, {"speaker", m.speaker}, {"browser", m.browser},
+                {"at", domain::now_iso()}};
+    if (s.participant_id) store::SessionStore(deps_.db).set_precheck(*s.participant_id, result);
+    tell_doctors(r.session_id);
+}
+
+void Hub::on(Socket& s, const msg::ReconnectMedia&) {
+    Room* r = s.session_id ? find_room(*s.session_id) : nullptr;
+    if (!s.peer || !r) {
+        close(s, CloseCode::Forbidden, "no call to reconnect");
+        return;
+    }
+    stop_media(*r, s);
+    start_media(*r, s, s.doctor());
+}
+
+void Hub::on(Socket& s, const msg::Leave&) {
+    Room& r = room(*s.session_id);
+    patient_left(r, s);
+    close(s, CloseCode::Normal, "left");
+}
+
+void Hub::on(Socket& s, const msg::Share& m) {
+    auto row = doctor_session(s, m.session);
+    Room& r = room(row.id);
+    if (!r.call) {
+        send(s, {{"type", "error"}, {"code", "no_call"}, {"message", "share the camera once the call is running"}});
+        return;
+    }
+    if (auto ok = r.call->set_content_shared(m.on); !ok) {
+        send(s, {{"type", "error"}, {"code", "no_content_camera"}, {"message", ok.error().reason}});
+        return;
+    }
+    r.content_on = m.on;
+    audit({s.claims.identity, "doctor", m.on ? "content.share" : "content.stop", row.id, s.address, nullptr});
+    to_session(row.id, {{"type", "content"}, {"on", m.on}});
+    publish(m.on ? room::EventKind::TrackAdded : room::EventKind::TrackRemoved, r, "doctor", s.participant_id.value_or(""),
+            s.claims.identity, "content");
+}
+
+void Hub::on(Socket& s, const msg::View& m) {
+    auto row = doctor_session(s, m.session);
+    if (status_of(row) != SessionStatus::InProgress || s.session_id != row.id) {
+        close(s, CloseCode::Forbidden, "view needs this screen opened on a consultation in progress");
+        return;
+    }
+    Room& r = room(row.id);
+    stop_media(r, s);
+    start_media(r, s, true);
+}
+
 void Hub::shutdown() {
     // Whoever is in a call is recorded as having left; the sessions themselves stay
     // as they are, so a doctor can pick up after a restart.
     for (auto& [id, s] : sockets_)
         if (s->participant_id) {
             try {
-                store::SessionStore(ctx_.db).leave(*s->participant_id);
+                store::SessionStore(deps_.db).leave(*s->participant_id);
             } catch (const std::exception& e) {
                 log::warning(std::string("could not record a participant leaving: ") + e.what());
             }
         }
-    for (auto& [id, r] : rooms_) {
-        if (r->rejoin_timer) g_source_remove(r->rejoin_timer);
-        r->rejoin_timer = 0;
-        r->call.reset();
-    }
+    for (auto& [id, r] : rooms_) r->call.reset();
     for (auto& [id, s] : sockets_) {
         s->peer.reset();
         close(*s, CloseCode::GoingAway, "the appliance is restarting");

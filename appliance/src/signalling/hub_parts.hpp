@@ -1,5 +1,6 @@
-// The signalling hub's private parts, shared by its two halves: hub.cpp (sockets,
-// hello and the message table) and rooms.cpp (a session's room and its media).
+// The signalling hub's private parts, shared by its files: hub.cpp (sockets, hello,
+// the message table), waiting.cpp (the waiting room applied) and rooms.cpp (a
+// session's media).
 #pragma once
 
 #include "appliance/domain/session_lifecycle.hpp"
@@ -29,7 +30,7 @@ inline bool closed(const store::SessionRow& row) {
 
 struct Hub::Socket {
     std::string id;
-    GRef<SoupWebsocketConnection> ws;
+    std::unique_ptr<ScreenLink> link;
     std::string address;
     bool authenticated = false;
     tokens::Claims claims;
@@ -39,8 +40,6 @@ struct Hub::Socket {
     bool offered = false;                        // an offer went out for the current peer
     bool closing = false;
     FloodGuard flood;
-    guint hello_timer = 0;
-    gulong message_handler = 0, closed_handler = 0;
 
     bool patient() const { return authenticated && claims.role == tokens::Role::Patient; }
     bool doctor() const { return authenticated && claims.role == tokens::Role::Doctor; }
@@ -48,19 +47,18 @@ struct Hub::Socket {
 };
 
 struct Hub::Room : media::CallListener {
-    Room(Hub& h, std::string session, std::string doctor) : hub(h), session_id(std::move(session)), doctor_id(std::move(doctor)) {}
-    ~Room() override {
-        if (rejoin_timer) g_source_remove(rejoin_timer);
-    }
+    Room(Hub& h, std::string session, std::string doctor, std::chrono::seconds rejoin)
+        : hub(h), session_id(std::move(session)), doctor_id(std::move(doctor)), waiting(rejoin) {}
 
     Hub& hub;
     std::string session_id, doctor_id;
+    room::WaitingRoom waiting;
+    std::optional<std::string> patient_participant;   // the patient's row while they are present
+    std::string patient_id;
+    std::optional<std::string> pending_admit;          // which waiting screen an admit over REST lets in
+    bool admit_next_arrival = false;                   // admitted while nobody waited: the next one in is let in
     std::unique_ptr<media::Call> call;
     std::map<std::string, std::string> peer_socket;   // media peer → socket id
-    std::string patient_socket;                       // empty while no patient screen is connected
-    std::optional<std::string> patient_participant;
-    std::string waiting_since;
-    guint rejoin_timer = 0;
     nlohmann::json media_state{{"doctor", {{"audio", true}, {"video", true}}}, {"patient", {{"audio", true}, {"video", true}}}};
     bool audio_only = false;
     bool content_on = false;

@@ -1,6 +1,6 @@
-// A session's room: its media::Call, the screens' peers in it, what the call reports
-// (offers, candidates, link quality, media events), and the patient's comings and
-// goings. The other half of the hub (hub.cpp) routes the screens' messages here.
+// A session's room: its media::Call, the screens' peers in it, and what the call
+// reports (offers, candidates, link quality, media events). hub.cpp routes the
+// screens' messages here; waiting.cpp decides who has media.
 #include "hub_parts.hpp"
 
 #include "appliance/domain/time.hpp"
@@ -11,7 +11,6 @@
 namespace consult::signalling {
 
 using json = nlohmann::json;
-using domain::SessionStatus;
 
 namespace {
 
@@ -19,26 +18,6 @@ constexpr std::int64_t kQualityWriteEveryUs = 10'000'000;
 
 bool is_loopback(const std::string& address) {
     return address == "127.0.0.1" || address == "::1" || address.starts_with("::ffff:127.");
-}
-
-std::optional<media::CallSettings> call_settings(ApplianceContext& ctx, const twilio::IceServerList& ice) {
-    if (!ctx.probe || !ctx.probe->encoder) return std::nullopt;
-    media::CallSettings cs;
-    cs.encoder = ctx.probe->encoder;
-    cs.camera = ctx.probe->camera;
-    cs.microphone = ctx.probe->microphone;
-    cs.speaker = ctx.probe->speaker;
-    cs.content = ctx.probe->content;
-    cs.width = ctx.config.media.max_width;
-    cs.height = ctx.config.media.max_height;
-    cs.fps = ctx.config.media.max_fps;
-    cs.dot_dir = ctx.state_dir;
-    for (const auto& server : ice.servers) {
-        const std::string uri = twilio::webrtcbin_uri(server);
-        if (uri.starts_with("stun://") && cs.stun_server.empty()) cs.stun_server = uri;
-        else if (uri.starts_with("turn")) cs.turn_servers.push_back(uri);
-    }
-    return cs;
 }
 
 }  // namespace
@@ -64,7 +43,7 @@ void Hub::Room::local_candidate(const std::string& peer, unsigned mline, const s
 
 void Hub::Room::peer_state(const std::string& peer, const std::string& state) {
     log::info("peer " + peer + " is " + state, {{"SESSION_ID", session_id}, {"PEER", peer}});
-    hub.ctx_.metrics.count("consult_peer_states_total", {{"state", state}});
+    hub.deps_.metrics.count("consult_peer_states_total", {{"state", state}});
 }
 
 void Hub::Room::stats(const std::string& peer, const media::PeerStats& st) {
@@ -86,7 +65,8 @@ void Hub::Room::stats(const std::string& peer, const media::PeerStats& st) {
     if (peer != kPatientPeer) return;
     q["peer"] = "patient";
     hub.to_session(session_id, q, "doctor");
-    // The participant row keeps the latest view of the patient's link.
+    // The participant row keeps the latest view of the patient's link; a busy store
+    // just skips one: the next comes in ten seconds.
     const std::int64_t now = g_get_monotonic_time();
     if (patient_participant && now - last_quality_write_us >= kQualityWriteEveryUs) {
         last_quality_write_us = now;
@@ -95,7 +75,7 @@ void Hub::Room::stats(const std::string& peer, const media::PeerStats& st) {
         stored.erase("peer");
         stored["at"] = domain::now_iso();
         try {
-            store::SessionStore(hub.ctx_.db).set_connection_quality(*patient_participant, stored);
+            store::SessionStore(hub.deps_.db).set_connection_quality(*patient_participant, stored);
         } catch (const std::exception& e) {
             log::warning(std::string("could not store connection quality: ") + e.what(), {{"SESSION_ID", session_id}});
         }
@@ -105,8 +85,11 @@ void Hub::Room::stats(const std::string& peer, const media::PeerStats& st) {
 void Hub::Room::event(const std::string& peer, media::MediaEvent e, const std::string& detail) {
     log::info(std::string("media event ") + media::event_name(e) + (detail.empty() ? "" : ": " + detail),
               {{"SESSION_ID", session_id}, {"PEER", peer}});
-    hub.ctx_.metrics.count("consult_media_events_total", {{"event", media::event_name(e)}});
-    if (e == media::MediaEvent::AudioOnly || e == media::MediaEvent::VideoRestored) {
+    hub.deps_.metrics.count("consult_media_events_total", {{"event", media::event_name(e)}});
+    if (e == media::MediaEvent::RemoteDescriptionRefused) {
+        hub.deps_.metrics.count("consult_answers_refused_total", {});
+        if (Socket* s = socket_for(peer)) hub.close(*s, CloseCode::BadMessage, "answer refused: " + detail);
+    } else if (e == media::MediaEvent::AudioOnly || e == media::MediaEvent::VideoRestored) {
         audio_only = e == media::MediaEvent::AudioOnly;
         hub.to_session(session_id, {{"type", "audio_only"}, {"on", audio_only}});
     } else if (e == media::MediaEvent::ContentLost) {
@@ -119,24 +102,36 @@ void Hub::Room::event(const std::string& peer, media::MediaEvent e, const std::s
 
 // ---------------------------------------------------------------- rooms and media
 
-Hub::Room& Hub::room(const std::string& session_id) {
+Hub::Room* Hub::find_room(const std::string& session_id) {
     auto it = rooms_.find(session_id);
-    if (it != rooms_.end()) return *it->second;
-    auto row = store::SessionStore(ctx_.db).find(session_id);
-    auto r = std::make_unique<Room>(*this, session_id, row ? row->doctor_id : "");
-    return *rooms_.emplace(session_id, std::move(r)).first->second;
+    return it == rooms_.end() ? nullptr : it->second.get();
 }
 
-void Hub::admit_patient(Room& r) {
-    Socket* s = find_socket(r.patient_socket);
-    if (!s || s->peer) return;
-    send(*s, {{"type", "admitted"}});
-    start_media(r, *s, false);
+Hub::Room& Hub::room(const std::string& session_id) {
+    if (Room* r = find_room(session_id)) return *r;
+    auto row = store::SessionStore(deps_.db).find(session_id);
+    auto r = std::make_unique<Room>(*this, session_id, row ? row->doctor_id : "",
+                                    std::chrono::seconds(deps_.config.sessions.rejoin_seconds));
+    if (row) r->patient_id = row->patient_id;
+    Room& out = *rooms_.emplace(session_id, std::move(r)).first->second;
+    deps_.events.publish({room::EventKind::RoomCreated, session_id, "", "", "", "", "", 0});
+    return out;
+}
+
+json Hub::ice_json() {
+    json out = json::array();
+    for (const auto& s : deps_.ice_servers().servers) {
+        json j{{"urls", s.urls}};
+        if (!s.username.empty()) j["username"] = s.username;
+        if (!s.credential.empty()) j["credential"] = s.credential;
+        out.push_back(j);
+    }
+    return out;
 }
 
 void Hub::start_media(Room& r, Socket& s, bool viewer) {
     if (!r.call) {
-        auto settings = call_settings(ctx_, ice_servers());
+        auto settings = deps_.call_settings(deps_.ice_servers());
         if (!settings) {
             close(s, CloseCode::MediaUnavailable, "the room's camera is not ready yet");
             return;
@@ -157,7 +152,9 @@ void Hub::start_media(Room& r, Socket& s, bool viewer) {
     o.play_audio = !viewer;
     o.adapt_bitrate = !viewer;
     if (viewer) o.forward_from = kPatientPeer;
-    if (is_loopback(s.address)) o.local_addresses = {"127.0.0.1"};
+    // The kiosk on this box reaches its peer over loopback; a patient never does (one
+    // that looks local came through a proxy, and needs the box's real addresses).
+    if (viewer && is_loopback(s.address)) o.local_addresses = {"127.0.0.1"};
     s.peer = o.id;
     s.offered = false;
     r.peer_socket[o.id] = s.id;
@@ -166,94 +163,29 @@ void Hub::start_media(Room& r, Socket& s, bool viewer) {
         r.peer_socket.erase(o.id);
         s.peer.reset();
         close(s, CloseCode::MediaUnavailable, "the call could not start");
+        return;
     }
+    if (!viewer)
+        for (const char* track : {"audio", "video"})
+            publish(room::EventKind::TrackAdded, r, "patient", r.patient_participant.value_or(""), r.patient_id, track);
 }
 
 void Hub::stop_media(Room& r, Socket& s) {
     if (!s.peer) return;
+    const bool patient = *s.peer == kPatientPeer;
     if (r.call) r.call->remove_peer(*s.peer);
     r.peer_socket.erase(*s.peer);
     r.last_stats.erase(*s.peer);
     s.peer.reset();
     s.offered = false;
+    if (patient)
+        for (const char* track : {"audio", "video"})
+            publish(room::EventKind::TrackRemoved, r, "patient", r.patient_participant.value_or(""), r.patient_id, track);
     if (r.call && r.peer_socket.empty()) {
         r.call.reset();   // frees the camera and the encoder
         if (r.content_on) to_session(r.session_id, {{"type", "content"}, {"on", false}});
         r.content_on = false;
     }
-}
-
-void Hub::patient_gone(Room& r, bool left) {
-    tell_doctors(r.session_id);
-    if (!r.patient_participant) return;
-    auto finish = [this, session = r.session_id] {
-        auto it = rooms_.find(session);
-        if (it == rooms_.end() || !it->second->patient_participant) return;
-        Room& room = *it->second;
-        room.rejoin_timer = 0;
-        store::SessionStore(ctx_.db).leave(*room.patient_participant);
-        room.patient_participant.reset();
-        room.waiting_since.clear();
-        tell_doctors(session);
-    };
-    const int grace = ctx_.config.sessions.rejoin_seconds;
-    if (left || grace == 0) {
-        finish();
-        return;
-    }
-    struct Job {
-        std::function<void()> f;
-        std::weak_ptr<bool> alive;
-    };
-    r.rejoin_timer = g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, guint(grace), [](gpointer p) -> gboolean {
-        auto* j = static_cast<Job*>(p);
-        if (j->alive.lock()) j->f();
-        return G_SOURCE_REMOVE;
-    }, new Job{finish, alive_}, [](gpointer p) { delete static_cast<Job*>(p); });
-}
-
-json Hub::waiting_room(const std::string& session_id) {
-    json patients = json::array();
-    auto row = store::SessionStore(ctx_.db).find(session_id);
-    auto it = rooms_.find(session_id);
-    if (row && it != rooms_.end() && it->second->patient_participant) {
-        Room& r = *it->second;
-        auto st = ctx_.db.prepare("SELECT full_name FROM patients WHERE id = ?1");
-        st.bind(1, std::string_view(row->patient_id));
-        json p{{"participant_id", *r.patient_participant}, {"name", st.step() ? json(st.text(0)) : json(nullptr)},
-               {"since", r.waiting_since}, {"connected", !r.patient_socket.empty()},
-               {"precheck", store::SessionStore(ctx_.db).precheck(*r.patient_participant).value_or(nullptr)},
-               {"media", r.media_state["patient"]}};
-        patients.push_back(p);
-    }
-    return {{"type", "waiting_room"}, {"session", session_id}, {"status", row ? row->status : "unknown"},
-            {"patients", patients}};
-}
-
-void Hub::tell_doctors(const std::string& session_id) { to_session(session_id, waiting_room(session_id), "doctor"); }
-
-void Hub::on_session_changed(const store::SessionRow& row) {
-    to_session(row.id, {{"type", "state"}, {"session", row.id}, {"status", row.status}});
-    if (closed(row)) {
-        end_room(row.id, row.end_reason.value_or(row.status == "cancelled" ? "cancelled" : "ended"));
-        return;
-    }
-    if (status_of(row) == SessionStatus::InProgress)
-        if (auto it = rooms_.find(row.id); it != rooms_.end()) admit_patient(*it->second);
-}
-
-void Hub::end_room(const std::string& session_id, const std::string& reason) {
-    std::vector<Socket*> bound;
-    for (auto& [id, s] : sockets_)
-        if (s->session_id == session_id) bound.push_back(s.get());
-    auto it = rooms_.find(session_id);
-    for (Socket* s : bound) {
-        if (it != rooms_.end()) stop_media(*it->second, *s);
-        send(*s, {{"type", "ended"}, {"reason", reason}});
-        s->session_id.reset();
-        close(*s, CloseCode::Ended, reason);
-    }
-    if (it != rooms_.end()) rooms_.erase(it);   // the store closed the participant rows with the session
 }
 
 }  // namespace consult::signalling

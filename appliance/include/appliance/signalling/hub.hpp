@@ -1,16 +1,25 @@
-// The WebSocket signalling hub (docs/signalling.md): one socket per screen,
-// authenticated by its first message; the waiting room; and for every session
-// that has media, a Room owning the media::Call and its webrtcbin peers. Runs on
-// the main loop; everything it learns goes to the store before it goes out.
+// The signalling hub (docs/signalling.md): one connection per screen, authenticated
+// by its first message; every message read into its typed form and dispatched by
+// type; the waiting room's rules applied (room/waiting_room.hpp); and for every
+// session with media, a room owning the media::Call and its webrtcbin peers. Runs
+// on the main loop. Its dependencies are named in HubDeps and wired in daemon.cpp.
 #pragma once
 
-#include "appliance/context.hpp"
-#include "appliance/signalling/protocol.hpp"
+#include "appliance/config.hpp"
+#include "appliance/metrics.hpp"
+#include "appliance/room/room_events.hpp"
+#include "appliance/room/waiting_room.hpp"
+#include "appliance/signalling/messages.hpp"
+#include "appliance/signalling/screen_link.hpp"
+#include "appliance/store/records.hpp"
+#include "appliance/store/write_queue.hpp"
+#include "appliance/tokens/token_service.hpp"
 #include "appliance/twilio/ice_servers.hpp"
-#include "hwconfig/gref.hpp"
+#include "pipelines/call.hpp"
 
 #include <libsoup/soup.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,15 +27,50 @@
 
 namespace consult::signalling {
 
+struct HubDeps {
+    store::Database& db;
+    store::WriteQueue& writes;
+    const tokens::TokenService& tokens;
+    Metrics& metrics;
+    room::Events& events;
+    const Config& config;
+    // The call's media settings for these ICE servers; nothing while the box has no encoder.
+    std::function<std::optional<media::CallSettings>(const twilio::IceServerList&)> call_settings;
+    std::function<twilio::IceServerList()> ice_servers;
+    std::function<bool()> content_available;
+    // Tells the patient the doctor is ready (SMS or email), when messaging is on.
+    std::function<void(const std::string& session_id)> doctor_ready;
+    // Tells the rest of the daemon a session changed state (the hub hears it back).
+    std::function<void(const store::SessionRow&)> session_changed;
+    // Runs `f` on the main loop after `wait`.
+    std::function<void(std::chrono::milliseconds wait, std::function<void()> f)> later;
+    std::function<room::Clock::time_point()> now = [] { return room::Clock::now(); };
+};
+
 class Hub {
 public:
-    explicit Hub(ApplianceContext& ctx);
+    explicit Hub(HubDeps deps);
     ~Hub();
     Hub(const Hub&) = delete;
     Hub& operator=(const Hub&) = delete;
 
     // Serves /ws on this server.
     void attach(SoupServer* server);
+
+    // A screen connected from `address`; returns its id. Then its messages and its end:
+    std::string connect(std::unique_ptr<ScreenLink> link, const std::string& address);
+    void receive(const std::string& screen, std::string_view text);
+    void disconnected(const std::string& screen);
+    // Closes a screen for something its transport saw (a binary frame).
+    void refuse(const std::string& screen, CloseCode code, const std::string& reason);
+
+    // A session changed state elsewhere (REST, the sweeper, the cloud).
+    void session_changed(const store::SessionRow& row);
+    // REST's admit on a consultation already in progress: lets the newest waiting
+    // screen in. False when nobody waits.
+    bool admit_waiting(const std::string& session_id);
+    // A token was given up (sign-out): its screens are closed.
+    void token_revoked(const std::string& jti);
     // Ends every call cleanly and closes every socket with 1001 (daemon stop).
     void shutdown();
 
@@ -38,39 +82,59 @@ public:
     struct Room;
 
 private:
-    static void on_websocket(SoupServer*, SoupServerMessage*, const char*, SoupWebsocketConnection*, gpointer self);
-    void on_text(Socket& s, std::string_view text);
-    void on_closed(const std::string& socket_id);
-    void on_session_changed(const store::SessionRow& row);
+    // Messages, each from a screen allowed to send it (hub.cpp).
+    void hello(Socket& s, const msg::Hello& m);
+    void handle(Socket& s, const msg::Any& m);
+    void on(Socket& s, const msg::Ping&);
+    void on(Socket& s, const msg::Precheck& m);
+    void on(Socket& s, const msg::Answer& m);
+    void on(Socket& s, const msg::Ice& m);
+    void on(Socket& s, const msg::Chat& m);
+    void on(Socket& s, const msg::Media& m);
+    void on(Socket& s, const msg::ReconnectMedia&);
+    void on(Socket& s, const msg::Leave&);
+    void on(Socket& s, const msg::Admit& m);
+    void on(Socket& s, const msg::Decline& m);
+    void on(Socket& s, const msg::End& m);
+    void on(Socket& s, const msg::View& m);
+    void on(Socket& s, const msg::Share& m);
+    void on(Socket& s, const msg::Hello&);
 
-    void hello(Socket& s, const nlohmann::json& m);
-    // A screen opening a consultation that is over: told so and closed (true).
+    // The waiting room applied (waiting.cpp).
     bool ended(Socket& s, const store::SessionRow& row);
-    void hello_patient(Socket& s, const store::SessionRow& row);
+    void hello_patient(Socket& s, const store::SessionRow& row, const std::string& device);
     void hello_doctor(Socket& s, const std::optional<std::string>& session_id);
-    void handle(Socket& s, const ClientMessage& m);
+    store::SessionRow doctor_session(Socket& s, const std::optional<std::string>& session);
+    bool admit_screen(Room& room, const std::optional<std::string>& which);
+    void patient_dropped(Room& room, Socket& s);
+    void patient_left(Room& room, Socket& s);
+    void expire_rejoin(const std::string& session_id);
+    void patient_gone(Room& room);
+    void end_room(const std::string& session_id, const std::string& reason);
+    nlohmann::json waiting_room(const std::string& session_id);
+    void tell_doctors(const std::string& session_id);
+    void publish(room::EventKind kind, const Room& room, const std::string& role, const std::string& participant,
+                 const std::string& identity, const std::string& track = "");
 
-    // The session a doctor's message is about: its `session` field, else the socket's.
-    store::SessionRow doctor_session(Socket& s, const nlohmann::json& m);
-    void admit_patient(Room& room);
+    // Media (rooms.cpp).
+    Room& room(const std::string& session_id);
+    Room* find_room(const std::string& session_id);
     void start_media(Room& room, Socket& s, bool viewer);
     void stop_media(Room& room, Socket& s);
-    void patient_gone(Room& room, bool left);
-    void end_room(const std::string& session_id, const std::string& reason);
+    nlohmann::json ice_json();
 
+    // Sockets (hub.cpp).
+    Socket* find_socket(const std::string& id);
     void send(Socket& s, const nlohmann::json& m);
     void close(Socket& s, CloseCode code, const std::string& reason);
     void to_session(const std::string& session_id, const nlohmann::json& m, const char* role = nullptr);
-    void tell_doctors(const std::string& session_id);
-    nlohmann::json waiting_room(const std::string& session_id);
-    // The ICE servers handed to webrtcbin and to the pages: Twilio's TURN when it is
-    // on and reachable, else the configured STUN servers.
-    twilio::IceServerList ice_servers();
-    nlohmann::json ice_json();
-    Room& room(const std::string& session_id);
-    Socket* find_socket(const std::string& id);
+    void write(std::string what, store::WriteQueue::Write w) { deps_.writes.submit(std::move(what), std::move(w)); }
+    // Audit rows go through the write queue: a busy store delays them, never loses them.
+    void audit(store::AuditEntry entry) {
+        write("audit " + entry.action, [e = std::move(entry)](store::Database& db) { store::write_audit(db, e); });
+    }
 
-    ApplianceContext& ctx_;
+    HubDeps deps_;
     std::map<std::string, std::unique_ptr<Socket>> sockets_;
     std::map<std::string, std::unique_ptr<Room>> rooms_;
     std::uint64_t next_socket_ = 0;

@@ -1,12 +1,10 @@
-// The signalling protocol's vocabulary (docs/signalling.md): close codes, the
-// messages a page may send and their checks, and the per-socket flood guard.
+// The signalling protocol's vocabulary (docs/signalling.md): close codes, limits and
+// the per-socket flood guard. The messages themselves are in messages.hpp.
 // Plain C++: no sockets, no main loop.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <string>
 #include <string_view>
 
@@ -19,10 +17,13 @@ enum class CloseCode : std::uint16_t {
     BadMessage = 4400,
     Unauthenticated = 4401,
     Forbidden = 4403,
+    TurnedAway = 4404,
     Replaced = 4409,
     Ended = 4410,
     Flood = 4429,
     MediaUnavailable = 4503,
+    InternalError = 1011,
+    TryAgainLater = 1013,
 };
 
 constexpr std::size_t kMaxMessageBytes = 64 * 1024;
@@ -32,15 +33,6 @@ struct ProtocolError {
     CloseCode code;
     std::string reason;     // short, safe to show and to send as the close reason
 };
-
-struct ClientMessage {
-    std::string type;
-    nlohmann::json body;    // the whole object, fields checked
-};
-
-// Parses one text frame and checks its type and fields against the table in
-// docs/signalling.md. Role checks happen later, where the socket's role is known.
-std::expected<ClientMessage, ProtocolError> parse_client_message(std::string_view text);
 
 // At most `burst` messages at once and `per_second` sustained (a token bucket).
 class FloodGuard {
