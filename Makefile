@@ -1,12 +1,14 @@
 # The two commands: `make run` and `make test`. Everything else is a helper.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
 STATE_DIR  ?= .state
 PORT       ?= 8080
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: run test build deps test-deps unit asan package bench clean
+.PHONY: run test build deps test-deps unit asan package bench clean fuzz fuzz-build
 
 deps:
 	@tools/install-deps.sh build
@@ -27,6 +29,8 @@ test: test-deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 300
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) 10
 
 # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: test-deps
@@ -37,6 +41,15 @@ asan: test-deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j 2 -L unit --timeout 300
+
+# libFuzzer targets (clang 14, ASan+UBSan): `make fuzz` runs each for FUZZ_SECONDS.
+fuzz-build: test-deps
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DCONSULT_FUZZ=ON \
+	  -DCONSULT_UNIT_ONLY=ON -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 package: build
 	@cd $(BUILD) && cpack -G DEB

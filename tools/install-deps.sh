@@ -15,6 +15,7 @@ build_pkgs=(
 test_pkgs=(
   postgresql python3
   libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps openssl chromium fonts-dejavu-core
+  clang-14 libclang-rt-14-dev
 )
 
 want=("${build_pkgs[@]}")
