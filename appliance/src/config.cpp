@@ -70,6 +70,12 @@ const std::vector<KeySpec>& schema() {
         {"http", "max_body_bytes", Kind::Int, 1024, 64L << 20, {}, [](Config& c, const std::string& v) { c.http.max_body_bytes = std::stol(v); }},
         {"http", "rate_limit_per_minute", Kind::Int, 1, 1000000, {}, [](Config& c, const std::string& v) { c.http.rate_limit_per_minute = to_int(v); }},
         {"http", "rate_limit_burst", Kind::Int, 1, 100000, {}, [](Config& c, const std::string& v) { c.http.rate_limit_burst = to_int(v); }},
+        {"http", "max_connections", Kind::Int, 16, 100000, {}, [](Config& c, const std::string& v) { c.http.max_connections = to_int(v); }},
+        {"http", "max_connections_per_address", Kind::Int, 4, 100000, {}, [](Config& c, const std::string& v) { c.http.max_connections_per_address = to_int(v); }},
+        {"http", "reserved_fds", Kind::Int, 0, 10000, {}, [](Config& c, const std::string& v) { c.http.reserved_fds = to_int(v); }},
+        {"http", "header_timeout_seconds", Kind::Int, 1, 300, {}, [](Config& c, const std::string& v) { c.http.header_timeout_seconds = to_int(v); }},
+        {"http", "idle_timeout_seconds", Kind::Int, 1, 3600, {}, [](Config& c, const std::string& v) { c.http.idle_timeout_seconds = to_int(v); }},
+        {"http", "body_timeout_seconds", Kind::Int, 1, 3600, {}, [](Config& c, const std::string& v) { c.http.body_timeout_seconds = to_int(v); }},
         {"cloud", "url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.url = v; }},
         {"cloud", "clinic_id", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.clinic_id = v; }},
         {"cloud", "poll_seconds", Kind::Int, 5, 3600, {}, [](Config& c, const std::string& v) { c.cloud.poll_seconds = to_int(v); }},
@@ -203,37 +209,37 @@ std::string ConfigError::describe() const {
     return where + ": " + reason;
 }
 
-std::expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources) {
+expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources) {
     LoadedConfig out;
     Values values;
     std::error_code ec;
     if (std::filesystem::exists(sources.main, ec)) {
-        if (auto e = read_file(sources.main, values, out.warnings)) return std::unexpected(*e);
+        if (auto e = read_file(sources.main, values, out.warnings)) return unexpected(*e);
         out.files.push_back(sources.main);
     } else if (sources.main_required) {
-        return std::unexpected(ConfigError{sources.main.string(), "", "no such file"});
+        return unexpected(ConfigError{sources.main.string(), "", "no such file"});
     }
     for (const auto& d : drop_ins(sources.main)) {
-        if (auto e = read_file(d, values, out.warnings)) return std::unexpected(*e);
+        if (auto e = read_file(d, values, out.warnings)) return unexpected(*e);
         out.files.push_back(d);
     }
     if (!sources.settings_file.empty() && std::filesystem::exists(sources.settings_file, ec)) {
-        if (auto e = read_file(sources.settings_file, values, out.warnings)) return std::unexpected(*e);
+        if (auto e = read_file(sources.settings_file, values, out.warnings)) return unexpected(*e);
         out.files.push_back(sources.settings_file);
     }
     for (const auto& o : sources.overrides) {
         auto eq = o.find('='), dot = o.find('.');
         if (eq == std::string::npos || dot == std::string::npos || dot > eq)
-            return std::unexpected(ConfigError{"", o, "expected section.key=value"});
+            return unexpected(ConfigError{"", o, "expected section.key=value"});
         if (!find_spec(o.substr(0, dot), o.substr(dot + 1, eq - dot - 1)))
-            return std::unexpected(ConfigError{"", o.substr(0, eq), "unknown key"});
+            return unexpected(ConfigError{"", o.substr(0, eq), "unknown key"});
         values[o.substr(0, eq)] = {o.substr(eq + 1), ""};
     }
     for (const auto& [name, value] : values) {
         auto dot = name.find('.');
         const KeySpec* spec = find_spec(name.substr(0, dot), name.substr(dot + 1));
         if (auto reason = invalid(*spec, value.text))
-            return std::unexpected(ConfigError{value.file, name, *reason});
+            return unexpected(ConfigError{value.file, name, *reason});
         spec->assign(out.config, value.text);
     }
     return out;

@@ -26,14 +26,14 @@ std::string to_hex(const unsigned char* p, size_t n) {
     return out;
 }
 
-std::expected<std::string, std::string> slurp(const fs::path& p) {
+expected<std::string, std::string> slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
-    if (!in) return std::unexpected("cannot read credential " + p.string());
+    if (!in) return unexpected("cannot read credential " + p.string());
     std::stringstream ss;
     ss << in.rdbuf();
     std::string v = ss.str();
     while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-    if (v.empty()) return std::unexpected("credential " + p.string() + " is empty");
+    if (v.empty()) return unexpected("credential " + p.string() + " is empty");
     return v;
 }
 
@@ -41,8 +41,8 @@ std::expected<std::string, std::string> slurp(const fs::path& p) {
 
 Credentials::Credentials(fs::path state_dir) : state_dir_(std::move(state_dir)) {}
 
-std::expected<std::optional<std::string>, std::string> Credentials::read(const std::string& name) const {
-    if (!valid_name(name)) return std::unexpected("bad credential name '" + name + "'");
+expected<std::optional<std::string>, std::string> Credentials::read(const std::string& name) const {
+    if (!valid_name(name)) return unexpected("bad credential name '" + name + "'");
     // systemd has already checked ownership and mode of what it hands us.
     if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) {
         fs::path p = fs::path(dir) / name;
@@ -52,40 +52,40 @@ std::expected<std::optional<std::string>, std::string> Credentials::read(const s
     struct stat st{};
     if (::stat(p.c_str(), &st) != 0) return std::optional<std::string>{};
     if (st.st_mode & (S_IRWXG | S_IRWXO))
-        return std::unexpected("credential " + p.string() + " is readable by others (mode " +
+        return unexpected("credential " + p.string() + " is readable by others (mode " +
                                std::to_string(st.st_mode & 0777) + "); chmod 600 it");
     return slurp(p);
 }
 
-std::expected<std::string, std::string> Credentials::read_or_create(const std::string& name,
+expected<std::string, std::string> Credentials::read_or_create(const std::string& name,
                                                                      size_t random_bytes) const {
     auto existing = read(name);
-    if (!existing) return std::unexpected(existing.error());
+    if (!existing) return unexpected(existing.error());
     if (*existing) return **existing;
     std::string buf(random_bytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), int(buf.size())) != 1)
-        return std::unexpected("no randomness available to create " + name);
+        return unexpected("no randomness available to create " + name);
     std::string value = to_hex(reinterpret_cast<const unsigned char*>(buf.data()), buf.size());
-    if (auto stored = store(name, value); !stored) return std::unexpected(stored.error());
+    if (auto stored = store(name, value); !stored) return unexpected(stored.error());
     return value;
 }
 
-std::expected<void, std::string> Credentials::store(const std::string& name, const std::string& value) const {
-    if (!valid_name(name)) return std::unexpected("bad credential name '" + name + "'");
+expected<void, std::string> Credentials::store(const std::string& name, const std::string& value) const {
+    if (!valid_name(name)) return unexpected("bad credential name '" + name + "'");
     std::error_code ec;
     fs::create_directories(local_dir(), ec);
-    if (ec) return std::unexpected("cannot create " + local_dir().string() + ": " + ec.message());
+    if (ec) return unexpected("cannot create " + local_dir().string() + ": " + ec.message());
     ::chmod(local_dir().c_str(), 0700);
     fs::path final_path = local_dir() / name;
     fs::path tmp = local_dir() / ("." + name + ".tmp");
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return std::unexpected("cannot write " + tmp.string());
+    if (fd < 0) return unexpected("cannot write " + tmp.string());
     std::string data = value + "\n";
     bool ok = ::write(fd, data.data(), data.size()) == ssize_t(data.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok || ::rename(tmp.c_str(), final_path.c_str()) != 0) {
         ::unlink(tmp.c_str());
-        return std::unexpected("cannot store credential " + name);
+        return unexpected("cannot store credential " + name);
     }
     return {};
 }

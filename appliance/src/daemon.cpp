@@ -10,6 +10,7 @@
 #include "appliance/store/demo_data.hpp"
 #include "appliance/http/kiosk_routes.hpp"
 #include "appliance/store/migrations.hpp"
+#include "hwconfig/main_loop.hpp"
 
 #include <glib-unix.h>
 #include <sys/stat.h>
@@ -33,11 +34,11 @@ fs::path default_state_dir() {
 
 namespace {
 
-std::expected<store::Database, StartError> open_store(const fs::path& state_dir) {
+expected<store::Database, StartError> open_store(const fs::path& state_dir) {
     try {
         auto db = store::Database::open(state_dir / "consult.db");
         if (auto check = db.quick_check(); check != "ok")
-            return std::unexpected(StartError{70, "database " + (state_dir / "consult.db").string() +
+            return unexpected(StartError{70, "database " + (state_dir / "consult.db").string() +
                                                       " failed its integrity check: " + check +
                                                       " (restore it from a backup or move it aside)"});
         if (int n = store::migrate(db); n > 0)
@@ -45,18 +46,61 @@ std::expected<store::Database, StartError> open_store(const fs::path& state_dir)
                       {{"SCHEMA_VERSION", std::to_string(db.user_version())}});
         return db;
     } catch (const store::StoreError& e) {
-        return std::unexpected(StartError{70, "database " + (state_dir / "consult.db").string() + ": " + e.what()});
+        return unexpected(StartError{70, "database " + (state_dir / "consult.db").string() + ": " + e.what()});
     }
+}
+
+// A call's media settings: what the probe found, the configured size, these ICE servers.
+std::optional<media::CallSettings> media_settings(ApplianceContext& ctx, const twilio::IceServerList& ice) {
+    if (!ctx.probe || !ctx.probe->encoder) return std::nullopt;
+    media::CallSettings cs;
+    cs.encoder = ctx.probe->encoder;
+    cs.camera = ctx.probe->camera;
+    cs.microphone = ctx.probe->microphone;
+    cs.speaker = ctx.probe->speaker;
+    cs.content = ctx.probe->content;
+    cs.width = ctx.config.media.max_width;
+    cs.height = ctx.config.media.max_height;
+    cs.fps = ctx.config.media.max_fps;
+    cs.dot_dir = ctx.state_dir;
+    for (const auto& server : ice.servers) {
+        const std::string uri = twilio::webrtcbin_uri(server);
+        if (uri.starts_with("stun://") && cs.stun_server.empty()) cs.stun_server = uri;
+        else if (uri.starts_with("turn")) cs.turn_servers.push_back(uri);
+    }
+    return cs;
+}
+
+// The main loop's SQLite connection waits at most this long for another's lock; a busy
+// store then answers "busy" (503, store_busy) or queues the write (WriteQueue).
+constexpr std::chrono::milliseconds kMainLoopBusyTimeout{200};
+
+// The connection cap stays below the file descriptor limit less what the rest of the
+// daemon needs, so a flood of connections can never starve SQLite, media or libsoup.
+http::ServerLimits server_limits(const Config::Http& c) {
+    const unsigned long files = http::raise_file_limit();
+    http::ServerLimits l;
+    l.max_body_bytes = c.max_body_bytes;
+    const unsigned long room = files > unsigned(c.reserved_fds) + 16 ? files - unsigned(c.reserved_fds) : 16;
+    l.connections.max_total = std::min<unsigned long>(unsigned(c.max_connections), room);
+    l.connections.max_per_address = std::size_t(c.max_connections_per_address);
+    l.connections.first_request = l.connections.headers = std::chrono::seconds(c.header_timeout_seconds);
+    l.connections.idle = std::chrono::seconds(c.idle_timeout_seconds);
+    l.connections.body = std::chrono::seconds(c.body_timeout_seconds);
+    if (l.connections.max_total < std::size_t(c.max_connections))
+        log::info("HTTP connections capped at " + std::to_string(l.connections.max_total) + " (file limit " +
+                  std::to_string(files) + ")");
+    return l;
 }
 
 }  // namespace
 
-std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions& options) {
+expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions& options) {
     const fs::path state_dir = options.state_dir.value_or(default_state_dir());
     ConfigSources sources = options.config;
     sources.settings_file = state_dir / "devices.conf";   // the kiosk's device choice (device_routes.cpp)
     auto loaded = load_config(sources);
-    if (!loaded) return std::unexpected(StartError{78, "configuration: " + loaded.error().describe()});
+    if (!loaded) return unexpected(StartError{78, "configuration: " + loaded.error().describe()});
     Config config = loaded->config;
     if (options.http_port) config.http.port = *options.http_port;
     log::init(config.log.level);
@@ -66,25 +110,27 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     // Only a directory we create is set to 0700; an existing one keeps its owner's choice.
     const bool created = fs::create_directories(state_dir, ec);
     if (ec || (created && ::chmod(state_dir.c_str(), 0700) != 0))
-        return std::unexpected(StartError{73, "state directory " + state_dir.string() + ": " +
+        return unexpected(StartError{73, "state directory " + state_dir.string() + ": " +
                                                   (ec ? ec.message() : std::string("cannot set mode 0700"))});
 
     auto key = Credentials(state_dir).read_or_create("token-signing-key", 32);
-    if (!key) return std::unexpected(StartError{78, key.error()});
+    if (!key) return unexpected(StartError{78, key.error()});
 
     auto db = open_store(state_dir);
-    if (!db) return std::unexpected(db.error());
+    if (!db) return unexpected(db.error());
 
     std::unique_ptr<Daemon> d(new Daemon());
     d->ctx_.reset(new ApplianceContext{config, state_dir, std::move(*db), Metrics(),
                                        tokens::TokenService(*key, config.sessions.token_ttl_seconds),
                                        std::nullopt, options.demo});
+    for (const auto& t : store::load_revoked_tokens(d->ctx_->db, tokens::unix_now()))
+        d->ctx_->tokens.revoke(t.jti, t.expires_at, tokens::unix_now());
     if (options.demo) {
         try {
             int rows = store::seed_demo(d->ctx_->db, std::chrono::system_clock::now());
             log::info("demo data ready (" + std::to_string(rows) + " new rows)");
         } catch (const store::StoreError& e) {
-            return std::unexpected(StartError{70, std::string("demo data: ") + e.what()});
+            return unexpected(StartError{70, std::string("demo data: ") + e.what()});
         }
     }
 
@@ -95,6 +141,19 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
     http::add_schedule_routes(router, *d->ctx_);
     http::add_kiosk_routes(router, *d->ctx_);
     http::add_device_routes(router, *d->ctx_);
+    d->ctx_->db.set_busy_timeout(kMainLoopBusyTimeout);
+    d->writes_ = std::make_unique<store::WriteQueue>(d->ctx_->db, [](std::chrono::milliseconds wait, std::function<void()> f) {
+        later(wait, std::move(f), "store retry");
+    });
+    d->events_.subscribe([ctx = d->ctx_.get()](const room::Event& e) {
+        ctx->metrics.count("consult_room_events_total", {{"event", room::event_name(e.kind)}});
+        log::debug(std::string("room event ") + room::event_name(e.kind),
+                   {{"SESSION_ID", e.session_id}, {"ROLE", e.role}, {"TRACK", e.track}});
+    });
+    d->audits_ = std::make_unique<store::AuditBatch>(d->ctx_->db, [](std::chrono::milliseconds wait, std::function<void()> f) {
+        later(wait, std::move(f), "audit commit");
+    });
+    d->ctx_->audits = d->audits_.get();
     d->ctx_->messaging = notify::Messaging::create(*d->ctx_);
     http::add_twilio_routes(router, *d->ctx_);
     http::add_twilio_webhook_routes(router, *d->ctx_);
@@ -102,22 +161,29 @@ std::expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOpt
         d->ctx_->db, state_dir,
         cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
     http::add_cloud_routes(router, *d->ctx_, *d->cloud_);
-    d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, config.http.max_body_bytes);
+    d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, server_limits(config.http));
+    d->ctx_->metric_sources.push_back([server = d->server_.get()] { return server->connections().metrics_text(); });
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
-        return std::unexpected(StartError{70, listening.error()});
+        return unexpected(StartError{70, listening.error()});
     if (config.http.tls_certificate.empty() != config.http.tls_key.empty())
-        return std::unexpected(StartError{78, "[http] tls_certificate and tls_key go together"});
+        return unexpected(StartError{78, "[http] tls_certificate and tls_key go together"});
     if (!config.http.tls_certificate.empty()) {
         auto tls = d->server_->listen_tls(config.http.bind, config.http.tls_port, config.http.tls_certificate,
                                           config.http.tls_key);
-        if (!tls) return std::unexpected(StartError{78, tls.error()});
+        if (!tls) return unexpected(StartError{78, tls.error()});
         log::info("HTTPS on port " + std::to_string(config.http.tls_port));
     }
-    d->hub_ = std::make_unique<signalling::Hub>(*d->ctx_);
+    d->hub_ = std::make_unique<signalling::Hub>(hub_deps(*d));
     d->hub_->attach(d->server_->soup());
     d->ctx_->call_running = [hub = d->hub_.get()] { return hub->calls() > 0; };
+    d->ctx_->admit_waiting = [hub = d->hub_.get()](const std::string& id) { return hub->admit_waiting(id); };
+    d->ctx_->token_revoked = [hub = d->hub_.get()](const std::string& jti) { hub->token_revoked(jti); };
+    d->ctx_->session_listeners.push_back([hub = d->hub_.get()](const store::SessionRow& row) { hub->session_changed(row); });
+    d->ctx_->metric_sources.push_back([hub = d->hub_.get()] { return hub->metrics_text(); });
 
     d->loop_.reset(g_main_loop_new(nullptr, FALSE));
+    d->loop_monitor_ = std::make_unique<LoopMonitor>();
+    d->ctx_->metric_sources.push_back([m = d->loop_monitor_.get()] { return m->metrics_text(); });
     // The clock ends overdue calls and records no-shows, now and every 30 s.
     auto sweep = [](gpointer p) -> gboolean {
         auto* ctx = static_cast<ApplianceContext*>(p);
@@ -175,9 +241,28 @@ void Daemon::on_probe_done(hw::ProbeResult result) {
 
     // Ready: store open and migrated, HTTP listening, hardware probed.
     notifier_.ready(status_line());
-    notifier_.start_watchdog();
+    notifier_.start_watchdog([server = server_.get()] { return server->connections().accepting(); });
     const std::string host = ctx_->config.http.bind == "0.0.0.0" ? "127.0.0.1" : ctx_->config.http.bind;
     log::info("ready; kiosk at http://" + host + ":" + std::to_string(ctx_->config.http.port) + "/kiosk");
+}
+
+signalling::HubDeps Daemon::hub_deps(Daemon& d) {
+    ApplianceContext& ctx = *d.ctx_;
+    signalling::HubDeps deps{ctx.db, *d.writes_, ctx.tokens, ctx.metrics, d.events_, ctx.config, {}, {}, {}, {}, {}, {}};
+    deps.call_settings = [&ctx](const twilio::IceServerList& ice) { return media_settings(ctx, ice); };
+    deps.ice_servers = [&ctx] {
+        if (ctx.messaging) return ctx.messaging->ice_servers().current(std::time(nullptr));
+        twilio::IceServerList list{{}, "configured", 0};
+        for (const auto& url : ctx.config.media.stun_servers) list.servers.push_back({url, "", ""});
+        return list;
+    };
+    deps.content_available = [&ctx] { return ctx.probe && ctx.probe->content.name != "none"; };
+    deps.doctor_ready = [&ctx](const std::string& session) {
+        if (ctx.messaging) ctx.messaging->notifier().doctor_ready(session);
+    };
+    deps.session_changed = [&ctx](const store::SessionRow& row) { ctx.session_changed(row); };
+    deps.later = [](std::chrono::milliseconds wait, std::function<void()> f) { later(wait, std::move(f), "signalling timer"); };
+    return deps;
 }
 
 StopSignal::StopSignal() {
@@ -206,6 +291,7 @@ int Daemon::run(StopSignal& stop) {
     stop.on_stop(nullptr);
     // Calls end cleanly: participants are recorded as left and every screen is told.
     hub_->shutdown();
+    if (!media::wait_for_retired(3000)) log::warning("a call's media was still stopping at exit");
     const gint64 flush_until = g_get_monotonic_time() + 300'000;
     while (g_get_monotonic_time() < flush_until && g_main_context_iteration(nullptr, FALSE)) {}
     soup_server_disconnect(server_->soup());

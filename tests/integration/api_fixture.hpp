@@ -16,7 +16,9 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <ctime>
+#include <thread>
 #include <set>
 #include <stdexcept>
 
@@ -138,7 +140,8 @@ inline const std::vector<std::string> kFastRateLimit = {"--set", "http.rate_limi
 // consultd --demo on a free port, with tokens and helpers. Setup steps throw on failure.
 class ApiDaemon {
 public:
-    explicit ApiDaemon(const std::vector<std::string>& extra_args = kFastRateLimit) : proc_(options(extra_args)) {}
+    explicit ApiDaemon(const std::vector<std::string>& extra_args = kFastRateLimit, std::vector<std::string> wrapper = {})
+        : proc_(options(extra_args, std::move(wrapper))) {}
 
     void start() {
         if (!proc_.start()) setup_failed("consultd did not start: " + proc_.start_error());
@@ -150,6 +153,20 @@ public:
         patients = query_column("SELECT id FROM patients WHERE clinic_id = '" + std::string(kClinic) + "' ORDER BY id");
         if (patients.size() < 2) setup_failed("the demo has fewer than two patients");
         replace_doctor_b_timings();
+    }
+
+    // Calls need the probe's encoder: waits until /healthz names it.
+    void wait_for_media() {
+        for (int i = 0; i < 300; ++i) {
+            auto h = call("GET", "/healthz", "");
+            if (h.body.is_object() && h.body["encoder"].is_string() && h.body["encoder"] != "probing") return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+
+    void restart() {
+        if (!proc_.restart()) setup_failed("consultd did not start again: " + proc_.start_error());
+        if (!proc_.wait_for_healthz(30)) setup_failed("consultd did not answer /healthz after a restart:\n" + proc_.stderr_text());
     }
 
     ConsultdProcess& proc() { return proc_; }
@@ -305,8 +322,9 @@ public:
     std::vector<std::string> patients;
 
 private:
-    static ConsultdOptions options(const std::vector<std::string>& extra) {
+    static ConsultdOptions options(const std::vector<std::string>& extra, std::vector<std::string> wrapper) {
         ConsultdOptions o;
+        o.wrapper = std::move(wrapper);
         o.args = {"--demo"};
         o.args.insert(o.args.end(), extra.begin(), extra.end());
         return o;

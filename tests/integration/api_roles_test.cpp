@@ -163,7 +163,7 @@ TEST_F(ApiRoles, WithoutDoctorIdADoctorSeesOnlyTheirOwn) {
 
 // ---- rate limit ----
 
-TEST(ApiRateLimit, FourthTokenOrJoinInARowFromOneAddressIs429WithRetryAfter) {
+TEST(ApiRateLimit, FourthTokenInARowFromOneCallerIs429WithRetryAfter) {
     ApiDaemon api({"--set", "http.rate_limit_per_minute=6", "--set", "http.rate_limit_burst=3"});
     api.start();
     const Session s = api.scheduled_session();
@@ -178,10 +178,25 @@ TEST(ApiRateLimit, FourthTokenOrJoinInARowFromOneAddressIs429WithRetryAfter) {
     const int seconds = std::stoi(retry);
     EXPECT_GE(seconds, 1);
     EXPECT_LE(seconds, 10) << "six a minute: one more every ten seconds";
-    // Join shares the budget; routes that are not rate-limited still answer.
+    // Each caller has a budget of their own; routes that are not rate-limited still answer.
+    EXPECT_EQ(api.call("POST", kSessions + "/" + s.id + "/join", s.patient_token).status, 200);
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(api.call("POST", kSessions + "/" + s.id + "/join", s.patient_token).status, 200);
     EXPECT_TRUE(is_error(api.call("POST", kSessions + "/" + s.id + "/join", s.patient_token), 429, "rate_limited"));
-    EXPECT_EQ(api.session_status(s.id), "scheduled") << "a limited join still joined";
     EXPECT_EQ(api.call("GET", kSessions + "/" + s.id, api.doctor_b).status, 200);
+}
+
+TEST(ApiRateLimit, RefusedRequestsFromAnAddressDoNotLockOutASignedInCallerThere) {
+    ApiDaemon api({"--set", "http.rate_limit_per_minute=6", "--set", "http.rate_limit_burst=3"});
+    api.start();
+    const Session s = api.scheduled_session();
+    const std::string path = kSessions + "/" + s.id + "/token";
+    const json body{{"user_id", s.patient_id}, {"user_type", "patient"}};
+    for (int i = 0; i < 20; ++i) {
+        const int status = api.call("POST", path, "not-a-token", body).status;
+        ASSERT_TRUE(status == 401 || status == 429) << status;
+    }
+    EXPECT_TRUE(is_error(api.call("POST", path, "not-a-token", body), 429, "rate_limited"));
+    EXPECT_EQ(api.call("POST", path, api.admin, body).status, 200) << "the anonymous flood used the admin's budget";
 }
 
 // ---- audit log ----

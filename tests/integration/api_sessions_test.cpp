@@ -191,13 +191,18 @@ TEST_F(ApiTest, IllegalTransitionsAre409InvalidTransitionWithTheReason) {
         {&scheduled, "end", "scheduled", "only a call in progress can be ended"},
         {&waiting, "end", "waiting", "only a call in progress can be ended"},
         {&in_progress, "cancel", "in-progress", "a call in progress is ended, not cancelled"},
-        {&in_progress, "admit", "in-progress", "cannot become in-progress"},
     };
     for (const auto& c : cases) {
         auto r = api.call("POST", session_path(*c.s, c.action), api.doctor_b);
         EXPECT_TRUE(is_error(r, 409, "invalid_transition")) << c.action << " a " << c.status << " session";
         EXPECT_NE(r.body["error"].value("message", "").find(c.reason_part), std::string::npos) << r.text();
         EXPECT_EQ(api.session_status(c.s->id), c.status) << "the refused " << c.action << " changed the session";
+    }
+    {
+        // Admit on a call in progress lets in whoever waits again; with nobody waiting, 409.
+        auto r = api.call("POST", session_path(in_progress, "admit"), api.doctor_b);
+        EXPECT_TRUE(is_error(r, 409, "nobody_waiting")) << r.text();
+        EXPECT_EQ(api.session_status(in_progress.id), "in-progress");
     }
     ASSERT_EQ(api.call("POST", session_path(in_progress, "end"), api.doctor_b).status, 200);
     for (const char* action : {"admit", "end", "cancel"}) {

@@ -308,7 +308,8 @@ bool ConsultdProcess::start() {
         }
         env.emplace_back("NOTIFY_SOCKET", sock.string());
     }
-    std::vector<std::string> argv{options_.binary, "--state-dir", state_dir_.string()};
+    std::vector<std::string> argv = options_.wrapper;
+    argv.insert(argv.end(), {options_.binary, "--state-dir", state_dir_.string()});
     if (options_.pass_http_port) {
         argv.push_back("--http-port");
         argv.push_back(std::to_string(port_));
@@ -317,6 +318,19 @@ bool ConsultdProcess::start() {
     started_at_ = Clock::now();
     pid_ = spawn(argv, env, temp_ / "consultd.stdout", stderr_path(), start_error_);
     return pid_ > 0;
+}
+
+bool ConsultdProcess::restart() {
+    terminate();
+    pid_ = -1;
+    exit_.reset();
+    if (notify_fd_ >= 0) {
+        ::close(notify_fd_);
+        notify_fd_ = -1;
+        ::unlink((temp_ / "notify.sock").c_str());
+    }
+    notifications_.clear();
+    return start();
 }
 
 std::string ConsultdProcess::stderr_text() const { return read_file(stderr_path()); }

@@ -81,6 +81,7 @@ struct ConsultdOptions {
     std::optional<int> port;                        // default: a free port
     bool pass_http_port = true;                     // add --http-port PORT
     bool notify_socket = true;                      // set NOTIFY_SOCKET to a socket of ours
+    std::vector<std::string> wrapper;               // run through this first (e.g. prlimit --nofile=…)
 };
 
 class ConsultdProcess {
@@ -93,6 +94,8 @@ public:
     // Forks and execs consultd. False (with a reason in start_error()) if it could not.
     bool start();
     const std::string& start_error() const { return start_error_; }
+    // SIGTERM, then start again on the same state directory and port.
+    bool restart();
 
     pid_t pid() const { return pid_; }
     int port() const { return port_; }

@@ -48,6 +48,22 @@ TEST_F(KioskSignIn, TheRightPinGivesAShortLivedDoctorTokenThatWorksAndRenews) {
     EXPECT_EQ(api.call("GET", kKiosk + "/day?doctor_id=" + std::string(kDoctorA), token).status, 403);
 }
 
+TEST_F(KioskSignIn, SigningOutEndsTheTokenAtOnceAndAfterARestart) {
+    auto r = sign_in(kDoctorB, "5678");
+    ASSERT_EQ(r.status, 200) << r.text();
+    const std::string token = r.body["token"];
+    ASSERT_EQ(api.call("GET", kKiosk + "/day?date=" + local_day(), token).status, 200);
+    ASSERT_EQ(api.call("POST", kKiosk + "/sign-out", token).status, 204);
+    auto after = api.call("GET", kKiosk + "/day?date=" + local_day(), token);
+    EXPECT_TRUE(is_error(after, 401, "token_revoked")) << after.text();
+    EXPECT_TRUE(is_error(api.call("POST", kKiosk + "/renew", token), 401, "token_revoked"));
+    api.restart();
+    EXPECT_TRUE(is_error(api.call("GET", kKiosk + "/day?date=" + local_day(), token), 401, "token_revoked"));
+    auto again = sign_in(kDoctorB, "5678");
+    ASSERT_EQ(again.status, 200);
+    EXPECT_EQ(api.call("GET", kKiosk + "/day?date=" + local_day(), again.body["token"].get<std::string>()).status, 200);
+}
+
 TEST_F(KioskSignIn, TheAdminPinGivesAnAdminToken) {
     EXPECT_EQ(api.call("POST", kKiosk + "/admin-sign-in", "", {{"pin", "1234"}}).status, 401);
     auto r = api.call("POST", kKiosk + "/admin-sign-in", "", {{"pin", "0000"}});

@@ -2,7 +2,7 @@
 // that works on a development machine. Secrets never live here (see credentials.hpp).
 #pragma once
 
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,6 +21,14 @@ struct Config {
         long max_body_bytes = 1 << 20;
         int rate_limit_per_minute = 60;       // token and join endpoints, per client address
         int rate_limit_burst = 20;
+        // Connections: a cap (also held below the file limit less reserved_fds), a share
+        // per client address, and how long each phase of a request may take.
+        int max_connections = 1024;
+        int max_connections_per_address = 64;
+        int reserved_fds = 256;               // kept for SQLite, media, outbound HTTP
+        int header_timeout_seconds = 10;
+        int idle_timeout_seconds = 30;
+        int body_timeout_seconds = 30;
     } http;
     struct Cloud {
         std::string url;                      // empty: cloud sync off
@@ -86,6 +94,6 @@ struct ConfigSources {
     std::filesystem::path settings_file;        // optional, read after the drop-ins, before overrides (<state-dir>/devices.conf)
 };
 
-std::expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources);
+expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources);
 
 }  // namespace consult

@@ -19,6 +19,7 @@
 namespace consult {
 
 namespace notify { class Messaging; }
+namespace store { class AuditBatch; }
 
 struct ApplianceContext {
     Config config;
@@ -30,6 +31,7 @@ struct ApplianceContext {
     bool demo = false;
     http::RateLimiter limiter{config.http.rate_limit_per_minute, config.http.rate_limit_burst};
     std::shared_ptr<notify::Messaging> messaging;   // SMS, email, TURN (notify/messaging.hpp); null in tools
+    store::AuditBatch* audits = nullptr;   // group-committed audit rows (the daemon's); null: written at once
 
     // Told after a session changed state (REST, sweeper, signalling), on the main loop.
     std::vector<std::function<void(const store::SessionRow&)>> session_listeners;
@@ -38,6 +40,10 @@ struct ApplianceContext {
     }
     // True while a call has media running (set by the signalling hub's owner).
     std::function<bool()> call_running;
+    // REST's admit on a consultation already in progress: lets the waiting screen in.
+    std::function<bool(const std::string& session_id)> admit_waiting;
+    // A token was given up (sign-out): its signalling screens are closed.
+    std::function<void(const std::string& jti)> token_revoked;
     // Extra Prometheus text appended to /metrics (live calls, per-peer link stats).
     std::vector<std::function<std::string()>> metric_sources;
 };

@@ -2,7 +2,7 @@
 // <state-dir>/credentials. Never from the config file or the command line.
 #pragma once
 
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -15,13 +15,13 @@ public:
 
     // The secret, nothing when it is not configured, or an error when it exists but
     // cannot be trusted (readable by others, unreadable, empty).
-    std::expected<std::optional<std::string>, std::string> read(const std::string& name) const;
+    expected<std::optional<std::string>, std::string> read(const std::string& name) const;
 
     // Reads the secret, creating a random one (0600) on first use when absent.
-    std::expected<std::string, std::string> read_or_create(const std::string& name, size_t random_bytes) const;
+    expected<std::string, std::string> read_or_create(const std::string& name, size_t random_bytes) const;
 
     // Stores a secret in the state dir (0600), replacing any previous one atomically.
-    std::expected<void, std::string> store(const std::string& name, const std::string& value) const;
+    expected<void, std::string> store(const std::string& name, const std::string& value) const;
 
     std::filesystem::path local_dir() const { return state_dir_ / "credentials"; }
 

@@ -5,11 +5,15 @@
 #include "appliance/cloud/cloud_sync.hpp"
 #include "appliance/config.hpp"
 #include "appliance/context.hpp"
+#include "appliance/room/room_events.hpp"
+#include "appliance/store/audit_batch.hpp"
+#include "appliance/store/write_queue.hpp"
 #include "appliance/http/server.hpp"
+#include "appliance/loop_monitor.hpp"
 #include "appliance/signalling/hub.hpp"
 #include "appliance/systemd_notify.hpp"
 
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -50,7 +54,7 @@ private:
 
 class Daemon {
 public:
-    static std::expected<std::unique_ptr<Daemon>, StartError> start(const DaemonOptions& options);
+    static expected<std::unique_ptr<Daemon>, StartError> start(const DaemonOptions& options);
     ~Daemon();
 
     int run(StopSignal& stop);   // the main loop, until SIGTERM or SIGINT
@@ -58,12 +62,17 @@ public:
 private:
     Daemon() = default;
     void on_probe_done(hw::ProbeResult result);
+    static signalling::HubDeps hub_deps(Daemon& d);
     std::string status_line() const;
 
     std::unique_ptr<ApplianceContext> ctx_;
+    std::unique_ptr<store::WriteQueue> writes_;   // writes a busy store will take later
+    std::unique_ptr<store::AuditBatch> audits_;    // audit rows, committed in groups
+    room::Events events_;
     std::unique_ptr<http::Server> server_;
     std::unique_ptr<signalling::Hub> hub_;
     SystemdNotifier notifier_;
+    std::unique_ptr<LoopMonitor> loop_monitor_;
     GMainLoopPtr loop_;
     std::thread probe_thread_;
     guint sweep_timer_ = 0;

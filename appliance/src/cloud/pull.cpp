@@ -124,7 +124,7 @@ bool in_savepoint(store::Database& db, F f) {
         f();
         db.exec("RELEASE pulled_row");
         return true;
-    } catch (const store::StoreError&) {
+    } catch (const std::exception&) {   // a StoreError, or a value of a type the row cannot hold
         db.exec("ROLLBACK TO pulled_row");
         db.exec("RELEASE pulled_row");
         return false;
@@ -137,8 +137,14 @@ bool appointment_has_sessions(store::Database& db, const std::string& id) {
     return st.step();
 }
 
+// A text field of a cloud row; empty when absent or of another type.
+std::string text_of(const nlohmann::json& row, const char* name) {
+    auto it = row.find(name);
+    return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 void apply_tombstone(store::Database& db, const nlohmann::json& row, ApplyResult& out) {
-    const std::string table = row.value("table_name", ""), id = row.value("row_id", "");
+    const std::string table = text_of(row, "table_name"), id = text_of(row, "row_id");
     if (id.empty() || !find_local(table) || table == "clinics") { ++out.skipped; return; }
     if (table == "appointments") {
         if (appointment_has_sessions(db, id)) {   // sessions keep their appointment: it becomes cancelled
@@ -181,8 +187,11 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
     if (!rows.is_array()) return out;
     store::Transaction tx(db);
     if (table == kTombstones) {
-        for (const auto& row : rows)
-            if (row.is_object()) apply_tombstone(db, row, out);
+        for (const auto& row : rows) {
+            if (!row.is_object()) { ++out.skipped; continue; }
+            // A row the local store cannot take is left aside; the pull goes on past it.
+            if (!in_savepoint(db, [&] { apply_tombstone(db, row, out); })) ++out.skipped;
+        }
         tx.commit();
         return out;
     }
@@ -205,7 +214,7 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
         });
         if (!ok) { ++out.skipped; continue; }
         ++out.applied;
-        if (table == "appointments" && row.value("status", "") == "cancelled") out.cancelled_appointments.push_back(id);
+        if (table == "appointments" && text_of(row, "status") == "cancelled") out.cancelled_appointments.push_back(id);
     }
     tx.commit();
     return out;

@@ -1,6 +1,8 @@
 #include "appliance/http/auth.hpp"
 
 #include "appliance/domain/session_lifecycle.hpp"
+#include "appliance/http/audit_scope.hpp"
+#include "appliance/store/audit_batch.hpp"
 
 #include <glib.h>
 
@@ -27,7 +29,7 @@ Caller authenticate(ApplianceContext& ctx, const Request& req, std::initializer_
     auto claims = ctx.tokens.check(std::string_view(*header).substr(prefix.size()), tokens::unix_now());
     if (!claims) {
         const auto e = claims.error();
-        refuse(ctx, 401, e == tokens::VerifyError::Expired ? "token_expired" : "invalid_token",
+        refuse(ctx, 401, e == tokens::VerifyError::Expired ? "token_expired" : e == tokens::VerifyError::Revoked ? "token_revoked" : "invalid_token",
                std::string(tokens::describe(e)));
     }
     if (std::find(allowed.begin(), allowed.end(), claims->role) == allowed.end())
@@ -51,7 +53,15 @@ void require_session_access(ApplianceContext& ctx, const Caller& c, const store:
 
 void audit(ApplianceContext& ctx, const Caller& c, const std::string& action,
            const std::optional<std::string>& session_id, nlohmann::json detail) {
-    store::write_audit(ctx.db, {c.claims.identity, c.role(), action, session_id, c.address, std::move(detail)});
+    store::AuditEntry entry{c.claims.identity, c.role(), action, session_id, c.address, std::move(detail)};
+    auto scope = AuditScope::current();
+    if (!ctx.audits || !scope) {
+        store::write_audit(ctx.db, entry);
+        return;
+    }
+    // Committed with the others of this loop turn; the answer waits for it.
+    scope->expect();
+    ctx.audits->add(std::move(entry), [scope](bool committed) { scope->settled(committed); });
 }
 
 }  // namespace consult::http

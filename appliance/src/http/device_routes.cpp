@@ -14,7 +14,7 @@
 #include <glib.h>
 #include <gst/gst.h>
 
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -60,7 +60,7 @@ std::string checked(const nlohmann::json& body, const char* field, const std::ve
 }
 
 // <state-dir>/devices.conf: the four [media] keys, 0600, replaced atomically.
-std::expected<void, std::string> save(const std::filesystem::path& state_dir, const Config::Media& m) {
+expected<void, std::string> save(const std::filesystem::path& state_dir, const Config::Media& m) {
     GKeyFilePtr kf(g_key_file_new());
     g_key_file_set_comment(kf.get(), nullptr, nullptr,
                            " Written by consultd from the kiosk's Settings screen; read after consultd.conf and\n"
@@ -77,7 +77,7 @@ std::expected<void, std::string> save(const std::filesystem::path& state_dir, co
     if (!g_file_set_contents_full(path.c_str(), data.get(), gssize(len),
                                   GFileSetContentsFlags(G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE),
                                   0600, err.out()))
-        return std::unexpected(std::string(err.message()));
+        return unexpected(std::string(err.message()));
     return {};
 }
 

@@ -188,6 +188,10 @@ void add_kiosk_routes(Router& r, ApplianceContext& ctx) {
         Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
         std::optional<std::string> why;
         if (!req.body.empty()) why = optional_string(req.json_body(), "reason", 40);
+        // The token stops working now, not when it expires.
+        store::save_revoked_token(ctx.db, c.claims.jti, c.claims.expires_at);
+        ctx.tokens.revoke(c.claims.jti, c.claims.expires_at, tokens::unix_now());
+        if (ctx.token_revoked) ctx.token_revoked(c.claims.jti);
         audit(ctx, c, "kiosk.sign_out", std::nullopt, {{"reason", why.value_or("tapped")}});
         return Response{204, "application/json", "", {}, {}};
     });

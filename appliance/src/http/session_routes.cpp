@@ -22,10 +22,24 @@ store::SessionRow load_session(ApplianceContext& ctx, const Request& req) {
     return *s;
 }
 
-void rate_limit(ApplianceContext& ctx, const Request& req) {
-    if (int wait = ctx.limiter.retry_after(req.client_address); wait > 0)
+void rate_limit(ApplianceContext& ctx, const std::string& bucket) {
+    if (int wait = ctx.limiter.retry_after(bucket); wait > 0)
         throw ApiError(429, "rate_limited", "too many attempts; try again in " + std::to_string(wait) + " s")
             .with_header("Retry-After", std::to_string(wait));
+}
+
+// Signed-in callers are limited per identity; refused ones per address, in a bucket of
+// their own, so a flood of anonymous requests cannot lock out a doctor at that address.
+Caller authenticate_limited(ApplianceContext& ctx, const Request& req, std::initializer_list<Role> roles) {
+    std::optional<Caller> c;
+    try {
+        c = authenticate(ctx, req, roles);
+    } catch (const ApiError& e) {
+        if (e.status() == 401 || e.status() == 403) rate_limit(ctx, "refused@" + req.client_address);
+        throw;
+    }
+    rate_limit(ctx, std::string(tokens::role_name(c->claims.role)) + ":" + c->claims.identity);
+    return *c;
 }
 
 tokens::Issued issue(ApplianceContext& ctx, const std::string& identity, Role role, std::optional<std::string> session) {
@@ -117,8 +131,7 @@ Response list_sessions(ApplianceContext& ctx, const Request& req) {
 }
 
 Response issue_token(ApplianceContext& ctx, const Request& req) {
-    rate_limit(ctx, req);
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    Caller c = authenticate_limited(ctx, req, {Role::Doctor, Role::Admin});
     auto s = load_session(ctx, req);
     require_session_access(ctx, c, s, false);
     auto body = req.json_body();
@@ -135,8 +148,7 @@ Response issue_token(ApplianceContext& ctx, const Request& req) {
 }
 
 Response join_session(ApplianceContext& ctx, const Request& req) {
-    rate_limit(ctx, req);
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Patient});
+    Caller c = authenticate_limited(ctx, req, {Role::Doctor, Role::Patient});
     auto s = load_session(ctx, req);
     require_session_access(ctx, c, s, true);
     auto p = store::SessionStore(ctx.db).join(s.id, c.claims.identity, c.role());
@@ -154,6 +166,14 @@ Response change_status(ApplianceContext& ctx, const Request& req, SessionStatus 
         auto body = req.json_body();
         reason = optional_string(body, "reason", 500);
         notes = optional_string(body, "notes", 20000);
+    }
+    // Admitting into a call already running: whoever waits again (after leaving, too
+    // late to rejoin, or on another device) is let in; the session stays as it is.
+    if (to == SessionStatus::InProgress && s.status == "in-progress") {
+        if (!ctx.admit_waiting || !ctx.admit_waiting(s.id))
+            throw ApiError(409, "nobody_waiting", "nobody is waiting to be let in");
+        audit(ctx, c, action, s.id);
+        return Response::json(200, store::to_json(s));
     }
     auto after = store::SessionStore(ctx.db).transition(s.id, to, c.claims.identity, reason, notes);
     audit(ctx, c, action, s.id);

@@ -4,22 +4,31 @@
 #include "appliance/hw_report.hpp"
 #include "appliance/session_sweeper.hpp"
 #include "appliance/store/migrations.hpp"
+#include "hwconfig/c_boundary.hpp"
+
+#include <chrono>
+#include <memory>
 
 namespace consult::http {
 
+namespace {
+// Below this on the state directory's disk, writes are about to fail: not healthy.
+constexpr std::uint64_t kMinFreeBytes = 16 * 1024 * 1024;
+using store::latest_schema_version;
+}  // namespace
+
 void add_system_routes(Router& router, ApplianceContext& ctx) {
-    router.add("GET", "/healthz", [&ctx](const Request&) {
+    // The store's health is looked at most once a second: /healthz may be polled hard.
+    auto cached = std::make_shared<std::pair<std::chrono::steady_clock::time_point, store::StoreHealth>>();
+    router.add("GET", "/healthz", [&ctx, cached](const Request&) {
+        const auto now = std::chrono::steady_clock::now();
+        if (cached->first == std::chrono::steady_clock::time_point{} || now - cached->first > std::chrono::seconds(1))
+            *cached = {now, store::check_health(ctx.db, ctx.state_dir, kMinFreeBytes)};
+        const store::StoreHealth& health = cached->second;
         nlohmann::json j{{"version", version()}, {"schema_version", nullptr}};
-        bool store_ok = true;
-        try {
-            j["schema_version"] = ctx.db.user_version();
-            auto st = ctx.db.prepare("SELECT count(*) FROM clinics");
-            st.step();
-            j["db"] = "ok";
-        } catch (const store::StoreError& e) {
-            store_ok = false;
-            j["db"] = std::string("error: ") + e.what();
-        }
+        j["db"] = health.name();
+        if (!health.detail.empty()) j["db_detail"] = health.detail;
+        if (health.state != store::StoreHealth::State::Broken) j["schema_version"] = latest_schema_version();
         if (ctx.probe) {
             j["camera"] = source_to_json(ctx.probe->camera);
             j["encoder"] = ctx.probe->encoder ? nlohmann::json(ctx.probe->encoder->factory) : nlohmann::json(nullptr);
@@ -28,12 +37,17 @@ void add_system_routes(Router& router, ApplianceContext& ctx) {
             j["encoder"] = "probing";
         }
         const bool media_ok = !ctx.probe || ctx.probe->encoder;
-        j["status"] = !store_ok ? "unavailable" : media_ok ? "ok" : "degraded";
-        return Response::json(store_ok ? 200 : 503, j);
+        const bool degraded = !media_ok || health.state == store::StoreHealth::State::Busy;
+        j["status"] = !health.serving() ? "unavailable" : degraded ? "degraded" : "ok";
+        return Response::json(health.serving() ? 200 : 503, j);
     });
     router.add("GET", "/metrics", [&ctx](const Request&) {
         std::string text = ctx.metrics.render(version()) + session_metrics(ctx.db);
         for (const auto& source : ctx.metric_sources) text += source();
+        text += "# HELP consult_callback_errors_total Errors stopped where C called into the appliance, by place.\n"
+                "# TYPE consult_callback_errors_total counter\n";
+        for (const auto& [where, n] : boundary_failures())
+            text += "consult_callback_errors_total{where=\"" + prometheus_escape(where) + "\"} " + std::to_string(n) + "\n";
         return Response::text(200, "text/plain; version=0.0.4; charset=utf-8", text);
     });
 }

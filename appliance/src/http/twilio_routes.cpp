@@ -3,9 +3,11 @@
 #include "appliance/http/auth.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/http/validation.hpp"
+#include "appliance/input/json_input.hpp"
 #include "appliance/log.hpp"
 #include "appliance/notify/messaging.hpp"
 #include "appliance/store/session_store.hpp"
+#include "appliance/twilio/message_status.hpp"
 #include "appliance/twilio/signature.hpp"
 
 #include <charconv>
@@ -52,30 +54,22 @@ Response message_status(ApplianceContext& ctx, const Request& req) {
         log::warning("refused a Twilio callback with a bad signature", {{"CLIENT", req.client_address}});
         throw ApiError(403, "signature_invalid", "the X-Twilio-Signature does not match this request");
     }
-    std::string sid, status, code, message;
-    if (signed_request.body_is_form) {
-        for (const auto& [k, v] : signed_request.params) {
-            if (k == "MessageSid" || (k == "SmsSid" && sid.empty())) sid = v;
-            else if (k == "MessageStatus" || (k == "SmsStatus" && status.empty())) status = v;
-            else if (k == "ErrorCode") code = v;
-            else if (k == "ErrorMessage") message = v;
-        }
-    } else {
-        auto j = req.json_body();
-        sid = j.value("MessageSid", "");
-        status = j.value("MessageStatus", "");
-        if (j.contains("ErrorCode")) code = j["ErrorCode"].is_string() ? j["ErrorCode"].get<std::string>() : j["ErrorCode"].dump();
-    }
-    if (sid.empty() || status.empty())
-        throw ApiError(400, "invalid_callback", "a status callback needs MessageSid and MessageStatus");
-    const bool ours = m.notifier().message_status(sid, status, parse_code(code), message);
-    ctx.metrics.count("consult_twilio_status_callbacks_total", {{"status", ours ? status : "unknown_sid"}});
+    auto report = twilio::read_status_callback(signed_request);
+    if (!report) throw ApiError(400, "invalid_callback", report.error());
+    const bool ours = m.notifier().message_status(report->sid, report->status, parse_code(report->error_code), report->error_message);
+    ctx.metrics.count("consult_twilio_status_callbacks_total", {{"status", ours ? report->status : "unknown_sid"}});
     // Twilio only needs a 2xx; an unknown SID is acknowledged too, so it is not retried.
     return Response::json(200, {{"received", true}});
 }
 
 Response ice_servers(ApplianceContext& ctx, const Request& req) {
-    authenticate(ctx, req, {Role::Doctor, Role::Patient, Role::Admin});
+    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Patient, Role::Admin});
+    if (c.is(Role::Patient)) {
+        // TURN credentials only while the patient's consultation is open.
+        auto s = store::SessionStore(ctx.db).find(c.claims.session_id.value_or(""));
+        if (!s) throw ApiError(401, "session_ended", "this link is not for a consultation here");
+        require_session_access(ctx, c, *s, true);
+    }
     auto list = messaging(ctx).ice_servers().current(std::time(nullptr));
     return Response::json(200, twilio::to_json(list));
 }

@@ -1,8 +1,15 @@
 #include "appliance/http/types.hpp"
 
+#include "appliance/input/json_input.hpp"
+
 #include <glib.h>
 
 namespace consult::http {
+
+namespace {
+// No request body of ours nests deeper than a few levels; 32 leaves room and bounds the work.
+constexpr int kMaxBodyDepth = 32;
+}  // namespace
 
 std::optional<std::string> Request::header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
@@ -19,10 +26,10 @@ nlohmann::json Request::json_body() const {
         throw ApiError(415, "unsupported_media_type", "the request body must be application/json");
     if (!g_utf8_validate(body.data(), gssize(body.size()), nullptr))
         throw ApiError(400, "invalid_encoding", "the request body is not valid UTF-8");
-    auto parsed = nlohmann::json::parse(body, nullptr, false);
-    if (parsed.is_discarded()) throw ApiError(400, "malformed_json", "the request body is not valid JSON");
-    if (!parsed.is_object()) throw ApiError(400, "malformed_json", "the request body must be a JSON object");
-    return parsed;
+    auto parsed = input::parse(body, {body.size(), kMaxBodyDepth});
+    if (!parsed) throw ApiError(400, "malformed_json", "the request body is " + parsed.error());
+    if (!parsed->is_object()) throw ApiError(400, "malformed_json", "the request body must be a JSON object");
+    return std::move(*parsed);
 }
 
 Response Response::json(int status, const nlohmann::json& body) {

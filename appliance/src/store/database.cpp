@@ -1,6 +1,7 @@
 #include "appliance/store/database.hpp"
 
 #include <openssl/rand.h>
+#include <sys/statvfs.h>
 
 #include <cstdio>
 
@@ -72,7 +73,7 @@ Database Database::open(const std::filesystem::path& path, Mode mode) {
     Database db(raw);
     if (rc != SQLITE_OK) fail(raw, rc, "open " + path.string());
     sqlite3_extended_result_codes(raw, 1);
-    sqlite3_busy_timeout(raw, 5000);
+    sqlite3_busy_timeout(raw, db.busy_timeout_ms_);
     db.exec("PRAGMA foreign_keys=ON");
     if (mode == Mode::ReadWrite) {
         db.exec("PRAGMA journal_mode=WAL");
@@ -104,6 +105,51 @@ std::string Database::quick_check() {
     std::string out;
     while (st.step()) out += (out.empty() ? "" : "; ") + st.text(0);
     return out;
+}
+
+void Database::set_busy_timeout(std::chrono::milliseconds wait) {
+    busy_timeout_ms_ = int(wait.count());
+    sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
+}
+
+bool Database::write_lock_free() {
+    sqlite3_busy_timeout(db_.get(), 0);
+    const int rc = sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) fail(db_.get(), rc, "begin");
+    return rc == SQLITE_OK;
+}
+
+const char* StoreHealth::name() const {
+    switch (state) {
+    case State::Ok: return "ok";
+    case State::Busy: return "busy";
+    case State::Full: return "full";
+    case State::Broken: return "error";
+    }
+    return "error";
+}
+
+StoreHealth check_health(Database& db, const std::filesystem::path& db_dir, std::uint64_t min_free_bytes) {
+    StoreHealth h;
+    try {
+        db.user_version();
+        struct statvfs fs {};
+        if (::statvfs(db_dir.c_str(), &fs) == 0) {
+            const std::uint64_t free_bytes = std::uint64_t(fs.f_bavail) * fs.f_frsize;
+            if (free_bytes < min_free_bytes) {
+                h.state = StoreHealth::State::Full;
+                h.detail = std::to_string(free_bytes / 1024) + " KiB free on the state directory's disk";
+                return h;
+            }
+        }
+        if (!db.write_lock_free()) h.state = StoreHealth::State::Busy;
+    } catch (const StoreError& e) {
+        h.state = (e.code() & 0xff) == SQLITE_FULL ? StoreHealth::State::Full : StoreHealth::State::Broken;
+        h.detail = e.what();
+    }
+    return h;
 }
 
 Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }

@@ -201,6 +201,14 @@ CREATE TABLE kiosk_pins (
 );
 )sql";
 
+// 7: tokens given up before they expire (kiosk sign-out), refused until their expiry.
+constexpr const char* kRevokedTokens = R"sql(
+CREATE TABLE revoked_tokens (
+  jti         TEXT PRIMARY KEY CHECK (length(jti) BETWEEN 1 AND 64),
+  expires_at  INTEGER NOT NULL
+);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -210,6 +218,7 @@ const Migration kMigrations[] = {
     {4, "chat messages and pre-call checks", kCallRecords},
     {5, "messages to patients and SMS opt-outs", kPatientMessages},
     {6, "kiosk PINs", kKioskPins},
+    {7, "revoked tokens", kRevokedTokens},
 };
 
 }  // namespace

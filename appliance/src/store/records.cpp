@@ -71,4 +71,17 @@ void write_audit(Database& db, const AuditEntry& e) {
         .run();
 }
 
+void save_revoked_token(Database& db, const std::string& jti, std::int64_t expires_at) {
+    db.prepare("INSERT OR IGNORE INTO revoked_tokens(jti, expires_at) VALUES (?1, ?2)")
+        .bind(1, std::string_view(jti)).bind(2, expires_at).run();
+}
+
+std::vector<RevokedToken> load_revoked_tokens(Database& db, std::int64_t now) {
+    db.prepare("DELETE FROM revoked_tokens WHERE expires_at <= ?1").bind(1, now).run();
+    std::vector<RevokedToken> out;
+    auto st = db.prepare("SELECT jti, expires_at FROM revoked_tokens");
+    while (st.step()) out.push_back({st.text(0), st.integer(1)});
+    return out;
+}
+
 }  // namespace consult::store

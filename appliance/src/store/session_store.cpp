@@ -192,10 +192,10 @@ ParticipantRow SessionStore::join(const std::string& session_id, const std::stri
     return p;
 }
 
-void SessionStore::leave(const std::string& participant_id) {
+void SessionStore::leave(const std::string& participant_id, const std::optional<std::string>& at) {
     Transaction tx(db_);
     db_.prepare("UPDATE video_consultation_participants SET left_at = ?1 WHERE id = ?2 AND left_at IS NULL")
-        .bind(1, std::string_view(domain::now_iso())).bind(2, std::string_view(participant_id)).run();
+        .bind(1, std::string_view(at.value_or(domain::now_iso()))).bind(2, std::string_view(participant_id)).run();
     if (db_.changes() > 0)
         if (auto p = participant(participant_id))
             enqueue_outbox(db_, "video_consultation_participants", participant_id, to_json(*p));
@@ -313,6 +313,19 @@ void SessionStore::mark_no_show(const std::string& appointment_id) {
     s.bind(1, std::string_view(appointment_id));
     if (s.step()) apply_transition(s.text(0), SessionStatus::Cancelled, "system", std::string("no-show"), std::nullopt);
     tx.commit();
+}
+
+SessionNames SessionStore::names(const SessionRow& s) {
+    auto st = db_.prepare("SELECT (SELECT name FROM clinics WHERE id = ?1), (SELECT full_name FROM doctors WHERE id = ?2), "
+                          "(SELECT full_name FROM patients WHERE id = ?3)");
+    st.bind(1, std::string_view(s.clinic_id)).bind(2, std::string_view(s.doctor_id)).bind(3, std::string_view(s.patient_id));
+    SessionNames out;
+    if (st.step()) {
+        out.clinic = st.optional_text(0);
+        out.doctor = st.optional_text(1);
+        out.patient = st.optional_text(2);
+    }
+    return out;
 }
 
 }  // namespace consult::store

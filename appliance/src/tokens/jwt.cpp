@@ -1,5 +1,7 @@
 #include "appliance/tokens/jwt.hpp"
 
+#include "appliance/input/json_input.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -43,14 +45,14 @@ std::string base64url_encode(std::string_view in) {
     return out;
 }
 
-std::expected<std::string, std::string> base64url_decode(std::string_view in) {
-    if (in.size() % 4 == 1) return std::unexpected("invalid base64url length");
+expected<std::string, std::string> base64url_decode(std::string_view in) {
+    if (in.size() % 4 == 1) return unexpected("invalid base64url length");
     std::string out;
     unsigned acc = 0;
     int bits = 0;
     for (char c : in) {
         int v = decode_char(c);
-        if (v < 0) return std::unexpected("invalid base64url character");
+        if (v < 0) return unexpected("invalid base64url character");
         acc = (acc << 6) | unsigned(v);
         bits += 6;
         if (bits >= 8) {
@@ -59,7 +61,7 @@ std::expected<std::string, std::string> base64url_decode(std::string_view in) {
         }
     }
     // Leftover bits must be zero, or two encodings would decode to the same bytes.
-    if (bits > 0 && (acc & ((1u << bits) - 1))) return std::unexpected("non-canonical base64url");
+    if (bits > 0 && (acc & ((1u << bits) - 1))) return unexpected("non-canonical base64url");
     return out;
 }
 
@@ -84,36 +86,46 @@ std::string_view describe(VerifyError e) {
     case VerifyError::BadSignature: return "token signature is invalid";
     case VerifyError::Expired: return "token has expired";
     case VerifyError::NotYetValid: return "token is not valid yet";
+    case VerifyError::Revoked: return "token was given up (signed out)";
     }
     return "token is invalid";
 }
 
-std::expected<nlohmann::json, VerifyError> verify(std::string_view token, std::string_view key,
+expected<nlohmann::json, VerifyError> verify(std::string_view token, std::string_view key,
                                                   std::int64_t now, std::int64_t leeway) {
-    if (token.size() > 4096) return std::unexpected(VerifyError::Malformed);
+    if (token.size() > 4096) return unexpected(VerifyError::Malformed);
     auto d1 = token.find('.');
     auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
     if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
-        return std::unexpected(VerifyError::Malformed);
+        return unexpected(VerifyError::Malformed);
     auto header_raw = base64url_decode(token.substr(0, d1));
     auto payload_raw = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
-    if (!header_raw || !payload_raw) return std::unexpected(VerifyError::Malformed);
-    auto header = nlohmann::json::parse(*header_raw, nullptr, false);
-    if (header.is_discarded() || !header.is_object()) return std::unexpected(VerifyError::Malformed);
-    if (header.value("alg", "") != "HS256") return std::unexpected(VerifyError::BadAlgorithm);
+    if (!header_raw || !payload_raw) return unexpected(VerifyError::Malformed);
+    // Both parts come from whoever holds the token: parsed within limits, read by type.
+    constexpr input::Limits kLimits{4096, 8};
+    auto header = input::parse(*header_raw, kLimits);
+    if (!header || !header->is_object()) return unexpected(VerifyError::Malformed);
+    auto alg = header->find("alg");
+    if (alg == header->end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256")
+        return unexpected(VerifyError::BadAlgorithm);
 
     const std::string expected = hs256_signature(token.substr(0, d2), key);
     std::string_view given = token.substr(d2 + 1);
     if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0)
-        return std::unexpected(VerifyError::BadSignature);
+        return unexpected(VerifyError::BadSignature);
 
-    auto claims = nlohmann::json::parse(*payload_raw, nullptr, false);
-    if (claims.is_discarded() || !claims.is_object()) return std::unexpected(VerifyError::Malformed);
-    if (!claims.contains("exp") || !claims["exp"].is_number_integer()) return std::unexpected(VerifyError::Malformed);
-    if (claims["exp"].get<std::int64_t>() + leeway <= now) return std::unexpected(VerifyError::Expired);
-    if (claims.contains("iat")) {
-        if (!claims["iat"].is_number_integer()) return std::unexpected(VerifyError::Malformed);
-        if (claims["iat"].get<std::int64_t>() - leeway > now) return std::unexpected(VerifyError::NotYetValid);
+    auto parsed = input::parse(*payload_raw, kLimits);
+    if (!parsed || !parsed->is_object()) return unexpected(VerifyError::Malformed);
+    nlohmann::json& claims = *parsed;
+    try {
+        input::Fields f(claims);
+        const auto exp = f.optional_int("exp", 0, INT64_MAX / 2);
+        if (!exp) return unexpected(VerifyError::Malformed);
+        if (*exp + leeway <= now) return unexpected(VerifyError::Expired);
+        if (auto iat = f.optional_int("iat", 0, INT64_MAX / 2); iat && *iat - leeway > now)
+            return unexpected(VerifyError::NotYetValid);
+    } catch (const input::FieldError&) {
+        return unexpected(VerifyError::Malformed);
     }
     return claims;
 }

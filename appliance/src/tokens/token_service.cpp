@@ -31,14 +31,14 @@ std::int64_t unix_now() {
 TokenService::TokenService(std::string key, int max_ttl)
     : key_(std::move(key)), max_ttl_(std::clamp(max_ttl, 1, kMaxTtlSeconds)) {}
 
-std::expected<Issued, std::string> TokenService::issue(const std::string& identity, Role role,
+expected<Issued, std::string> TokenService::issue(const std::string& identity, Role role,
                                                        std::optional<std::string> session_id,
                                                        int ttl_seconds, std::int64_t now) const {
-    if (identity.empty() || identity.size() > 200) return std::unexpected("identity must be 1-200 characters");
-    if (role == Role::Patient && !session_id) return std::unexpected("a patient token needs a session");
-    if (ttl_seconds <= 0) return std::unexpected("ttl must be positive");
+    if (identity.empty() || identity.size() > 200) return unexpected("identity must be 1-200 characters");
+    if (role == Role::Patient && !session_id) return unexpected("a patient token needs a session");
+    if (ttl_seconds <= 0) return unexpected("ttl must be positive");
     unsigned char rnd[16];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) return std::unexpected("no randomness for a token id");
+    if (RAND_bytes(rnd, sizeof rnd) != 1) return unexpected("no randomness for a token id");
 
     Issued out;
     out.claims = {identity, role, std::move(session_id), now, now + std::min(ttl_seconds, max_ttl_),
@@ -53,20 +53,30 @@ std::expected<Issued, std::string> TokenService::issue(const std::string& identi
     return out;
 }
 
-std::expected<Claims, VerifyError> TokenService::check(std::string_view token, std::int64_t now) const {
+expected<Claims, VerifyError> TokenService::check(std::string_view token, std::int64_t now) const {
     auto claims = verify(token, key_, now);
-    if (!claims) return std::unexpected(claims.error());
+    if (!claims) return unexpected(claims.error());
     const auto& c = *claims;
     auto str = [&](const char* k) { return c.contains(k) && c[k].is_string() ? c[k].get<std::string>() : std::string(); };
     auto role = parse_role(str("role"));
-    if (!role || str("sub").empty() || str("jti").empty()) return std::unexpected(VerifyError::Malformed);
+    if (!role || str("sub").empty() || str("jti").empty()) return unexpected(VerifyError::Malformed);
     if (c.value("exp", std::int64_t{0}) - c.value("iat", std::int64_t{0}) > kMaxTtlSeconds)
-        return std::unexpected(VerifyError::Malformed);
+        return unexpected(VerifyError::Malformed);
     Claims out{str("sub"), *role, std::nullopt, c.value("iat", std::int64_t{0}), c["exp"].get<std::int64_t>(), str("jti")};
     if (c.contains("sid")) out.session_id = str("sid");
     if (out.role == Role::Patient && (!out.session_id || out.session_id->empty()))
-        return std::unexpected(VerifyError::Malformed);
+        return unexpected(VerifyError::Malformed);
+    {
+        std::lock_guard hold(revoked_->lock);
+        if (revoked_->until.count(out.jti)) return unexpected(VerifyError::Revoked);
+    }
     return out;
+}
+
+void TokenService::revoke(const std::string& jti, std::int64_t expires_at, std::int64_t now) {
+    std::lock_guard hold(revoked_->lock);
+    std::erase_if(revoked_->until, [now](const auto& kv) { return kv.second <= now; });   // expired anyway
+    if (expires_at > now) revoked_->until[jti] = expires_at;
 }
 
 }  // namespace consult::tokens

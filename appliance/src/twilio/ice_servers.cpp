@@ -33,10 +33,10 @@ std::string webrtcbin_uri(const IceServer& s) {
     return scheme + "://" + auth + rest;
 }
 
-std::expected<IceServerList, std::string> parse_token_response(const std::string& body, std::time_t fetched_at) {
+expected<IceServerList, std::string> parse_token_response(const std::string& body, std::time_t fetched_at) {
     auto j = nlohmann::json::parse(body, nullptr, false);
     if (!j.is_object() || !j.contains("ice_servers") || !j["ice_servers"].is_array())
-        return std::unexpected("the token response has no ice_servers list");
+        return unexpected("the token response has no ice_servers list");
     IceServerList out;
     out.source = "twilio";
     for (const auto& e : j["ice_servers"]) {
@@ -50,7 +50,7 @@ std::expected<IceServerList, std::string> parse_token_response(const std::string
         if (e.contains("credential") && e["credential"].is_string()) s.credential = e["credential"];
         out.servers.push_back(std::move(s));
     }
-    if (out.servers.empty()) return std::unexpected("the token response lists no usable ICE server");
+    if (out.servers.empty()) return unexpected("the token response lists no usable ICE server");
     long ttl = 0;
     if (j.contains("ttl") && j["ttl"].is_string()) {
         const std::string t = j["ttl"];
@@ -59,7 +59,7 @@ std::expected<IceServerList, std::string> parse_token_response(const std::string
     } else if (j.contains("ttl") && j["ttl"].is_number_integer()) {
         ttl = j["ttl"].get<long>();
     }
-    if (ttl <= 0) return std::unexpected("the token response has no usable ttl");
+    if (ttl <= 0) return unexpected("the token response has no usable ttl");
     out.expires_at = fetched_at + ttl;
     return out;
 }

@@ -1,5 +1,7 @@
 #include "appliance/twilio/message_status.hpp"
 
+#include "appliance/input/json_input.hpp"
+
 #include <array>
 #include <utility>
 
@@ -33,6 +35,33 @@ bool moves_forward(std::string_view from, std::string_view to) {
 
 bool is_failure(std::string_view status) {
     return status == "failed" || status == "undelivered" || status == "rejected" || status == "canceled";
+}
+
+expected<StatusReport, std::string> read_status_callback(const SignedRequest& request) {
+    StatusReport r;
+    if (request.body_is_form) {
+        for (const auto& [k, v] : request.params) {
+            if (k == "MessageSid" || (k == "SmsSid" && r.sid.empty())) r.sid = v;
+            else if (k == "MessageStatus" || (k == "SmsStatus" && r.status.empty())) r.status = v;
+            else if (k == "ErrorCode") r.error_code = v;
+            else if (k == "ErrorMessage") r.error_message = v;
+        }
+    } else {
+        auto body = input::parse(request.body, {64 * 1024, 8});
+        if (!body) return unexpected("the callback body is " + body.error());
+        try {
+            const input::Fields j(*body, "callback");
+            r.sid = j.optional_string("MessageSid", 64).value_or("");
+            r.status = j.optional_string("MessageStatus", 32).value_or("");
+            r.error_code = j.optional_scalar_text("ErrorCode", 16).value_or("");
+            r.error_message = j.optional_string("ErrorMessage", 500).value_or("");
+        } catch (const input::FieldError& e) {
+            return unexpected(std::string(e.what()));
+        }
+    }
+    if (r.sid.empty() || r.status.empty() || r.sid.size() > 64 || r.status.size() > 32)
+        return unexpected(std::string("a status callback needs MessageSid and MessageStatus"));
+    return r;
 }
 
 }  // namespace consult::twilio

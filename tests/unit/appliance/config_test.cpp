@@ -8,7 +8,7 @@ namespace {
 
 using test::TempDir;
 
-std::expected<LoadedConfig, ConfigError> load(const TempDir& dir, const std::string& text,
+consult::expected<LoadedConfig, ConfigError> load(const TempDir& dir, const std::string& text,
                                               std::vector<std::string> overrides = {}) {
     auto path = dir.write("consultd.conf", text);
     return load_config({path, true, std::move(overrides)});

@@ -115,3 +115,46 @@ TEST(TokenService, RefusesSignedTokensWithImpossibleClaims) {
 
 }  // namespace
 }  // namespace consult::tokens
+
+namespace consult::tokens {
+namespace {
+
+TEST(Jws, AHeaderWhoseAlgIsNotAStringIsRefusedNotThrown) {
+    for (const char* header : {R"({"alg":1})", R"({"alg":null})", R"({"alg":["HS256"]})", R"({"alg":{"x":1}})"}) {
+        const std::string token = base64url_encode(header) + "." + base64url_encode(R"({"exp":4000000000})") + ".c2ln";
+        auto r = verify(token, "k", 1'800'000'000);
+        ASSERT_FALSE(r) << header;
+        EXPECT_EQ(r.error(), VerifyError::BadAlgorithm) << header;
+    }
+    const std::string deep = base64url_encode(std::string(100, '[') + std::string(100, ']')) + ".e30.x";
+    EXPECT_FALSE(verify(deep, "k", 1'800'000'000));
+}
+
+TEST(Jws, ClaimsOfTheWrongTypeAreMalformed) {
+    const std::int64_t now = 1'800'000'000;
+    EXPECT_EQ(verify(sign({{"exp", "soon"}}, "k"), "k", now).error(), VerifyError::Malformed);
+    EXPECT_EQ(verify(sign({{"exp", now + 60}, {"iat", "then"}}, "k"), "k", now).error(), VerifyError::Malformed);
+    EXPECT_EQ(verify(sign({{"exp", -5}}, "k"), "k", now).error(), VerifyError::Malformed);
+}
+
+TEST(Jws, ATokenStopsWorkingTheSecondItExpires) {
+    const std::int64_t now = 1'800'000'000;
+    const std::string token = sign({{"exp", now}, {"iat", now - 60}}, "k");
+    EXPECT_TRUE(verify(token, "k", now - 1));
+    EXPECT_EQ(verify(token, "k", now).error(), VerifyError::Expired) << "no leeway: one box, one clock";
+}
+
+TEST(TokenService, ARevokedTokenIsRefusedUntilItWouldHaveExpired) {
+    TokenService s("key");
+    const std::int64_t now = 1'800'000'000;
+    auto t = s.issue("dr", Role::Doctor, std::nullopt, 600, now);
+    ASSERT_TRUE(t);
+    ASSERT_TRUE(s.check(t->token, now + 1));
+    s.revoke(t->claims.jti, t->claims.expires_at, now + 1);
+    EXPECT_EQ(s.check(t->token, now + 2).error(), VerifyError::Revoked);
+    auto other = s.issue("dr", Role::Doctor, std::nullopt, 600, now);
+    EXPECT_TRUE(s.check(other->token, now + 2)) << "only that token";
+}
+
+}  // namespace
+}  // namespace consult::tokens

@@ -60,7 +60,7 @@ protected:
         return r;
     }
     Metrics metrics_;
-    Server server_{routes(), metrics_, 1024};
+    Server server_{routes(), metrics_, ServerLimits{1024, {}}};
 };
 
 TEST_F(Dispatch, ErrorsAreMappedToOneJsonShape) {

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
@@ -65,13 +66,29 @@ public:
     Statement prepare(std::string_view sql) { return Statement(db_.get(), sql); }
     int user_version();
     std::string quick_check();   // "ok" or SQLite's list of problems
+    // How long a write waits for another connection's lock before SQLITE_BUSY. The
+    // main loop's connection keeps this short; workers and tools wait longer.
+    void set_busy_timeout(std::chrono::milliseconds wait);
+    // Could a write start now? Takes and drops the write lock without waiting.
+    bool write_lock_free();
     std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
     sqlite3* raw() const { return db_.get(); }
 
 private:
     explicit Database(sqlite3* db) : db_(db) {}
     std::unique_ptr<sqlite3, SqliteDeleter> db_;
+    int busy_timeout_ms_ = 5000;
 };
+
+// What /healthz says of the store: readable, writable now, room left on its disk.
+struct StoreHealth {
+    enum class State { Ok, Busy, Full, Broken } state = State::Ok;
+    std::string detail;   // for Broken/Full: what failed
+    bool serving() const { return state == State::Ok || state == State::Busy; }
+    const char* name() const;
+};
+// `min_free_bytes`: below this on the database's file system the store counts as full.
+StoreHealth check_health(Database& db, const std::filesystem::path& db_dir, std::uint64_t min_free_bytes);
 
 // BEGIN IMMEDIATE on construction; rolls back unless commit() was called.
 class Transaction {

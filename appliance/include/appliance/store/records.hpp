@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace consult::store {
 
@@ -53,5 +54,13 @@ struct AuditEntry {
     nlohmann::json detail = nullptr;
 };
 void write_audit(Database& db, const AuditEntry& e);
+
+// Tokens given up before they expire; expired ones are forgotten.
+void save_revoked_token(Database& db, const std::string& jti, std::int64_t expires_at);
+struct RevokedToken {
+    std::string jti;
+    std::int64_t expires_at;
+};
+std::vector<RevokedToken> load_revoked_tokens(Database& db, std::int64_t now);
 
 }  // namespace consult::store

@@ -18,6 +18,12 @@ struct SessionFilter {
     std::optional<std::string> doctor_id;
 };
 
+// The names a session's screens show: the clinic's and the doctor's to the patient,
+// the patient's to the doctor only.
+struct SessionNames {
+    std::optional<std::string> clinic, doctor, patient;
+};
+
 struct ChatMessage {
     std::string id, session_id, sender_type, sender_id, text, sent_at;
 };
@@ -31,6 +37,7 @@ public:
     std::optional<SessionRow> find(const std::string& id);
     std::optional<SessionRow> find_by_room(const std::string& room_name);
     std::vector<SessionRow> list(const SessionFilter& filter);
+    SessionNames names(const SessionRow& s);
 
     // Moves a session along the state machine (DomainError when illegal).
     SessionRow transition(const std::string& id, domain::SessionStatus to, const std::string& actor,
@@ -43,7 +50,8 @@ public:
     // A doctor or patient joins: a participant row; the patient's first join puts
     // a scheduled session into the waiting room.
     ParticipantRow join(const std::string& session_id, const std::string& user_id, const std::string& user_type);
-    void leave(const std::string& participant_id);
+    // `at` (ISO time) when the leaving happened earlier than this write (a retried write).
+    void leave(const std::string& participant_id, const std::optional<std::string>& at = std::nullopt);
     std::vector<ParticipantRow> participants(const std::string& session_id);
     // This user's participant row that has not left yet, if any (a rejoin reuses it).
     std::optional<ParticipantRow> open_participant(const std::string& session_id, const std::string& user_id);

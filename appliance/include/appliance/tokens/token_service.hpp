@@ -5,7 +5,10 @@
 #include "appliance/tokens/jwt.hpp"
 
 #include <cstdint>
-#include <expected>
+#include <map>
+#include <memory>
+#include <mutex>
+#include "hwconfig/expected.hpp"
 #include <optional>
 #include <string>
 
@@ -38,14 +41,24 @@ public:
 
     // Refuses a patient token without a session, an empty identity, or ttl <= 0;
     // a ttl above the ceiling is cut to it.
-    std::expected<Issued, std::string> issue(const std::string& identity, Role role,
+    expected<Issued, std::string> issue(const std::string& identity, Role role,
                                              std::optional<std::string> session_id, int ttl_seconds,
                                              std::int64_t now) const;
-    std::expected<Claims, VerifyError> check(std::string_view token, std::int64_t now) const;
+    // Also refuses a revoked token (VerifyError::Revoked).
+    expected<Claims, VerifyError> check(std::string_view token, std::int64_t now) const;
+
+    // A token given up before its expiry (sign-out) is refused from now until then.
+    // The daemon keeps the list in the store too and hands it back here at start.
+    void revoke(const std::string& jti, std::int64_t expires_at, std::int64_t now);
 
 private:
+    struct Revoked {
+        std::mutex lock;
+        std::map<std::string, std::int64_t> until;   // jti → exp
+    };
     std::string key_;
     int max_ttl_;
+    std::shared_ptr<Revoked> revoked_ = std::make_shared<Revoked>();
 };
 
 std::int64_t unix_now();

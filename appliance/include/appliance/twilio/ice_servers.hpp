@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <ctime>
-#include <expected>
+#include "hwconfig/expected.hpp"
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,7 +33,7 @@ nlohmann::json to_json(const IceServerList& list);   // {"ice_servers":[{urls, u
 std::string webrtcbin_uri(const IceServer& s);
 
 // The NTS response body → servers and when they expire ('ttl' is a string there).
-std::expected<IceServerList, std::string> parse_token_response(const std::string& body, std::time_t fetched_at);
+expected<IceServerList, std::string> parse_token_response(const std::string& body, std::time_t fetched_at);
 
 // How long before expiry credentials are replaced: a tenth of their life, at most 5 minutes.
 std::time_t refresh_at(const IceServerList& list, std::time_t fetched_at);

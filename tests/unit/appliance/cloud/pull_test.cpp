@@ -119,3 +119,30 @@ TEST(CloudTime, TimestampsBecomeUtcWithMilliseconds) {
 
 }  // namespace
 }  // namespace consult::cloud
+
+namespace consult::cloud {
+namespace {
+
+TEST_F(Pull, TombstonesOfTheWrongShapeAreSkippedAndThePageGoesOn) {
+    apply_page(*db_, "appointments", json::array({appointment("scheduled")}));
+    const std::string t = "2024-01-03T00:00:00+00:00";
+    auto r = apply_page(*db_, std::string(kTombstones),
+                        json::array({{{"id", "t1"}, {"table_name", 1}, {"row_id", kAppt}, {"updated_at", t}},
+                                     {{"id", "t2"}, {"table_name", "appointments"}, {"row_id", json::array()}, {"updated_at", t}},
+                                     "not an object",
+                                     {{"id", "t3"}, {"table_name", "appointments"}, {"row_id", kAppt}, {"updated_at", t}}}));
+    EXPECT_EQ(r.skipped, 3);
+    EXPECT_EQ(r.deleted, 1);
+    EXPECT_EQ(value("SELECT count(*) FROM appointments"), "0");
+}
+
+TEST_F(Pull, AnAppointmentWhoseStatusIsNotTextIsSkipped) {
+    json bad = appointment("scheduled");
+    bad["status"] = 7;
+    auto r = apply_page(*db_, "appointments", json::array({bad}));
+    EXPECT_EQ(r.skipped, 1);
+    EXPECT_EQ(r.applied, 0);
+}
+
+}  // namespace
+}  // namespace consult::cloud

@@ -30,7 +30,7 @@ protected:
         store::PinStore(ctx_->db).set(kDoctor, kiosk::hash_pin("2468", {1ULL << 10, 8, 1}));
         http::Router router;
         http::add_kiosk_routes(router, *ctx_);
-        server_ = std::make_unique<http::Server>(std::move(router), ctx_->metrics, 1 << 20);
+        server_ = std::make_unique<http::Server>(std::move(router), ctx_->metrics, http::ServerLimits{});
     }
 
     http::Response request(const std::string& method, const std::string& path, const std::string& address,
