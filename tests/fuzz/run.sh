@@ -5,7 +5,7 @@
 # is kept in BUILD/crashes/ and named in the output.
 # Usage: run.sh BUILD SECONDS [TARGET...]
 set -uo pipefail
-build=${1:?build dir}; seconds=${2:?seconds}; shift 2
+build=$(cd "${1:?build dir}" && pwd); seconds=${2:?seconds}; shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=($(cd "$build/tests/fuzz" && ls fuzz_* | grep -v '\.' ))

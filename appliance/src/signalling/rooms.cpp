@@ -5,6 +5,7 @@
 
 #include "appliance/domain/time.hpp"
 #include "appliance/log.hpp"
+#include "appliance/net/local_addresses.hpp"
 
 #include <cmath>
 
@@ -152,9 +153,14 @@ void Hub::start_media(Room& r, Socket& s, bool viewer) {
     o.play_audio = !viewer;
     o.adapt_bitrate = !viewer;
     if (viewer) o.forward_from = kPatientPeer;
-    // The kiosk on this box reaches its peer over loopback; a patient never does (one
-    // that looks local came through a proxy, and needs the box's real addresses).
-    if (viewer && is_loopback(s.address)) o.local_addresses = {"127.0.0.1"};
+    // A screen on this box (the kiosk) reaches its peer over loopback, which ICE leaves
+    // out unless named; naming addresses replaces ICE's own list, so the box's real
+    // addresses are named too: a patient whose page came through a proxy on the box
+    // also looks local, and needs them.
+    if (is_loopback(s.address)) {
+        o.local_addresses = net::interface_addresses();
+        o.local_addresses.push_back("127.0.0.1");
+    }
     s.peer = o.id;
     s.offered = false;
     r.peer_socket[o.id] = s.id;
