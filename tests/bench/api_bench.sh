@@ -192,6 +192,7 @@ env -u NOTIFY_SOCKET -u WATCHDOG_USEC -u WATCHDOG_PID -u LISTEN_FDS -u LISTEN_PI
     "$consultd" --config "$tmp/consultd.conf" --state-dir "$state" --http-port "$port" --demo \
     --set http.bind=127.0.0.1 \
     --set http.rate_limit_per_minute=1000000 --set http.rate_limit_burst=100000 \
+    --set http.max_connections_per_address=1000 \
     </dev/null >/dev/null 2>"$tmp/consultd.log" &
 daemon_pid=$!
 
@@ -208,7 +209,7 @@ if [[ $up != 1 ]]; then
 fi
 
 say "consultd: $consultd ($("$consultd" --version 2>/dev/null))"
-say "machine: $(nproc) cores; API on $base; rate limit raised to 1000000/min, burst 100000"
+say "machine: $(nproc) cores; API on $base; rate limit raised to 1000000/min, burst 100000; 1000 connections per address (one client)"
 
 ctl() { "$consultctl" --config "$tmp/consultd.conf" --state-dir "$state" "$@"; }
 admin_token="$(ctl token --role admin --identity bench-admin)" || skip "consultctl token failed"

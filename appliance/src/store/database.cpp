@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include <cstdio>
+#include <utility>
 
 namespace consult::store {
 
@@ -16,28 +17,76 @@ namespace {
 
 }  // namespace
 
-Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+StatementCache::~StatementCache() {
+    for (auto& [sql, e] : entries_) sqlite3_finalize(e.stmt);
+}
+
+std::pair<sqlite3_stmt*, bool> StatementCache::take(sqlite3* db, std::string_view sql, int& rc) {
+    auto it = entries_.find(sql);
+    if (it != entries_.end() && !it->second.in_use) {
+        it->second.in_use = true;
+        rc = SQLITE_OK;
+        return {it->second.stmt, true};
+    }
     sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql.data(), int(sql.size()), &s, nullptr);
-    stmt_.reset(s);
-    if (rc != SQLITE_OK) fail(db, rc, "prepare");
+    rc = sqlite3_prepare_v3(db, sql.data(), int(sql.size()), it == entries_.end() ? SQLITE_PREPARE_PERSISTENT : 0, &s, nullptr);
+    if (rc != SQLITE_OK || it != entries_.end() || entries_.size() >= kMaxEntries) return {s, false};
+    entries_.emplace(std::string(sql), Entry{s, true});
+    return {s, true};
+}
+
+void StatementCache::give_back(sqlite3_stmt* s) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    for (auto& [sql, e] : entries_)
+        if (e.stmt == s) {
+            e.in_use = false;
+            return;
+        }
+    sqlite3_finalize(s);   // not ours after all
+}
+
+Statement::Statement(sqlite3* db, std::string_view sql, StatementCache* cache) : db_(db) {
+    int rc = SQLITE_OK;
+    if (cache) {
+        auto [s, cached] = cache->take(db, sql, rc);
+        stmt_ = s;
+        if (cached) cache_ = cache;
+    } else {
+        rc = sqlite3_prepare_v2(db, sql.data(), int(sql.size()), &stmt_, nullptr);
+    }
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(stmt_);
+        stmt_ = nullptr;
+        cache_ = nullptr;
+        fail(db, rc, "prepare");
+    }
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cache_(std::exchange(other.cache_, nullptr)) {}
+
+Statement::~Statement() {
+    if (!stmt_) return;
+    if (cache_) cache_->give_back(stmt_);
+    else sqlite3_finalize(stmt_);
 }
 
 Statement& Statement::bind(int i, std::string_view text) {
-    if (int rc = sqlite3_bind_text(stmt_.get(), i, text.data(), int(text.size()), SQLITE_TRANSIENT); rc != SQLITE_OK)
+    if (int rc = sqlite3_bind_text(stmt_, i, text.data(), int(text.size()), SQLITE_TRANSIENT); rc != SQLITE_OK)
         fail(db_, rc, "bind");
     return *this;
 }
 Statement& Statement::bind(int i, std::int64_t v) {
-    if (int rc = sqlite3_bind_int64(stmt_.get(), i, v); rc != SQLITE_OK) fail(db_, rc, "bind");
+    if (int rc = sqlite3_bind_int64(stmt_, i, v); rc != SQLITE_OK) fail(db_, rc, "bind");
     return *this;
 }
 Statement& Statement::bind(int i, double v) {
-    if (int rc = sqlite3_bind_double(stmt_.get(), i, v); rc != SQLITE_OK) fail(db_, rc, "bind");
+    if (int rc = sqlite3_bind_double(stmt_, i, v); rc != SQLITE_OK) fail(db_, rc, "bind");
     return *this;
 }
 Statement& Statement::bind(int i, std::nullptr_t) {
-    if (int rc = sqlite3_bind_null(stmt_.get(), i); rc != SQLITE_OK) fail(db_, rc, "bind");
+    if (int rc = sqlite3_bind_null(stmt_, i); rc != SQLITE_OK) fail(db_, rc, "bind");
     return *this;
 }
 Statement& Statement::bind(int i, const std::optional<std::string>& t) {
@@ -45,26 +94,26 @@ Statement& Statement::bind(int i, const std::optional<std::string>& t) {
 }
 
 bool Statement::step() {
-    int rc = sqlite3_step(stmt_.get());
+    int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     fail(db_, rc, "step");
 }
 
 void Statement::run() { while (step()) {} }
-void Statement::reset() { sqlite3_reset(stmt_.get()); sqlite3_clear_bindings(stmt_.get()); }
+void Statement::reset() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
 
 std::string Statement::text(int c) const {
-    auto p = sqlite3_column_text(stmt_.get(), c);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_.get(), c)) : std::string();
+    auto p = sqlite3_column_text(stmt_, c);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, c)) : std::string();
 }
 std::optional<std::string> Statement::optional_text(int c) const {
     if (is_null(c)) return std::nullopt;
     return text(c);
 }
-std::int64_t Statement::integer(int c) const { return sqlite3_column_int64(stmt_.get(), c); }
-double Statement::real(int c) const { return sqlite3_column_double(stmt_.get(), c); }
-bool Statement::is_null(int c) const { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
+std::int64_t Statement::integer(int c) const { return sqlite3_column_int64(stmt_, c); }
+double Statement::real(int c) const { return sqlite3_column_double(stmt_, c); }
+bool Statement::is_null(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
 
 Database Database::open(const std::filesystem::path& path, Mode mode) {
     sqlite3* raw = nullptr;

@@ -9,25 +9,30 @@ nlohmann::json opt(const std::optional<std::string>& v) { return v ? nlohmann::j
 }  // namespace
 
 nlohmann::json to_json(const SessionRow& s) {
-    return {{"id", s.id},
-            {"appointment_id", s.appointment_id},
-            {"room_name", s.room_name},
-            {"status", s.status},
-            {"scheduled_duration_minutes", s.scheduled_duration_minutes},
-            {"started_at", opt(s.started_at)},
-            {"ended_at", opt(s.ended_at)},
-            {"duration_seconds", s.duration_seconds ? nlohmann::json(*s.duration_seconds) : nlohmann::json(nullptr)},
-            {"doctor_joined_at", opt(s.doctor_joined_at)},
-            {"patient_joined_at", opt(s.patient_joined_at)},
-            {"recording_url", opt(s.recording_url)},
-            {"end_reason", opt(s.end_reason)},
-            {"notes", opt(s.notes)},
-            {"created_at", s.created_at},
-            {"updated_at", s.updated_at},
-            {"clinic_id", s.clinic_id},
-            {"doctor_id", s.doctor_id},
-            {"patient_id", s.patient_id},
-            {"starts_at", s.starts_at}};
+    // Built field by field: the initializer-list form copies every value twice and was
+    // the largest part of answering a session read.
+    nlohmann::json j = nlohmann::json::object();
+    auto put = [&j](const char* key, nlohmann::json value) { j.emplace(key, std::move(value)); };
+    put("id", s.id);
+    put("appointment_id", s.appointment_id);
+    put("room_name", s.room_name);
+    put("status", s.status);
+    put("scheduled_duration_minutes", s.scheduled_duration_minutes);
+    put("started_at", opt(s.started_at));
+    put("ended_at", opt(s.ended_at));
+    put("duration_seconds", s.duration_seconds ? nlohmann::json(*s.duration_seconds) : nlohmann::json(nullptr));
+    put("doctor_joined_at", opt(s.doctor_joined_at));
+    put("patient_joined_at", opt(s.patient_joined_at));
+    put("recording_url", opt(s.recording_url));
+    put("end_reason", opt(s.end_reason));
+    put("notes", opt(s.notes));
+    put("created_at", s.created_at);
+    put("updated_at", s.updated_at);
+    put("clinic_id", s.clinic_id);
+    put("doctor_id", s.doctor_id);
+    put("patient_id", s.patient_id);
+    put("starts_at", s.starts_at);
+    return j;
 }
 
 nlohmann::json to_json(const ParticipantRow& p) {

@@ -54,6 +54,29 @@ expected<Issued, std::string> TokenService::issue(const std::string& identity, R
 }
 
 expected<Claims, VerifyError> TokenService::check(std::string_view token, std::int64_t now) const {
+    std::optional<Claims> known;
+    {
+        std::lock_guard hold(checked_->lock);
+        if (auto it = checked_->claims.find(token); it != checked_->claims.end()) known = it->second;
+    }
+    if (!known) {
+        auto fresh = check_uncached(token, now);
+        if (!fresh) return fresh;
+        known = *fresh;
+        std::lock_guard hold(checked_->lock);
+        if (checked_->claims.size() >= kCheckedTokens)
+            std::erase_if(checked_->claims, [now](const auto& kv) { return kv.second.expires_at <= now; });
+        if (checked_->claims.size() >= kCheckedTokens) checked_->claims.clear();
+        checked_->claims.emplace(std::string(token), *known);
+    }
+    if (known->expires_at <= now) return unexpected(VerifyError::Expired);
+    if (known->issued_at > now) return unexpected(VerifyError::NotYetValid);
+    std::lock_guard hold(revoked_->lock);
+    if (revoked_->until.count(known->jti)) return unexpected(VerifyError::Revoked);
+    return *known;
+}
+
+expected<Claims, VerifyError> TokenService::check_uncached(std::string_view token, std::int64_t now) const {
     auto claims = verify(token, key_, now);
     if (!claims) return unexpected(claims.error());
     const auto& c = *claims;
@@ -66,10 +89,6 @@ expected<Claims, VerifyError> TokenService::check(std::string_view token, std::i
     if (c.contains("sid")) out.session_id = str("sid");
     if (out.role == Role::Patient && (!out.session_id || out.session_id->empty()))
         return unexpected(VerifyError::Malformed);
-    {
-        std::lock_guard hold(revoked_->lock);
-        if (revoked_->until.count(out.jti)) return unexpected(VerifyError::Revoked);
-    }
     return out;
 }
 

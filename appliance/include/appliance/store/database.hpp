@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -29,11 +30,35 @@ private:
 };
 
 struct SqliteDeleter { void operator()(sqlite3* db) const { sqlite3_close_v2(db); } };
-struct StmtDeleter { void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); } };
+
+// Prepared statements kept for reuse: parsing SQL was a large part of a request's
+// time. A statement in use is never handed out twice; a second user gets a fresh one.
+class StatementCache {
+public:
+    StatementCache() = default;
+    ~StatementCache();
+    StatementCache(const StatementCache&) = delete;
+    StatementCache& operator=(const StatementCache&) = delete;
+    // A statement for `sql`, and whether it came from (and goes back to) the cache.
+    std::pair<sqlite3_stmt*, bool> take(sqlite3* db, std::string_view sql, int& rc);
+    void give_back(sqlite3_stmt* s);
+
+private:
+    static constexpr std::size_t kMaxEntries = 128;
+    struct Entry {
+        sqlite3_stmt* stmt;
+        bool in_use;
+    };
+    std::map<std::string, Entry, std::less<>> entries_;
+};
 
 class Statement {
 public:
-    Statement(sqlite3* db, std::string_view sql);
+    Statement(sqlite3* db, std::string_view sql, StatementCache* cache = nullptr);
+    ~Statement();
+    Statement(Statement&& other) noexcept;
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
 
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, std::int64_t value);
@@ -54,7 +79,8 @@ public:
 
 private:
     sqlite3* db_;
-    std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt_;
+    sqlite3_stmt* stmt_ = nullptr;
+    StatementCache* cache_ = nullptr;   // set when stmt_ goes back to it
 };
 
 class Database {
@@ -63,7 +89,7 @@ public:
     static Database open(const std::filesystem::path& path, Mode mode = Mode::ReadWrite);
 
     void exec(std::string_view sql);
-    Statement prepare(std::string_view sql) { return Statement(db_.get(), sql); }
+    Statement prepare(std::string_view sql) { return Statement(db_.get(), sql, cache_.get()); }
     int user_version();
     std::string quick_check();   // "ok" or SQLite's list of problems
     // How long a write waits for another connection's lock before SQLITE_BUSY. The
@@ -77,6 +103,7 @@ public:
 private:
     explicit Database(sqlite3* db) : db_(db) {}
     std::unique_ptr<sqlite3, SqliteDeleter> db_;
+    std::unique_ptr<StatementCache> cache_ = std::make_unique<StatementCache>();   // finalized before db_ closes
     int busy_timeout_ms_ = 5000;
 };
 
