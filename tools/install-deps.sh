@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   postgresql python3
-  libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps openssl chromium fonts-dejavu-core
+  libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps openssl chromium firefox-esr fonts-dejavu-core
   clang-14 libclang-rt-14-dev
 )
 
@@ -28,7 +28,7 @@ for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 here="$(cd "$(dirname "$0")/.." && pwd)"
-# The browser tests' npm packages (playwright-core, axe-core), exactly as locked.
+# The browser tests' npm packages (playwright-core, puppeteer-core, axe-core), exactly as locked.
 browser_modules() {
   [ "${1:-build}" = test ] || return 0
   local dir="$here/tests/browser"

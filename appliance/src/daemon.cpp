@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace consult {
@@ -55,6 +56,14 @@ std::optional<media::CallSettings> media_settings(ApplianceContext& ctx, const t
     if (!ctx.probe || !ctx.probe->encoder) return std::nullopt;
     media::CallSettings cs;
     cs.encoder = ctx.probe->encoder;
+    // The best working encoder of each other codec: offered beside the main one, run
+    // only while a screen has chosen it (Firefox without OpenH264 takes VP8).
+    for (const auto& status : ctx.probe->encoders) {
+        if (!status.usable || !status.row || status.row->codec == cs.encoder->codec) continue;
+        const bool have = std::any_of(cs.fallbacks.begin(), cs.fallbacks.end(),
+                                      [&](const hw::EncoderRow* r) { return r->codec == status.row->codec; });
+        if (!have) cs.fallbacks.push_back(status.row);
+    }
     cs.camera = ctx.probe->camera;
     cs.microphone = ctx.probe->microphone;
     cs.speaker = ctx.probe->speaker;

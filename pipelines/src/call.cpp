@@ -1,6 +1,7 @@
 #include "pipelines/call.hpp"
 
 #include "camera_switch.hpp"
+#include "encoder_branch.hpp"
 #include "keyframe_gate.hpp"
 #include "main_thread.hpp"
 #include "peer.hpp"
@@ -26,13 +27,17 @@ const char* event_name(MediaEvent e) {
     case MediaEvent::CameraRestored: return "camera-restored";
     case MediaEvent::BranchFailed: return "branch-failed";
     case MediaEvent::RemoteDescriptionRefused: return "remote-description-refused";
+    case MediaEvent::VideoRefused: return "video-refused";
+    case MediaEvent::NothingUsable: return "nothing-usable";
     }
     return "unknown";
 }
 
+Call::VideoSource::VideoSource(std::string p, unsigned min) : prefix(std::move(p)), min_kbps(min) {}
+Call::VideoSource::~VideoSource() = default;
+
 Call::Call(const CallSettings& settings, CallListener& listener)
-    : settings_(settings), listener_(listener), context_(g_main_context_ref_thread_default()),
-      gate_(std::make_unique<KeyframeGate>()) {}
+    : settings_(settings), listener_(listener), context_(g_main_context_ref_thread_default()) {}
 
 Call::~Call() {
     *alive_ = false;
@@ -68,21 +73,15 @@ expected<void, BuildError> Call::build() {
     camera_ = std::make_unique<CameraSwitch>(bin, settings_);
     if (auto r = camera_->build(); !r) return r;
 
-    const auto& row = *settings_.encoder;
+    // The camera's frames go to a tee; each codec in use has its own encoder branch
+    // from there (encoder_branch.hpp). The main codec's runs for the whole call.
     PipelineBuilder b(bin, camera_->output());
-    b.add("queue", "venc_queue",
-          {{"leaky", "downstream"}, {"max-size-buffers", "2"}, {"max-size-bytes", "0"}, {"max-size-time", "0"}});
-    b.add(row.convert, "venc_convert");
-    if (row.convert == "videoconvert") b.caps("video/x-raw,format=" + std::string(row.input_format));
-    b.add(row.factory, "venc", row.low_latency);
-    encoder_ = b.last();
-    if (!row.parser.empty()) b.add(row.parser, "venc_parse");
-    b.caps(row.output_caps).add("tee", "vtee", {{"allow-not-linked", "true"}});
+    b.add("tee", "vraw", {{"allow-not-linked", "true"}});
     if (b.error()) return unexpected(*b.error());
-    video_tee_ = b.last();
-    set_video_bitrate(settings_.bitrate.start_kbps);
-    GRef<GstPad> encsrc = adopt(gst_element_get_static_pad(encoder_, "src"));
-    gst_pad_add_probe(encsrc.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, &KeyframeGate::probe, gate_.get(), nullptr);
+    room_.raw = b.last();
+    bitrate_kbps_ = settings_.bitrate.start_kbps;
+    if (!branch_for(room_, settings_.encoder->codec))
+        return unexpected(BuildError{std::string(settings_.encoder->factory), "the video encoder could not be set up"});
 
     if (auto r = build_audio(); !r) return r;
 
@@ -151,8 +150,8 @@ expected<void, BuildError> Call::add_peer(const PeerOptions& options) {
         return r;
     }
     if (options.adapt_bitrate) controller_.emplace(settings_.bitrate);
-    if (content_tee_ && options.send_video)
-        if (auto r = peer->link_content(content_tee_); !r) {
+    if (content_.raw && options.send_video)
+        if (auto r = peer->add_video_sender(true); !r) {
             give_up();
             return r;
         }
@@ -198,18 +197,77 @@ expected<void, std::string> Call::set_remote_description(const std::string& peer
     return it->second->set_remote_description(type, sdp);
 }
 
+bool Call::awaiting_answer(const std::string& peer) const {
+    auto it = peers_.find(peer);
+    return it != peers_.end() && it->second->awaiting_answer();
+}
+
 void Call::add_remote_candidate(const std::string& peer, unsigned mline, const std::string& candidate) {
     if (auto it = peers_.find(peer); it != peers_.end()) it->second->add_remote_candidate(mline, candidate);
 }
 
 void Call::force_keyframe() {
-    gate_->let_next_through = true;
-    GRef<GstPad> src = adopt(gst_element_get_static_pad(encoder_, "src"));
-    gst_pad_send_event(src.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+    for (VideoSource* src : {&room_, &content_})
+        for (auto& [codec, branch] : src->branches) branch->force_keyframe();
 }
 
-unsigned Call::keyframes_forwarded() const { return gate_->forwarded; }
-unsigned Call::keyframes_suppressed() const { return gate_->suppressed; }
+unsigned Call::keyframes_forwarded() const {
+    unsigned n = 0;
+    for (const auto& [codec, branch] : room_.branches) n += branch->gate().forwarded;
+    return n;
+}
+
+unsigned Call::keyframes_suppressed() const {
+    unsigned n = 0;
+    for (const auto& [codec, branch] : room_.branches) n += branch->gate().suppressed;
+    return n;
+}
+
+std::vector<hw::Codec> Call::video_codecs() const {
+    std::vector<hw::Codec> out{settings_.encoder->codec};
+    for (const hw::EncoderRow* row : settings_.fallbacks)
+        if (row && std::find(out.begin(), out.end(), row->codec) == out.end()) out.push_back(row->codec);
+    return out;
+}
+
+std::vector<std::string> Call::running_encoders() const {
+    std::vector<std::string> out;
+    for (const VideoSource* src : {&room_, &content_})
+        for (const auto& [codec, branch] : src->branches) out.push_back(branch->prefix() + "enc");
+    return out;
+}
+
+EncoderBranch* Call::branch_for(VideoSource& source, hw::Codec codec) {
+    if (auto it = source.branches.find(codec); it != source.branches.end()) return it->second.get();
+    if (!source.raw) return nullptr;
+    std::vector<const hw::EncoderRow*> rows{settings_.encoder};
+    rows.insert(rows.end(), settings_.fallbacks.begin(), settings_.fallbacks.end());
+    for (const hw::EncoderRow* row : rows) {
+        if (!row || row->codec != codec) continue;
+        const std::string prefix = source.prefix + std::string(hw::codec_name(codec)) + "_";
+        auto branch = EncoderBranch::build(GST_BIN(pipeline_.get()), source.raw, *row, prefix,
+                                           {settings_.width, settings_.height, settings_.fps},
+                                           std::max(source.min_kbps, bitrate_kbps_), true);
+        if (!branch) {
+            listener_.event("", MediaEvent::BranchFailed, branch.error().describe());
+            continue;
+        }
+        return (source.branches[codec] = std::move(*branch)).get();
+    }
+    return nullptr;
+}
+
+void Call::release_branch(VideoSource& source, hw::Codec codec) {
+    auto it = source.branches.find(codec);
+    if (it == source.branches.end()) return;
+    if (it->second->users > 0) --it->second->users;
+    const bool main = &source == &room_ && codec == settings_.encoder->codec;
+    if (it->second->users == 0 && !main) {
+        it->second->remove(GST_BIN(pipeline_.get()));   // nobody needs this codec any more: stop encoding it
+        source.branches.erase(it);
+    }
+}
+
 bool Call::showing_slate() const { return camera_->on_slate(); }
 
 void Call::set_microphone_muted(bool muted) {
@@ -231,7 +289,6 @@ bool Call::content_available() const {
 }
 
 expected<void, BuildError> Call::build_content() {
-    const auto& row = *settings_.encoder;
     const auto& cam = settings_.content;
     PipelineBuilder b(GST_BIN(pipeline_.get()));
     if (cam.test_source) {
@@ -245,26 +302,21 @@ expected<void, BuildError> Call::build_content() {
     b.add("videoconvert", "content_convert").add("videoscale", "content_scale").add("videorate", "content_rate")
         .caps("video/x-raw,width=" + std::to_string(settings_.width) + ",height=" + std::to_string(settings_.height) +
               ",framerate=" + std::to_string(settings_.fps) + "/1,pixel-aspect-ratio=1/1")
-        .add("valve", "content_valve", {{"drop", "false"}})
-        .add("queue", "content_queue", {{"leaky", "downstream"}, {"max-size-buffers", "2"}, {"max-size-bytes", "0"}, {"max-size-time", "0"}})
-        .add(row.convert, "content_enc_convert");
-    if (row.convert == "videoconvert") b.caps("video/x-raw,format=" + std::string(row.input_format));
-    b.add(row.factory, "content_enc", row.low_latency);
-    content_encoder_ = b.last();
-    if (!row.parser.empty()) b.add(row.parser, "content_enc_parse");
-    b.caps(row.output_caps).add("tee", "content_tee", {{"allow-not-linked", "true"}});
+        .add("valve", "content_valve", {{"drop", "false"}});
     if (b.error()) {
         remove_branch(GST_BIN(pipeline_.get()), "content_");
-        content_encoder_ = nullptr;
         return unexpected(*b.error());
     }
-    content_tee_ = b.last();
-    GRef<GstElement> valve = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "content_valve"));
-    content_valve_ = valve.get();
-    // Content is detail (a tooth, a document): a steady share of the room camera's rate.
-    const std::string value = std::to_string(row.bitrate_value(std::max(300u, settings_.bitrate.start_kbps)));
-    if (!row.bitrate_property.empty())
-        gst_util_set_object_arg(G_OBJECT(content_encoder_), std::string(row.bitrate_property).c_str(), value.c_str());
+    content_valve_ = b.last();
+    // Content is detail (a tooth, a document): its encoders keep a steady share of the
+    // room camera's rate (min_kbps). Each peer's answer picks the codec.
+    b.add("tee", "content_raw", {{"allow-not-linked", "true"}});
+    if (b.error()) {
+        remove_branch(GST_BIN(pipeline_.get()), "content_");
+        content_valve_ = nullptr;
+        return unexpected(*b.error());
+    }
+    content_.raw = b.last();
     b.sync_with_parent();
     return {};
 }
@@ -272,34 +324,24 @@ expected<void, BuildError> Call::build_content() {
 expected<void, BuildError> Call::set_content_shared(bool on) {
     if (on == content_on_) return {};
     if (on && !content_available()) return unexpected(BuildError{"content", "no second camera is configured"});
-    if (on && !content_tee_) {
+    if (on && !content_.raw) {
         if (auto built = build_content(); !built) return built;
-        for (auto& [id, peer] : peers_)
-            if (peer->options().send_video)
-                if (auto r = peer->link_content(content_tee_); !r) return r;
+        for (auto& [id, peer] : peers_) {
+            if (!peer->options().send_video) continue;
+            if (auto r = peer->add_video_sender(true); !r) return r;
+        }
     }
     if (content_valve_) g_object_set(content_valve_, "drop", gboolean(!on), nullptr);
     content_on_ = on;
-    if (on && content_encoder_) {
-        GstEvent* key = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0);
-        GRef<GstPad> src = adopt(gst_element_get_static_pad(content_encoder_, "src"));
-        gst_pad_send_event(src.get(), key);
-    }
+    if (on)
+        for (auto& [codec, branch] : content_.branches) branch->force_keyframe();
     return {};
 }
 bool Call::camera_off() const { return camera_->privacy(); }
 
 void Call::set_video_bitrate(unsigned kbps) {
-    const auto& row = *settings_.encoder;
     bitrate_kbps_ = kbps;
-    const std::string value = std::to_string(row.bitrate_value(kbps));
-    if (!row.bitrate_property.empty()) {
-        gst_util_set_object_arg(G_OBJECT(encoder_), std::string(row.bitrate_property).c_str(), value.c_str());
-    } else if (!row.bitrate_structure.empty()) {
-        GstStructurePtr controls(gst_structure_new_empty("controls"));
-        gst_structure_set(controls.get(), std::string(row.bitrate_structure).c_str(), G_TYPE_INT, int(row.bitrate_value(kbps)), nullptr);
-        g_object_set(encoder_, "extra-controls", controls.get(), nullptr);
-    }
+    for (auto& [codec, branch] : room_.branches) branch->set_bitrate(kbps);
 }
 
 gboolean Call::on_bus(GstBus*, GstMessage* msg, gpointer p) {

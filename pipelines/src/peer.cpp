@@ -2,6 +2,7 @@
 
 #include "pipelines/sdp_check.hpp"
 
+#include "encoder_branch.hpp"
 #include "keyframe_gate.hpp"
 #include "main_thread.hpp"
 
@@ -19,13 +20,67 @@ namespace consult::media {
 
 namespace {
 
-constexpr const char* kVideoPt = "96";
 constexpr const char* kAudioPt = "111";
 
-std::string rtp_caps(const hw::EncoderRow& row) {
-    const std::string codec(hw::codec_name(row.codec));
-    return "application/x-rtp,media=video,encoding-name=" + codec + ",payload=" + kVideoPt +
-           ",clock-rate=90000,rtcp-fb-nack-pli=(boolean)true,rtcp-fb-nack=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
+// What the room offers for a video stream: each codec with its own payload type.
+// H.264 constrained baseline with packetization-mode=1 (every browser with H.264
+// takes it), VP8 for the rest.
+// Each kind of video section has payload types of its own (room 96/97, content 98/99,
+// a forwarded patient 100/101): a browser that does not read a=ssrc or the mid header
+// extension still tells the bundled sections' packets apart by payload type.
+enum class VideoRole { Room = 0, Content = 1, Forward = 2 };
+
+std::string video_pt(hw::Codec c, VideoRole role) {
+    return std::to_string((c == hw::Codec::H264 ? 96 : 97) + 2 * int(role));
+}
+
+std::string video_caps(hw::Codec c, VideoRole role) {
+    std::string caps = "application/x-rtp,media=video,encoding-name=" + std::string(hw::codec_name(c)) + ",payload=" + video_pt(c, role) +
+                       ",clock-rate=90000,rtcp-fb-nack-pli=(boolean)true,rtcp-fb-nack=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
+    if (c == hw::Codec::H264)
+        caps += ",packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
+    return caps;
+}
+
+// Opus in stereo framing as RFC 7587 writes it (opus/48000/2), whatever the channels.
+std::string audio_caps() {
+    return std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") + kAudioPt +
+           ",clock-rate=48000,encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1";
+}
+
+// Drops sprop-parameter-sets from every fmtp of `sdp`.
+void without_parameter_sets(GstSDPMessage* sdp) {
+    for (guint m = 0; m < gst_sdp_message_medias_len(sdp); ++m) {
+        auto* media = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(sdp, m));
+        for (guint a = 0; a < gst_sdp_media_attributes_len(media); ++a) {
+            const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, a);
+            if (!attr->key || std::string_view(attr->key) != "fmtp" || !attr->value) continue;
+            const std::string value = attr->value;
+            std::string kept;
+            std::size_t start = value.find(' ') == std::string::npos ? value.size() : value.find(' ') + 1;
+            std::string head = value.substr(0, start);
+            for (std::size_t i = start; i <= value.size();) {
+                std::size_t end = value.find(';', i);
+                if (end == std::string::npos) end = value.size();
+                std::string param = value.substr(i, end - i);
+                while (!param.empty() && param.front() == ' ') param.erase(0, 1);
+                if (!param.empty() && param.rfind("sprop-parameter-sets=", 0) != 0) kept += (kept.empty() ? "" : ";") + param;
+                i = end + 1;
+            }
+            GstSDPAttribute replacement;
+            gst_sdp_attribute_set(&replacement, "fmtp", (head + kept).c_str());
+            gst_sdp_media_replace_attribute(media, a, &replacement);
+        }
+    }
+}
+
+// The codec an answer's section chose: the first of its formats that we offered.
+std::optional<hw::Codec> chosen_codec(const AnswerSection& section, VideoRole role) {
+    for (const auto& pt : section.payloads) {
+        if (pt == video_pt(hw::Codec::H264, role)) return hw::Codec::H264;
+        if (pt == video_pt(hw::Codec::VP8, role)) return hw::Codec::VP8;
+    }
+    return std::nullopt;
 }
 
 // Pins a payloader's SSRC and writes it into its caps, so the SDP names the stream
@@ -74,58 +129,110 @@ expected<void, BuildError> Peer::build() {
         }
     }
     gst_element_sync_state_with_parent(webrtc_);
-    if (options_.send_video)
-        if (auto r = link_sender(call_.video_tee_, true); !r) return r;
+    // Audio first: the first section carries the bundle's transport, and audio is the one
+    // every browser takes; a browser that turns video down leaves the transport in place.
     if (options_.send_audio)
-        if (auto r = link_sender(call_.audio_tee_, false); !r) return r;
+        if (auto r = link_audio(call_.audio_tee_); !r) return r;
+    if (options_.send_video)
+        if (auto r = add_video_sender(false); !r) return r;
     return {};
 }
 
-expected<void, BuildError> Peer::link_content(GstElement* tee) { return link_sender(tee, true, true); }
+expected<void, BuildError> Peer::add_video_sender(bool content) {
+    if (video_refused_) return {};   // the browser said no to video; a second camera is video too
+    GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
+    if (!sink) return unexpected(BuildError{name("webrtc"), "cannot add a video stream"});
+    GObject* raw = nullptr;
+    g_object_get(sink.get(), "transceiver", &raw, nullptr);
+    GRef<GObject> transceiver = adopt(raw);
+    // The offer comes from these preferences alone: nothing is linked before the answer.
+    // The stream's SSRC is fixed now so that the offer announces it (a=ssrc): two video
+    // sections in one BUNDLE share payload types, and a browser tells them apart by SSRC.
+    const guint ssrc = g_random_int();
+    std::string prefs;
+    for (hw::Codec c : call_.video_codecs())
+        prefs += (prefs.empty() ? "" : ";") + video_caps(c, content ? VideoRole::Content : VideoRole::Room) +
+                 ",ssrc=(uint)" + std::to_string(ssrc);
+    GstCapsPtr caps(gst_caps_from_string(prefs.c_str()));
+    if (transceiver) g_object_set(transceiver.get(), "codec-preferences", caps.get(), nullptr);
+    senders_.push_back({content, unsigned(streams_.size()), ssrc, sink.get(), std::nullopt, nullptr});
+    streams_.push_back(content ? "content" : "room");
+    offer_new_streams();
+    return {};
+}
 
-expected<void, BuildError> Peer::link_sender(GstElement* tee, bool video, bool content) {
-    const auto& row = *call_.settings().encoder;
-    const std::string v = content ? "c" : "v";
+void Peer::attach_video(const AnswerShape& answer) {
+    for (VideoSender& s : senders_) {
+        if (s.codec || s.mline >= answer.sections.size() || !answer.sections[s.mline].accepted) continue;
+        const VideoRole role = s.content ? VideoRole::Content : VideoRole::Room;
+        auto codec = chosen_codec(answer.sections[s.mline], role);
+        if (!codec) continue;
+        EncoderBranch* branch = call_.branch_for(s.content ? call_.content_ : call_.room_, *codec);
+        if (!branch) {
+            post(context_, call_alive_, [call = call_ptr_, id = options_.id, c = *codec] {
+                call->listener_.event(id, MediaEvent::BranchFailed, "no " + std::string(hw::codec_name(c)) + " encoder");
+            });
+            continue;
+        }
+        const auto& row = branch->row();
+        const std::string v = std::string(s.content ? "c" : "v") + std::to_string(s.mline) + "_";
+        PipelineBuilder b(GST_BIN(call_.pipeline()), branch->tee());
+        b.add("queue", name(v + "queue"),
+              {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"}, {"max-size-time", "500000000"}});
+        b.add("valve", name(v + "valve"), {{"drop", video_enabled_ ? "false" : "true"}});
+        GstElement* valve = b.last();
+        std::vector<hw::Property> props = row.payloader_props;
+        const std::string pt = video_pt(*codec, role);
+        props.push_back({"pt", pt});
+        const std::string ssrc = std::to_string(s.ssrc);   // Property holds views: it must outlive `props`
+        props.push_back({"ssrc", ssrc});
+        b.add(row.payloader, name(v + "pay"), props);
+        b.caps(video_caps(*codec, role) + ",ssrc=(uint)" + ssrc);
+        if (b.error()) {
+            remove_branch(GST_BIN(call_.pipeline()), name(v));
+            post(context_, call_alive_, [call = call_ptr_, id = options_.id, why = b.error()->describe()] {
+                call->listener_.event(id, MediaEvent::BranchFailed, why);
+            });
+            continue;
+        }
+        GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
+        if (gst_pad_link(src.get(), s.sink) != GST_PAD_LINK_OK) {
+            remove_branch(GST_BIN(call_.pipeline()), name(v));
+            continue;
+        }
+        b.sync_with_parent();
+        s.codec = codec;
+        s.valve = valve;
+        ++branch->users;
+        branch->force_keyframe();   // the new stream starts with a picture
+    }
+}
+
+expected<void, BuildError> Peer::link_audio(GstElement* tee) {
     PipelineBuilder b(GST_BIN(call_.pipeline()));
-    b.add("queue", name(video ? v + "queue" : "aqueue"),
+    b.add("queue", name("aqueue"),
           {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"}, {"max-size-time", "500000000"}});
     GstElement* queue = b.last();
-    std::string caps;
-    if (video) {
-        b.add("valve", name(content ? "cvalve" : "valve"), {{"drop", video_enabled_ ? "false" : "true"}});
-        (content ? content_valve_ : valve_) = b.last();
-        std::vector<hw::Property> props = row.payloader_props;
-        props.push_back({"pt", kVideoPt});
-        b.add(row.payloader, name(v + "pay"), props);
-        if (b.last()) caps = with_ssrc(b.last(), rtp_caps(row));
-    } else {
-        b.add("rtpopuspay", name("apay"), {{"pt", kAudioPt}});
-        if (b.last())
-            caps = with_ssrc(b.last(), std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") +
-                                           kAudioPt + ",clock-rate=48000");
-    }
-    if (!caps.empty()) b.caps(caps);
+    b.add("rtpopuspay", name("apay"), {{"pt", kAudioPt}});
+    const std::string caps = b.last() ? with_ssrc(b.last(), audio_caps()) : audio_caps();
+    b.caps(caps);
     if (b.error()) return unexpected(*b.error());
     GRef<GstPad> sink = adopt(gst_element_request_pad_simple(webrtc_, "sink_%u"));
     GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
     if (!sink || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
-        return unexpected(BuildError{name("webrtc"), "cannot link the " + std::string(video ? "video" : "audio") + " sender"});
-    streams_.push_back(content ? "content" : video ? "room" : "room-audio");
-    // Fixed codec preferences make the offer independent of whether media has
-    // flowed yet, and keep stream-specific fields (sprop-parameter-sets) out of it.
+        return unexpected(BuildError{name("webrtc"), "cannot link the audio sender"});
+    streams_.push_back("room-audio");
+    // Fixed codec preferences make the offer independent of whether media has flowed yet.
     GObject* raw = nullptr;
     g_object_get(sink.get(), "transceiver", &raw, nullptr);
     GRef<GObject> transceiver = adopt(raw);
-    GstCapsPtr prefs(gst_caps_from_string(
-        (caps + (video && row.codec == hw::Codec::H264 ? ",packetization-mode=(string)1" : "")).c_str()));
+    GstCapsPtr prefs(gst_caps_from_string(caps.c_str()));
     if (transceiver) g_object_set(transceiver.get(), "codec-preferences", prefs.get(), nullptr);
     b.sync_with_parent();
-    GstPad* teepad = gst_element_request_pad_simple(tee, "src_%u");
+    GRef<GstPad> teepad = adopt(gst_element_request_pad_simple(tee, "src_%u"));
     GRef<GstPad> qsink = adopt(gst_element_get_static_pad(queue, "sink"));
-    GRef<GstPad> owned_teepad = adopt(teepad);  // the tee keeps the pad; we keep a borrowed pointer
-    if (gst_pad_link(teepad, qsink.get()) != GST_PAD_LINK_OK)
-        return unexpected(BuildError{name("queue"), "cannot link to the call's tee"});
-    tee_pads_.push_back(teepad);
+    if (gst_pad_link(teepad.get(), qsink.get()) != GST_PAD_LINK_OK)
+        return unexpected(BuildError{name("aqueue"), "cannot link to the call's audio"});
     return {};
 }
 
@@ -136,22 +243,34 @@ void Peer::teardown(std::shared_ptr<void> keep_alive) {
     if (webrtc_) g_signal_handlers_disconnect_by_data(webrtc_, this);
     // webrtcbin and its branch leave the pipeline now and stop on a worker thread.
     remove_branch(GST_BIN(call_.pipeline()), "p_" + options_.id + "_", std::move(keep_alive));
-    tee_pads_.clear();
+    for (VideoSender& v : senders_)
+        if (v.codec) call_.release_branch(v.content ? call_.content_ : call_.room_, *v.codec);
+    senders_.clear();
     webrtc_ = nullptr;
-    valve_ = nullptr;
-    content_valve_ = nullptr;
 }
 
 void Peer::set_video_enabled(bool on) {
     video_enabled_ = on;
-    for (GstElement* valve : {valve_, content_valve_})
-        if (valve) g_object_set(valve, "drop", !on, nullptr);
+    for (VideoSender& v : senders_)
+        if (v.valve) g_object_set(v.valve, "drop", !on, nullptr);
 }
 
 void Peer::on_negotiation_needed(GstElement*, gpointer p) {
     auto* self = static_cast<Peer*>(p);
+    // webrtcbin also asks after an answer that turned a section down (its direction now
+    // differs from ours); only a stream the remote has not been offered yet needs an offer.
     post(self->context_, self->call_alive_, [call = self->call_ptr_, id = self->options_.id] {
-        if (auto it = call->peers_.find(id); it != call->peers_.end()) it->second->negotiate();
+        if (auto it = call->peers_.find(id); it != call->peers_.end() && it->second->needs_new_offer())
+            it->second->negotiate();
+    });
+}
+
+// webrtcbin's on-negotiation-needed is not enough alone: it is emitted only when its own
+// flag turns on, and that flag stays on after an answer that turned a section down.
+void Peer::offer_new_streams() {
+    post(context_, call_alive_, [call = call_ptr_, id = options_.id] {
+        if (auto it = call->peers_.find(id); it != call->peers_.end() && it->second->needs_new_offer())
+            it->second->negotiate();
     });
 }
 
@@ -191,29 +310,16 @@ void Peer::on_description_created(GstPromise* promise, SdpType type) {
     gst_promise_unref(promise);
     if (!desc) return;
     g_signal_emit_by_name(webrtc_, "set-local-description", desc, nullptr);
-    GCharPtr text(gst_sdp_message_as_text(desc->sdp));
+    // What the remote is sent: the same description, less H.264 parameter sets, which
+    // travel in band (config-interval=-1). Once the encoder has run, webrtcbin lists them
+    // in a re-offer's fmtp, which a far end may take as a changed codec and refuse.
+    GstSDPMessage* copy = nullptr;
+    gst_sdp_message_copy(desc->sdp, &copy);
+    GstSDPMessagePtr sent(copy);
     gst_webrtc_session_description_free(desc);
+    without_parameter_sets(sent.get());
+    GCharPtr text(gst_sdp_message_as_text(sent.get()));
     std::string sdp(text.get());
-    if (type == SdpType::Offer) {
-        // The remote screen sees "setup:active": it becomes the DTLS server and this
-        // side sends the ClientHello as soon as its own ICE pair works. With the
-        // browser as the client, its first flight was regularly lost and resent a
-        // second or two later (measured: admit → first frame p95 1.2-2.0 s before,
-        // 0.66 s after; tests/bench/patient_join_bench.mjs). webrtcbin keeps "actpass"
-        // locally and takes the active role from the answer's "setup:passive".
-        for (std::size_t at = 0; (at = sdp.find("a=setup:actpass", at)) != std::string::npos;)
-            sdp.replace(at, 15, "a=setup:active");
-        // Parameter sets travel in band (config-interval=-1). Once the encoder has run,
-        // webrtcbin also lists them in the re-offer's fmtp, which a far end may take as
-        // a changed codec and refuse; leave them out of every offer.
-        for (std::size_t at = 0; (at = sdp.find("sprop-parameter-sets=", at)) != std::string::npos;) {
-            std::size_t start = at, end = sdp.find_first_of(";\r\n", at);
-            if (start > 0 && sdp[start - 1] == ';') --start;
-            else if (end != std::string::npos && sdp[end] == ';') ++end;
-            sdp.erase(start, end - start);
-            at = start;
-        }
-    }
     post(context_, call_alive_, [call = call_ptr_, id = options_.id, type, sdp = std::move(sdp)] {
         if (type == SdpType::Offer)
             if (auto it = call->peers_.find(id); it != call->peers_.end()) it->second->last_offer_ = sdp;
@@ -249,16 +355,37 @@ void Peer::on_connection_state(GObject* webrtc, GParamSpec*, gpointer p) {
 }
 
 expected<void, std::string> Peer::set_remote_description(SdpType type, const std::string& text) {
+    std::string given = text;
     if (type == SdpType::Answer) {
         if (!offer_pending_ || last_offer_.empty()) return unexpected("no offer is waiting for an answer");
         auto shape = check_answer(last_offer_, text);
         if (!shape) return unexpected(shape.error());
-        for (const auto& section : shape->sections)
-            if (!section.accepted) return unexpected("the browser refused the " + section.media + " section");
+        // A browser that takes nothing offered is an outcome, not an error: the page and
+        // the doctor are told why, and webrtcbin never sees an answer it would refuse.
+        if (std::none_of(shape->sections.begin(), shape->sections.end(), [](const AnswerSection& s) { return s.accepted; })) {
+            offer_pending_ = false;
+            post(context_, call_alive_, [call = call_ptr_, id = options_.id] {
+                call->listener_.event(id, MediaEvent::NothingUsable,
+                                      "this browser cannot take part in the video call: it takes neither the sound (Opus) "
+                                      "nor the picture (H.264, VP8); try a current Chrome, Edge, Firefox or Safari");
+            });
+            return {};
+        }
+        const bool video_refused = std::any_of(shape->sections.begin(), shape->sections.end(),
+                                               [](const AnswerSection& s) { return s.media == "video" && !s.accepted; });
+        video_refused_ = video_refused_ || video_refused;
+        if (video_refused)
+            post(context_, call_alive_, [call = call_ptr_, id = options_.id] {
+                call->listener_.event(id, MediaEvent::VideoRefused, "the browser turned video down; the call goes on with audio");
+            });
+        given = normalised_answer(text, *shape);
+        accepted_.clear();
+        for (const AnswerSection& section : shape->sections) accepted_.push_back(section.accepted);
+        answer_ = *std::move(shape);
         offer_pending_ = false;   // this answer is the one; a second is refused
     }
     GstSDPMessage* raw = nullptr;
-    if (gst_sdp_message_new_from_text(text.c_str(), &raw) != GST_SDP_OK || !raw)
+    if (gst_sdp_message_new_from_text(given.c_str(), &raw) != GST_SDP_OK || !raw)
         return unexpected("the session description does not parse");
     auto* desc = gst_webrtc_session_description_new(
         type == SdpType::Answer ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, raw);
@@ -302,6 +429,7 @@ expected<void, std::string> Peer::set_remote_description(SdpType type, const std
 
 void Peer::remote_description_applied(SdpType type) {
     if (type == SdpType::Answer) {
+        if (answer_) attach_video(*std::exchange(answer_, std::nullopt));
         if (std::exchange(renegotiate_, false) && needs_new_offer()) negotiate();
         return;
     }
@@ -313,6 +441,13 @@ void Peer::remote_description_applied(SdpType type) {
 }
 
 void Peer::add_remote_candidate(unsigned mline, const std::string& candidate) {
+    // One transport carries every bundled section: a candidate a browser files under a
+    // section it turned down belongs to the first section it kept.
+    if (mline < accepted_.size() && !accepted_[mline]) {
+        auto kept = std::find(accepted_.begin(), accepted_.end(), true);
+        if (kept == accepted_.end()) return;
+        mline = unsigned(kept - accepted_.begin());
+    }
     g_signal_emit_by_name(webrtc_, "add-ice-candidate", mline, candidate.c_str());
 }
 
@@ -415,12 +550,12 @@ expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec codec) 
           {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"}, {"max-size-time", "500000000"}});
     GstElement* queue = b.last();
     const std::string caps = std::string("application/x-rtp,media=video,encoding-name=") +
-                             std::string(hw::codec_name(codec)) + ",payload=97,clock-rate=90000," +
+                             std::string(hw::codec_name(codec)) + ",payload=" + video_pt(codec, VideoRole::Forward) + ",clock-rate=90000," +
                              "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-nack=(boolean)true";
     if (codec == hw::Codec::H264)
-        b.add("rtph264pay", name("fwd_pay"), {{"pt", "97"}, {"config-interval", "-1"}, {"aggregate-mode", "zero-latency"}});
+        b.add("rtph264pay", name("fwd_pay"), {{"pt", video_pt(codec, VideoRole::Forward)}, {"config-interval", "-1"}, {"aggregate-mode", "zero-latency"}});
     else
-        b.add("rtpvp8pay", name("fwd_pay"), {{"pt", "97"}, {"picture-id-mode", "15-bit"}});
+        b.add("rtpvp8pay", name("fwd_pay"), {{"pt", video_pt(codec, VideoRole::Forward)}, {"picture-id-mode", "15-bit"}});
     const std::string pinned = b.last() ? with_ssrc(b.last(), caps) : caps;
     b.caps(pinned);
     if (b.error()) return unexpected(*b.error());
@@ -446,6 +581,7 @@ expected<void, BuildError> Peer::link_forward(GstElement* tee, hw::Codec codec) 
     // The new viewer needs a picture now: ask the source for a keyframe (a PLI to it).
     gst_pad_send_event(teepad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
     forwarding_ = true;
+    offer_new_streams();
     return {};
 }
 

@@ -3,10 +3,12 @@
 #pragma once
 
 #include "pipelines/call.hpp"
+#include "pipelines/sdp_check.hpp"
 
 #include <gst/gst.h>
 
 #include <atomic>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,8 +23,10 @@ public:
     expected<void, BuildError> build();
     // Sends `source`'s incoming video (from its forwarding tee) to this peer as well.
     expected<void, BuildError> link_forward(GstElement* tee, hw::Codec codec);
-    // The shared second camera, as one more video stream (renegotiates).
-    expected<void, BuildError> link_content(GstElement* tee);
+    // A video stream of the room camera, or of the shared content camera (renegotiates):
+    // offered in every codec the call can encode; linked to the encoder of the codec the
+    // answer picks once webrtcbin has taken the answer.
+    expected<void, BuildError> add_video_sender(bool content);
     bool forwarding() const { return forwarding_; }
     // Unlinks from the tees and removes every element of this peer (main thread); the
     // elements stop on a worker thread, `keep_alive` (this Peer) is released after.
@@ -32,6 +36,7 @@ public:
     // own refusal arrives later as MediaEvent::RemoteDescriptionRefused.
     expected<void, std::string> set_remote_description(SdpType type, const std::string& sdp);
     void remote_description_applied(SdpType type);
+    bool awaiting_answer() const { return offer_pending_ && !last_offer_.empty(); }
     void add_remote_candidate(unsigned mline, const std::string& candidate);
     void request_stats();
     void set_video_enabled(bool on);
@@ -57,10 +62,13 @@ private:
     // One offer at a time, made on the main loop once every pad is linked.
     void negotiate();
     bool needs_new_offer() const;
+    void offer_new_streams();          // soon, on the main loop, if a stream was added
     static void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer self);
     static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
     static void on_connection_state(GObject*, GParamSpec*, gpointer self);
-    expected<void, BuildError> link_sender(GstElement* tee, bool video, bool content = false);
+    expected<void, BuildError> link_audio(GstElement* tee);
+    // Links every video sender the answer accepted to its codec's encoder branch.
+    void attach_video(const AnswerShape& answer);
     void build_receiver(GstPad* pad);
     std::string name(const std::string& what) const { return "p_" + options_.id + "_" + what; }
 
@@ -72,15 +80,24 @@ private:
     std::weak_ptr<bool> call_alive_;
     std::atomic<bool> torn_down_{false};
     GstElement* webrtc_ = nullptr;     // owned by the pipeline
-    GstElement* valve_ = nullptr;
-    GstElement* content_valve_ = nullptr;
-    std::vector<GstPad*> tee_pads_;     // request pads on the call's tees (owned by the tees)
+    struct VideoSender {
+        bool content = false;
+        unsigned mline = 0;
+        guint ssrc = 0;                        // announced in the offer, used by the payloader
+        GstPad* sink = nullptr;                // webrtcbin's request pad (owned by it)
+        std::optional<hw::Codec> codec;        // set once linked
+        GstElement* valve = nullptr;           // owned by the pipeline
+    };
+    std::vector<VideoSender> senders_;
+    std::optional<AnswerShape> answer_;    // the last answer checked, until webrtcbin takes it
     bool video_enabled_ = true;
     std::vector<std::string> streams_;
     bool forwarding_ = false;
     bool offer_pending_ = false;   // sent, no answer yet
     std::string last_offer_;       // what the remote answers (main thread)
     bool renegotiate_ = false;     // webrtcbin asked again meanwhile
+    bool video_refused_ = false;   // the answer turned video down: no video stream is added again
+    std::vector<bool> accepted_;   // per m-line, from the last answer: candidates for a refused one go to the bundle's
 };
 
 }  // namespace consult::media

@@ -102,7 +102,7 @@ void run_call(const hw::EncoderRow& row, hw::Codec codec) {
         }, job);
     };
     // Stamp every frame as it enters the encoder; read it back after the far end decodes.
-    GRef<GstElement> enc = adopt(gst_bin_get_by_name(GST_BIN((*call)->pipeline()), "venc"));
+    GRef<GstElement> enc = adopt(gst_bin_get_by_name(GST_BIN((*call)->pipeline()), (*call)->running_encoders().front().c_str()));
     GRef<GstPad> encsink = adopt(gst_element_get_static_pad(enc.get(), "sink"));
     gst_pad_add_probe(encsink.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo* info, gpointer) {
         GstCapsPtr caps(gst_pad_get_current_caps(pad));

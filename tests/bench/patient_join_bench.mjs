@@ -1,12 +1,16 @@
 // Admit → first frame decoded in the patient's browser, over CALLS calls (default 12),
-// and consultd's CPU and RSS during a call. Prints; asserts nothing.
+// and consultd's CPU and RSS during a call, for each browser in BROWSERS (default
+// "chromium,firefox": Chromium takes H.264, Firefox ESR without OpenH264 takes the VP8
+// fallback). Prints; asserts nothing.
 //   tests/media/run_in_netns.sh node --experimental-websocket tests/bench/patient_join_bench.mjs [build-dir]
 // Media size follows WIDTH/HEIGHT (default 1280x720, the appliance's default).
 import { readFileSync } from 'node:fs';
 import { Appliance, launchBrowser, until, sleep } from '../browser/lib/appliance.mjs';
+import { launchFirefox } from '../browser/lib/firefox.mjs';
 
 const buildDir = process.argv[2] || 'build';
 const calls = Number(process.env.CALLS || 12);
+const browsers = (process.env.BROWSERS || 'chromium,firefox').split(',');
 const width = process.env.WIDTH || '1280', height = process.env.HEIGHT || '720';
 
 function cpuSeconds(pid) {
@@ -19,9 +23,10 @@ function rssMiB(pid) {
 }
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)]; };
 
+async function run(kind) {
 const app = new Appliance(buildDir, ['--set', `media.max_width=${width}`, '--set', `media.max_height=${height}`]);
 await app.start();
-const browser = await launchBrowser();
+const browser = kind === 'firefox' ? await launchFirefox() : await launchBrowser();
 const pid = app.proc.pid;
 const idleRss = rssMiB(pid);
 const joins = [];
@@ -30,8 +35,8 @@ let during = null;
 try {
   for (let i = 0; i < calls; ++i) {
     const s = await app.session();
-    const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
-    const page = await context.newPage();
+    const context = kind === 'firefox' ? null : await browser.newContext({ permissions: ['camera', 'microphone'] });
+    const page = context ? await context.newPage() : await browser.newPage();
     await page.goto(`${app.base}/v/${s.room}#t=${s.token}`);
     await until('pre-call', () => page.evaluate(() => document.body.dataset.state === 'precall'));
     await page.click('#continue');
@@ -67,13 +72,16 @@ try {
       during = { cores: (cpuSeconds(pid) - c0) / ((Date.now() - t0) / 1000), rss: rssMiB(pid) };
     }
     await app.must('POST', `/api/video-consultations/sessions/${s.id}/end`, app.doctor, undefined, 200);
-    await context.close();
+    await (context ? context.close() : page.close());
   }
 } finally {
   await browser.close();
   await app.stop();
 }
-console.log(`admit → first decoded frame in the patient's browser, ${joins.length} calls at ${width}x${height}:`);
+console.log(`${kind}: admit → first decoded frame in the patient's browser, ${joins.length} calls at ${width}x${height}:`);
 console.log(`  p50 ${pct(joins, 50)} ms, p95 ${pct(joins, 95)} ms, max ${Math.max(...joins)} ms  (each: ${joins.join(', ')})`);
 console.log(`  phases (offer / connected / first frame, ms after admit): ${phases.join('  ')}`);
-console.log(`consultd during one call: ${during.cores.toFixed(2)} cores, RSS ${during.rss.toFixed(0)} MiB (idle before calls: ${idleRss.toFixed(0)} MiB)`);
+console.log(`${kind}: consultd during one call: ${during.cores.toFixed(2)} cores, RSS ${during.rss.toFixed(0)} MiB (idle before calls: ${idleRss.toFixed(0)} MiB)`);
+}
+
+for (const kind of browsers) await run(kind);

@@ -66,6 +66,19 @@ protected:
         if (!c->wait_for("welcome")) setup_failed("no welcome for the patient");
         return c;
     }
+    // A doctor's screen on `s`, and its patient admitted from the waiting room.
+    struct Admitted {
+        std::unique_ptr<WsClient> doctor, patient;
+    };
+    Admitted admitted_call(const Session& s) {
+        Admitted a{open(), nullptr};
+        a.doctor->send({{"type", "hello"}, {"token", api().doctor_b}, {"session", s.id}});
+        if (!a.doctor->wait_for("welcome")) setup_failed("no welcome for the doctor");
+        a.patient = patient(s);
+        if (!a.patient->wait_for("waiting")) setup_failed("the patient did not wait");
+        if (api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status != 200) setup_failed("admit refused");
+        return a;
+    }
     // The daemon still answers, and fast: from another source address than any flood.
     void expect_healthy(const char* after) {
         auto [status, ms] = timed_healthz(port(), "127.0.0.250", 5s);
@@ -225,7 +238,25 @@ TEST_F(Hostile, AWebSocketMessageOfEndlessFragmentsIsCutOffAtTheLimit) {
     expect_healthy("a fragmented message");
 }
 
-TEST_F(Hostile, AnswersThatRejectASectionOrAreMalformedCloseOnlyThatSocket) {
+namespace {
+// Our own offer with every a=setup: line set to `setup` and each section's port set to
+// `audio_port` / `video_port`: near enough a browser's answer.
+std::string answer_of(std::string offer, const std::string& setup = "active", int audio_port = 9, int video_port = 9) {
+    for (std::size_t at = 0; (at = offer.find("a=setup:", at)) != std::string::npos; ++at) {
+        const auto end = offer.find("\r\n", at);
+        offer.replace(at, end - at, "a=setup:" + setup);
+    }
+    for (const auto& [media, port] : {std::pair<std::string, int>{"audio", audio_port}, {"video", video_port}}) {
+        const auto at = offer.find("m=" + media + " ");
+        if (at == std::string::npos) continue;
+        const auto num = at + 3 + media.size();
+        offer.replace(num, offer.find(' ', num) - num, std::to_string(port));
+    }
+    return offer;
+}
+}  // namespace
+
+TEST_F(Hostile, MalformedAnswersCloseOnlyThatSocketAndALateOneIsAnError) {
     Session s = api().scheduled_session();
     Session bystander_session = api().scheduled_session();
     auto bystander = patient(bystander_session, "other");
@@ -237,24 +268,11 @@ TEST_F(Hostile, AnswersThatRejectASectionOrAreMalformedCloseOnlyThatSocket) {
     ASSERT_TRUE(pat->wait_for("waiting"));
     ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
 
-    // Our own offer with every a=setup: line set to `setup`: near enough an answer.
-    auto answer_of = [](std::string offer, const std::string& setup = "active") {
-        for (std::size_t at = 0; (at = offer.find("a=setup:", at)) != std::string::npos; ++at) {
-            const auto end = offer.find("\r\n", at);
-            offer.replace(at, end - at, "a=setup:" + setup);
-        }
-        return offer;
-    };
     const std::vector<std::pair<std::string, std::function<std::string(const std::string&)>>> hostile = {
-        {"rejects video, keeps ICE and DTLS", [&](const std::string& o) {
-             std::string a = answer_of(o);
-             a.replace(a.find("m=video 9 "), 10, "m=video 0 ");
-             return a;
-         }},
         {"not SDP", [](const std::string&) { return std::string("v=0\r\nm=\r\n"); }},
         {"one section too few", [&](const std::string& o) {
              std::string a = answer_of(o);
-             return a.substr(0, a.find("m=audio"));
+             return a.substr(0, a.find("m=video"));
          }},
         {"setup actpass in an answer", [&](const std::string& o) { return answer_of(o, "actpass"); }},
     };
@@ -263,6 +281,9 @@ TEST_F(Hostile, AnswersThatRejectASectionOrAreMalformedCloseOnlyThatSocket) {
         ASSERT_TRUE(offer) << "no offer before: " << what;
         pat->send({{"type", "answer"}, {"sdp", make((*offer)["sdp"].get<std::string>())}});
         EXPECT_EQ(pat->wait_closed(), 4400) << what;
+        auto notice = doc->wait_for("media_notice");
+        ASSERT_TRUE(notice) << "the doctor is told: " << what;
+        EXPECT_EQ((*notice)["kind"], "answer_refused") << what;
         expect_healthy(what.c_str());
         bystander->send({{"type", "ping"}});
         EXPECT_TRUE(bystander->wait_for("pong")) << what;
@@ -271,16 +292,54 @@ TEST_F(Hostile, AnswersThatRejectASectionOrAreMalformedCloseOnlyThatSocket) {
         ASSERT_TRUE(pat->wait_for("waiting"));
         ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
     }
+    // A good answer, then the same answer again: the second is an error, the call goes on.
+    auto offer = pat->wait_for("offer", 20s);
+    ASSERT_TRUE(offer);
+    const std::string good = answer_of((*offer)["sdp"].get<std::string>());
+    pat->send({{"type", "answer"}, {"sdp", good}});
+    pat->send({{"type", "answer"}, {"sdp", good}});
+    auto error = pat->wait_for("error");
+    ASSERT_TRUE(error);
+    EXPECT_EQ((*error)["code"], "answer_unexpected");
+    pat->send({{"type", "ping"}});
+    EXPECT_TRUE(pat->wait_for("pong")) << "a late answer does not end the socket";
+    expect_healthy("a duplicated answer");
+}
+
+TEST_F(Hostile, AnswersThatTurnSectionsDownAreOutcomesThatBothScreensAreToldAbout) {
+    struct Case {
+        const char* what;
+        int audio_port, video_port;
+        const char* kind;
+        int close_code;   // 0: the socket stays open
+    };
+    for (const Case& c : {Case{"video turned down, ICE and DTLS kept in it", 9, 0, "video_refused", 0},
+                          Case{"everything turned down", 0, 0, "unsupported", 4415}}) {
+        auto [doc, pat] = admitted_call(api().scheduled_session());
+        auto offer = pat->wait_for("offer", 20s);
+        ASSERT_TRUE(offer) << c.what;
+        pat->send({{"type", "answer"},
+                   {"sdp", answer_of((*offer)["sdp"].get<std::string>(), "active", c.audio_port, c.video_port)}});
+        auto to_patient = pat->wait_for("media_notice");
+        ASSERT_TRUE(to_patient) << c.what;
+        EXPECT_EQ((*to_patient)["kind"], c.kind) << c.what;
+        EXPECT_FALSE((*to_patient)["message"].get<std::string>().empty()) << c.what;
+        auto to_doctor = doc->wait_for("media_notice");
+        ASSERT_TRUE(to_doctor) << c.what;
+        EXPECT_EQ((*to_doctor)["kind"], c.kind) << c.what;
+        if (c.close_code) {
+            EXPECT_EQ(pat->wait_closed(), c.close_code) << c.what;
+        } else {
+            pat->send({{"type", "ping"}});
+            EXPECT_TRUE(pat->wait_for("pong")) << c.what;
+            EXPECT_FALSE(pat->wait_for("offer", 2s)) << "no new offer: " << c.what;
+        }
+        expect_healthy(c.what);
+    }
 }
 
 TEST_F(Hostile, CameraOffAndOnWhileThePatientsMediaConnectsNeverBlocksTheLoop) {
-    Session s = api().scheduled_session();
-    auto doc = open();
-    doc->send({{"type", "hello"}, {"token", api().doctor_b}, {"session", s.id}});
-    ASSERT_TRUE(doc->wait_for("welcome"));
-    auto pat = patient(s);
-    ASSERT_TRUE(pat->wait_for("waiting"));
-    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
+    auto [doc, pat] = admitted_call(api().scheduled_session());
     ASSERT_TRUE(pat->wait_for("offer", 20s));   // never answered: the media stays "connecting"
     double worst = 0;
     for (int i = 0; i < 30; ++i) {

@@ -161,7 +161,7 @@ TEST_F(SignallingTest, AdmissionOverRestSendsAdmittedAndAnOfferThenChatGoesBothW
     EXPECT_EQ((*dm)["video"], false);
 
     // The doctor shares the second camera: every screen is told; the offer names its streams.
-    EXPECT_EQ((*offer)["streams"], json::parse(R"(["room","room-audio"])"));
+    EXPECT_EQ((*offer)["streams"], json::parse(R"(["room-audio","room"])"));
     doc->send({{"type", "share"}, {"on", true}});
     auto content = pat->wait_for("content");
     ASSERT_TRUE(content);

@@ -38,9 +38,12 @@ RemotePeer& CallFixture::connect(const std::string& id, hw::Codec codec, bool ad
         g_idle_add([](gpointer p) -> gboolean {
             std::unique_ptr<std::pair<CallFixture*, std::pair<std::string, std::string>>> j(
                 static_cast<std::pair<CallFixture*, std::pair<std::string, std::string>>*>(p));
-            if (j->first->call) {
-                auto r = j->first->call->set_remote_description(j->second.first, media::SdpType::Answer, j->second.second);
-                EXPECT_TRUE(r.has_value()) << r.error();
+            CallFixture* f = j->first;
+            if (f->call) {
+                const std::string sdp = f->edit_answer ? f->edit_answer(j->second.second) : j->second.second;
+                auto r = f->call->set_remote_description(j->second.first, media::SdpType::Answer, sdp);
+                if (!r && f->edit_answer) f->answer_errors.push_back(r.error());
+                else EXPECT_TRUE(r.has_value()) << r.error();
             }
             return G_SOURCE_REMOVE;
         }, job);
@@ -67,6 +70,8 @@ RemotePeer& CallFixture::connect(const std::string& id, hw::Codec codec, bool ad
 void CallFixture::local_description(const std::string& peer, media::SdpType type, const std::string& sdp) {
     if (type == media::SdpType::Offer && remotes.count(peer)) {
         ++offers[peer];
+        last_offer[peer] = sdp;
+        if (std::getenv("CONSULT_TEST_SDP")) std::fprintf(stderr, "offer to %s:\n%s\n", peer.c_str(), sdp.c_str());
         remotes[peer]->set_offer(sdp);
     }
 }
@@ -78,6 +83,7 @@ void CallFixture::local_candidate(const std::string& peer, unsigned mline, const
 void CallFixture::event(const std::string& peer, media::MediaEvent e, const std::string& detail) {
     std::fprintf(stderr, "event %s %s %s\n", peer.c_str(), media::event_name(e), detail.c_str());
     events.emplace_back(peer, e);
+    last_detail = detail;
 }
 
 void CallFixture::stats(const std::string& peer, const media::PeerStats& s) {

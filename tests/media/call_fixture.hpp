@@ -40,7 +40,13 @@ protected:
     std::map<std::string, std::unique_ptr<RemotePeer>> remotes;
     std::map<std::string, media::PeerStats> last_stats;
     std::vector<std::pair<std::string, media::MediaEvent>> events;
+    std::string last_detail;
     std::map<std::string, int> offers;
+    std::map<std::string, std::string> last_offer;
+    // What a browser might do to its answer before sending it (reject a section…);
+    // refusals by the call land in answer_errors instead of failing the test.
+    std::function<std::string(const std::string&)> edit_answer;
+    std::vector<std::string> answer_errors;
 };
 
 }  // namespace consult::test

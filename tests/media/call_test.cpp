@@ -4,12 +4,135 @@
 
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace consult::test {
 namespace {
 
 using namespace std::chrono_literals;
+
+// What a browser writes for a section it will not take: port 0, no transport
+// attributes, out of the BUNDLE group, keeping its mid and the formats it saw.
+std::string reject_section(const std::string& sdp, const std::string& media) {
+    std::string out, mid;
+    bool in_target = false;
+    std::size_t start = 0;
+    std::vector<std::string> lines;
+    while (start < sdp.size()) {
+        std::size_t end = sdp.find("\r\n", start);
+        if (end == std::string::npos) end = sdp.size();
+        lines.push_back(sdp.substr(start, end - start));
+        start = end + 2;
+    }
+    for (auto& line : lines) {
+        if (line.rfind("m=", 0) == 0) {
+            in_target = line.rfind("m=" + media + " ", 0) == 0;
+            if (in_target) {
+                const std::size_t proto = line.find(' ', 2 + media.size() + 1);
+                line = "m=" + media + " 0" + line.substr(proto);
+            }
+        } else if (in_target) {
+            if (line.rfind("a=mid:", 0) == 0) mid = line.substr(6);
+            const bool keep = line.rfind("c=", 0) == 0 || line.rfind("a=mid:", 0) == 0 || line.rfind("a=rtpmap:", 0) == 0;
+            if (!keep) continue;
+        }
+        out += line + "\r\n";
+    }
+    if (!mid.empty()) {
+        const std::string tag = "a=group:BUNDLE";
+        std::size_t g = out.find(tag);
+        if (g != std::string::npos) {
+            const std::size_t eol = out.find("\r\n", g);
+            std::string group = out.substr(g, eol - g);
+            const std::size_t at = group.find(" " + mid);
+            if (at != std::string::npos) group.erase(at, mid.size() + 1);
+            out.replace(g, eol - g, group);
+        }
+    }
+    return out;
+}
+
+TEST_F(CallFixture, TheOfferFollowsJsepAndTheCodecRfcs) {
+    auto s = settings("x264enc");
+    s.fallbacks = {hw::find_encoder("vp8enc")};
+    start(s);
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return !last_offer["patient"].empty(); }, 10s));
+    const std::string& offer = last_offer["patient"];
+    EXPECT_NE(offer.find("a=setup:actpass"), std::string::npos) << offer;
+    EXPECT_EQ(offer.find("a=setup:active"), std::string::npos) << offer;
+    EXPECT_NE(offer.find("a=rtpmap:111 OPUS/48000/2"), std::string::npos) << offer;
+    // max-bundle: the video section rides the audio's transport (port 0, bundle-only).
+    EXPECT_NE(offer.find("m=video 0 UDP/TLS/RTP/SAVPF 96 97"), std::string::npos) << "H.264 first, VP8 beside it: " << offer;
+    EXPECT_NE(offer.find("a=bundle-only"), std::string::npos) << offer;
+    EXPECT_NE(offer.substr(offer.find("m=video")).find("a=ssrc:"), std::string::npos)
+        << "the video's SSRC is announced before anything is linked: " << offer;
+    EXPECT_NE(offer.find("a=rtpmap:97 VP8/90000"), std::string::npos) << offer;
+    EXPECT_NE(offer.find("packetization-mode=1"), std::string::npos) << offer;
+    EXPECT_NE(offer.find("profile-level-id=42e01f"), std::string::npos) << offer;
+    EXPECT_NE(offer.find("a=group:BUNDLE audio0 video1"), std::string::npos) << "audio tags the bundle: " << offer;
+    EXPECT_EQ(offer.find("sprop-parameter-sets"), std::string::npos) << offer;
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 10 && r.audio_buffers > 10; }, 20s));
+    EXPECT_EQ(call->running_encoders(), std::vector<std::string>{"venc_H264_enc"}) << "VP8 is encoded only while a peer takes it";
+}
+
+TEST_F(CallFixture, AVp8OnlyBrowserGetsTheFallbackEncodedOnceForAllWhoNeedIt) {
+    auto s = settings("x264enc");
+    s.fallbacks = {hw::find_encoder("vp8enc")};
+    start(s);
+    RemotePeer& h = connect("doctor", hw::Codec::H264);
+    RemotePeer& a = connect("patient", hw::Codec::VP8);
+    RemotePeer& b = connect("relative", hw::Codec::VP8);
+    ASSERT_TRUE(run_until([&] { return h.video_frames > 20 && a.video_frames > 20 && b.video_frames > 20; }, 25s))
+        << h.video_frames << " / " << a.video_frames << " / " << b.video_frames;
+    ASSERT_TRUE(run_until([&] { return a.audio_buffers > 20 && b.audio_buffers > 20; }, 10s));
+    auto running = call->running_encoders();
+    std::sort(running.begin(), running.end());
+    EXPECT_EQ(running, (std::vector<std::string>{"venc_H264_enc", "venc_VP8_enc"})) << "one VP8 encoder for both";
+    call->remove_peer("patient");
+    const unsigned at = b.video_frames;
+    ASSERT_TRUE(run_until([&] { return b.video_frames > at + 20; }, 10s)) << "the other VP8 viewer lost its video";
+    call->remove_peer("relative");
+    EXPECT_EQ(call->running_encoders(), std::vector<std::string>{"venc_H264_enc"}) << "VP8 stops with its last viewer";
+    const unsigned hat = h.video_frames;
+    EXPECT_TRUE(run_until([&] { return h.video_frames > hat + 20; }, 10s));
+}
+
+TEST_F(CallFixture, AnAnswerRefusingVideoLeavesAnAudioCall) {
+    auto s = settings("x264enc");
+    s.content = {true, "test pattern", "", std::nullopt, "test"};
+    start(s);
+    edit_answer = [](const std::string& sdp) { return reject_section(sdp, "video"); };
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return saw(media::MediaEvent::VideoRefused); }, 10s));
+    ASSERT_TRUE(run_until([&] { return r.audio_buffers > 30; }, 20s)) << "audio must still flow";
+    ASSERT_TRUE(run_until([&] { return last_stats["patient"].audio_buffers_decoded > 10; }, 10s)) << "both ways";
+    EXPECT_EQ(r.video_frames, 0u);
+    EXPECT_TRUE(answer_errors.empty()) << answer_errors.front();
+    EXPECT_FALSE(saw(media::MediaEvent::PeerFailed));
+    run_for(2s);
+    EXPECT_EQ(offers["patient"], 1) << "no renegotiation loop";
+    // The doctor shares the second camera: a browser that refused video is not offered it.
+    ASSERT_TRUE(call->set_content_shared(true).has_value());
+    run_for(2s);
+    EXPECT_EQ(offers["patient"], 1);
+    const unsigned audio = r.audio_buffers;
+    EXPECT_TRUE(run_until([&] { return r.audio_buffers > audio + 20; }, 5s)) << "the call goes on";
+}
+
+TEST_F(CallFixture, AnAnswerRefusingEverythingEndsWithAReasonAndNoLoop) {
+    start(settings("x264enc"));
+    edit_answer = [](const std::string& sdp) { return reject_section(reject_section(sdp, "video"), "audio"); };
+    connect("patient", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return saw(media::MediaEvent::NothingUsable); }, 10s));
+    EXPECT_NE(last_detail.find("cannot take part"), std::string::npos) << last_detail;
+    EXPECT_TRUE(answer_errors.empty()) << "an outcome, not a refusal";
+    EXPECT_FALSE(call->awaiting_answer("patient"));
+    run_for(1s);
+    EXPECT_EQ(offers["patient"], 1) << "no renegotiation loop";
+    EXPECT_FALSE(saw(media::MediaEvent::RemoteDescriptionRefused));
+}
 
 TEST_F(CallFixture, H264FlowsBothWays) {
     start(settings("x264enc"));
@@ -46,7 +169,7 @@ TEST_F(CallFixture, ABurstOfKeyframeRequestsReachesTheEncoderOncePerHalfSecond) 
     ASSERT_TRUE(run_until([&] { return r.video_frames > 10; }, 20s));
     run_for(600ms);
     // What rtpbin does on each PLI: a force-key-unit event travelling upstream.
-    GRef<GstElement> pay = adopt(gst_bin_get_by_name(GST_BIN(call->pipeline()), "p_patient_vpay"));
+    GRef<GstElement> pay = adopt(gst_bin_get_by_name(GST_BIN(call->pipeline()), "p_patient_v1_pay"));
     ASSERT_TRUE(pay);
     GRef<GstPad> src = adopt(gst_element_get_static_pad(pay.get(), "src"));
     const unsigned forwarded = call->keyframes_forwarded();
@@ -167,7 +290,7 @@ TEST_F(CallFixture, SharingTheContentCameraAddsASecondVideoStream) {
     ASSERT_TRUE(call->content_available());
     auto shared = call->set_content_shared(true);
     ASSERT_TRUE(shared.has_value()) << shared.error().describe();
-    ASSERT_TRUE(run_until([&] { return patient.video_streams >= 2; }, 20s)) << "no second stream after " << offers["patient"] << " offers";
+    ASSERT_TRUE(run_until([&] { return patient.video_streams >= 2; }, 20s)) << "no second stream after " << offers["patient"] << " offers; the last:\n" << last_offer["patient"];
     EXPECT_GE(offers["patient"], 2);
     const unsigned at = patient.video_frames;
     ASSERT_TRUE(run_until([&] { return patient.video_frames > at + 30; }, 10s));

@@ -13,8 +13,8 @@ std::string sender(hw::Codec codec) {
     const std::string video = codec == hw::Codec::H264
         ? "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=600 ! video/x-h264,profile=constrained-baseline "
           "! h264parse ! rtph264pay config-interval=-1 pt=96 ! application/x-rtp,media=video,encoding-name=H264,payload=96"
-        : "vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 target-bitrate=600000 ! rtpvp8pay pt=96 "
-          "! application/x-rtp,media=video,encoding-name=VP8,payload=96";
+        : "vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 target-bitrate=600000 ! rtpvp8pay pt=97 "
+          "! application/x-rtp,media=video,encoding-name=VP8,payload=97";
     return "webrtcbin name=remote bundle-policy=max-bundle latency=100 "
            "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=15/1 ! videoconvert ! "
            "queue ! " + video + " ! queue name=vout "
@@ -46,9 +46,9 @@ RemotePeer::RemotePeer(hw::Codec codec, const std::string& local_address) {
         gboolean ok = FALSE;
         g_signal_emit_by_name(agent.get(), "add-local-ip-address", local_address.c_str(), &ok);
     }
-    // Link video then audio, each with fixed codec preferences, so the answer
-    // matches what was offered whatever our own encoder's stream looks like.
-    for (const char* out : {"vout", "aout"}) {
+    // Link audio then video (the appliance's order), each with fixed codec preferences,
+    // so the answer matches what was offered whatever our own encoder's stream looks like.
+    for (const char* out : {"aout", "vout"}) {
         const bool video = std::string(out) == "vout";
         GRef<GstElement> tail = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), out));
         GRef<GstPad> src = adopt(gst_element_get_static_pad(tail.get(), "src"));
@@ -60,7 +60,7 @@ RemotePeer::RemotePeer(hw::Codec codec, const std::string& local_address) {
         GstCapsPtr prefs(gst_caps_from_string(
             video ? (codec == hw::Codec::H264
                          ? "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,packetization-mode=(string)1"
-                         : "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000")
+                         : "application/x-rtp,media=video,encoding-name=VP8,payload=97,clock-rate=90000")
                   : "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"));
         if (t) g_object_set(t.get(), "codec-preferences", prefs.get(), nullptr);
     }

@@ -75,6 +75,7 @@ export class Room extends EventTarget {
     s.on('quality', (m) => this.onQuality(m));
     s.on('audio_only', (m) => this.notice('audio', m.on ? "The patient's connection is too weak for video: audio only for now. Video comes back by itself." : ''));
     s.on('camera', (m) => this.notice('camera', m.available ? '' : "The room camera stopped: the patient sees a 'camera unavailable' picture. Check the camera's cable; it is picked up again by itself."));
+    s.on('media_notice', (m) => this.notice(`media-${m.peer}`, m.message));
     s.on('error', (m) => this.app.toast(m.message || 'The appliance refused that.'));
     s.on('ended', (m) => { this.ended = m.reason || 'ended'; });
     s.on('closed', ({ code, reason, final }) => this.onClosed(code, reason, final));
@@ -272,6 +273,9 @@ export class Room extends EventTarget {
       return;
     } else if (code === 4403) {
       this.callFailed = reason || 'The appliance refused this consultation on this screen.';
+    } else if (code === 4400 || code === 4415) {
+      this.callFailed = `This screen's browser could not take part in the call (${reason || 'its answer was refused'}). ` +
+        'Restart the appliance; if it keeps happening, call clinic IT.';
     } else if (code === 4410 || code === 1000) {
       this.ended = this.ended || reason || 'ended';
     }

@@ -232,6 +232,10 @@ function connect() {
     q.textContent = { good: 'Connection: good', fair: 'Connection: fair', poor: 'Connection: poor' }[m.level] || '';
   });
   s.on('audio_only', (m) => { $('audio-only').hidden = !m.on; });
+  s.on('media_notice', (m) => {
+    if (m.kind === 'unsupported') state.unsupported = m.message;
+    else if (m.kind === 'video_refused') { $('video-refused').textContent = m.message; $('video-refused').hidden = false; }
+  });
   s.on('content', (m) => {
     $('content').hidden = !m.on;
     document.querySelector('.stage').classList.toggle('sharing', m.on);
@@ -253,6 +257,10 @@ function connect() {
     else if (code === 4401) end('This link is not valid any more', 'Please ask the clinic to send you a new link.');
     else if (code === 4403) end('This link does not open a consultation here', reason);
     else if (code === 4410) end('The consultation has ended', reason);
+    else if (code === 4415) end('This browser cannot take part in the video call', state.unsupported ||
+      'Please open the link again in a current Chrome, Edge, Firefox or Safari.');
+    else if (code === 4400) end('The video call could not start in this browser', (reason ? reason + '. ' : '') +
+      'Please open the link again in a current Chrome, Edge, Firefox or Safari, or call the clinic.');
   });
   s.connect();
 }

@@ -1,7 +1,9 @@
 // The signalling socket (docs/signalling.md): hello with the token first, JSON
-// messages after, and a reconnect with backoff when the network drops. Close codes
-// that mean "stop" (ended, replaced, refused) are not retried.
-const FINAL_CODES = new Set([1000, 4401, 4403, 4404, 4409, 4410]);
+// messages after, and a reconnect with backoff when the network drops (0.5 s, doubling,
+// at most 10 s between tries). Close codes that mean "stop" (ended, replaced, refused,
+// a message or an answer the appliance cannot use, a browser that takes no media) are
+// not retried: the same page would only meet the same refusal again.
+const FINAL_CODES = new Set([1000, 4400, 4401, 4403, 4404, 4409, 4410, 4415]);
 
 export class Signalling extends EventTarget {
   constructor(token, extra = {}) {

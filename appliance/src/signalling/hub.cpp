@@ -230,10 +230,13 @@ void Hub::on(Socket& s, const msg::Answer& m) {
         close(s, CloseCode::Forbidden, "answer before an offer");
         return;
     }
-    if (auto ok = r->call->set_remote_description(*s.peer, media::SdpType::Answer, m.sdp); !ok) {
-        deps_.metrics.count("consult_answers_refused_total", {});
-        close(s, CloseCode::BadMessage, "answer refused: " + ok.error());
+    if (!r->call->awaiting_answer(*s.peer)) {
+        // Late or duplicated: said, not fatal (the answer that counted is in place).
+        send(s, {{"type", "error"}, {"code", "answer_unexpected"}, {"message", "no offer is waiting for an answer"}});
+        return;
     }
+    if (auto ok = r->call->set_remote_description(*s.peer, media::SdpType::Answer, m.sdp); !ok)
+        r->answer_refused(*s.peer, ok.error());
 }
 
 void Hub::on(Socket& s, const msg::Ice& m) {

@@ -73,6 +73,8 @@ struct Hub::Room : media::CallListener {
     void peer_state(const std::string& peer, const std::string& state) override;
     void stats(const std::string& peer, const media::PeerStats& st) override;
     void event(const std::string& peer, media::MediaEvent e, const std::string& detail) override;
+    // An answer the appliance cannot use: that screen is closed 4400, the doctor told.
+    void answer_refused(const std::string& peer, const std::string& why);
 };
 
 }  // namespace consult::signalling

@@ -83,13 +83,43 @@ void Hub::Room::stats(const std::string& peer, const media::PeerStats& st) {
     }
 }
 
+void Hub::Room::answer_refused(const std::string& peer, const std::string& why) {
+    hub.deps_.metrics.count("consult_answers_refused_total", {});
+    if (Socket* s = socket_for(peer)) hub.close(*s, CloseCode::BadMessage, "answer refused: " + why);
+    if (peer == kPatientPeer)
+        hub.to_session(session_id, {{"type", "media_notice"}, {"peer", peer}, {"kind", "answer_refused"},
+                                    {"message", "The patient's browser answered with media the appliance cannot use (" +
+                                                why + "). The patient's page asks them to open the link in a current "
+                                                "Chrome, Edge, Firefox or Safari."}}, "doctor");
+}
+
 void Hub::Room::event(const std::string& peer, media::MediaEvent e, const std::string& detail) {
     log::info(std::string("media event ") + media::event_name(e) + (detail.empty() ? "" : ": " + detail),
               {{"SESSION_ID", session_id}, {"PEER", peer}});
     hub.deps_.metrics.count("consult_media_events_total", {{"event", media::event_name(e)}});
+    const bool patient = peer == kPatientPeer;
     if (e == media::MediaEvent::RemoteDescriptionRefused) {
-        hub.deps_.metrics.count("consult_answers_refused_total", {});
-        if (Socket* s = socket_for(peer)) hub.close(*s, CloseCode::BadMessage, "answer refused: " + detail);
+        answer_refused(peer, detail);
+    } else if (e == media::MediaEvent::VideoRefused) {
+        // A normal outcome: the call goes on with sound; both screens say so, once.
+        if (Socket* s = socket_for(peer))
+            hub.send(*s, {{"type", "media_notice"}, {"peer", peer}, {"kind", "video_refused"},
+                          {"message", "This browser turned the picture down: the call goes on with sound only."}});
+        if (patient)
+            hub.to_session(session_id, {{"type", "media_notice"}, {"peer", peer}, {"kind", "video_refused"},
+                                        {"message", "The patient's browser turned the picture down: the call goes on "
+                                                    "with sound only."}}, "doctor");
+    } else if (e == media::MediaEvent::NothingUsable) {
+        // Final for this screen (the page does not reconnect into the same refusal).
+        if (Socket* s = socket_for(peer)) {
+            hub.send(*s, {{"type", "media_notice"}, {"peer", peer}, {"kind", "unsupported"}, {"message", detail}});
+            hub.close(*s, CloseCode::BrowserUnsupported, "this browser cannot take part in the video call");
+        }
+        if (patient)
+            hub.to_session(session_id, {{"type", "media_notice"}, {"peer", peer}, {"kind", "unsupported"},
+                                        {"message", "The patient's browser cannot take part in the video call (it takes "
+                                                    "neither the sound nor the picture). Ask the patient to open the link "
+                                                    "in a current Chrome, Edge, Firefox or Safari."}}, "doctor");
     } else if (e == media::MediaEvent::AudioOnly || e == media::MediaEvent::VideoRestored) {
         audio_only = e == media::MediaEvent::AudioOnly;
         hub.to_session(session_id, {{"type", "audio_only"}, {"on", audio_only}});

@@ -37,6 +37,7 @@ struct EncoderRow {
     std::vector<Property> payloader_props;
     KeyframeMethod keyframe;
     std::string_view quirks;                  // human note shown by `consultctl hw`
+    int max_height = 0;                       // encode no taller than this (0: the capture size)
 
     // The value to write into bitrate_property for a target in kbit/s.
     unsigned bitrate_value(unsigned kbps) const {

@@ -22,6 +22,9 @@ namespace consult::media {
 
 struct CallSettings {
     const hw::EncoderRow* encoder = nullptr;       // required: what the probe chose
+    // Working encoders of other codecs, best first: offered beside the main one
+    // (VP8 for browsers without H.264) and started only while a peer uses one.
+    std::vector<const hw::EncoderRow*> fallbacks;
     hw::SourceChoice camera;                       // test_source → videotestsrc
     hw::SourceChoice microphone;
     hw::SourceChoice speaker;                      // "none" → far-end audio is discarded
@@ -50,6 +53,7 @@ struct PeerOptions {
 
 class Peer;
 class CameraSwitch;
+class EncoderBranch;
 
 class Call {
 public:
@@ -69,9 +73,16 @@ public:
     expected<void, std::string> set_remote_description(const std::string& peer, SdpType type,
                                                             const std::string& sdp);
     void add_remote_candidate(const std::string& peer, unsigned mline, const std::string& candidate);
+    // An offer to `peer` went out and no answer has been taken for it yet.
+    bool awaiting_answer(const std::string& peer) const;
 
     void force_keyframe();
+    // The bitrate of every running video encoder (the link of the adapting peer).
     void set_video_bitrate(unsigned kbps);
+    // The codecs offered for the room camera, in order of preference.
+    std::vector<hw::Codec> video_codecs() const;
+    // Encoders running now (one per codec in use), for tests and benchmarks.
+    std::vector<std::string> running_encoders() const;
     unsigned video_bitrate() const { return bitrate_kbps_; }
     // Upstream keyframe requests that reached the encoder / were held back (≥ 500 ms apart).
     unsigned keyframes_forwarded() const;
@@ -110,8 +121,21 @@ private:
     CallSettings settings_;
     CallListener& listener_;
     GRef<GstElement> pipeline_;
-    GstElement* encoder_ = nullptr;        // owned by the pipeline
-    GstElement* video_tee_ = nullptr;
+    // Raw video (the room camera, the content camera) and, per codec in use, its
+    // encoder branch (encoder_branch.hpp).
+    struct VideoSource {
+        explicit VideoSource(std::string p, unsigned min = 0);
+        ~VideoSource();
+        std::string prefix;
+        GstElement* raw = nullptr;   // a tee, owned by the pipeline
+        std::map<hw::Codec, std::unique_ptr<EncoderBranch>> branches;
+        unsigned min_kbps = 0;
+    };
+    VideoSource room_{"venc_"}, content_{"content_enc_", 300};
+    // The branch of `source` encoding `codec`, started if needed; null when no encoder can.
+    EncoderBranch* branch_for(VideoSource& source, hw::Codec codec);
+    // A peer stopped using it: a branch stops with its last user, but the room's main one.
+    void release_branch(VideoSource& source, hw::Codec codec);
     GstElement* audio_tee_ = nullptr;
     GstElement* farend_mixer_ = nullptr;
     std::unique_ptr<CameraSwitch> camera_;
@@ -121,16 +145,14 @@ private:
     unsigned bitrate_kbps_ = 0;
     bool mic_muted_ = false;
     expected<void, BuildError> build_content();
-    GstElement* content_tee_ = nullptr;     // owned by the pipeline
     GstElement* content_valve_ = nullptr;
-    GstElement* content_encoder_ = nullptr;
     bool content_on_ = false;
     guint bus_watch_ = 0;
     guint stats_timer_ = 0;
     guint restore_timer_ = 0;
     GMainContext* context_ = nullptr;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    std::unique_ptr<struct KeyframeGate> gate_;
+
 };
 
 }  // namespace consult::media

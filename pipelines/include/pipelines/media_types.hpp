@@ -34,6 +34,8 @@ enum class MediaEvent {
     BranchFailed,     // a bus error ended part of the call; detail says which
     ContentLost,      // the shared second camera failed; sharing stopped
     RemoteDescriptionRefused,   // webrtcbin would not take the remote's answer; detail says why
+    VideoRefused,     // the remote's answer turned video down: the call goes on with audio
+    NothingUsable,    // the remote's answer turned every section down; detail is for the person
 };
 
 const char* event_name(MediaEvent e);

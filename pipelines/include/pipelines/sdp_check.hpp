@@ -26,4 +26,10 @@ struct AnswerShape {
 // `offer` is what this side sent; `answer` what came back.
 expected<AnswerShape, std::string> check_answer(const std::string& offer, const std::string& answer);
 
+// The answer as webrtcbin can take it: each rejected section written one way (port 0,
+// inactive, out of the BUNDLE group, carrying the bundle's ICE credentials, DTLS
+// role and fingerprint, which webrtcbin 1.22 demands of every section), accepted ones as they came. The
+// answer must have passed check_answer with `shape`.
+std::string normalised_answer(const std::string& answer, const AnswerShape& shape);
+
 }  // namespace consult::media

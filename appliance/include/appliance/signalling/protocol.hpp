@@ -20,6 +20,7 @@ enum class CloseCode : std::uint16_t {
     TurnedAway = 4404,
     Replaced = 4409,
     Ended = 4410,
+    BrowserUnsupported = 4415,   // the answer took nothing offered: this browser cannot join
     Flood = 4429,
     MediaUnavailable = 4503,
     InternalError = 1011,
