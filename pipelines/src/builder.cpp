@@ -17,7 +17,18 @@ PipelineBuilder::PipelineBuilder(std::string name)
     : pipeline_(adopt(gst_pipeline_new(name.c_str()))) {}
 
 PipelineBuilder::PipelineBuilder(GstBin* bin, GstElement* link_after)
-    : pipeline_(retain(GST_ELEMENT(bin))), last_(link_after) {}
+    : pipeline_(retain(GST_ELEMENT(bin))), last_(link_after), link_after_(link_after) {}
+
+PipelineBuilder::~PipelineBuilder() { unblock(); }
+
+void PipelineBuilder::unblock() {
+    if (held_ && held_probe_) gst_pad_remove_probe(held_.get(), held_probe_);
+    held_probe_ = 0;
+    // A requested pad left unlinked (the chain could not link) goes back to its element.
+    if (held_ && held_requested_ && !gst_pad_is_linked(held_.get()))
+        gst_element_release_request_pad(GST_ELEMENT(GST_OBJECT_PARENT(held_.get())), held_.get());
+    held_.reset();
+}
 
 PipelineBuilder& PipelineBuilder::add(std::string_view factory, std::string_view name,
                                       const std::vector<hw::Property>& props, bool link) {
@@ -39,6 +50,26 @@ PipelineBuilder& PipelineBuilder::add(std::string_view factory, std::string_view
     }
     gst_bin_add(GST_BIN(pipeline_.get()), el);  // the bin takes the floating ref
     added_.push_back(el);
+    if (link && last_ && last_ == link_after_ && !held_) {
+        // Into a running pipeline: the upstream pad is blocked before it is linked.
+        GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(last_), "src_%u");
+        held_ = templ ? adopt(gst_element_request_pad_simple(last_, "src_%u")) : adopt(gst_element_get_static_pad(last_, "src"));
+        held_requested_ = templ != nullptr;
+        GRef<GstPad> sink = adopt(gst_element_get_static_pad(el, "sink"));
+        if (held_ && sink) {
+            held_probe_ = gst_pad_add_probe(held_.get(), GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM,
+                                            [](GstPad*, GstPadProbeInfo*, gpointer) { return GST_PAD_PROBE_OK; },
+                                            nullptr, nullptr);
+            if (gst_pad_link(held_.get(), sink.get()) == GST_PAD_LINK_OK) {
+                last_ = el;
+                return *this;
+            }
+        }
+        GCharPtr a(gst_element_get_name(last_)), b(gst_element_get_name(el));
+        unblock();
+        error_ = BuildError{b.get(), std::string("cannot link from ") + a.get() + " (incompatible caps)"};
+        return *this;
+    }
     if (link && last_ && !gst_element_link(last_, el)) {
         GCharPtr a(gst_element_get_name(last_)), b(gst_element_get_name(el));
         error_ = BuildError{b.get(), std::string("cannot link from ") + a.get() + " (incompatible caps)"};
@@ -63,6 +94,7 @@ PipelineBuilder& PipelineBuilder::caps(std::string_view caps) {
 
 void PipelineBuilder::sync_with_parent() {
     for (GstElement* el : added_) gst_element_sync_state_with_parent(el);
+    unblock();
 }
 
 expected<GRef<GstElement>, BuildError> PipelineBuilder::build() {

@@ -196,8 +196,11 @@ void Peer::attach_video(const AnswerShape& answer) {
             continue;
         }
         GRef<GstPad> src = adopt(gst_element_get_static_pad(b.last(), "src"));
-        if (gst_pad_link(src.get(), s.sink) != GST_PAD_LINK_OK) {
+        if (const GstPadLinkReturn linked = gst_pad_link(src.get(), s.sink); linked != GST_PAD_LINK_OK) {
             remove_branch(GST_BIN(call_.pipeline()), name(v));
+            post(context_, call_alive_, [call = call_ptr_, id = options_.id, why = std::string(gst_pad_link_get_name(linked))] {
+                call->listener_.event(id, MediaEvent::BranchFailed, "the video stream could not join the connection: " + why);
+            });
             continue;
         }
         b.sync_with_parent();

@@ -75,7 +75,15 @@ async function framesAdvance(page, what) {
   const first = await until(`${what}: first decoded frame`, async () => {
     const s = await inboundStats(page);
     return s && s.framesDecoded > 0 ? s : null;
-  }, 20000);
+  }, 20000).catch(async (err) => {
+    err.message += '\npage: ' + await page.evaluate(() => {
+      const p = window.consultPatient;
+      const pc = p?.peer?.pc;
+      return JSON.stringify({ screen: p?.screen, peer: !!p?.peer, pc: !!pc, connection: pc?.connectionState,
+                              signaling: pc?.signalingState, ice: pc?.iceConnectionState, streams: p?.peer?.streams });
+    });
+    throw err;
+  });
   return until(`${what}: frames advancing`, async () => {
     const s = await inboundStats(page);
     return s && s.framesDecoded > first.framesDecoded + 10 ? s : null;
@@ -165,7 +173,22 @@ test('a patient joins, waits, is admitted, and the call runs both ways', { timeo
     !document.getElementById('content').hidden && document.querySelector('.stage').classList.contains('sharing')));
   await until('the shared camera track on the page', () => page.evaluate(() =>
     document.getElementById('content').srcObject?.getVideoTracks().length > 0), 20000);
-  await until('the shared camera decoded on the page', () => page.evaluate(() => document.getElementById('content').videoWidth > 0), 20000);
+  await until('the shared camera decoded on the page', () => page.evaluate(() => document.getElementById('content').videoWidth > 0), 20000)
+    .catch(async (err) => {
+      // What the connection received for each stream says which stage is missing.
+      err.message += '\n' + await page.evaluate(async () => {
+        const out = [];
+        (await window.consultPatient.peer.pc.getStats()).forEach((r) => {
+          if (r.type === 'inbound-rtp') out.push(`${r.mid} ${r.kind} ssrc ${r.ssrc} packets ${r.packetsReceived} decoded ${r.framesDecoded} keyframes ${r.keyFramesDecoded} pli ${r.pliCount}`);
+        });
+        const pc = window.consultPatient.peer.pc;
+        const pick = (sdp) => sdp.split('\r\n').filter((l) => /^(m=|a=mid|a=group|a=ssrc:.*cname|a=send|a=recv|a=inactive)/.test(l)).join(' | ');
+        out.push('local: ' + pick(pc.localDescription.sdp), 'remote: ' + pick(pc.remoteDescription.sdp));
+        out.push('transceivers: ' + pc.getTransceivers().map((t) => `${t.mid}:${t.currentDirection}`).join(' '));
+        return out.join('\n');
+      });
+      throw err;
+    });
   const sharedFrames = await page.evaluate(() => document.getElementById('content').getVideoPlaybackQuality().totalVideoFrames);
   await until('the shared camera playing', () => page.evaluate((n) =>
     document.getElementById('content').getVideoPlaybackQuality().totalVideoFrames > n + 10, sharedFrames));

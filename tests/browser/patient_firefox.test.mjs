@@ -1,6 +1,7 @@
 // The patient's side in Firefox ESR, as a patient without OpenH264 has it (Debian's
 // firefox-esr: VP8 and Opus only): the invite link, the pre-call test, the waiting room,
-// admission, and the call both ways, with the appliance encoding VP8 for this browser.
+// admission, the call both ways with the appliance encoding VP8 for this browser, chat,
+// mute and camera off, the second camera, a reload back into the call, and leave.
 // Driven by puppeteer-core over WebDriver BiDi; fake camera and microphone from Firefox's
 // own prefs. Runs in the private network namespace (tests/media/run_in_netns.sh), whose
 // default route on the veth lets Firefox gather its host candidates.
@@ -18,7 +19,8 @@ mkdirSync(artifacts, { recursive: true });
 let app, browser;
 
 before(async () => {
-  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360']);
+  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360', '--set', 'sessions.rejoin_seconds=30',
+                                 '--set', 'media.content_camera=test']);
   await app.start();
   browser = await launchFirefox();
 });
@@ -30,6 +32,23 @@ after(async () => {
 });
 
 const state = (page) => page.evaluate(() => document.body.dataset.state);
+// Frames Firefox decoded for the track a <video> shows (from the connection's stats:
+// headless Firefox does not paint every frame of a muted picture).
+const framesOf = (page, id) => page.evaluate(async (id) => {
+  const track = document.getElementById(id).srcObject?.getVideoTracks()[0];
+  const pc = window.consultPatient?.peer?.pc;
+  if (!track || !pc) return 0;
+  let frames = 0;
+  const stats = await pc.getStats();
+  stats.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video' && r.trackIdentifier === track.id) frames = r.framesDecoded || 0;
+  });
+  if (frames) return frames;
+  // Older Firefox: the receiver's own stats.
+  const receiver = pc.getReceivers().find((x) => x.track === track);
+  (await receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') frames = r.framesDecoded || 0; });
+  return frames;
+}, id);
 
 // What Firefox's RTCPeerConnection decodes, and with which codec.
 const inbound = (page) => page.evaluate(async () => {
@@ -90,9 +109,67 @@ test('a Firefox patient without H.264 joins, is admitted, and the call runs both
   await page.screenshot({ path: join(artifacts, 'call.png') });
   console.log(`firefox: admit -> first decoded frame ${firstFrameMs} ms`);
 
-  // The doctor ends the call: Firefox's page shows the ended screen, no reconnect loop.
-  doctor.send({ type: 'end', reason: 'done' });
+  // Chat both ways.
+  await page.click('#chat-toggle');
+  await page.type('#chat-input', 'Hello from Firefox');
+  await page.click('#chat-form button[type=submit]');
+  const chat = await doctor.next('the patient chat', (m) => m.type === 'chat' && m.from === 'patient');
+  assert.equal(chat.text, 'Hello from Firefox');
+  doctor.send({ type: 'chat', text: 'Hello, Firefox' });
+  await until('the doctor chat on the page', () => page.evaluate(() =>
+    [...document.querySelectorAll('#chat-log li')].some((li) => li.textContent.includes('Hello, Firefox'))));
+
+  // Mute and camera-off reach the doctor; the doctor's reach the page.
+  await page.click('#mute');
+  await doctor.next('the patient muted', (m) => m.type === 'peer_media' && m.audio === false);
+  await page.click('#camera');
+  await doctor.next('the patient camera off', (m) => m.type === 'peer_media' && m.video === false);
+  await page.click('#mute');
+  await page.click('#camera');
+  await doctor.next('the patient back on', (m) => m.type === 'peer_media' && m.audio && m.video);
+  doctor.send({ type: 'media', audio: false, video: true });
+  await until('the page to show the doctor muted', () => page.evaluate(() =>
+    !document.getElementById('doctor-state').hidden && document.getElementById('doctor-state').textContent.includes('muted')));
+  doctor.send({ type: 'media', audio: true, video: true });
+  await until('the notice to go', () => page.evaluate(() => document.getElementById('doctor-state').hidden));
+
+  // The second camera: a new VP8 stream by renegotiation on the same connection.
+  doctor.send({ type: 'share', on: true });
+  const shared = await doctor.next('the appliance to answer the share', (m) => (m.type === 'content' && m.on) || m.type === 'error');
+  assert.equal(shared.type, 'content', JSON.stringify(shared));
+  await until('the shared camera decoded in Firefox', () => page.evaluate(() => document.getElementById('content').videoWidth > 0), 30000);
+  const sharedFrames = await framesOf(page, 'content');
+  await until('the shared camera playing', async () => (await framesOf(page, 'content')) > sharedFrames + 10, 20000);
+  doctor.send({ type: 'share', on: false });
+  await until('the shared camera gone', () => page.evaluate(() => document.getElementById('content').hidden));
+
+  // A reload comes straight back into the call, without the waiting room.
+  await page.reload();
+  await until('the call screen after a reload', async () => (await state(page)) === 'call', 30000);
+  const again = await until('the room video after the reload', async () => {
+    const st = await inbound(page);
+    return st && st.framesDecoded > 10 ? st : null;
+  }, 30000).catch(async (err) => {
+    err.message += '\npage: ' + await page.evaluate(async () => {
+      const p = window.consultPatient;
+      const pc = p?.peer?.pc;
+      const rtp = [];
+      if (pc) (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') rtp.push(`${r.kind} packets ${r.packetsReceived} decoded ${r.framesDecoded}`); });
+      return JSON.stringify({ screen: p?.screen, pc: !!pc, connection: pc?.connectionState, signaling: pc?.signalingState,
+                              ice: pc?.iceConnectionState, rtp });
+    });
+    throw err;
+  });
+  assert.equal(again.videoCodec, 'video/VP8');
+  assert.equal((await app.participants(s.id)).filter((p) => p.user_type === 'patient').length, 1, 'the rejoin reuses the participant row');
+
+  // Leave ends the participant row; the doctor hears of it; no reconnect loop.
+  await page.click('#leave');
   await until('the ended screen', async () => (await state(page)) === 'ended', 15000);
-  assert.equal(doctor.inbox.filter((m) => m.type === 'offer').length, 0);
+  await until('the patient row to be closed', async () =>
+    (await app.participants(s.id)).filter((p) => p.user_type === 'patient').every((p) => p.left_at));
+  await doctor.next('the empty waiting room', (m) => m.type === 'waiting_room' && m.patients.length === 0);
+  await page.screenshot({ path: join(artifacts, 'ended.png') });
+  doctor.ws.close();
   await page.close();
 });

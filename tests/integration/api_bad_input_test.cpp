@@ -248,8 +248,12 @@ std::string timing_body(const std::string& doctor, const std::string& field = ""
 std::vector<Case> timing_field_cases(const std::string& doctor) {
     auto t = [&](const std::string& field, const std::string& value) { return timing_body(doctor, field, value); };
     std::vector<Case> out;
-    for (const char* f : {"doctor_id", "day_of_week", "start_time", "end_time", "slot_duration_minutes"})
+    for (const char* f : {"doctor_id", "day_of_week", "start_time", "end_time"})
         out.push_back(with_body(std::string(f) + " missing", t(f, ""), 400, "missing_field", f));
+    out.push_back(with_body("no duration by either name", t("slot_duration_minutes", ""), 400, "missing_field", "duration_minutes"));
+    std::string both = t("slot_duration_minutes", "30");
+    both.insert(both.size() - 1, ",\"duration_minutes\":20");
+    out.push_back(with_body("the two names disagree", both, 422, "invalid_field", "duration_minutes"));
     const std::vector<Case> more{
         with_body("day_of_week a string", t("day_of_week", "\"1\""), 400, "invalid_type", "day_of_week"),
         with_body("start_time a number", t("start_time", "600"), 400, "invalid_type", "start_time"),

@@ -251,6 +251,13 @@ TEST_F(ApiTest, TimingsAreListedCreatedUpdatedAndDeleted) {
     const std::string id = created.body.value("id", "");
     EXPECT_TRUE(std::regex_match(id, kUuid)) << created.text();
     EXPECT_EQ(created.body.value("slot_duration_minutes", 0), 20);
+    EXPECT_EQ(created.body.value("duration_minutes", 0), 20) << "the specification's name too";
+    // The specification's name alone is taken.
+    json spec_named{{"doctor_id", kDoctorA}, {"day_of_week", 6}, {"start_time", "08:00"}, {"end_time", "09:00"},
+                    {"duration_minutes", 15}};
+    auto by_spec = api.call("POST", kTimings, api.admin, spec_named);
+    ASSERT_EQ(by_spec.status, 201) << by_spec.text();
+    EXPECT_EQ(by_spec.body.value("duration_minutes", 0), 15);
 
     body["start_time"] = "13:00";
     body["end_time"] = "15:00";

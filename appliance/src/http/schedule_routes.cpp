@@ -18,7 +18,14 @@ domain::Timing timing_from(const nlohmann::json& b, std::string id) {
     t.day_of_week = require_int(b, "day_of_week", 0, 6);
     t.start_time = require_string(b, "start_time", 5);
     t.end_time = require_string(b, "end_time", 5);
-    t.slot_duration_minutes = require_int(b, "slot_duration_minutes", 5, 240);
+    // The specification's name is duration_minutes; slot_duration_minutes, this API's
+    // first name for it, is still taken. Both, differing, is a mistake worth saying.
+    const auto named = optional_int(b, "duration_minutes", 5, 240);
+    const auto alias = optional_int(b, "slot_duration_minutes", 5, 240);
+    if (named && alias && *named != *alias)
+        throw ApiError(422, "invalid_field", "duration_minutes and slot_duration_minutes disagree", "duration_minutes");
+    if (!named && !alias) throw ApiError(400, "missing_field", "duration_minutes is required", "duration_minutes");
+    t.slot_duration_minutes = named ? *named : *alias;
     t.is_active = optional_bool(b, "is_active", true);
     return t;
 }

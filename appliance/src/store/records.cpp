@@ -52,7 +52,8 @@ nlohmann::json to_json(const AppointmentRow& a) {
 
 nlohmann::json to_json(const domain::Timing& t) {
     return {{"id", t.id}, {"doctor_id", t.doctor_id}, {"day_of_week", t.day_of_week}, {"start_time", t.start_time},
-            {"end_time", t.end_time}, {"slot_duration_minutes", t.slot_duration_minutes}, {"is_active", t.is_active}};
+            {"end_time", t.end_time}, {"duration_minutes", t.slot_duration_minutes},
+            {"slot_duration_minutes", t.slot_duration_minutes}, {"is_active", t.is_active}};
 }
 
 void enqueue_outbox(Database& db, const std::string& table, const std::string& row_id, const nlohmann::json& payload) {

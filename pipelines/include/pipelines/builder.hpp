@@ -25,7 +25,14 @@ public:
     // A new pipeline, or more elements in an existing bin (the chain starts unlinked,
     // or after `link_after` when given).
     explicit PipelineBuilder(std::string name);
+    // Added to a running pipeline after `link_after` (a tee that is streaming): the pad
+    // feeding the new chain is held blocked until sync_with_parent() (or the builder's
+    // end), so no buffer reaches an element that is not playing yet. One that did would
+    // get FLUSHING back, which a tee passes upstream, and the source would stop for good.
     PipelineBuilder(GstBin* bin, GstElement* link_after = nullptr);
+    ~PipelineBuilder();
+    PipelineBuilder(const PipelineBuilder&) = delete;
+    PipelineBuilder& operator=(const PipelineBuilder&) = delete;
 
     // Adds an element, sets its properties (by string, as gst-launch does) and
     // links it after the previous one in the chain unless `link` is false.
@@ -42,8 +49,14 @@ public:
     void sync_with_parent();
 
 private:
+    void unblock();
+
     GRef<GstElement> pipeline_;
     GstElement* last_ = nullptr;
+    GstElement* link_after_ = nullptr;   // outside the chain; its pad to us is held until sync
+    GRef<GstPad> held_;
+    gulong held_probe_ = 0;
+    bool held_requested_ = false;
     std::vector<GstElement*> added_;
     std::optional<BuildError> error_;
 };
