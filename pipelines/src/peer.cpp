@@ -382,6 +382,10 @@ expected<void, std::string> Peer::set_remote_description(SdpType type, const std
                 call->listener_.event(id, MediaEvent::VideoRefused, "the browser turned video down; the call goes on with audio");
             });
         given = normalised_answer(text, *shape);
+        // The rewrite goes through GStreamer's SDP parser, which reads some malformed
+        // lines differently from the check: what webrtcbin gets must pass the check too.
+        if (shape->rejects_any())
+            if (auto again = check_answer(last_offer_, given); !again) return unexpected(again.error());
         accepted_.clear();
         for (const AnswerSection& section : shape->sections) accepted_.push_back(section.accepted);
         answer_ = *std::move(shape);
