@@ -25,8 +25,10 @@ void PipelineBuilder::unblock() {
     if (held_ && held_probe_) gst_pad_remove_probe(held_.get(), held_probe_);
     held_probe_ = 0;
     // A requested pad left unlinked (the chain could not link) goes back to its element.
+    // (remove_branch may have released it already: then it has no parent.)
     if (held_ && held_requested_ && !gst_pad_is_linked(held_.get()))
-        gst_element_release_request_pad(GST_ELEMENT(GST_OBJECT_PARENT(held_.get())), held_.get());
+        if (GRef<GstObject> parent = adopt(gst_pad_get_parent(held_.get())))
+            gst_element_release_request_pad(GST_ELEMENT(parent.get()), held_.get());
     held_.reset();
 }
 

@@ -246,7 +246,7 @@ EncoderBranch* Call::branch_for(VideoSource& source, hw::Codec codec) {
         if (!row || row->codec != codec) continue;
         const std::string prefix = source.prefix + std::string(hw::codec_name(codec)) + "_";
         auto branch = EncoderBranch::build(GST_BIN(pipeline_.get()), source.raw, *row, prefix,
-                                           {settings_.width, settings_.height, settings_.fps},
+                                           {settings_.width, settings_.height},
                                            std::max(source.min_kbps, bitrate_kbps_), true);
         if (!branch) {
             listener_.event("", MediaEvent::BranchFailed, branch.error().describe());
@@ -303,19 +303,15 @@ expected<void, BuildError> Call::build_content() {
         .caps("video/x-raw,width=" + std::to_string(settings_.width) + ",height=" + std::to_string(settings_.height) +
               ",framerate=" + std::to_string(settings_.fps) + "/1,pixel-aspect-ratio=1/1")
         .add("valve", "content_valve", {{"drop", "false"}});
-    if (b.error()) {
-        remove_branch(GST_BIN(pipeline_.get()), "content_");
-        return unexpected(*b.error());
-    }
-    content_valve_ = b.last();
+    GstElement* valve = b.last();
     // Content is detail (a tooth, a document): its encoders keep a steady share of the
     // room camera's rate (min_kbps). Each peer's answer picks the codec.
     b.add("tee", "content_raw", {{"allow-not-linked", "true"}});
     if (b.error()) {
         remove_branch(GST_BIN(pipeline_.get()), "content_");
-        content_valve_ = nullptr;
         return unexpected(*b.error());
     }
+    content_valve_ = valve;
     content_.raw = b.last();
     b.sync_with_parent();
     return {};

@@ -2,8 +2,6 @@
 
 #include <gst/video/video.h>
 
-#include <algorithm>
-
 namespace consult::media {
 
 expected<std::unique_ptr<EncoderBranch>, BuildError> EncoderBranch::build(GstBin* bin, GstElement* source, const hw::EncoderRow& row,

@@ -15,7 +15,7 @@
 namespace consult::media {
 
 struct BranchSize {
-    int width = 1280, height = 720, fps = 30;
+    int width = 1280, height = 720;   // what the source delivers
 };
 
 class EncoderBranch {
@@ -30,7 +30,6 @@ public:
     const hw::EncoderRow& row() const { return row_; }
     hw::Codec codec() const { return row_.codec; }
     GstElement* tee() const { return tee_; }
-    GstElement* encoder() const { return encoder_; }
     const std::string& prefix() const { return prefix_; }
     const KeyframeGate& gate() const { return *gate_; }
 

@@ -5,6 +5,7 @@
 #include "encoder_branch.hpp"
 #include "keyframe_gate.hpp"
 #include "main_thread.hpp"
+#include "rtp_caps.hpp"
 
 #include <gst/video/video.h>
 
@@ -18,80 +19,6 @@
 
 namespace consult::media {
 
-namespace {
-
-constexpr const char* kAudioPt = "111";
-
-// What the room offers for a video stream: each codec with its own payload type.
-// H.264 constrained baseline with packetization-mode=1 (every browser with H.264
-// takes it), VP8 for the rest.
-// Each kind of video section has payload types of its own (room 96/97, content 98/99,
-// a forwarded patient 100/101): a browser that does not read a=ssrc or the mid header
-// extension still tells the bundled sections' packets apart by payload type.
-enum class VideoRole { Room = 0, Content = 1, Forward = 2 };
-
-std::string video_pt(hw::Codec c, VideoRole role) {
-    return std::to_string((c == hw::Codec::H264 ? 96 : 97) + 2 * int(role));
-}
-
-std::string video_caps(hw::Codec c, VideoRole role) {
-    std::string caps = "application/x-rtp,media=video,encoding-name=" + std::string(hw::codec_name(c)) + ",payload=" + video_pt(c, role) +
-                       ",clock-rate=90000,rtcp-fb-nack-pli=(boolean)true,rtcp-fb-nack=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
-    if (c == hw::Codec::H264)
-        caps += ",packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
-    return caps;
-}
-
-// Opus in stereo framing as RFC 7587 writes it (opus/48000/2), whatever the channels.
-std::string audio_caps() {
-    return std::string("application/x-rtp,media=audio,encoding-name=OPUS,payload=") + kAudioPt +
-           ",clock-rate=48000,encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1";
-}
-
-// Drops sprop-parameter-sets from every fmtp of `sdp`.
-void without_parameter_sets(GstSDPMessage* sdp) {
-    for (guint m = 0; m < gst_sdp_message_medias_len(sdp); ++m) {
-        auto* media = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(sdp, m));
-        for (guint a = 0; a < gst_sdp_media_attributes_len(media); ++a) {
-            const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, a);
-            if (!attr->key || std::string_view(attr->key) != "fmtp" || !attr->value) continue;
-            const std::string value = attr->value;
-            std::string kept;
-            std::size_t start = value.find(' ') == std::string::npos ? value.size() : value.find(' ') + 1;
-            std::string head = value.substr(0, start);
-            for (std::size_t i = start; i <= value.size();) {
-                std::size_t end = value.find(';', i);
-                if (end == std::string::npos) end = value.size();
-                std::string param = value.substr(i, end - i);
-                while (!param.empty() && param.front() == ' ') param.erase(0, 1);
-                if (!param.empty() && param.rfind("sprop-parameter-sets=", 0) != 0) kept += (kept.empty() ? "" : ";") + param;
-                i = end + 1;
-            }
-            GstSDPAttribute replacement;
-            gst_sdp_attribute_set(&replacement, "fmtp", (head + kept).c_str());
-            gst_sdp_media_replace_attribute(media, a, &replacement);
-        }
-    }
-}
-
-// The codec an answer's section chose: the first of its formats that we offered.
-std::optional<hw::Codec> chosen_codec(const AnswerSection& section, VideoRole role) {
-    for (const auto& pt : section.payloads) {
-        if (pt == video_pt(hw::Codec::H264, role)) return hw::Codec::H264;
-        if (pt == video_pt(hw::Codec::VP8, role)) return hw::Codec::VP8;
-    }
-    return std::nullopt;
-}
-
-// Pins a payloader's SSRC and writes it into its caps, so the SDP names the stream
-// even when the offer is made before the first packet (a renegotiation mid-call).
-std::string with_ssrc(GstElement* payloader, const std::string& caps) {
-    const guint ssrc = g_random_int();
-    g_object_set(payloader, "ssrc", ssrc, nullptr);
-    return caps + ",ssrc=(uint)" + std::to_string(ssrc);
-}
-
-}  // namespace
 
 Peer::Peer(Call& call, PeerOptions options)
     : call_(call), options_(std::move(options)), call_ptr_(&call), context_(g_main_context_ref(call.context_)),
@@ -258,18 +185,13 @@ void Peer::set_video_enabled(bool on) {
         if (v.valve) g_object_set(v.valve, "drop", !on, nullptr);
 }
 
-void Peer::on_negotiation_needed(GstElement*, gpointer p) {
-    auto* self = static_cast<Peer*>(p);
-    // webrtcbin also asks after an answer that turned a section down (its direction now
-    // differs from ours); only a stream the remote has not been offered yet needs an offer.
-    post(self->context_, self->call_alive_, [call = self->call_ptr_, id = self->options_.id] {
-        if (auto it = call->peers_.find(id); it != call->peers_.end() && it->second->needs_new_offer())
-            it->second->negotiate();
-    });
-}
+// webrtcbin also asks after an answer that turned a section down (its direction now
+// differs from ours); only a stream the remote has not been offered yet needs an offer.
+void Peer::on_negotiation_needed(GstElement*, gpointer p) { static_cast<Peer*>(p)->offer_new_streams(); }
 
-// webrtcbin's on-negotiation-needed is not enough alone: it is emitted only when its own
-// flag turns on, and that flag stays on after an answer that turned a section down.
+// on-negotiation-needed alone is not enough: webrtcbin emits it only when its own flag
+// turns on, and that flag stays on after an answer that turned a section down. Safe
+// from any thread: it only posts to the main loop.
 void Peer::offer_new_streams() {
     post(context_, call_alive_, [call = call_ptr_, id = options_.id] {
         if (auto it = call->peers_.find(id); it != call->peers_.end() && it->second->needs_new_offer())

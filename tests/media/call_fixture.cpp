@@ -71,7 +71,6 @@ void CallFixture::local_description(const std::string& peer, media::SdpType type
     if (type == media::SdpType::Offer && remotes.count(peer)) {
         ++offers[peer];
         last_offer[peer] = sdp;
-        if (std::getenv("CONSULT_TEST_SDP")) std::fprintf(stderr, "offer to %s:\n%s\n", peer.c_str(), sdp.c_str());
         remotes[peer]->set_offer(sdp);
     }
 }

@@ -99,6 +99,19 @@ TEST_F(CallFixture, AVp8OnlyBrowserGetsTheFallbackEncodedOnceForAllWhoNeedIt) {
     EXPECT_TRUE(run_until([&] { return h.video_frames > hat + 20; }, 10s));
 }
 
+// Software VP8 is the costly path (every Firefox without OpenH264): its encoder is kept
+// at 540 lines whatever the camera gives.
+TEST_F(CallFixture, TheVp8FallbackIsKeptAt540Lines) {
+    auto s = settings("x264enc");
+    s.width = 1280;
+    s.height = 720;
+    s.fallbacks = {hw::find_encoder("vp8enc")};
+    start(s);
+    RemotePeer& vp8 = connect("patient", hw::Codec::VP8);
+    ASSERT_TRUE(run_until([&] { return vp8.video_frames > 5; }, 25s));
+    EXPECT_EQ(vp8.smallest_width, 960) << "960x540 from a 1280x720 camera";
+}
+
 TEST_F(CallFixture, AnAnswerRefusingVideoLeavesAnAudioCall) {
     auto s = settings("x264enc");
     s.content = {true, "test pattern", "", std::nullopt, "test"};

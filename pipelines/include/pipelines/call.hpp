@@ -152,7 +152,6 @@ private:
     guint restore_timer_ = 0;
     GMainContext* context_ = nullptr;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-
 };
 
 }  // namespace consult::media
