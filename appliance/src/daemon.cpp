@@ -186,7 +186,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     d->hub_->attach(d->server_->soup());
     d->ctx_->call_running = [hub = d->hub_.get()] { return hub->calls() > 0; };
     d->ctx_->admit_waiting = [hub = d->hub_.get()](const std::string& id) { return hub->admit_waiting(id); };
-    d->ctx_->token_revoked = [hub = d->hub_.get()](const std::string& jti) { hub->token_revoked(jti); };
+    d->ctx_->signed_out = [hub = d->hub_.get()](const tokens::Claims& c) { hub->signed_out(c); };
     d->ctx_->session_listeners.push_back([hub = d->hub_.get()](const store::SessionRow& row) { hub->session_changed(row); });
     d->ctx_->metric_sources.push_back([hub = d->hub_.get()] { return hub->metrics_text(); });
 

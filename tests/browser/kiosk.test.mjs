@@ -2,7 +2,8 @@
 // real consultd --demo: PIN sign-in (wrong PIN, lockout), Today, Start with the
 // invite link and its QR code, a patient arriving (chime and banner on another
 // screen), Admit, the patient's forwarded video on the kiosk, mute and camera-off
-// both ways, chat both ways, the content camera shared and stopped, End with confirmation, notes after the call, and the
+// both ways, chat both ways, the content camera shared and stopped, End with confirmation, notes after the call (saved
+// on leaving when not saved), nobody left waiting afterwards, Today opened at the time of day, sign-out during a call, and the
 // Settings timings panel and device pickers with their live preview. Every screen is saved as a PNG, scanned with axe-core and
 // checked for 48 px touch targets.
 import { before, after } from 'node:test';
@@ -59,8 +60,25 @@ test('sign-in: a wrong PIN is refused, five lock the doctor out, the right PIN o
 
   // Doctor B on the same kiosk is not locked.
   await page.tap('#pin-back');
+  // Today opens at the time of day: at 15:00 the next appointment is in view, not 09:00.
+  const three = new Date();
+  three.setHours(15, 0, 0, 0);
+  await page.clock.setFixedTime(three);
   await signIn(page, DOCTOR_B);
   await until('Today', async () => (await screenOf(page)) === 'today');
+  await until('the day list', () => page.evaluate(() => document.querySelectorAll('#day-list .appt').length >= 16));
+  await until('the next appointment in view below the day controls', async () => {
+    const at = await page.evaluate(() => {
+      const next = document.querySelector('#day-list .next');
+      if (!next) return null;
+      const screen = next.closest('.screen');
+      const head = screen.querySelector('.screen-head').getBoundingClientRect();
+      const r = next.getBoundingClientRect();
+      return { time: next.querySelector('.time').textContent, top: r.top, bottom: r.bottom, head: head.bottom,
+               end: screen.getBoundingClientRect().bottom, scrolled: screen.scrollTop };
+    });
+    return at && /15:00|03:00/.test(at.time) && at.top >= at.head - 1 && at.bottom <= at.end + 1 && at.scrolled > 0 ? at : null;
+  }, 10000);
   assert.equal(await page.evaluate(() => window.consultKiosk.token !== null && localStorage.length === 0 && sessionStorage.length === 0), true,
                'the token lives in memory only');
   await context.close();
@@ -207,9 +225,52 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   const s = await app.must('GET', `${SESSIONS}/${sessionId}`, app.admin, undefined, 200);
   assert.equal(s.notes, 'Upper left molar: sensitivity. Review in person next week.');
   await checkScreen(page, artifacts, 'after-call');
+  // Typed and not saved: leaving the screen saves it, and says so.
+  await page.fill('#notes', 'Upper left molar: sensitivity. Review in person next week. Fluoride gel twice a day.');
   await page.tap('#after-done');
+  await until('the notes saved on leaving', async () =>
+    (await app.must('GET', `${SESSIONS}/${sessionId}`, app.admin, undefined, 200)).notes.endsWith('twice a day.'));
+  await until('the doctor told', async () => /Notes for .* saved/.test(await text(page, '#problem')));
   await until('the row marked done', async () =>
     (await page.evaluate((r) => document.querySelector(r)?.dataset.status, row)) === 'done');
+  // Nobody is left waiting from the finished call.
+  await until('no one waiting', async () => (await text(page, '#waiting-count')) === '0');
+  await page.tap('#open-waiting');
+  assert.equal(await page.evaluate((id) => document.querySelector(`#waiting-list [data-session="${id}"]`), sessionId), null);
+  assert.equal(await visible(page, '#waiting-empty'), true);
+  await page.tap('#waiting-back');
+  await patient.context.close();
+  await context.close();
+});
+
+test('signing out during a call asks first, ends the call and tells the patient', { timeout: 300000 }, async () => {
+  const s = await app.session();
+  const { context, page } = await openKiosk(browser, app);
+  await signIn(page, DOCTOR_B);
+  await until('Today', async () => (await screenOf(page)) === 'today');
+  const patient = await patientJoins(browser, `${app.base}/v/${s.room}#t=${s.token}`);
+  await until('the arrival banner', () => visible(page, '#arrival'), 20000);
+  await page.tap('#arrival-open');
+  await until('the patient in the waiting room', () => visible(page, `#waiting-list [data-session="${s.id}"] button.primary`));
+  await page.tap(`#waiting-list [data-session="${s.id}"] button.primary`);
+  await until('the call screen', async () => (await screenOf(page)) === 'call');
+  await until('the patient in the call', async () => (await patient.state()) === 'call');
+
+  await page.tap('#sign-out');
+  await until('the confirmation', () => page.evaluate(() => document.getElementById('confirm').open));
+  assert.match(await text(page, '#confirm-text'), /ends the consultation/);
+  await checkScreen(page, artifacts, 'call-sign-out-confirm');
+  await page.tap('#confirm-no');
+  assert.equal(await screenOf(page), 'call', '"No" keeps the call and the sign-in');
+  assert.equal(await app.status(s.id), 'in-progress');
+
+  await page.tap('#sign-out');
+  await until('the confirmation again', () => page.evaluate(() => document.getElementById('confirm').open));
+  await page.tap('#confirm-yes');
+  await until('the sign-in screen', async () => (await screenOf(page)) === 'signin');
+  await until('the patient told', async () => (await patient.state()) === 'ended');
+  assert.match(await patient.page.textContent('#ended-why'), /signed out/);
+  await until('the session completed', async () => (await app.status(s.id)) === 'completed');
   await patient.context.close();
   await context.close();
 });

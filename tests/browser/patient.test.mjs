@@ -269,8 +269,25 @@ test('a bad or missing token gets a plain explanation', { timeout: 180000 }, asy
   assert.match(await page.textContent('#ended-title'), /incomplete/);
   await page.goto(`${app.base}/v/some-room#t=not.a.token`);
   await page.reload();
-  await until('the pre-call screen', async () => (await state(page)) === 'precall');
-  await page.click('#continue');
-  await until('the invalid-link screen', async () => (await page.textContent('#ended-title')).includes('not valid'));
+  // The link is checked before the camera test: a damaged one never reaches it.
+  await until('the invalid-link screen', async () => (await state(page)) === 'ended');
+  assert.match(await page.textContent('#ended-title'), /not valid/);
+  assert.equal(await page.evaluate(() => window.consultPatient.stream), null, 'the camera was not asked for');
   await context.close();
+});
+
+test('a cancelled or finished consultation says so before the camera test', { timeout: 180000 }, async () => {
+  for (const [close, title] of [['cancel', /cancelled/], ['end', /has ended/]]) {
+    const s = await app.session();
+    if (close === 'end') {
+      await app.must('POST', `/api/video-consultations/sessions/${s.id}/join`, s.token, undefined, 200);
+      await app.admit(s.id);
+    }
+    await app.must('POST', `/api/video-consultations/sessions/${s.id}/${close}`, app.doctor, {}, 200);
+    const { context, page } = await openInvite(s);
+    await until(`the ${close} screen`, async () => (await state(page)) === 'ended');
+    assert.match(await page.textContent('#ended-title'), title);
+    assert.equal(await page.evaluate(() => window.consultPatient.stream), null, 'the camera was not asked for');
+    await context.close();
+  }
 });

@@ -170,6 +170,29 @@ TEST_F(ApiTest, PatientTokenStopsWorkingWhenTheSessionEnds) {
                          409, "session_closed"));
 }
 
+TEST_F(ApiTest, APatientsLinkIsCheckedBeforeAnythingElseAndADeadOneSaysWhy) {
+    const Session s = api.scheduled_session();
+    auto ok = api.call("GET", "/api/patient/link", s.patient_token);
+    ASSERT_EQ(ok.status, 200) << ok.text();
+    EXPECT_EQ(ok.body.value("status", ""), "scheduled");
+    EXPECT_EQ(ok.body.value("starts_at", ""), s.starts_at);
+    EXPECT_TRUE(ok.body["doctor"].is_string()) << ok.text();
+    EXPECT_FALSE(ok.body.contains("patient")) << "the link's answer names no patient";
+
+    std::string tampered = s.patient_token;
+    tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+    EXPECT_EQ(api.call("GET", "/api/patient/link", tampered).status, 401);
+    EXPECT_EQ(api.call("GET", "/api/patient/link", "").status, 401);
+    EXPECT_TRUE(is_error(api.call("GET", "/api/patient/link", api.doctor_b), 403, "forbidden")) << "patients only";
+
+    ASSERT_EQ(api.call("POST", session_path(s, "cancel"), api.doctor_b).status, 200);
+    EXPECT_TRUE(is_error(api.call("GET", "/api/patient/link", s.patient_token), 410, "session_cancelled"));
+
+    const Session done = api.in_progress_session();
+    ASSERT_EQ(api.call("POST", session_path(done, "end"), api.doctor_b).status, 200);
+    EXPECT_TRUE(is_error(api.call("GET", "/api/patient/link", done.patient_token), 410, "session_ended"));
+}
+
 TEST_F(ApiTest, PatientTokenForOneSessionCannotJoinAnother) {
     const Session a = api.scheduled_session();
     const Session b = api.scheduled_session(a.patient_id);  // the same patient, another session

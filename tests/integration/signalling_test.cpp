@@ -45,9 +45,9 @@ protected:
         return c;
     }
 
-    std::unique_ptr<WsClient> doctor(const Session& s) {
+    std::unique_ptr<WsClient> doctor(const Session& s, const std::string& token = "") {
         auto c = open();
-        c->send({{"type", "hello"}, {"token", api().doctor_b}, {"session", s.id}});
+        c->send({{"type", "hello"}, {"token", token.empty() ? api().doctor_b : token}, {"session", s.id}});
         if (!c->wait_for("welcome")) setup_failed("no welcome for the doctor");
         return c;
     }
@@ -119,6 +119,10 @@ TEST_F(SignallingTest, AdmissionOverRestSendsAdmittedAndAnOfferThenChatGoesBothW
     ASSERT_TRUE(refused_chat);
     EXPECT_EQ((*refused_chat)["code"], "not_admitted");
 
+    auto lobby = open();   // the kiosk's Today screen
+    lobby->send({{"type", "hello"}, {"token", api().doctor_b}});
+    ASSERT_TRUE(lobby->wait_for("welcome"));
+
     auto r = api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b);
     ASSERT_EQ(r.status, 200) << r.text();
     ASSERT_TRUE(pat->wait_for("admitted"));
@@ -181,6 +185,48 @@ TEST_F(SignallingTest, AdmissionOverRestSendsAdmittedAndAnOfferThenChatGoesBothW
     EXPECT_EQ(api().query_column("SELECT count(*) FROM video_consultation_participants WHERE session_id = '" + s.id +
                                  "' AND left_at IS NULL"),
               std::vector<std::string>{"0"});
+    // Today hears the room is over: nobody is left waiting in it.
+    std::optional<json> last;
+    while (auto m = lobby->wait_for("waiting_room", 5s)) {
+        if ((*m)["session"] != s.id) continue;
+        last = m;
+        if ((*m)["status"] == "completed") break;
+    }
+    ASSERT_TRUE(last) << "the lobby heard nothing of the ended room";
+    EXPECT_EQ((*last)["status"], "completed") << last->dump();
+    EXPECT_TRUE((*last)["patients"].empty()) << last->dump();
+}
+
+// The room's camera and microphone must not go on for a patient once no doctor is
+// signed in: signing out ends the call, and the patient is told why.
+TEST_F(SignallingTest, SigningOutDuringACallEndsItAndThePatientIsTold) {
+    Session s = api().scheduled_session();
+    auto pat = patient(s);
+    ASSERT_TRUE(pat->wait_for("waiting"));
+    const std::string kiosk = api().token("doctor", kDoctorB);
+    auto doc = doctor(s, kiosk);
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", kiosk).status, 200);
+    ASSERT_TRUE(pat->wait_for("admitted"));
+
+    auto out = api().call("POST", "/api/kiosk/sign-out", kiosk, {{"reason", "tapped"}});
+    ASSERT_EQ(out.status, 204) << out.text();
+    auto ended = pat->wait_for("ended");
+    ASSERT_TRUE(ended);
+    EXPECT_EQ((*ended)["reason"], "the doctor signed out");
+    EXPECT_EQ(pat->wait_closed(), 4410);
+    EXPECT_EQ(doc->wait_closed(), 4401);
+    EXPECT_EQ(api().session_status(s.id), "completed");
+
+    // Signing out with no call running ends nothing.
+    Session other = api().scheduled_session();
+    auto waiting = patient(other);
+    ASSERT_TRUE(waiting->wait_for("waiting"));
+    const std::string lobby_token = api().token("doctor", kDoctorB);
+    auto lobby = doctor(other, lobby_token);
+    ASSERT_EQ(api().call("POST", "/api/kiosk/sign-out", lobby_token).status, 204);
+    EXPECT_EQ(lobby->wait_closed(), 4401);
+    EXPECT_FALSE(waiting->is_closed());
+    EXPECT_EQ(api().session_status(other.id), "waiting");
 }
 
 TEST_F(SignallingTest, APatientWhoReloadsComesBackWithoutWaitingAndLeaveClosesTheirRow) {

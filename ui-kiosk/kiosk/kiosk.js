@@ -2,6 +2,7 @@
 // waiting room, the call, notes afterwards, and Settings behind the admin PIN. The
 // token lives in this page's memory only; untouched for a while, the screen signs out.
 import { Signalling } from '/ui/shared/signalling.js';
+import { AfterCall } from '/kiosk/after.js';
 import { Api } from '/kiosk/api.js';
 import { chime } from '/kiosk/chime.js';
 import { Room } from '/kiosk/room.js';
@@ -25,10 +26,15 @@ const app = {
 window.consultKiosk = app;   // for the automated tests and for support
 app.api = new Api((down) => { app.unreachable = down; statusChips(); }, () => app.signOut('expired'));
 const settings = new Settings(app);
+const after = new AfterCall(app);
 
 // ---------------------------------------------------------------- screens and feedback
 
 function show(screen) {
+  // Leaving the notes: what was typed is saved (or kept and said), never dropped.
+  if (app.screen === 'after' && screen !== 'after' && screen !== 'settings') after.leave();
+  // Today opens at the time of day, not at the first appointment (see renderToday).
+  if (screen === 'today' && app.screen !== 'today') app.scrollDay = true;
   app.screen = screen;
   document.body.dataset.screen = screen;
   for (const s of document.querySelectorAll('main > [data-screen]')) s.hidden = s.dataset.screen !== screen;
@@ -187,7 +193,9 @@ function signedIn(r, doctor) {
 
 app.signOut = (why = 'tapped') => {
   const token = app.adminToken || app.token;
-  if (token) app.api.post('/api/kiosk/sign-out', { reason: why }, token).catch(() => {});
+  // Notes being written are saved with the doctor's token before it is given up.
+  const notes = app.screen === 'after' ? after.leave(app.token) : Promise.resolve();
+  if (token) notes.finally(() => app.api.post('/api/kiosk/sign-out', { reason: why }, token).catch(() => {}));
   app.room?.close();
   app.room = null;
   app.lobby?.close();
@@ -206,6 +214,17 @@ app.signOut = (why = 'tapped') => {
   if (why === 'idle') app.toast('Signed out after a while without use.', 'info');
   if (why === 'expired') app.toast('The sign-in has expired. Please sign in again.');
 };
+
+// Signing out ends a call still running (the room's camera and microphone never stay on
+// for a patient with no doctor signed in): the doctor confirms first, the patient is told.
+async function signOutTapped() {
+  if (app.screen === 'settings' && app.token) return closeSettings();
+  const room = app.room;
+  if (room && room.status === 'in-progress' &&
+      !(await app.confirm(`Signing out ends the consultation with ${room.patientName}. They are told it has ended.`, 'End call and sign out')))
+    return;
+  app.signOut('tapped');
+}
 
 // ---------------------------------------------------------------- Settings (admin)
 
@@ -235,12 +254,17 @@ function openLobby() {
   app.lobby = s;
   s.on('welcome', () => { app.lobbyConnected = true; statusChips(); });
   s.on('waiting_room', (m) => {
-    app.rooms.set(m.session, m);
+    if (m.status === 'completed' || m.status === 'cancelled') app.rooms.delete(m.session);
+    else app.rooms.set(m.session, m);
     announce(m);
     if (app.screen === 'today') renderToday();
     if (app.screen === 'waiting') renderWaiting();
   });
-  s.on('state', () => refreshDay());
+  s.on('state', (m) => {
+    // An ended or cancelled consultation has nobody waiting any more.
+    if (m.status === 'completed' || m.status === 'cancelled') app.rooms.delete(m.session);
+    refreshDay();
+  });
   s.on('closed', ({ final, code }) => {
     app.lobbyConnected = false;
     statusChips();
@@ -315,6 +339,13 @@ function renderToday() {
     actions: { start: startAppointment, open: openAppointment, invite: resendInvite, cancel: cancelAppointment, notes: notesFor },
   });
   app.lastRenderMs = performance.now() - t0;
+  if (app.scrollDay && app.appointments.length) {
+    app.scrollDay = false;
+    // The next appointment (or, after the last one, the last) at the top of the list.
+    const rows = $('day-list').querySelectorAll('.appt');
+    const at = app.dayOffset === 0 ? $('day-list').querySelector('.next') || rows[rows.length - 1] : rows[0];
+    at.scrollIntoView({ block: 'start' });
+  }
 }
 
 async function startAppointment(appt) {
@@ -453,36 +484,9 @@ function roomClosed(room) {
 
 // ---------------------------------------------------------------- after the call
 
-async function notesFor(appt, room = null) {
-  app.after = { sessionId: appt.session.id, patientName: appt.patient.name };
-  $('after-title').textContent = `Consultation with ${appt.patient.name}`;
-  $('notes-state').textContent = '';
-  $('notes').value = '';
+function notesFor(appt, room = null) {
   show('after');
-  try {
-    const s = await app.api.get(`${SESSIONS}/${appt.session.id}`);
-    $('notes').value = s.notes || '';
-    const minutes = s.duration_seconds != null ? `${Math.floor(s.duration_seconds / 60)} min ${s.duration_seconds % 60} s` : '—';
-    facts($('summary'), [
-      ['Patient', appt.patient.name],
-      ['Started', s.started_at ? clockTime(s.started_at) : '—'],
-      ['Ended', s.ended_at ? clockTime(s.ended_at) : '—'],
-      ['Length', minutes],
-      ['How it ended', s.end_reason || s.status],
-      ['Chat messages', room ? String(room.chat.length) : '—'],
-    ]);
-  } catch (err) {
-    app.toast(err.message);
-  }
-}
-
-async function saveNotes() {
-  try {
-    await busy($('save-notes'), () => app.api.put(`${SESSIONS}/${app.after.sessionId}/notes`, { notes: $('notes').value }));
-    $('notes-state').textContent = `Notes saved at ${new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}.`;
-  } catch (err) {
-    $('notes-state').textContent = err.message;
-  }
+  after.open(appt, room);
 }
 
 // ---------------------------------------------------------------- status, clock, idle, renewal
@@ -586,9 +590,9 @@ function wire() {
   $('pin-back').addEventListener('click', closePin);
   $('open-settings').addEventListener('click', () => askPin({ admin: true }));
   $('settings-back').addEventListener('click', closeSettings);
-  $('sign-out').addEventListener('click', () => (app.screen === 'settings' && app.token ? closeSettings() : app.signOut('tapped')));
-  $('day-prev').addEventListener('click', () => { app.dayOffset--; refreshDay(); });
-  $('day-next').addEventListener('click', () => { app.dayOffset++; refreshDay(); });
+  $('sign-out').addEventListener('click', signOutTapped);
+  $('day-prev').addEventListener('click', () => { app.dayOffset--; app.scrollDay = true; refreshDay(); });
+  $('day-next').addEventListener('click', () => { app.dayOffset++; app.scrollDay = true; refreshDay(); });
   $('open-waiting').addEventListener('click', () => { show('waiting'); renderWaiting(); });
   $('waiting-back').addEventListener('click', () => { show('today'); refreshDay(); });
   $('arrival-open').addEventListener('click', () => {
@@ -622,7 +626,7 @@ function wire() {
     const room = app.room;
     if (room && (await app.confirm(`End the consultation with ${room.patientName}?`, 'End call'))) room.end();
   });
-  $('save-notes').addEventListener('click', saveNotes);
+  $('save-notes').addEventListener('click', () => busy($('save-notes'), () => after.save()));
   $('after-done').addEventListener('click', () => { show('today'); refreshDay(); });
 }
 

@@ -343,6 +343,33 @@ function wire() {
   });
 }
 
+// Asks the appliance whether this link still opens its consultation; false when the
+// page has ended with the reason. A network problem is not a dead link: the page goes on
+// and the signalling connection retries.
+async function linkOpens() {
+  let r;
+  try {
+    r = await fetch('/api/patient/link', { headers: { Authorization: 'Bearer ' + state.token }, cache: 'no-store' });
+  } catch {
+    return true;
+  }
+  if (r.ok) {
+    const info = await r.json().catch(() => ({}));
+    if (info.clinic) $('clinic').textContent = info.clinic;
+    if (info.doctor) $('doctor-name').textContent = info.doctor;
+    return true;
+  }
+  const body = await r.json().catch(() => ({}));
+  const code = body.error?.code || '';
+  if (code === 'session_cancelled') end('This consultation was cancelled', 'Please contact the clinic if you need a new appointment.');
+  else if (r.status === 410) end('The consultation has ended', 'This link no longer opens it. Please contact the clinic if you need to talk again.');
+  else if (r.status === 401) end('This link is not valid any more', 'Please ask the clinic to send you a new link.');
+  else if (r.status === 403) end('This link does not open a consultation here', 'Please open the whole link from your text message or email.');
+  else if (r.status === 429) end('Too many tries', 'Please wait a minute and open the link again.');
+  else return true;
+  return false;
+}
+
 async function main() {
   wire();
   if (!state.token) {
@@ -355,6 +382,8 @@ async function main() {
     show('unsupported');
     return;
   }
+  // The link first: a cancelled, finished or damaged link is said before the camera is asked for.
+  if (!(await linkOpens())) return;
   const stream = await openDevices();
   if (prechecked()) {
     // A reload during the visit: straight back in.

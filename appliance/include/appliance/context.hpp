@@ -42,8 +42,8 @@ struct ApplianceContext {
     std::function<bool()> call_running;
     // REST's admit on a consultation already in progress: lets the waiting screen in.
     std::function<bool(const std::string& session_id)> admit_waiting;
-    // A token was given up (sign-out): its signalling screens are closed.
-    std::function<void(const std::string& jti)> token_revoked;
+    // A token was given up (sign-out): its signalling screens close, a doctor's running calls end.
+    std::function<void(const tokens::Claims&)> signed_out;
     // Extra Prometheus text appended to /metrics (live calls, per-peer link stats).
     std::vector<std::function<std::string()>> metric_sources;
 };

@@ -191,7 +191,7 @@ void add_kiosk_routes(Router& r, ApplianceContext& ctx) {
         // The token stops working now, not when it expires.
         store::save_revoked_token(ctx.db, c.claims.jti, c.claims.expires_at);
         ctx.tokens.revoke(c.claims.jti, c.claims.expires_at, tokens::unix_now());
-        if (ctx.token_revoked) ctx.token_revoked(c.claims.jti);
+        if (ctx.signed_out) ctx.signed_out(c.claims);
         audit(ctx, c, "kiosk.sign_out", std::nullopt, {{"reason", why.value_or("tapped")}});
         return Response{204, "application/json", "", {}, {}};
     });

@@ -1,4 +1,5 @@
-// /api/video-consultations/sessions...: create, read, list, tokens, join, admit, end, cancel.
+// /api/video-consultations/sessions...: create, read, list, tokens, join, admit, end, cancel;
+// /api/patient/link: whether a patient's link still opens its consultation.
 #include "appliance/http/auth.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/http/validation.hpp"
@@ -106,6 +107,23 @@ Response get_session(ApplianceContext& ctx, const Request& req) {
     return Response::json(200, j);
 }
 
+// The patient's page asks first whether its link still opens a consultation, before
+// it asks for the camera: a dead link is said at once, with why.
+Response patient_link(ApplianceContext& ctx, const Request& req) {
+    Caller c = authenticate_limited(ctx, req, {Role::Patient});
+    auto s = store::SessionStore(ctx.db).find(c.claims.session_id.value_or(""));
+    if (!s || s->patient_id != c.claims.identity)
+        throw ApiError(403, "forbidden", "this link does not open a consultation here");
+    if (s->status == "cancelled")
+        throw ApiError(410, "session_cancelled", "this consultation was cancelled");
+    if (auto st = domain::parse_session_status(s->status); !st || domain::is_closed(*st))
+        throw ApiError(410, "session_ended", "this consultation has ended");
+    auto names = store::SessionStore(ctx.db).names(*s);
+    auto text = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    return Response::json(200, {{"status", s->status}, {"starts_at", s->starts_at},
+                                {"clinic", text(names.clinic)}, {"doctor", text(names.doctor)}});
+}
+
 Response list_sessions(ApplianceContext& ctx, const Request& req) {
     Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
     store::SessionFilter f;
@@ -211,6 +229,7 @@ void add_session_routes(Router& r, ApplianceContext& ctx) {
         return change_status(ctx, q, SessionStatus::Cancelled, "session.cancel");
     });
     r.add("GET", base + "/{id}/recording", bind(get_recording));
+    r.add("GET", "/api/patient/link", bind(patient_link));
 }
 
 }  // namespace consult::http

@@ -185,9 +185,23 @@ void Hub::refuse(const std::string& screen, CloseCode code, const std::string& r
     if (Socket* s = find_socket(screen)) close(*s, code, reason);
 }
 
-void Hub::token_revoked(const std::string& jti) {
+void Hub::signed_out(const tokens::Claims& claims) {
     for (auto& [id, s] : sockets_)
-        if (s->authenticated && s->claims.jti == jti) close(*s, CloseCode::Unauthenticated, "signed out");
+        if (s->authenticated && s->claims.jti == claims.jti) close(*s, CloseCode::Unauthenticated, "signed out");
+    if (claims.role != Role::Doctor) return;
+    // The room's camera and microphone do not go on for a patient once the doctor has
+    // signed out (their token may have been renewed since the call's screen opened).
+    std::vector<std::string> running;
+    for (const auto& [id, r] : rooms_)
+        if (r->doctor_id == claims.identity) running.push_back(id);
+    for (const auto& id : running) {
+        auto row = store::SessionStore(deps_.db).find(id);
+        if (!row || status_of(*row) != SessionStatus::InProgress) continue;
+        auto after = store::SessionStore(deps_.db).transition(id, SessionStatus::Completed, claims.identity,
+                                                              std::string("the doctor signed out"));
+        audit({claims.identity, "doctor", "session.end", id, "", json{{"reason", "signed out"}}});
+        deps_.session_changed(after);
+    }
 }
 
 // ---------------------------------------------------------------- hello

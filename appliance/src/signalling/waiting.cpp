@@ -264,6 +264,9 @@ void Hub::end_room(const std::string& session_id, const std::string& reason) {
         close(*s, CloseCode::Ended, reason);
     }
     if (r) {
+        // The doctor's other screens (Today, the waiting room) hear that nobody waits here any more.
+        r->waiting.clear();
+        tell_doctors(session_id);
         room::Event e{room::EventKind::RoomEnded, session_id, "", "", "", "", reason, 0};
         deps_.events.publish(e);
         rooms_.erase(session_id);   // the store closed the participant rows with the session

@@ -69,8 +69,9 @@ public:
     // REST's admit on a consultation already in progress: lets the newest waiting
     // screen in. False when nobody waits.
     bool admit_waiting(const std::string& session_id);
-    // A token was given up (sign-out): its screens are closed.
-    void token_revoked(const std::string& jti);
+    // A token was given up (sign-out): its screens are closed, and a doctor's calls
+    // still running on this box end ("the doctor signed out"), the patient told.
+    void signed_out(const tokens::Claims& claims);
     // Ends every call cleanly and closes every socket with 1001 (daemon stop).
     void shutdown();
 

@@ -1,0 +1,81 @@
+// After a call: the consultation's facts and the doctor's notes. Typed notes are never
+// lost without a word: leaving the screen (Back to Today, a patient arriving, signing
+// out, the idle sign-out) saves them; when that fails they are kept on this kiosk as a
+// draft, the doctor is told, and the draft comes back when the notes are opened again.
+import { facts } from '/kiosk/settings.js';
+import { clockTime } from '/kiosk/today.js';
+
+const $ = (id) => document.getElementById(id);
+const SESSIONS = '/api/video-consultations/sessions';
+const at = () => new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+export class AfterCall {
+  constructor(app) {
+    this.app = app;
+    this.sessionId = null;
+    this.patientName = '';
+    this.saved = '';            // the notes as the appliance has them
+    this.drafts = new Map();    // session → notes typed but not saved (memory only)
+  }
+
+  // Opens the screen's content for one consultation (the caller shows the screen).
+  async open(appt, room = null) {
+    this.sessionId = appt.session.id;
+    this.patientName = appt.patient.name;
+    this.saved = '';
+    $('after-title').textContent = `Consultation with ${appt.patient.name}`;
+    $('notes-state').textContent = '';
+    $('notes').value = '';
+    try {
+      const s = await this.app.api.get(`${SESSIONS}/${appt.session.id}`);
+      if (this.sessionId !== s.id) return;
+      this.saved = s.notes || '';
+      const draft = this.drafts.get(s.id);
+      $('notes').value = draft ?? this.saved;
+      if (draft !== undefined) $('notes-state').textContent = 'These notes were not saved yet: tap Save notes.';
+      const minutes = s.duration_seconds != null ? `${Math.floor(s.duration_seconds / 60)} min ${s.duration_seconds % 60} s` : '—';
+      facts($('summary'), [
+        ['Patient', appt.patient.name],
+        ['Started', s.started_at ? clockTime(s.started_at) : '—'],
+        ['Ended', s.ended_at ? clockTime(s.ended_at) : '—'],
+        ['Length', minutes],
+        ['How it ended', s.end_reason || s.status],
+        ['Chat messages', room ? String(room.chat.length) : '—'],
+      ]);
+    } catch (err) {
+      this.app.toast(err.message);
+    }
+  }
+
+  unsaved() { return this.sessionId !== null && $('notes').value !== this.saved; }
+
+  // Saves what is typed; true when the appliance has it.
+  async save(token = this.app.api.token) {
+    return this.store(this.sessionId, $('notes').value, token);
+  }
+
+  // The screen is being left: what is typed is saved, or kept as a draft and said.
+  async leave(token = this.app.api.token) {
+    const [session, name, text, pending] = [this.sessionId, this.patientName, $('notes').value, this.unsaved()];
+    this.sessionId = null;
+    if (!pending) return;
+    if (await this.store(session, text, token)) this.app.toast(`Notes for ${name} saved.`, 'info');
+    else this.app.toast(`The notes for ${name} could not be saved. They are kept on this kiosk: open "Write notes" to save them.`);
+  }
+
+  async store(session, text, token) {
+    try {
+      await this.app.api.put(`${SESSIONS}/${session}/notes`, { notes: text }, token);
+      this.drafts.delete(session);
+      if (this.sessionId === session) {
+        this.saved = text;
+        $('notes-state').textContent = `Notes saved at ${at()}.`;
+      }
+      return true;
+    } catch (err) {
+      this.drafts.set(session, text);
+      if (this.sessionId === session) $('notes-state').textContent = `Not saved: ${err.message}`;
+      return false;
+    }
+  }
+}
