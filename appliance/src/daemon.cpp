@@ -210,15 +210,9 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
     d->cloud_->start();
     // The probe test-encodes frames; it runs beside the loop so the API answers meanwhile.
-    d->probe_thread_ = std::thread([raw = d.get(), settings = probe_settings(config.media)] {
-        auto* result = new hw::ProbeResult(hw::probe(settings));
-        g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer p) -> gboolean {
-            auto* pair = static_cast<std::pair<Daemon*, hw::ProbeResult*>*>(p);
-            std::unique_ptr<hw::ProbeResult> owned(pair->second);
-            pair->first->on_probe_done(std::move(*owned));
-            delete pair;
-            return G_SOURCE_REMOVE;
-        }, new std::pair<Daemon*, hw::ProbeResult*>(raw, result), nullptr);
+    d->probe_thread_ = std::thread([raw = d.get(), alive = std::weak_ptr<void>(d->alive_), settings = probe_settings(config.media)] {
+        auto result = std::make_shared<hw::ProbeResult>(hw::probe(settings));
+        consult::post(nullptr, alive, [raw, result] { raw->on_probe_done(std::move(*result)); }, "hardware probe");
     });
     return d;
 }

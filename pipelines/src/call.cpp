@@ -1,6 +1,7 @@
 #include "pipelines/call.hpp"
 
 #include "camera_switch.hpp"
+#include "pipelines/camera_source.hpp"
 #include "encoder_branch.hpp"
 #include "keyframe_gate.hpp"
 #include "main_thread.hpp"
@@ -291,14 +292,7 @@ bool Call::content_available() const {
 expected<void, BuildError> Call::build_content() {
     const auto& cam = settings_.content;
     PipelineBuilder b(GST_BIN(pipeline_.get()));
-    if (cam.test_source) {
-        b.add("videotestsrc", "content_src", {{"is-live", "true"}, {"pattern", "ball"}});
-    } else {
-        b.add("v4l2src", "content_src", {{"device", cam.path}});
-        if (cam.mode && cam.mode->media == "image/jpeg") b.caps("image/jpeg").add("jpegdec", "content_jpegdec");
-        else if (cam.mode && cam.mode->media == "video/x-h264")
-            b.caps("video/x-h264").add("h264parse", "content_parse_in").add("openh264dec", "content_dec");
-    }
+    add_camera_source(b, cam, "content_", kContentTestPattern);
     b.add("videoconvert", "content_convert").add("videoscale", "content_scale").add("videorate", "content_rate")
         .caps("video/x-raw,width=" + std::to_string(settings_.width) + ",height=" + std::to_string(settings_.height) +
               ",framerate=" + std::to_string(settings_.fps) + "/1,pixel-aspect-ratio=1/1")

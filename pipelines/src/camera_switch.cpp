@@ -1,5 +1,6 @@
 #include "camera_switch.hpp"
 
+#include "pipelines/camera_source.hpp"
 
 namespace consult::media {
 
@@ -30,14 +31,7 @@ expected<GstElement*, BuildError> CameraSwitch::build_camera(bool live) {
     const std::string p = "cam" + std::to_string(generation_) + "_";
     PipelineBuilder b(bin_);
     const auto& cam = settings_.camera;
-    if (cam.test_source) {
-        // A moving pattern, so the encoder has real work and motion to measure.
-        b.add("videotestsrc", p + "src", {{"is-live", "true"}, {"pattern", "smpte"}, {"horizontal-speed", "4"}});
-    } else {
-        b.add("v4l2src", p + "src", {{"device", cam.path}});
-        if (cam.mode && cam.mode->media == "image/jpeg") b.caps("image/jpeg").add("jpegdec", p + "jpegdec");
-        else if (cam.mode && cam.mode->media == "video/x-h264") b.caps("video/x-h264").add("h264parse", p + "parse").add("openh264dec", p + "dec");
-    }
+    add_camera_source(b, cam, p, kRoomTestPattern);
     b.add("videoconvert", p + "convert").add("videoscale", p + "scale").add("videorate", p + "rate")
         .caps(raw_caps(settings_))
         // While the "camera off" slate is selected the selector answers not-linked,

@@ -9,10 +9,9 @@
 #include "appliance/hw_report.hpp"
 #include "appliance/kiosk/off_loop.hpp"
 #include "appliance/log.hpp"
-#include "hwconfig/gref.hpp"
+#include "pipelines/camera_source.hpp"
 
 #include <glib.h>
-#include <gst/gst.h>
 
 #include "hwconfig/expected.hpp"
 #include <filesystem>
@@ -24,7 +23,7 @@ namespace consult::http {
 namespace {
 
 using tokens::Role;
-constexpr GstClockTime kPreviewTimeout = 3 * GST_SECOND;
+constexpr std::chrono::milliseconds kPreviewTimeout{3000};
 
 const hw::ProbeResult& probed(const ApplianceContext& ctx) {
     if (!ctx.probe)
@@ -127,63 +126,6 @@ Response put_devices(ApplianceContext& ctx, const Request& req) {
     return Response::json(200, j);
 }
 
-// One 320x180 JPEG from the source a call would open, or the reason there is none.
-// Runs on a worker thread: owns everything it touches.
-struct Still {
-    std::string jpeg, error;
-};
-
-Still grab_still(const hw::SourceChoice& s, bool content) {
-    std::string src;
-    if (s.test_source) {
-        src = std::string("videotestsrc is-live=true pattern=") + (content ? "ball" : "smpte");
-    } else {
-        src = "v4l2src name=src";
-        if (s.mode && s.mode->media == "image/jpeg") src += " ! image/jpeg ! jpegdec";
-        else if (s.mode && s.mode->media == "video/x-h264") src += " ! video/x-h264 ! h264parse ! openh264dec";
-    }
-    const std::string line = src + " ! videoconvert ! videoscale ! "
-                             "video/x-raw,width=320,height=180,pixel-aspect-ratio=1/1 ! jpegenc quality=80 ! "
-                             "appsink name=sink max-buffers=1 drop=true sync=false";
-    GErrorOut err;
-    auto pipeline = adopt(gst_parse_launch(line.c_str(), err.out()));
-    if (!pipeline || err) return {{}, std::string("cannot build the preview: ") + err.message()};
-    auto bin = GST_BIN(pipeline.get());
-    if (!s.test_source) {
-        auto v4l2 = adopt(gst_bin_get_by_name(bin, "src"));
-        g_object_set(v4l2.get(), "device", s.path.c_str(), nullptr);
-    }
-    auto sink = adopt(gst_bin_get_by_name(bin, "sink"));
-    auto* element = GST_ELEMENT(pipeline.get());
-    Still out;
-    if (gst_element_set_state(element, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        out.error = "the camera would not start";
-    } else {
-        GstSample* sample = nullptr;
-        g_signal_emit_by_name(sink.get(), "try-pull-sample", kPreviewTimeout, &sample);
-        if (sample) {
-            GstBuffer* buf = gst_sample_get_buffer(sample);
-            GstMapInfo map;
-            if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
-                out.jpeg.assign(reinterpret_cast<const char*>(map.data), map.size);
-                gst_buffer_unmap(buf, &map);
-            }
-            gst_sample_unref(sample);
-        }
-    }
-    if (out.jpeg.empty() && out.error.empty()) {
-        out.error = "no picture from the camera within 3 seconds";
-        auto bus = adopt(gst_element_get_bus(element));
-        if (GstMessagePtr msg{gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)}) {
-            GErrorOut gerr;
-            gst_message_parse_error(msg.get(), gerr.out(), nullptr);
-            out.error = std::string("the camera failed: ") + gerr.message();
-        }
-    }
-    gst_element_set_state(element, GST_STATE_NULL);
-    return out;
-}
-
 Response preview(ApplianceContext& ctx, const Request& req, const std::shared_ptr<std::set<std::string>>& busy) {
     authenticate(ctx, req, {Role::Admin});
     const auto& p = probed(ctx);
@@ -199,18 +141,20 @@ Response preview(ApplianceContext& ctx, const Request& req, const std::shared_pt
             .with_header("Retry-After", "1");
     busy->insert(which);
     return Response::later([busy, which, source](std::function<void(Response)> reply) {
-        auto still = std::make_shared<Still>();
+        // One 320x180 JPEG from the source a call would open, or the reason there is none.
+        auto still = std::make_shared<expected<std::string, std::string>>(unexpected(std::string()));
         kiosk::run_off_loop([still, source, content = which == "content"] {
-            *still = grab_still(source, content);
-            return !still->jpeg.empty();
+            *still = media::grab_still(source, content ? media::kContentTestPattern : media::kRoomTestPattern, 320, 180,
+                                       kPreviewTimeout);
+            return still->has_value();
         }, [busy, which, still, reply](bool ok) {
             busy->erase(which);
             if (!ok) {
-                log::warning("camera preview failed: " + still->error, {{"WHICH", which}});
-                reply(error_response(503, "preview_failed", still->error));
+                log::warning("camera preview failed: " + still->error(), {{"WHICH", which}});
+                reply(error_response(503, "preview_failed", still->error()));
                 return;
             }
-            auto r = Response::text(200, "image/jpeg", std::move(still->jpeg));
+            auto r = Response::text(200, "image/jpeg", std::move(**still));
             r.headers.emplace_back("Cache-Control", "no-store");
             reply(std::move(r));
         });

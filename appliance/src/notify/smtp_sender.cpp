@@ -1,5 +1,7 @@
 #include "appliance/notify/smtp_sender.hpp"
 
+#include "hwconfig/main_loop.hpp"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -162,16 +164,11 @@ struct SmtpSender::Worker {
             }
             auto result = perform(settings, job.first, &stopping);
             // Delivered on the owner's context; skipped when the sender is gone by then.
-            struct Done { std::weak_ptr<Worker> worker; std::function<void(SmtpResult)> cb; SmtpResult r; };
-            auto* done = new Done{self, std::move(job.second), std::move(result)};
-            GSource* src = g_idle_source_new();
-            g_source_set_callback(src, [](gpointer p) -> gboolean {
-                auto* d = static_cast<Done*>(p);
-                if (auto w = d->worker.lock(); w && !w->stopping) d->cb(std::move(d->r));
-                return G_SOURCE_REMOVE;
-            }, done, [](gpointer p) { delete static_cast<Done*>(p); });
-            g_source_attach(src, context);
-            g_source_unref(src);
+            std::weak_ptr<Worker> worker = self;
+            consult::post(context, std::weak_ptr<void>(worker),
+                          [worker, cb = std::move(job.second), r = std::make_shared<SmtpResult>(std::move(result))] {
+                              if (auto w = worker.lock(); w && !w->stopping) cb(std::move(*r));
+                          }, "email sent");
         }
     }
 };
