@@ -228,6 +228,10 @@ std::vector<hw::Codec> Call::video_codecs() const {
     std::vector<hw::Codec> out{settings_.encoder->codec};
     for (const hw::EncoderRow* row : settings_.fallbacks)
         if (row && std::find(out.begin(), out.end(), row->codec) == out.end()) out.push_back(row->codec);
+    std::stable_partition(out.begin(), out.end(), [this](hw::Codec c) {
+        auto it = room_.branches.find(c);
+        return it != room_.branches.end() && it->second->users > 0;
+    });
     return out;
 }
 
@@ -262,10 +266,23 @@ void Call::release_branch(VideoSource& source, hw::Codec codec) {
     auto it = source.branches.find(codec);
     if (it == source.branches.end()) return;
     if (it->second->users > 0) --it->second->users;
-    const bool main = &source == &room_ && codec == settings_.encoder->codec;
-    if (it->second->users == 0 && !main) {
+    prune_branches(source);
+}
+
+void Call::prune_branches(VideoSource& source) {
+    const bool used = std::any_of(source.branches.begin(), source.branches.end(),
+                                  [](const auto& b) { return b.second->users > 0; });
+    // While no screen takes any, the room keeps one warm: the main codec's when it runs.
+    std::optional<hw::Codec> warm;
+    if (&source == &room_ && !used && !source.branches.empty())
+        warm = source.branches.count(settings_.encoder->codec) ? settings_.encoder->codec : source.branches.begin()->first;
+    for (auto it = source.branches.begin(); it != source.branches.end();) {
+        if (it->second->users > 0 || it->first == warm) {
+            ++it;
+            continue;
+        }
         it->second->remove(GST_BIN(pipeline_.get()));   // nobody needs this codec any more: stop encoding it
-        source.branches.erase(it);
+        it = source.branches.erase(it);
     }
 }
 

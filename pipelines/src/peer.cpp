@@ -136,6 +136,10 @@ void Peer::attach_video(const AnswerShape& answer) {
         ++branch->users;
         branch->force_keyframe();   // the new stream starts with a picture
     }
+    // The answer may have left an encoder with no screen (a VP8-only browser first in
+    // the call): it stops.
+    call_.prune_branches(call_.room_);
+    call_.prune_branches(call_.content_);
 }
 
 expected<void, BuildError> Peer::link_audio(GstElement* tee) {

@@ -99,6 +99,32 @@ TEST_F(CallFixture, AVp8OnlyBrowserGetsTheFallbackEncodedOnceForAllWhoNeedIt) {
     EXPECT_TRUE(run_until([&] { return h.video_frames > hat + 20; }, 10s));
 }
 
+// A VP8-only browser first in the call: the H.264 encoder nobody takes stops, and the
+// next screen is offered VP8 first, so a browser that takes either (the kiosk's)
+// shares the one encoder.
+TEST_F(CallFixture, AfterAVp8OnlyBrowserTheNextScreenIsOfferedTheEncoderAlreadyRunning) {
+    auto s = settings("x264enc");
+    s.fallbacks = {hw::find_encoder("vp8enc")};
+    start(s);
+    RemotePeer& patient = connect("patient", hw::Codec::VP8);
+    ASSERT_TRUE(run_until([&] { return patient.video_frames > 10; }, 25s));
+    EXPECT_EQ(call->running_encoders(), std::vector<std::string>{"venc_VP8_enc"}) << "no H.264 encoder for nobody";
+    RemotePeer& doctor = connect("doctor", hw::Codec::VP8);
+    ASSERT_TRUE(run_until([&] { return !last_offer["doctor"].empty(); }, 10s));
+    EXPECT_NE(last_offer["doctor"].find("m=video 0 UDP/TLS/RTP/SAVPF 97 96"), std::string::npos)
+        << "VP8 first, H.264 beside it: " << last_offer["doctor"];
+    ASSERT_TRUE(run_until([&] { return doctor.video_frames > 10; }, 25s));
+    EXPECT_EQ(call->running_encoders(), std::vector<std::string>{"venc_VP8_enc"}) << "one encoder for both";
+    // Everyone gone: one encoder is kept warm for whoever comes next.
+    call->remove_peer("patient");
+    call->remove_peer("doctor");
+    EXPECT_EQ(call->running_encoders(), std::vector<std::string>{"venc_VP8_enc"});
+    // A screen taking H.264 then gets it, and VP8 stops.
+    RemotePeer& next = connect("next", hw::Codec::H264);
+    ASSERT_TRUE(run_until([&] { return next.video_frames > 10; }, 25s));
+    EXPECT_EQ(call->running_encoders(), std::vector<std::string>{"venc_H264_enc"});
+}
+
 // Software VP8 is the costly path (every Firefox without OpenH264): its encoder is kept
 // at 540 lines whatever the camera gives.
 TEST_F(CallFixture, TheVp8FallbackIsKeptAt540Lines) {

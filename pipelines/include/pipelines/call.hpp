@@ -79,7 +79,9 @@ public:
     void force_keyframe();
     // The bitrate of every running video encoder (the link of the adapting peer).
     void set_video_bitrate(unsigned kbps);
-    // The codecs offered for the room camera, in order of preference.
+    // The codecs offered for the room camera, in order of preference: one already being
+    // encoded for another screen first (a browser that takes either then shares that
+    // encoder), then the encoders' ranking.
     std::vector<hw::Codec> video_codecs() const;
     // Encoders running now (one per codec in use), for tests and benchmarks.
     std::vector<std::string> running_encoders() const;
@@ -134,8 +136,11 @@ private:
     VideoSource room_{"venc_"}, content_{"content_enc_", 300};
     // The branch of `source` encoding `codec`, started if needed; null when no encoder can.
     EncoderBranch* branch_for(VideoSource& source, hw::Codec codec);
-    // A peer stopped using it: a branch stops with its last user, but the room's main one.
+    // A peer stopped using it; then prune_branches.
     void release_branch(VideoSource& source, hw::Codec codec);
+    // Stops every encoder no screen takes. While no screen takes any, the room keeps one
+    // warm (the main codec's when it runs), so a screen coming back starts at once.
+    void prune_branches(VideoSource& source);
     GstElement* audio_tee_ = nullptr;
     GstElement* farend_mixer_ = nullptr;
     std::unique_ptr<CameraSwitch> camera_;
