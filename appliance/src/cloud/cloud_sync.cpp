@@ -4,6 +4,7 @@
 #include "appliance/credentials.hpp"
 #include "appliance/domain/time.hpp"
 #include "appliance/log.hpp"
+#include "appliance/store/cloud_rows.hpp"
 
 #include <algorithm>
 
@@ -32,7 +33,7 @@ struct CloudSync::Run {
 CloudSync::CloudSync(store::Database& db, std::filesystem::path state_dir, SyncSettings settings, GMainContext* context)
     : db_(db), state_dir_(std::move(state_dir)), settings_(std::move(settings)),
       context_(context ? g_main_context_ref(context) : g_main_context_ref_thread_default()), http_(context_),
-      writer_(sqlite3_db_filename(db.raw(), "main"), context_),
+      writer_(db.filename(), context_),
       outbox_(db), state_(SyncState::load(state_dir_)) {
     settings_.page_size = std::clamp(settings_.page_size, 1, 1000);
     settings_.poll_seconds = std::max(1, settings_.poll_seconds);
@@ -170,7 +171,7 @@ void CloudSync::push_next() {
     if (push_not_before_ && ch::steady_clock::now() < *push_not_before_) return pull_table(0);
     // Read on the writer's connection: it sees its own deletes, whatever the main connection holds open.
     auto entries = std::make_shared<std::vector<OutboxEntry>>();
-    writer_.post([entries](store::Database& db) { *entries = Outbox(db).pending(kPushWindow); },
+    writer_.post([entries](store::Database& db) { *entries = store::OutboxStore(db).pending(kPushWindow); },
                  [this, entries](const std::string& error) {
                      timed([&] {
                          if (!error.empty()) {
@@ -222,7 +223,7 @@ void CloudSync::on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, s
     };
     switch (classify(r)) {
     case Outcome::Done:
-        return writer_.post([seqs = b.seqs](store::Database& db) { Outbox(db).delivered(seqs); },
+        return writer_.post([seqs = b.seqs](store::Database& db) { store::OutboxStore(db).delivered(seqs); },
                             then([this, batches, index] {
                                 const auto rows = long((*batches)[index].rows.size());
                                 run_->pushed += int(rows);
@@ -239,7 +240,7 @@ void CloudSync::on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, s
         next_attempt_at_ = iso_in(delay);
         record_error("push " + b.table + ": " + e.summary() + "; retrying at " + *next_attempt_at_);
         return writer_.post([seqs = b.seqs, why = e.summary(), at = *next_attempt_at_](store::Database& db) {
-                                Outbox(db).failed(seqs, why, at);
+                                store::OutboxStore(db).failed(seqs, why, at);
                             },
                             then([this] { end_run(state_.last_error); }));
     }
@@ -259,7 +260,7 @@ void CloudSync::on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, s
         state_.last_error = "parked " + b.table + " " + row_id + ": " + e.summary();
         state_.last_error_at = domain::now_iso();
         return writer_.post([seqs = b.seqs, detail](store::Database& db) {
-                                Outbox outbox(db);
+                                store::OutboxStore outbox(db);
                                 for (auto seq : seqs) outbox.park(seq, detail);
                             },
                             then([this, batches, index] { send_batch(batches, index + 1); }));
@@ -283,9 +284,7 @@ void CloudSync::pull_table(size_t index) {
         q.filters.emplace_back(t.clinic_column, "eq." + settings_.clinic_id);
     } else {   // timings belong to doctors: this clinic's doctors
         std::string ids;
-        auto st = db_.prepare("SELECT id FROM doctors WHERE clinic_id = ?1 ORDER BY id");
-        st.bind(1, std::string_view(settings_.clinic_id));
-        while (st.step()) ids += (ids.empty() ? "" : ",") + st.text(0);
+        for (const auto& id : store::doctor_ids_of_clinic(db_, settings_.clinic_id)) ids += (ids.empty() ? "" : ",") + id;
         if (ids.empty()) return pull_table(index + 1);
         q.filters.emplace_back("doctor_id", "in.(" + ids + ")");
     }

@@ -2,10 +2,11 @@
 
 #include "appliance/domain/errors.hpp"
 #include "appliance/domain/time.hpp"
+#include "appliance/store/cloud_rows.hpp"
+#include "appliance/store/outbox_store.hpp"
 #include "appliance/store/session_store.hpp"
 
-#include <cstdio>
-#include <set>
+#include <optional>
 
 namespace consult::cloud {
 
@@ -51,90 +52,66 @@ const LocalTable* find_local(const std::string& table) {
     return nullptr;
 }
 
-// Binds one cloud value; false when the value cannot be stored (the row is skipped).
-bool bind_value(store::Statement& st, int index, const Column& c, const nlohmann::json& row) {
+// One cloud value as the local schema takes it; nothing when it cannot be stored (the row is skipped).
+std::optional<store::CloudValue> value_of(const Column& c, const nlohmann::json& row) {
     const nlohmann::json v = row.contains(c.name) ? row[c.name] : nlohmann::json(nullptr);
     switch (c.kind) {
     case Kind::Text:
-        if (!v.is_string()) return false;
-        st.bind(index, std::string_view(v.get<std::string>()));
-        return true;
+        if (!v.is_string()) return std::nullopt;
+        return v.get<std::string>();
     case Kind::OptText:
-        if (v.is_string()) st.bind(index, std::string_view(v.get<std::string>()));
-        else st.bind(index, nullptr);
-        return true;
+        if (v.is_string()) return v.get<std::string>();
+        return nullptr;
     case Kind::Time: {
-        if (!v.is_string()) return false;
+        if (!v.is_string()) return std::nullopt;
         std::string t = to_local_time(v.get<std::string>());
-        if (t.empty()) return false;
-        st.bind(index, std::string_view(t));
-        return true;
+        if (t.empty()) return std::nullopt;
+        return t;
     }
     case Kind::Int:
-        if (!v.is_number_integer()) return false;
-        st.bind(index, v.get<std::int64_t>());
-        return true;
+        if (!v.is_number_integer()) return std::nullopt;
+        return v.get<std::int64_t>();
     case Kind::Bool:
-        if (v.is_boolean()) st.bind(index, v.get<bool>() ? 1 : 0);
-        else if (v.is_number_integer()) st.bind(index, v.get<int>() != 0 ? 1 : 0);
-        else return false;
-        return true;
+        if (v.is_boolean()) return std::int64_t(v.get<bool>() ? 1 : 0);
+        if (v.is_number_integer()) return std::int64_t(v.get<int>() != 0 ? 1 : 0);
+        return std::nullopt;
     case Kind::Clock: {   // "09:00:00" (PostgreSQL time) → "09:00"
-        if (!v.is_string()) return false;
+        if (!v.is_string()) return std::nullopt;
         std::string s = v.get<std::string>().substr(0, 5);
-        if (!domain::parse_clock(s)) return false;
-        st.bind(index, std::string_view(s));
-        return true;
+        if (!domain::parse_clock(s)) return std::nullopt;
+        return s;
     }
     case Kind::Phone: {   // the local schema keeps only E.164; anything else is left out, not guessed
         std::string s = v.is_string() ? v.get<std::string>() : "";
         bool e164 = s.size() >= 3 && s[0] == '+' && s[1] >= '1' && s[1] <= '9';
-        if (e164) st.bind(index, std::string_view(s));
-        else st.bind(index, nullptr);
-        return true;
+        if (e164) return s;
+        return nullptr;
     }
     case Kind::Email: {
         std::string s = v.is_string() ? v.get<std::string>() : "";
         auto at = s.find('@');
-        if (at != std::string::npos && at > 0 && at + 1 < s.size()) st.bind(index, std::string_view(s));
-        else st.bind(index, nullptr);
-        return true;
+        if (at != std::string::npos && at > 0 && at + 1 < s.size()) return s;
+        return nullptr;
     }
     }
-    return false;
+    return std::nullopt;
 }
 
-std::string upsert_sql(const LocalTable& t) {
-    std::string cols, params, sets;
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-        const std::string name = t.columns[i].name;
-        cols += (i ? ", " : "") + name;
-        params += (i ? ", ?" : "?") + std::to_string(i + 1);
-        if (name != "id" && name != "created_at") sets += (sets.empty() ? "" : ", ") + name + " = excluded." + name;
+// The row's values in column order; throws when one cannot be stored.
+std::vector<store::CloudValue> values_of(const LocalTable& t, const nlohmann::json& row) {
+    std::vector<store::CloudValue> out;
+    for (const auto& c : t.columns) {
+        auto v = value_of(c, row);
+        if (!v) throw store::StoreError(0, "value");
+        out.push_back(std::move(*v));
     }
-    return "INSERT INTO " + std::string(t.table) + "(" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " +
-           sets;
+    return out;
 }
 
-// Runs `f` inside a savepoint: a row that breaks a constraint is rolled back alone.
-template <typename F>
-bool in_savepoint(store::Database& db, F f) {
-    db.exec("SAVEPOINT pulled_row");
-    try {
-        f();
-        db.exec("RELEASE pulled_row");
-        return true;
-    } catch (const std::exception&) {   // a StoreError, or a value of a type the row cannot hold
-        db.exec("ROLLBACK TO pulled_row");
-        db.exec("RELEASE pulled_row");
-        return false;
-    }
-}
-
-bool appointment_has_sessions(store::Database& db, const std::string& id) {
-    auto st = db.prepare("SELECT 1 FROM video_consultation_sessions WHERE appointment_id = ?1 LIMIT 1");
-    st.bind(1, std::string_view(id));
-    return st.step();
+std::vector<std::string> column_names(const LocalTable& t) {
+    std::vector<std::string> out;
+    for (const auto& c : t.columns) out.emplace_back(c.name);
+    return out;
 }
 
 // A text field of a cloud row; empty when absent or of another type.
@@ -147,21 +124,15 @@ void apply_tombstone(store::Database& db, const nlohmann::json& row, ApplyResult
     const std::string table = text_of(row, "table_name"), id = text_of(row, "row_id");
     if (id.empty() || !find_local(table) || table == "clinics") { ++out.skipped; return; }
     if (table == "appointments") {
-        if (appointment_has_sessions(db, id)) {   // sessions keep their appointment: it becomes cancelled
-            db.prepare("UPDATE appointments SET status = 'cancelled', updated_at = ?1 WHERE id = ?2 AND status <> 'cancelled'")
-                .bind(1, std::string_view(domain::now_iso())).bind(2, std::string_view(id)).run();
-        } else {
-            db.prepare("DELETE FROM appointments WHERE id = ?1").bind(1, std::string_view(id)).run();
-        }
+        // Sessions keep their appointment: it becomes cancelled.
+        if (store::appointment_has_sessions(db, id)) store::cancel_appointment(db, id);
+        else store::delete_cloud_row(db, table, id);
         out.cancelled_appointments.push_back(id);
         ++out.deleted;
         return;
     }
-    bool gone = in_savepoint(db, [&] {
-        db.prepare("DELETE FROM " + table + " WHERE id = ?1").bind(1, std::string_view(id)).run();
-    });
-    if (!gone && table == "doctors")   // still referenced by appointments: no longer bookable
-        db.prepare("UPDATE doctors SET is_active = 0 WHERE id = ?1").bind(1, std::string_view(id)).run();
+    bool gone = store::in_savepoint(db, [&] { store::delete_cloud_row(db, table, id); });
+    if (!gone && table == "doctors") store::deactivate_doctor(db, id);   // still referenced by appointments
     ++out.deleted;
 }
 
@@ -190,28 +161,20 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
         for (const auto& row : rows) {
             if (!row.is_object()) { ++out.skipped; continue; }
             // A row the local store cannot take is left aside; the pull goes on past it.
-            if (!in_savepoint(db, [&] { apply_tombstone(db, row, out); })) ++out.skipped;
+            if (!store::in_savepoint(db, [&] { apply_tombstone(db, row, out); })) ++out.skipped;
         }
         tx.commit();
         return out;
     }
     const LocalTable* t = find_local(table);
     if (!t) return out;
-    auto st = db.prepare(upsert_sql(*t));
-    std::set<std::string> unpushed;   // rows with a local change still in the outbox
-    auto pending = db.prepare("SELECT DISTINCT row_id FROM outbox WHERE parked = 0 AND table_name = ?1");
-    pending.bind(1, std::string_view(table));
-    while (pending.step()) unpushed.insert(pending.text(0));
+    store::CloudRowWriter writer(db, t->table, column_names(*t));
+    const auto unpushed = store::OutboxStore(db).unpushed_rows(table);   // a local change still in the outbox wins
     for (const auto& row : rows) {
         if (!row.is_object() || !row.contains("id") || !row["id"].is_string()) { ++out.skipped; continue; }
         const std::string id = row["id"].get<std::string>();
         if (unpushed.count(id)) { ++out.kept_local; continue; }
-        bool ok = in_savepoint(db, [&] {
-            st.reset();
-            for (size_t i = 0; i < t->columns.size(); ++i)
-                if (!bind_value(st, int(i + 1), t->columns[i], row)) throw store::StoreError(0, "value");
-            st.run();
-        });
+        bool ok = store::in_savepoint(db, [&] { writer.upsert(values_of(*t, row)); });
         if (!ok) { ++out.skipped; continue; }
         ++out.applied;
         if (table == "appointments" && text_of(row, "status") == "cancelled") out.cancelled_appointments.push_back(id);
@@ -224,12 +187,7 @@ int cancel_sessions_of(store::Database& db, const std::vector<std::string>& appo
     store::SessionStore sessions(db);
     int n = 0;
     for (const auto& appointment : appointment_ids) {
-        auto st = db.prepare("SELECT id FROM video_consultation_sessions WHERE appointment_id = ?1 "
-                             "AND status IN ('scheduled', 'waiting')");
-        st.bind(1, std::string_view(appointment));
-        std::vector<std::string> ids;
-        while (st.step()) ids.push_back(st.text(0));
-        for (const auto& id : ids) {
+        for (const auto& id : store::unstarted_sessions_of(db, appointment)) {
             try {
                 sessions.transition(id, domain::SessionStatus::Cancelled, "cloud",
                                     std::string("appointment cancelled in the clinic system"));
@@ -256,7 +214,7 @@ std::string to_local_time(const std::string& s) {
         rest = rest.substr(i);
     }
     if (rest.size() == 3 && (rest[0] == '+' || rest[0] == '-')) rest += ":00";                 // "+02"
-    if (rest.size() == 5 && (rest[0] == '+' || rest[0] == '-')) rest.insert(3, ":");          // "+0200"
+    if (rest.size() == 5 && (rest[0] == '+' || rest[0] == '-')) rest = rest.substr(0, 3) + ":" + rest.substr(3);   // "+0200"
     auto t = domain::parse_iso(s.substr(0, 19) + rest);
     if (!t) return {};
     return domain::iso_utc(*t, millis);

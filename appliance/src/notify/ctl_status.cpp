@@ -3,7 +3,7 @@
 #include "appliance/credentials.hpp"
 #include "appliance/domain/time.hpp"
 #include "appliance/notify/notifier.hpp"
-#include "appliance/store/database.hpp"
+#include "appliance/store/message_records.hpp"
 
 namespace consult::notify {
 
@@ -33,18 +33,11 @@ nlohmann::json messaging_status(const Config& config, const std::filesystem::pat
     try {
         auto db = store::Database::open(state_dir / "consult.db", store::Database::Mode::ReadOnly);
         const std::string since = domain::iso_utc(std::time(nullptr) - 86400);
-        auto counts = db.prepare("SELECT channel || ' ' || status, count(*) FROM outbound_messages "
-                                 "WHERE created_at >= ?1 GROUP BY 1 ORDER BY 1");
-        counts.bind(1, std::string_view(since));
-        while (counts.step()) out["last_24h"][counts.text(0)] = counts.integer(1);
-        auto last = db.prepare("SELECT channel, purpose, error_code, updated_at FROM outbound_messages "
-                               "WHERE status IN ('failed', 'undelivered', 'rejected') ORDER BY updated_at DESC LIMIT 1");
-        if (last.step()) {
-            std::optional<int> code;
-            if (!last.is_null(2)) code = int(last.integer(2));
-            out["last_failure"] = {{"channel", last.text(0)}, {"purpose", last.text(1)},
-                                   {"reason", describe_twilio_error(code)}, {"at", last.text(3)}};
-        }
+        store::MessageRecords messages(db);
+        for (const auto& [what, n] : messages.counts_since(since)) out["last_24h"][what] = n;
+        if (auto f = messages.last_failure())
+            out["last_failure"] = {{"channel", f->channel}, {"purpose", f->purpose},
+                                   {"reason", describe_twilio_error(f->error_code)}, {"at", f->at}};
     } catch (const store::StoreError&) {
         // No database yet, or one from before messages were kept: nothing to count.
     }

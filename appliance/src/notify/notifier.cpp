@@ -3,6 +3,7 @@
 #include "appliance/domain/time.hpp"
 #include "appliance/log.hpp"
 #include "appliance/notify/message_text.hpp"
+#include "appliance/store/message_targets.hpp"
 #include "appliance/twilio/message_status.hpp"
 
 #include <array>
@@ -59,23 +60,19 @@ void Notifier::count(const MessageRow& m, const std::string& outcome) {
 Notifier::~Notifier() { *alive_ = false; }
 
 std::optional<Notifier::Recipient> Notifier::recipient(const std::string& session_id) {
-    auto st = db_.prepare(
-        "SELECT s.room_name, s.status, s.created_at, a.starts_at, a.patient_id, p.phone, p.email, c.name, c.phone "
-        "FROM video_consultation_sessions s JOIN appointments a ON a.id = s.appointment_id "
-        "JOIN patients p ON p.id = a.patient_id JOIN clinics c ON c.id = a.clinic_id WHERE s.id = ?1");
-    st.bind(1, std::string_view(session_id));
-    if (!st.step()) return std::nullopt;
+    auto row = store::find_recipient(db_, session_id);
+    if (!row) return std::nullopt;
     Recipient r;
     r.session_id = session_id;
-    r.room = st.text(0);
-    r.session_status = st.text(1);
-    r.created_at = parse_time(st.text(2));
-    r.starts_at = parse_time(st.text(3));
-    r.patient_id = st.text(4);
-    r.phone = st.optional_text(5);
-    r.email = st.optional_text(6);
-    r.clinic_name = st.text(7);
-    r.clinic_phone = st.optional_text(8).value_or("");
+    r.room = row->room;
+    r.session_status = row->session_status;
+    r.created_at = parse_time(row->created_at);
+    r.starts_at = parse_time(row->starts_at);
+    r.patient_id = row->patient_id;
+    r.phone = row->phone;
+    r.email = row->email;
+    r.clinic_name = row->clinic_name;
+    r.clinic_phone = row->clinic_phone.value_or("");
     return r;
 }
 
@@ -102,7 +99,7 @@ std::optional<MessageRow> Notifier::start(const std::string& session_id, Purpose
         if (m.purpose == purpose_name(p)) return std::nullopt;   // sent (or tried) already
     auto channel = channel_for(*r, p);
     if (!channel) return std::nullopt;
-    auto row = messages_.reserve(session_id, r->patient_id, p, *channel);
+    auto row = messages_.reserve(session_id, r->patient_id, purpose_name(p), channel_name(*channel));
     if (!row) return std::nullopt;
     dispatch(*row, *r, link);
     return messages_.find(row->id);
@@ -130,7 +127,9 @@ void Notifier::finished(const std::string& row_id, const SendOutcome& o) {
     auto row = messages_.find(row_id);
     if (!row) return;
     if (o.ok) {
-        if (row->channel == "sms") messages_.accepted(row_id, o.provider_sid, o.status, o.attempts);
+        // A first status this build does not know is taken as "queued".
+        if (row->channel == "sms")
+            messages_.accepted(row_id, o.provider_sid, twilio::status_rank(o.status) > 0 ? o.status : "queued", o.attempts);
         else messages_.emailed(row_id, o.attempts);
         count(*row, "accepted");
         log::info(row->purpose + " accepted by " + (row->channel == "sms" ? "Twilio" : "the SMTP server"),
@@ -155,7 +154,7 @@ void Notifier::fall_back_to_email(const MessageRow& failed) {
     const auto purpose = parse_purpose(failed.purpose).value_or(Purpose::Invite);
     // A late failure of "ready" or a reminder after the call is over helps no one.
     if (purpose != Purpose::Invite && purpose != Purpose::Summary && !is_open(r->session_status)) return;
-    auto row = messages_.reserve(failed.session_id, failed.patient_id, purpose, Channel::Email);
+    auto row = messages_.reserve(failed.session_id, failed.patient_id, purpose_name(purpose), channel_name(Channel::Email));
     if (!row) return;
     log::info("falling back to email", {{"SESSION_ID", failed.session_id}, {"MESSAGE_ID", row->id}});
     dispatch(*row, *r, {});
@@ -212,7 +211,7 @@ nlohmann::json Notifier::resend_invite(const std::string& session_id, Channel ch
         if (m.purpose == "invite" && m.channel == channel_name(channel)) row = m;
     if (row && (in_flight_.contains(row->id) || !messages_.retry_failed(row->id)))
         throw InviteRefused("invite_already_sent", "the invite is " + row->status + " by " + row->channel);
-    if (!row) row = messages_.reserve(session_id, r->patient_id, Purpose::Invite, channel);
+    if (!row) row = messages_.reserve(session_id, r->patient_id, purpose_name(Purpose::Invite), channel_name(channel));
     if (!row) throw InviteRefused("invite_already_sent", "the invite was just sent");
     log::info("invite sent again on request", {{"SESSION_ID", session_id}, {"MESSAGE_ID", row->id}});
     dispatch(*messages_.find(row->id), *r, {});
@@ -222,28 +221,18 @@ nlohmann::json Notifier::resend_invite(const std::string& session_id, Channel ch
 void Notifier::tick(std::time_t now) {
     // Reminders: open sessions starting within the next 15 minutes that were made
     // before that window opened (a session made 5 minutes ahead has just had its invite).
-    auto due = db_.prepare(
-        "SELECT s.id, a.starts_at, s.created_at FROM video_consultation_sessions s "
-        "JOIN appointments a ON a.id = s.appointment_id WHERE s.status IN ('scheduled', 'waiting') "
-        "AND a.starts_at >= ?1 AND a.starts_at <= ?2 ORDER BY a.starts_at LIMIT 200");
-    due.bind(1, std::string_view(domain::iso_utc(now - 60))).bind(2, std::string_view(domain::iso_utc(now + kReminderMinutes * 60 + 60)));
-    std::vector<std::string> reminders;
-    while (due.step()) {
-        const std::time_t starts = parse_time(due.text(1)), created = parse_time(due.text(2));
+    const auto due = store::open_sessions_starting(db_, domain::iso_utc(now - 60),
+                                                   domain::iso_utc(now + kReminderMinutes * 60 + 60));
+    for (const auto& s : due) {
+        const std::time_t starts = parse_time(s.starts_at), created = parse_time(s.created_at);
         if (starts >= now && starts - now <= kReminderMinutes * 60 && created < starts - kReminderMinutes * 60)
-            reminders.push_back(due.text(0));
+            start(s.id, Purpose::Reminder);
     }
-    for (const auto& id : reminders) start(id, Purpose::Reminder);
 
     // A note after each finished call (within a day, so an old database sends nothing).
-    if (email_) {
-        auto ended = db_.prepare("SELECT id FROM video_consultation_sessions WHERE status = 'completed' "
-                                 "AND ended_at >= ?1 LIMIT 200");
-        ended.bind(1, std::string_view(domain::iso_utc(now - 86400)));
-        std::vector<std::string> ids;
-        while (ended.step()) ids.push_back(ended.text(0));
-        for (const auto& id : ids) start(id, Purpose::Summary);
-    }
+    if (email_)
+        for (const auto& id : store::sessions_completed_since(db_, domain::iso_utc(now - 86400)))
+            start(id, Purpose::Summary);
 
     // Rows still pending and not in flight: the daemon stopped before the answer came.
     for (const auto& m : messages_.pending()) {
@@ -259,7 +248,8 @@ void Notifier::tick(std::time_t now) {
 
 bool Notifier::message_status(const std::string& provider_sid, const std::string& status,
                               std::optional<int> error_code, const std::string& error_message) {
-    auto update = messages_.apply_status(provider_sid, status, error_code, error_message);
+    auto update = messages_.apply_status(provider_sid, status, error_code, error_message,
+                                         [&](const std::string& from) { return twilio::moves_forward(from, status); });
     if (!update) return false;
     if (!update->changed) {
         log::debug("status callback ignored (duplicate or out of order)",

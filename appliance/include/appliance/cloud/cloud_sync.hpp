@@ -80,7 +80,7 @@ private:
     GMainContext* context_;
     net::HttpClient http_;
     StoreWorker writer_;                     // pulled rows are written off the main loop
-    Outbox outbox_;
+    store::OutboxStore outbox_;
     SyncState state_;
     std::unique_ptr<Run> run_;
     bool running_ = false, again_ = false;

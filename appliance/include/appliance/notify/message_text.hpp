@@ -2,7 +2,7 @@
 // and the link to the waiting room — nothing about why the patient is coming.
 #pragma once
 
-#include "appliance/notify/message_store.hpp"
+#include "appliance/notify/message.hpp"
 
 #include <ctime>
 #include <string>

@@ -7,8 +7,9 @@
 
 #include "appliance/config.hpp"
 #include "appliance/metrics.hpp"
-#include "appliance/notify/message_store.hpp"
+#include "appliance/notify/message.hpp"
 #include "appliance/notify/smtp_sender.hpp"
+#include "appliance/store/message_records.hpp"
 #include "appliance/tokens/token_service.hpp"
 
 #include <nlohmann/json.hpp>
@@ -101,7 +102,7 @@ private:
     SmsChannel* sms_;
     EmailChannel* email_;
     Metrics* metrics_;
-    MessageStore messages_;
+    store::MessageRecords messages_;
     std::set<std::string> in_flight_;   // row ids sent and not answered yet
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

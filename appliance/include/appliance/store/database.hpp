@@ -98,6 +98,7 @@ public:
     // Could a write start now? Takes and drops the write lock without waiting.
     bool write_lock_free();
     std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
+    std::filesystem::path filename() const { return sqlite3_db_filename(db_.get(), "main"); }
     sqlite3* raw() const { return db_.get(); }
 
 private:

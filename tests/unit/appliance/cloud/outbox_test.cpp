@@ -1,7 +1,4 @@
 #include "appliance/cloud/outbox.hpp"
-#include "appliance/store/migrations.hpp"
-#include "appliance/store/records.hpp"
-#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -61,35 +58,6 @@ TEST(PlanBatches, DeletionsAreTheirOwnRequestsAndBatchesRespectTheSizeLimit) {
     EXPECT_EQ(b[0].rows[0], nlohmann::json({{"id", "t1"}}));
     EXPECT_EQ(b[1].rows.size(), 2u);
     EXPECT_EQ(b[3].rows.size(), 1u);
-}
-
-class OutboxStore : public ::testing::Test {
-protected:
-    void SetUp() override {
-        db_.emplace(store::Database::open(dir_ / "consult.db"));
-        store::migrate(*db_);
-    }
-    test::TempDir dir_;
-    std::optional<store::Database> db_;
-};
-
-TEST_F(OutboxStore, DeliveredRowsLeaveParkedRowsStayAndAreNotPending) {
-    for (int i = 0; i < 3; ++i)
-        store::enqueue_outbox(*db_, "video_consultation_sessions", "s" + std::to_string(i), {{"id", "s" + std::to_string(i)}});
-    Outbox o(*db_);
-    auto p = o.pending(10);
-    ASSERT_EQ(p.size(), 3u);
-    EXPECT_TRUE(o.has_pending("video_consultation_sessions", "s1"));
-    o.delivered({p[0].seq});
-    o.park(p[1].seq, "HTTP 400 23514: check");
-    o.failed({p[2].seq}, "HTTP 503", "2030-01-01T00:00:00.000Z");
-    EXPECT_EQ(o.depth(), 1);
-    EXPECT_EQ(o.parked(), 1);
-    EXPECT_FALSE(o.has_pending("video_consultation_sessions", "s1"));
-    auto left = o.pending(10);
-    ASSERT_EQ(left.size(), 1u);
-    EXPECT_EQ(left[0].row_id, "s2");
-    EXPECT_EQ(left[0].attempts, 1);
 }
 
 }  // namespace

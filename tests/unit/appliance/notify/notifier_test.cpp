@@ -103,12 +103,12 @@ TEST_F(NotifierTest, InviteGoesBySmsOnceWithTheLinkAndNoClinicalDetail) {
 
 TEST_F(NotifierTest, TheSqlKeyRefusesASecondRowForTheSamePurposeAndChannel) {
     const auto id = session(now_ + 3 * 3600);
-    MessageStore store(*db_);
+    store::MessageRecords store(*db_);
     const std::string patient = scalar("SELECT a.patient_id FROM video_consultation_sessions s JOIN appointments a "
                                        "ON a.id = s.appointment_id WHERE s.id = '" + id + "'");
-    EXPECT_TRUE(store.reserve(id, patient, Purpose::Invite, Channel::Sms));
-    EXPECT_FALSE(store.reserve(id, patient, Purpose::Invite, Channel::Sms));
-    EXPECT_TRUE(store.reserve(id, patient, Purpose::Invite, Channel::Email));
+    EXPECT_TRUE(store.reserve(id, patient, "invite", "sms"));
+    EXPECT_FALSE(store.reserve(id, patient, "invite", "sms"));
+    EXPECT_TRUE(store.reserve(id, patient, "invite", "email"));
     EXPECT_THROW(db_->exec("INSERT INTO outbound_messages(id, session_id, patient_id, purpose, channel) SELECT "
                            "'00000000-0000-4000-8000-000000000000', session_id, patient_id, purpose, channel "
                            "FROM outbound_messages LIMIT 1"),

@@ -1,25 +1,19 @@
-// What the appliance sent a patient (invite, reminder, "the doctor is ready", the
-// summary after the call), by which channel, and what became of it. One row per
-// session, purpose and channel: the unique key is what keeps a message from going
-// out twice.
+// The messages the appliance sent patients (outbound_messages) and the patients who
+// opted out of SMS. One row per session, purpose and channel: the unique key is what
+// keeps a message from going out twice.
 #pragma once
 
 #include "appliance/store/database.hpp"
 
-#include <nlohmann/json.hpp>
-
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-namespace consult::notify {
-
-enum class Purpose { Invite, Reminder, Ready, Summary };
-enum class Channel { Sms, Email };
-
-std::string_view purpose_name(Purpose p);
-std::string_view channel_name(Channel c);
-std::optional<Purpose> parse_purpose(std::string_view s);
+namespace consult::store {
 
 struct MessageRow {
     std::string id, session_id, patient_id, purpose, channel, status;
@@ -29,35 +23,42 @@ struct MessageRow {
     std::string created_at, updated_at;
 };
 
-nlohmann::json to_json(const MessageRow& m);
-
 // A status callback's effect on the stored message.
 struct StatusUpdate {
     MessageRow message;     // after the update
     bool changed = false;   // false for a duplicate or a status that would move it back
 };
 
-class MessageStore {
+// What `consultctl status` says of the latest message that did not get through.
+struct FailedMessage {
+    std::string channel, purpose;
+    std::optional<int> error_code;
+    std::string at;
+};
+
+class MessageRecords {
 public:
-    explicit MessageStore(store::Database& db) : db_(db) {}
+    explicit MessageRecords(Database& db) : db_(db) {}
 
     // A new 'pending' row, or nothing when this session already has one for this
     // purpose and channel (whatever its state).
-    std::optional<MessageRow> reserve(const std::string& session_id, const std::string& patient_id, Purpose purpose,
-                                      Channel channel);
-    // Twilio accepted it (201) after `attempts` tries.
+    std::optional<MessageRow> reserve(const std::string& session_id, const std::string& patient_id,
+                                      std::string_view purpose, std::string_view channel);
+    // The provider accepted it, with its first status, after `attempts` tries.
     void accepted(const std::string& id, const std::string& provider_sid, const std::string& status, int attempts);
     // The SMTP server took the email.
     void emailed(const std::string& id, int attempts);
     // A person asked to send a failed message again: back to 'pending', the old SID and
     // error dropped. False unless the row had failed.
     bool retry_failed(const std::string& id);
-    // No way through: Twilio refused it, retries ran out, or the SMTP server said no.
+    // No way through: the provider refused it, retries ran out, or the SMTP server said no.
     void failed(const std::string& id, const std::string& status, std::optional<int> code,
                 const std::string& message, int attempts);
-    // A status callback for a provider SID; nothing when the SID is not ours.
+    // A status callback for a provider SID, in one transaction: stored only when
+    // `moves_forward(stored status)` says it is news; nothing when the SID is not ours.
     std::optional<StatusUpdate> apply_status(const std::string& provider_sid, const std::string& status,
-                                             std::optional<int> error_code, const std::string& error_message);
+                                             std::optional<int> error_code, const std::string& error_message,
+                                             const std::function<bool(const std::string& from)>& moves_forward);
 
     std::optional<MessageRow> find(const std::string& id);
     std::vector<MessageRow> for_session(const std::string& session_id);
@@ -68,9 +69,14 @@ public:
     void opt_out(const std::string& patient_id, int error_code);
     bool opted_out(const std::string& patient_id);
 
+    // For `consultctl status`: "<channel> <status>" → how many, made since `since` (ISO time).
+    std::vector<std::pair<std::string, std::int64_t>> counts_since(const std::string& since);
+    // The latest message that failed, was undelivered or refused.
+    std::optional<FailedMessage> last_failure();
+
 private:
     std::optional<MessageRow> select_one(const char* where, const std::string& value);
-    store::Database& db_;
+    Database& db_;
 };
 
-}  // namespace consult::notify
+}  // namespace consult::store

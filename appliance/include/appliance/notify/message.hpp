@@ -1,0 +1,26 @@
+// A message to a patient: why it goes (invite, reminder, "the doctor is ready", the
+// summary after the call), by which channel, and its stored row as the API shows it.
+// The rows themselves: store/message_records.hpp.
+#pragma once
+
+#include "appliance/store/message_records.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string_view>
+
+namespace consult::notify {
+
+enum class Purpose { Invite, Reminder, Ready, Summary };
+enum class Channel { Sms, Email };
+
+std::string_view purpose_name(Purpose p);
+std::string_view channel_name(Channel c);
+std::optional<Purpose> parse_purpose(std::string_view s);
+
+using store::MessageRow;
+
+nlohmann::json to_json(const MessageRow& m);
+
+}  // namespace consult::notify

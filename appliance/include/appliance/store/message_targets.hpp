@@ -1,0 +1,29 @@
+// Who a session's messages go to, and which sessions a reminder or the note after
+// the call is due for.
+#pragma once
+
+#include "appliance/store/database.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace consult::store {
+
+// A session with its patient's addresses and its clinic, as the messages need them.
+struct MessageRecipient {
+    std::string room, session_status, created_at, starts_at, patient_id, clinic_name;
+    std::optional<std::string> phone, email, clinic_phone;
+};
+std::optional<MessageRecipient> find_recipient(Database& db, const std::string& session_id);
+
+// Scheduled or waiting sessions whose appointment starts in [from, to] (ISO times), soonest first.
+struct UpcomingSession {
+    std::string id, starts_at, created_at;
+};
+std::vector<UpcomingSession> open_sessions_starting(Database& db, const std::string& from, const std::string& to);
+
+// Sessions completed since `since` (ISO time).
+std::vector<std::string> sessions_completed_since(Database& db, const std::string& since);
+
+}  // namespace consult::store
