@@ -10,7 +10,9 @@
 #include <gst/video/video.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 #define GST_USE_UNSTABLE_API
@@ -389,6 +391,29 @@ void Peer::on_pad_added(GstElement*, GstPad* pad, gpointer p) {
     static_cast<Peer*>(p)->build_receiver(pad);
 }
 
+namespace {
+
+// A received frame's picture size without decoding it: H.264's from the parser's caps
+// (read from the SPS), VP8's from a keyframe's header (RFC 6386 9.1).
+std::optional<std::pair<int, int>> frame_size(GstPad* pad, GstBuffer* buf) {
+    GstCapsPtr caps(gst_pad_get_current_caps(pad));
+    const GstStructure* s = caps ? gst_caps_get_structure(caps.get(), 0) : nullptr;
+    int w = 0, h = 0;
+    if (s && gst_structure_get_int(s, "width", &w) && gst_structure_get_int(s, "height", &h) && w > 0 && h > 0)
+        return std::pair{w, h};
+    if (!s || !gst_structure_has_name(s, "video/x-vp8") || !buf) return std::nullopt;
+    std::uint8_t head[10];
+    if (gst_buffer_extract(buf, 0, head, sizeof head) != sizeof head) return std::nullopt;
+    const bool keyframe = (head[0] & 1) == 0;
+    if (!keyframe || head[3] != 0x9d || head[4] != 0x01 || head[5] != 0x2a) return std::nullopt;
+    w = (head[6] | head[7] << 8) & 0x3fff;
+    h = (head[8] | head[9] << 8) & 0x3fff;
+    if (w == 0 || h == 0) return std::nullopt;
+    return std::pair{w, h};
+}
+
+}  // namespace
+
 void Peer::build_receiver(GstPad* pad) {
     if (torn_down_) return;
     GstCapsPtr caps(gst_pad_get_current_caps(pad));
@@ -402,26 +427,23 @@ void Peer::build_receiver(GstPad* pad) {
     b.add("queue", name(tag + "queue"));
     GstElement* first = b.last();
     if (media == "video") {
+        // The remote's video is forwarded as it came (to the kiosk) and never shown on the
+        // box: it is counted and measured here, not decoded.
         const auto codec = enc == "H264" ? hw::Codec::H264 : hw::Codec::VP8;
-        auto decoders = hw::decoders_available(hw::registry_has, codec);
         b.add(codec == hw::Codec::H264 ? "rtph264depay" : "rtpvp8depay", name(tag + "depay"));
-        if (codec == hw::Codec::H264) b.add("h264parse", name(tag + "parse"), {{"config-interval", "-1"}});
-        b.add("tee", name(tag + "fwd"), {{"allow-not-linked", "true"}}).add("queue", name(tag + "decqueue"));
-        if (!decoders.empty()) b.add(decoders.front()->factory, name(tag + "dec"));
+        if (codec == hw::Codec::H264) b.add("h264parse", name(tag + "parse"), {{"config-interval", "-1"}}).caps("video/x-h264,alignment=au");
+        b.add("tee", name(tag + "fwd"), {{"allow-not-linked", "true"}}).add("queue", name(tag + "countqueue"));
         b.add("fakesink", name(tag + "sink"), {{"sync", "false"}, {"async", "false"}});
         if (GstElement* sink = b.last()) {
             GRef<GstPad> sinkpad = adopt(gst_element_get_static_pad(sink, "sink"));
-            gst_pad_add_probe(sinkpad.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
+            gst_pad_add_probe(sinkpad.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad* pad, GstPadProbeInfo* info, gpointer p) {
                 auto* self = static_cast<Peer*>(p);
-                if (++self->frames_decoded == 1 || self->width == 0) {
-                    GstCapsPtr c(gst_pad_get_current_caps(pad));
-                    int w = 0, h = 0;
-                    if (c && gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "width", &w) &&
-                        gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "height", &h)) {
-                        self->width = w;
-                        self->height = h;
+                ++self->frames_decoded;
+                if (self->width == 0)
+                    if (auto size = frame_size(pad, GST_PAD_PROBE_INFO_BUFFER(info))) {
+                        self->width = size->first;
+                        self->height = size->second;
                     }
-                }
                 return GST_PAD_PROBE_OK;
             }, this, nullptr);
         }
