@@ -21,6 +21,18 @@
 
 namespace consult::media {
 
+namespace {
+
+// webrtcbin's session descriptions, owned like the GStreamer types in hwconfig/gref.hpp
+// (kept here: the WebRTC headers are this library's alone).
+struct SessionDescriptionDeleter {
+    void operator()(GstWebRTCSessionDescription* d) const { gst_webrtc_session_description_free(d); }
+};
+using SessionDescriptionPtr = std::unique_ptr<GstWebRTCSessionDescription, SessionDescriptionDeleter>;
+
+}  // namespace
+
+
 
 Peer::Peer(Call& call, PeerOptions options)
     : call_(call), options_(std::move(options)), call_ptr_(&call), context_(g_main_context_ref(call.context_)),
@@ -210,10 +222,10 @@ bool Peer::needs_new_offer() const {
     g_signal_emit_by_name(webrtc_, "get-transceivers", &transceivers);
     const guint count = transceivers ? transceivers->len : 0;
     if (transceivers) g_array_unref(transceivers);
-    GstWebRTCSessionDescription* local = nullptr;
-    g_object_get(webrtc_, "local-description", &local, nullptr);
+    GstWebRTCSessionDescription* raw = nullptr;
+    g_object_get(webrtc_, "local-description", &raw, nullptr);
+    SessionDescriptionPtr local(raw);
     const guint mlines = local ? gst_sdp_message_medias_len(local->sdp) : 0;
-    if (local) gst_webrtc_session_description_free(local);
     return count > mlines;
 }
 
@@ -233,21 +245,22 @@ void Peer::negotiate() {
 }
 
 // create-offer / create-answer replied: make it ours and hand it to signalling.
-void Peer::on_description_created(GstPromise* promise, SdpType type) {
-    GstWebRTCSessionDescription* desc = nullptr;
-    if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
-        gst_structure_get(gst_promise_get_reply(promise), type == SdpType::Offer ? "offer" : "answer",
-                          GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, nullptr);
-    gst_promise_unref(promise);
+void Peer::on_description_created(GstPromise* replied, SdpType type) {
+    GstPromisePtr promise(replied);   // this callback holds the promise's last reference
+    GstWebRTCSessionDescription* raw = nullptr;
+    if (gst_promise_wait(promise.get()) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise.get()))
+        gst_structure_get(gst_promise_get_reply(promise.get()), type == SdpType::Offer ? "offer" : "answer",
+                          GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
+    SessionDescriptionPtr desc(raw);
     if (!desc) return;
-    g_signal_emit_by_name(webrtc_, "set-local-description", desc, nullptr);
+    g_signal_emit_by_name(webrtc_, "set-local-description", desc.get(), nullptr);
     // What the remote is sent: the same description, less H.264 parameter sets, which
     // travel in band (config-interval=-1). Once the encoder has run, webrtcbin lists them
     // in a re-offer's fmtp, which a far end may take as a changed codec and refuse.
     GstSDPMessage* copy = nullptr;
     gst_sdp_message_copy(desc->sdp, &copy);
     GstSDPMessagePtr sent(copy);
-    gst_webrtc_session_description_free(desc);
+    desc.reset();
     without_parameter_sets(sent.get());
     GCharPtr text(gst_sdp_message_as_text(sent.get()));
     std::string sdp(text.get());
@@ -322,8 +335,8 @@ expected<void, std::string> Peer::set_remote_description(SdpType type, const std
     GstSDPMessage* raw = nullptr;
     if (gst_sdp_message_new_from_text(given.c_str(), &raw) != GST_SDP_OK || !raw)
         return unexpected("the session description does not parse");
-    auto* desc = gst_webrtc_session_description_new(
-        type == SdpType::Answer ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, raw);
+    SessionDescriptionPtr desc(gst_webrtc_session_description_new(
+        type == SdpType::Answer ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, raw));
     // webrtcbin applies it on its own thread; its verdict comes back to the main loop
     // (never waited for here: the loop must not block on a streaming thread).
     struct Pending {
@@ -333,7 +346,7 @@ expected<void, std::string> Peer::set_remote_description(SdpType type, const std
         std::string id;
         SdpType type;
     };
-    GstPromise* promise = gst_promise_new_with_change_func(
+    GstPromisePtr promise(gst_promise_new_with_change_func(
         [](GstPromise* promise, gpointer p) {
             auto* pending = static_cast<Pending*>(p);
             std::string error;
@@ -355,10 +368,8 @@ expected<void, std::string> Peer::set_remote_description(SdpType type, const std
             auto* pending = static_cast<Pending*>(p);
             g_main_context_unref(pending->context);
             delete pending;
-        });
-    g_signal_emit_by_name(webrtc_, "set-remote-description", desc, promise);
-    gst_promise_unref(promise);
-    gst_webrtc_session_description_free(desc);
+        }));
+    g_signal_emit_by_name(webrtc_, "set-remote-description", desc.get(), promise.get());
     return {};
 }
 
@@ -545,10 +556,10 @@ void Peer::request_stats() {
     GstPromise* promise = gst_promise_new_with_change_func(
         [](GstPromise* promise, gpointer p) {
             auto* self = static_cast<Peer*>(p);
+            GstPromisePtr held(promise);   // this callback holds the promise's last reference
             std::shared_ptr<GstStructure> reply;
-            if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
-                reply.reset(gst_structure_copy(gst_promise_get_reply(promise)), gst_structure_free);
-            gst_promise_unref(promise);
+            if (gst_promise_wait(held.get()) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(held.get()))
+                reply.reset(gst_structure_copy(gst_promise_get_reply(held.get())), gst_structure_free);
             if (!reply) return;
             post(self->context_, self->call_alive_, [call = self->call_ptr_, id = self->options_.id, reply] {
                 call->apply_stats(id, reply.get());
