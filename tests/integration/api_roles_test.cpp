@@ -238,13 +238,6 @@ TEST_F(ApiTest, TokenIssueAdmitAndSessionReadAreInTheAuditLogWithTheClientAddres
 
 // ---- metrics ----
 
-double metric(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    return -1;
-}
-
 TEST_F(ApiTest, MetricsCountCreateFailuresTokenRefusalsSessionsDurationsAndNoShows) {
     const Session done = api.in_progress_session();
     ASSERT_EQ(api.call("POST", kSessions + "/" + done.id + "/end", api.doctor_b).status, 200);
@@ -259,20 +252,20 @@ TEST_F(ApiTest, MetricsCountCreateFailuresTokenRefusalsSessionsDurationsAndNoSho
     auto r = api.call("GET", "/metrics", "");
     ASSERT_EQ(r.status, 200);
     const std::string& m = r.raw.body;
-    EXPECT_EQ(metric(m, R"(consult_session_create_failures_total{reason="appointment_not_found"})"), 1) << m;
-    EXPECT_EQ(metric(m, R"(consult_session_create_failures_total{reason="session_exists"})"), 1) << m;
-    EXPECT_EQ(metric(m, R"(consult_token_refusals_total{reason="invalid_token"})"), 1) << m;
-    EXPECT_EQ(metric(m, R"(consult_token_refusals_total{reason="unauthenticated"})"), 1) << m;
-    EXPECT_EQ(metric(m, R"(consult_token_refusals_total{reason="session_ended"})"), 1) << m;
-    EXPECT_EQ(metric(m, R"(consult_token_refusals_total{reason="forbidden"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_session_create_failures_total{reason="appointment_not_found"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_session_create_failures_total{reason="session_exists"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_token_refusals_total{reason="invalid_token"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_token_refusals_total{reason="unauthenticated"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_token_refusals_total{reason="session_ended"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_token_refusals_total{reason="forbidden"})"), 1) << m;
     const std::string day = local_day_of(done.starts_at);
     const std::string open_day = local_day_of(open.starts_at);
-    EXPECT_EQ(metric(m, "consult_sessions{day=\"" + day + "\",status=\"completed\"}"), 1) << m;
-    EXPECT_GE(metric(m, "consult_sessions{day=\"" + open_day + "\",status=\"scheduled\"}"), 1) << m;
-    EXPECT_EQ(metric(m, R"(consult_session_duration_seconds_bucket{le="60"})"), 1) << m;
-    EXPECT_EQ(metric(m, R"(consult_session_duration_seconds_bucket{le="+Inf"})"), 1) << m;
-    EXPECT_EQ(metric(m, "consult_session_duration_seconds_count"), 1) << m;
-    EXPECT_GE(metric(m, "consult_no_shows_total"), 0) << m;
+    EXPECT_EQ(metric_value(m, "consult_sessions{day=\"" + day + "\",status=\"completed\"}"), 1) << m;
+    EXPECT_GE(metric_value(m, "consult_sessions{day=\"" + open_day + "\",status=\"scheduled\"}"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_session_duration_seconds_bucket{le="60"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_session_duration_seconds_bucket{le="+Inf"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, "consult_session_duration_seconds_count"), 1) << m;
+    EXPECT_GE(metric_value(m, "consult_no_shows_total"), 0) << m;
     for (const char* type : {"# TYPE consult_session_create_failures_total counter", "# TYPE consult_token_refusals_total counter",
                              "# TYPE consult_sessions gauge", "# TYPE consult_session_duration_seconds histogram",
                              "# TYPE consult_no_shows_total counter"})

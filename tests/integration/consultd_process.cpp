@@ -443,4 +443,11 @@ void ConsultdProcess::kill_now() {
     if (auto status = kill_and_reap(pid_)) exit_ = from_wait_status(*status, ms_since(t0));
 }
 
+double metric_value(const std::string& metrics, const std::string& series) {
+    std::istringstream in(metrics);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    return -1;
+}
+
 }  // namespace consult::test

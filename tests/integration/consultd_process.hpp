@@ -17,6 +17,10 @@ namespace consult::test {
 
 namespace fs = std::filesystem;
 
+// The value of one Prometheus sample line "name{labels} value" in a /metrics text, or -1
+// when it is absent.
+double metric_value(const std::string& metrics, const std::string& series);
+
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.

@@ -29,14 +29,6 @@ nlohmann::json parse_json(const std::string& text) {
     return j;
 }
 
-// The value of one Prometheus sample line "name{labels} value", or -1 when it is absent.
-double metric_value(const std::string& metrics, const std::string& series) {
-    std::istringstream in(metrics);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    return -1;
-}
-
 std::string http_series(const std::string& route, const std::string& method, int status) {
     return "consult_http_requests_total{route=\"" + route + "\",method=\"" + method + "\",status=\"" +
            std::to_string(status) + "\"}";

@@ -261,6 +261,34 @@ TEST_F(SignallingTest, APatientWhoReloadsComesBackWithoutWaitingAndLeaveClosesTh
 
 // The waiting room holds: after leave, after the rejoin window, and from a second
 // device, the link leads to the waiting room again and the doctor sees why.
+// The doctor admits while the patient's page is away (a phone's lock screen, a reload
+// in flight): the page that opens the link next goes straight into the call, once.
+TEST_F(SignallingTest, AnAdmissionWhileThePageIsAwayLetsItsNextVisitIn) {
+    Session s = api().scheduled_session();
+    auto away = patient(s);
+    ASSERT_TRUE(away->wait_for("waiting"));
+    away->close();
+    const std::string left = "SELECT left_at FROM video_consultation_participants WHERE session_id = '" + s.id +
+                             "' AND user_type = 'patient' AND left_at IS NOT NULL";
+    for (auto until = std::chrono::steady_clock::now() + 10s; api().query_column(left).empty();) {
+        ASSERT_LT(std::chrono::steady_clock::now(), until) << "the appliance never saw the page go";
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(api().call("POST", kSessions + "/" + s.id + "/admit", api().doctor_b).status, 200);
+
+    json welcome;
+    auto back = patient(s, &welcome, "phone-2");
+    EXPECT_EQ(welcome["rejoin"], false);
+    ASSERT_TRUE(back->wait_for("admitted"));
+    ASSERT_TRUE(back->wait_for("offer", 20s));
+    for (const auto& m : back->skipped) EXPECT_NE(m["type"], "waiting");
+    // One admission lets one screen in: another device waits for the doctor.
+    auto other = patient(s, nullptr, "laptop-1");
+    auto waiting = other->wait_for("waiting");
+    ASSERT_TRUE(waiting);
+    EXPECT_EQ((*waiting)["reason"], "another_device");
+}
+
 TEST_F(SignallingTest, AfterLeavingTheSameLinkWaitsForTheDoctorAgain) {
     Session s = api().scheduled_session();
     auto doc = doctor(s);

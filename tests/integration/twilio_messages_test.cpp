@@ -268,7 +268,12 @@ TEST_F(MessagingTest, TheDaemonsClockSendsTheReminderOnce) {
     const auto sent = messages_to(phone_of(s.patient_id));
     EXPECT_NE(sent[1]["body"].get<std::string>().find("reminder"), std::string::npos) << sent[1]["body"];
     EXPECT_NE(sent[1]["body"].get<std::string>().find("/v/" + s.room + "#t="), std::string::npos);
-    std::this_thread::sleep_for(16s);   // one more tick: nothing new
+    // One more pass of the clock, counted by the daemon itself: nothing new.
+    const std::string ticks = "consult_patient_message_clock_ticks_total";
+    auto passes = [&] { return metric_value(api_.call("GET", "/metrics", "").raw.body, ticks); };
+    const double seen = passes();
+    ASSERT_GE(seen, 1);
+    ASSERT_TRUE(eventually([&] { return passes() > seen; }, 40s));
     EXPECT_EQ(messages_to(phone_of(s.patient_id)).size(), 2u);
 }
 

@@ -126,16 +126,16 @@ TEST_F(CallFixture, AfterAVp8OnlyBrowserTheNextScreenIsOfferedTheEncoderAlreadyR
 }
 
 // Software VP8 is the costly path (every Firefox without OpenH264): its encoder is kept
-// at 540 lines whatever the camera gives.
-TEST_F(CallFixture, TheVp8FallbackIsKeptAt540Lines) {
+// at 720 lines whatever the camera gives.
+TEST_F(CallFixture, TheVp8FallbackIsKeptAt720Lines) {
     auto s = settings("x264enc");
-    s.width = 1280;
-    s.height = 720;
+    s.width = 1920;
+    s.height = 1080;
     s.fallbacks = {hw::find_encoder("vp8enc")};
     start(s);
     RemotePeer& vp8 = connect("patient", hw::Codec::VP8);
     ASSERT_TRUE(run_until([&] { return vp8.video_frames > 5; }, 25s));
-    EXPECT_EQ(vp8.smallest_width, 960) << "960x540 from a 1280x720 camera";
+    EXPECT_EQ(vp8.smallest_width, 1280) << "1280x720 from a 1920x1080 camera";
 }
 
 TEST_F(CallFixture, AnAnswerRefusingVideoLeavesAnAudioCall) {

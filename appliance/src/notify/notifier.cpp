@@ -50,6 +50,9 @@ Notifier::Notifier(store::Database& db, const Config& config, const tokens::Toke
         metrics_->set_help("consult_patient_messages_total", "counter",
                            "Messages to patients by channel, purpose and outcome (accepted, refused, and Twilio's "
                            "final delivery statuses)");
+    if (metrics_)
+        metrics_->set_help("consult_patient_message_clock_ticks_total", "counter",
+                           "Passes of the patients' messages clock (reminders, notes after calls, retries) completed");
 }
 
 void Notifier::count(const MessageRow& m, const std::string& outcome) {
@@ -244,6 +247,7 @@ void Notifier::tick(std::time_t now) {
         }
         dispatch(m, *r, {});
     }
+    if (metrics_) metrics_->count("consult_patient_message_clock_ticks_total", {});
 }
 
 bool Notifier::message_status(const std::string& provider_sid, const std::string& status,

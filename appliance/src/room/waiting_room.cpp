@@ -58,6 +58,13 @@ WaitingRoom::Arrival WaitingRoom::arrive(const ScreenId& screen, const std::stri
             devices_.erase(devices_.begin() + std::ptrdiff_t(i));
             break;
         }
+    if (call_open && admit_next_ && !admitted_) {
+        admit_next_ = false;
+        out.admitted = true;
+        admitted_ = Admitted{device, screen, std::nullopt};
+        last_exit_.reset();
+        return out;
+    }
     if (admitted_) out.reason = WaitReason::AnotherDevice;
     else if (call_open && last_exit_) out.reason = *last_exit_;
     else out.reason = WaitReason::FirstVisit;
@@ -74,6 +81,7 @@ std::optional<WaitingRoom::Admission> WaitingRoom::admit(const std::optional<Scr
         if (it == waiting_.end()) return std::nullopt;
         i = std::size_t(it - waiting_.begin());
     }
+    admit_next_ = false;
     Admission out{waiting_[i].screen, std::nullopt};
     if (admitted_ && admitted_->screen) out.replaced = admitted_->screen;
     admitted_ = Admitted{devices_[i], waiting_[i].screen, std::nullopt};
@@ -129,6 +137,7 @@ bool WaitingRoom::expire(Clock::time_point now) {
 }
 
 void WaitingRoom::clear() {
+    admit_next_ = false;
     admitted_.reset();
     waiting_.clear();
     devices_.clear();

@@ -195,12 +195,20 @@ void Hub::signed_out(const tokens::Claims& claims) {
     for (const auto& [id, r] : rooms_)
         if (r->doctor_id == claims.identity) running.push_back(id);
     for (const auto& id : running) {
-        auto row = store::SessionStore(deps_.db).find(id);
-        if (!row || status_of(*row) != SessionStatus::InProgress) continue;
-        auto after = store::SessionStore(deps_.db).transition(id, SessionStatus::Completed, claims.identity,
-                                                              std::string("the doctor signed out"));
-        audit({claims.identity, "doctor", "session.end", id, "", json{{"reason", "signed out"}}});
-        deps_.session_changed(after);
+        try {
+            auto row = store::SessionStore(deps_.db).find(id);
+            if (!row || status_of(*row) != SessionStatus::InProgress) continue;
+            auto after = store::SessionStore(deps_.db).transition(id, SessionStatus::Completed, claims.identity,
+                                                                  std::string("the doctor signed out"));
+            audit({claims.identity, "doctor", "session.end", id, "", json{{"reason", "signed out"}}});
+            deps_.session_changed(after);
+        } catch (const std::exception& e) {
+            // The store would not take it (busy, disk full): the camera and microphone
+            // still stop and the patient is told; the row stays in progress for the
+            // doctor (or the clock) to end, and the doctor's other calls still end.
+            log::error(std::string("could not record the end of a call at sign-out: ") + e.what(), {{"SESSION_ID", id}});
+            end_room(id, "the doctor signed out");
+        }
     }
 }
 

@@ -56,7 +56,6 @@ struct Hub::Room : media::CallListener {
     std::optional<std::string> patient_participant;   // the patient's row while they are present
     std::string patient_id;
     std::optional<std::string> pending_admit;          // which waiting screen an admit over REST lets in
-    bool admit_next_arrival = false;                   // admitted while nobody waited: the next one in is let in
     std::unique_ptr<media::Call> call;
     std::map<std::string, std::string> peer_socket;   // media peer → socket id
     nlohmann::json media_state{{"doctor", {{"audio", true}, {"video", true}}}, {"patient", {{"audio", true}, {"video", true}}}};

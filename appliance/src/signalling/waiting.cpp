@@ -80,9 +80,9 @@ void Hub::hello_patient(Socket& s, const store::SessionRow& row, const std::stri
     if (arrival.admitted) {
         send(s, {{"type", "admitted"}});
         start_media(r, s, false);
-    } else if (std::exchange(r.admit_next_arrival, false) && status_of(*now_row) == SessionStatus::InProgress) {
-        admit_screen(r, s.id);   // the doctor let the patient in while their page was away
-        return;
+        // Not a rejoin: the doctor let the patient in while their page was away.
+        if (!arrival.rejoin)
+            publish(room::EventKind::ParticipantConnected, r, "patient", r.patient_participant.value_or(""), r.patient_id);
     } else {
         send(s, {{"type", "waiting"}, {"since", domain::now_iso()}, {"reason", room::reason_code(arrival.reason)}});
     }
@@ -317,7 +317,7 @@ void Hub::session_changed(const store::SessionRow& row) {
         if (Room* r = find_room(row.id); r && !r->waiting.admission_held()) {
             auto which = r->pending_admit;
             r->pending_admit.reset();
-            if (!admit_screen(*r, which)) r->admit_next_arrival = true;
+            if (!admit_screen(*r, which)) r->waiting.admit_next_arrival();
         }
 }
 

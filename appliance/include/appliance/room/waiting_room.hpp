@@ -43,7 +43,7 @@ public:
 
     struct Arrival {
         bool admitted = false;                // straight into the call
-        bool rejoin = false;                  // … as the admitted patient coming back
+        bool rejoin = false;                  // … as the admitted patient coming back (else let in ahead)
         WaitReason reason = WaitReason::FirstVisit;   // when waiting
         std::optional<ScreenId> replaced;     // the same device's older screen, to be closed
     };
@@ -58,6 +58,9 @@ public:
     };
     // The doctor lets `which` in (or, when not named, the screen that waited last).
     std::optional<Admission> admit(const std::optional<ScreenId>& which);
+    // The doctor admitted while nobody waited (the page was away): the next screen to
+    // arrive while the call is open is let in without waiting, once.
+    void admit_next_arrival() { admit_next_ = true; }
 
     struct Departure {
         bool was_admitted = false;
@@ -95,6 +98,7 @@ private:
     std::vector<WaitingScreen> waiting_;
     std::vector<std::string> devices_;    // device of each waiting screen, same order
     std::optional<WaitReason> last_exit_; // why the last admission ended
+    bool admit_next_ = false;             // admitted while nobody waited
 };
 
 }  // namespace consult::room

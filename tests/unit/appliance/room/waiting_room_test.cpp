@@ -158,5 +158,28 @@ TEST_F(WaitingRoomTest, ClearForgetsEveryone) {
     EXPECT_FALSE(room.admitted_screen());
 }
 
+// The doctor admitted while the patient's page was away (reloading, on the phone's
+// lock screen): the next screen to open the link goes straight in, once.
+TEST_F(WaitingRoomTest, AnAdmissionWhileNobodyWaitsLetsTheNextArrivalIn) {
+    EXPECT_FALSE(room.admit(std::nullopt));
+    room.admit_next_arrival();
+    auto early = room.arrive("s0", "phone", false, t0);
+    EXPECT_FALSE(early.admitted) << "not before the call is open";
+    room.left("s0");
+    auto a = room.arrive("s1", "phone", true, t0 + 1s);
+    EXPECT_TRUE(a.admitted);
+    EXPECT_FALSE(a.rejoin) << "a first entry, not a rejoin";
+    EXPECT_EQ(room.admitted_screen(), "s1");
+    auto b = room.arrive("s2", "laptop", true, t0 + 2s);
+    EXPECT_FALSE(b.admitted) << "only one screen is let in by one admission";
+    EXPECT_EQ(b.reason, WaitReason::AnotherDevice);
+}
+
+TEST_F(WaitingRoomTest, AnAdmissionForTheNextArrivalEndsWithTheConsultation) {
+    room.admit_next_arrival();
+    room.clear();
+    EXPECT_FALSE(room.arrive("s1", "phone", true, t0).admitted);
+}
+
 }  // namespace
 }  // namespace consult::room
