@@ -1,5 +1,6 @@
 #include "appliance/daemon.hpp"
 
+
 #include "appliance/credentials.hpp"
 #include "appliance/http/cloud_routes.hpp"
 #include "appliance/http/routes.hpp"
@@ -10,6 +11,7 @@
 #include "appliance/store/demo_data.hpp"
 #include "appliance/http/kiosk_routes.hpp"
 #include "appliance/store/migrations.hpp"
+#include "appliance/wiring.hpp"
 #include "hwconfig/main_loop.hpp"
 
 #include <glib-unix.h>
@@ -143,33 +145,35 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
         }
     }
 
-    http::Router router;
-    http::add_system_routes(router, *d->ctx_);
-    http::add_static_routes(router);
-    http::add_session_routes(router, *d->ctx_);
-    http::add_schedule_routes(router, *d->ctx_);
-    http::add_kiosk_routes(router, *d->ctx_);
-    http::add_device_routes(router, *d->ctx_);
-    d->ctx_->db.set_busy_timeout(kMainLoopBusyTimeout);
-    d->writes_ = std::make_unique<store::WriteQueue>(d->ctx_->db, [](std::chrono::milliseconds wait, std::function<void()> f) {
+    ApplianceContext& ctx = *d->ctx_;
+    ctx.db.set_busy_timeout(kMainLoopBusyTimeout);
+    d->writes_ = std::make_unique<store::WriteQueue>(ctx.db, [](std::chrono::milliseconds wait, std::function<void()> f) {
         later(wait, std::move(f), "store retry");
     });
-    d->events_.subscribe([ctx = d->ctx_.get()](const room::Event& e) {
-        ctx->metrics.count("consult_room_events_total", {{"event", room::event_name(e.kind)}});
+    d->events_.subscribe([&ctx](const room::Event& e) {
+        ctx.metrics.count("consult_room_events_total", {{"event", room::event_name(e.kind)}});
         log::debug(std::string("room event ") + room::event_name(e.kind),
                    {{"SESSION_ID", e.session_id}, {"ROLE", e.role}, {"TRACK", e.track}});
     });
-    d->audits_ = std::make_unique<store::AuditBatch>(d->ctx_->db, [](std::chrono::milliseconds wait, std::function<void()> f) {
+    d->audits_ = std::make_unique<store::AuditBatch>(ctx.db, [](std::chrono::milliseconds wait, std::function<void()> f) {
         later(wait, std::move(f), "audit commit");
     });
-    d->ctx_->audits = d->audits_.get();
-    d->ctx_->messaging = notify::Messaging::create(*d->ctx_);
-    http::add_twilio_routes(router, *d->ctx_);
-    http::add_twilio_webhook_routes(router, *d->ctx_);
+    ctx.audits = d->audits_.get();
+    ctx.messaging = notify::Messaging::create(ctx.config, ctx.state_dir, ctx.db, ctx.tokens, ctx.metrics);
     d->cloud_ = std::make_unique<cloud::CloudSync>(
-        d->ctx_->db, state_dir,
-        cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
-    http::add_cloud_routes(router, *d->ctx_, *d->cloud_);
+        ctx.db, state_dir, cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
+
+    // Each group of routes gets what it uses (wiring.hpp).
+    http::Router router;
+    http::add_system_routes(router, wiring::system_routes(ctx));
+    http::add_static_routes(router);
+    http::add_session_routes(router, wiring::session_routes(ctx));
+    http::add_schedule_routes(router, wiring::schedule_routes(ctx));
+    http::add_kiosk_routes(router, wiring::kiosk_routes(ctx));
+    http::add_device_routes(router, wiring::device_routes(ctx));
+    http::add_twilio_routes(router, wiring::twilio_routes(ctx));
+    http::add_twilio_webhook_routes(router, wiring::twilio_routes(ctx));
+    http::add_cloud_routes(router, wiring::access(ctx), *d->cloud_);
     d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, server_limits(config.http));
     d->ctx_->metric_sources.push_back([server = d->server_.get()] { return server->connections().metrics_text(); });
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
@@ -184,10 +188,11 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     }
     d->hub_ = std::make_unique<signalling::Hub>(hub_deps(*d));
     d->hub_->attach(d->server_->soup());
-    d->ctx_->call_running = [hub = d->hub_.get()] { return hub->calls() > 0; };
-    d->ctx_->admit_waiting = [hub = d->hub_.get()](const std::string& id) { return hub->admit_waiting(id); };
-    d->ctx_->signed_out = [hub = d->hub_.get()](const tokens::Claims& c) { hub->signed_out(c); };
-    d->ctx_->session_listeners.push_back([hub = d->hub_.get()](const store::SessionRow& row) { hub->session_changed(row); });
+    LiveRooms& rooms = d->ctx_->rooms;
+    rooms.call_running = [hub = d->hub_.get()] { return hub->calls() > 0; };
+    rooms.admit_waiting = [hub = d->hub_.get()](const std::string& id) { return hub->admit_waiting(id); };
+    rooms.signed_out = [hub = d->hub_.get()](const tokens::Claims& c) { hub->signed_out(c); };
+    rooms.session_listeners.push_back([hub = d->hub_.get()](const store::SessionRow& row) { hub->session_changed(row); });
     d->ctx_->metric_sources.push_back([hub = d->hub_.get()] { return hub->metrics_text(); });
 
     d->loop_.reset(g_main_loop_new(nullptr, FALSE));
@@ -197,7 +202,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     auto sweep = [](gpointer p) -> gboolean {
         auto* ctx = static_cast<ApplianceContext*>(p);
         try {
-            sweep_sessions(*ctx, std::time(nullptr));
+            sweep_sessions(ctx->db, ctx->config.sessions, ctx->rooms, std::time(nullptr));
         } catch (const std::exception& e) {
             log::error(std::string("session sweep failed: ") + e.what());
         }
@@ -263,7 +268,7 @@ signalling::HubDeps Daemon::hub_deps(Daemon& d) {
     deps.doctor_ready = [&ctx](const std::string& session) {
         if (ctx.messaging) ctx.messaging->notifier().doctor_ready(session);
     };
-    deps.session_changed = [&ctx](const store::SessionRow& row) { ctx.session_changed(row); };
+    deps.session_changed = [&ctx](const store::SessionRow& row) { ctx.rooms.session_changed(row); };
     deps.later = [](std::chrono::milliseconds wait, std::function<void()> f) { later(wait, std::move(f), "signalling timer"); };
     return deps;
 }

@@ -6,12 +6,12 @@
 
 namespace consult {
 
-SweepResult sweep_sessions(ApplianceContext& ctx, std::time_t now) {
+SweepResult sweep_sessions(store::Database& db, const Config::Sessions& config, const LiveRooms& rooms, std::time_t now) {
     SweepResult r;
-    store::SessionStore sessions(ctx.db);
-    const domain::SweepLimits limits{ctx.config.sessions.grace_minutes, ctx.config.sessions.max_minutes};
+    store::SessionStore sessions(db);
+    const domain::SweepLimits limits{config.grace_minutes, config.max_minutes};
     for (const auto& id : domain::sessions_to_end(sessions.live_sessions(), now, limits)) {
-        ctx.session_changed(
+        rooms.session_changed(
             sessions.transition(id, domain::SessionStatus::Completed, "system", std::string("time limit reached")));
         log::info("session ended by its time limit", {{"SESSION_ID", id}});
         ++r.ended;

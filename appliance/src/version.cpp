@@ -1,4 +1,4 @@
-#include "appliance/context.hpp"
+#include "appliance/version.hpp"
 
 #ifndef CONSULT_VERSION
 #define CONSULT_VERSION "0.0.0-dev"

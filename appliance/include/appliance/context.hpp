@@ -1,12 +1,15 @@
-// What the daemon's parts share: configuration, the store, metrics, tokens and
-// what the hardware probe found. Owned by the Daemon, borrowed by route handlers.
+// What the daemon owns and its parts share: configuration, the store, metrics, tokens
+// and what the hardware probe found. Owned by the Daemon and never handed out whole:
+// each part gets the pieces it uses (wiring.hpp for the routes, daemon.cpp for the rest).
 #pragma once
 
 #include "appliance/config.hpp"
 #include "appliance/http/rate_limit.hpp"
+#include "appliance/live_rooms.hpp"
 #include "appliance/metrics.hpp"
 #include "appliance/store/database.hpp"
 #include "appliance/store/records.hpp"
+#include "appliance/version.hpp"
 #include "appliance/tokens/token_service.hpp"
 #include "hwconfig/probe.hpp"
 
@@ -33,21 +36,9 @@ struct ApplianceContext {
     std::shared_ptr<notify::Messaging> messaging;   // SMS, email, TURN (notify/messaging.hpp); null in tools
     store::AuditBatch* audits = nullptr;   // group-committed audit rows (the daemon's); null: written at once
 
-    // Told after a session changed state (REST, sweeper, signalling), on the main loop.
-    std::vector<std::function<void(const store::SessionRow&)>> session_listeners;
-    void session_changed(const store::SessionRow& s) {
-        for (const auto& f : session_listeners) f(s);
-    }
-    // True while a call has media running (set by the signalling hub's owner).
-    std::function<bool()> call_running;
-    // REST's admit on a consultation already in progress: lets the waiting screen in.
-    std::function<bool(const std::string& session_id)> admit_waiting;
-    // A token was given up (sign-out): its signalling screens close, a doctor's running calls end.
-    std::function<void(const tokens::Claims&)> signed_out;
+    LiveRooms rooms;   // the signalling hub's side, hooked in once it runs
     // Extra Prometheus text appended to /metrics (live calls, per-peer link stats).
     std::vector<std::function<std::string()>> metric_sources;
 };
-
-const char* version();
 
 }  // namespace consult

@@ -10,11 +10,11 @@ void add_public_cloud_routes(Router& router, cloud::CloudSync& sync) {
     router.add("GET", "/api/system/cloud", [&sync](const Request&) { return Response::json(200, sync.status()); });
 }
 
-void add_cloud_routes(Router& router, ApplianceContext& ctx, cloud::CloudSync& sync) {
+void add_cloud_routes(Router& router, const Access& access, cloud::CloudSync& sync) {
     add_public_cloud_routes(router, sync);
-    router.add("POST", "/api/system/cloud/sync", [&ctx, &sync](const Request& req) {
-        Caller c = authenticate(ctx, req, {tokens::Role::Admin});
-        audit(ctx, c, "cloud.sync", std::nullopt);
+    router.add("POST", "/api/system/cloud/sync", [access, &sync](const Request& req) {
+        Caller c = authenticate(access, req, {tokens::Role::Admin});
+        audit(access, c, "cloud.sync", std::nullopt);
         sync.sync_now();
         return Response::json(202, sync.status());
     });

@@ -25,21 +25,21 @@ namespace {
 using tokens::Role;
 constexpr std::chrono::milliseconds kPreviewTimeout{3000};
 
-const hw::ProbeResult& probed(const ApplianceContext& ctx) {
-    if (!ctx.probe)
+const hw::ProbeResult& probed(const DeviceDeps& deps) {
+    if (!deps.probe)
         throw ApiError(503, "probing", "the appliance is still looking at its cameras and microphones; try again shortly")
             .with_header("Retry-After", "2");
-    return *ctx.probe;
+    return *deps.probe;
 }
 
-nlohmann::json devices_json(const ApplianceContext& ctx) {
-    const auto all = probe_to_json(*ctx.probe);
-    const auto& m = ctx.config.media;
+nlohmann::json devices_json(const DeviceDeps& deps) {
+    const auto all = probe_to_json(*deps.probe);
+    const auto& m = deps.media;
     nlohmann::json j{{"devices", all["devices"]}};
     for (const char* k : {"camera", "content_camera", "microphone", "speaker"}) j[k] = all[k];
     j["configured"] = {{"camera", m.camera}, {"content_camera", m.content_camera},
                        {"microphone", m.microphone}, {"speaker", m.speaker}};
-    j["call_running"] = ctx.call_running && ctx.call_running();
+    j["call_running"] = deps.rooms.running();
     return j;
 }
 
@@ -80,16 +80,16 @@ expected<void, std::string> save(const std::filesystem::path& state_dir, const C
     return {};
 }
 
-Response put_devices(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Admin});
-    const auto& p = probed(ctx);
+Response put_devices(const DeviceDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
+    const auto& p = probed(deps);
     auto body = req.json_body();
     for (const auto& [k, v] : body.items())
         if (k != "camera" && k != "content_camera" && k != "microphone" && k != "speaker")
             throw ApiError(422, "unknown_field", k + " is not a device setting", k);
     if (body.empty())
         throw ApiError(422, "missing_field", "give at least one of camera, content_camera, microphone, speaker", "camera");
-    Config::Media m = ctx.config.media;
+    Config::Media m = deps.media;
     if (body.contains("camera")) m.camera = checked(body, "camera", p.cameras, false, "cameras");
     if (body.contains("content_camera"))
         m.content_camera = checked(body, "content_camera", p.cameras, true, "cameras");
@@ -101,7 +101,7 @@ Response put_devices(ApplianceContext& ctx, const Request& req) {
                        "content_camera");
 
     nlohmann::json changed = nlohmann::json::object();
-    const auto& was = ctx.config.media;
+    const auto& was = deps.media;
     auto note = [&](const char* k, const std::string& a, const std::string& b) {
         if (a != b) changed[k] = {{"from", a}, {"to", b}};
     };
@@ -109,16 +109,16 @@ Response put_devices(ApplianceContext& ctx, const Request& req) {
     note("content_camera", was.content_camera, m.content_camera);
     note("microphone", was.microphone, m.microphone);
     note("speaker", was.speaker, m.speaker);
-    if (auto saved = save(ctx.state_dir, m); !saved) {
+    if (auto saved = save(deps.state_dir, m); !saved) {
         log::error("cannot save the device choice: " + saved.error());
         throw ApiError(500, "cannot_save", "the device choice could not be saved on the appliance");
     }
-    ctx.config.media = m;
-    hw::choose_sources(*ctx.probe, probe_settings(m));   // lists as probed; no encoder re-test
-    audit(ctx, c, "devices.change", std::nullopt, {{"changed", changed}});
-    log::info("device choice changed", {{"CAMERA", ctx.probe->camera.name}, {"MICROPHONE", ctx.probe->microphone.name}});
+    deps.media = m;
+    hw::choose_sources(*deps.probe, probe_settings(m));   // lists as probed; no encoder re-test
+    audit(deps, c, "devices.change", std::nullopt, {{"changed", changed}});
+    log::info("device choice changed", {{"CAMERA", deps.probe->camera.name}, {"MICROPHONE", deps.probe->microphone.name}});
 
-    auto j = devices_json(ctx);
+    auto j = devices_json(deps);
     j["applies_to"] = "next call";
     j["message"] = j["call_running"].get<bool>()
         ? "Saved. The call in progress keeps its devices; the next call uses the new ones."
@@ -126,15 +126,15 @@ Response put_devices(ApplianceContext& ctx, const Request& req) {
     return Response::json(200, j);
 }
 
-Response preview(ApplianceContext& ctx, const Request& req, const std::shared_ptr<std::set<std::string>>& busy) {
-    authenticate(ctx, req, {Role::Admin});
-    const auto& p = probed(ctx);
+Response preview(const DeviceDeps& deps, const Request& req, const std::shared_ptr<std::set<std::string>>& busy) {
+    authenticate(deps, req, {Role::Admin});
+    const auto& p = probed(deps);
     const std::string which = query_enum(req, "which", {"camera", "content"}).value_or("camera");
     const hw::SourceChoice source = which == "content" ? p.content : p.camera;
     if (which == "content" && source.test_source && source.name == "none")
         throw ApiError(404, "no_content_camera", "no content camera is chosen");
     // A V4L2 device opens once: a running call owns it.
-    if (ctx.call_running && ctx.call_running())
+    if (deps.rooms.running())
         throw ApiError(409, "camera_in_use", "the camera is in use by a call; the preview comes back after it");
     if (busy->count(which))
         throw ApiError(503, "preview_busy", "a preview of this camera is being made; ask again shortly")
@@ -163,15 +163,15 @@ Response preview(ApplianceContext& ctx, const Request& req, const std::shared_pt
 
 }  // namespace
 
-void add_device_routes(Router& r, ApplianceContext& ctx) {
-    r.add("GET", "/api/system/devices", [&ctx](const Request& req) {
-        authenticate(ctx, req, {Role::Admin});
-        probed(ctx);
-        return Response::json(200, devices_json(ctx));
+void add_device_routes(Router& r, const DeviceDeps& deps) {
+    r.add("GET", "/api/system/devices", [deps](const Request& req) {
+        authenticate(deps, req, {Role::Admin});
+        probed(deps);
+        return Response::json(200, devices_json(deps));
     });
-    r.add("PUT", "/api/system/devices", [&ctx](const Request& req) { return put_devices(ctx, req); });
+    r.add("PUT", "/api/system/devices", [deps](const Request& req) { return put_devices(deps, req); });
     auto busy = std::make_shared<std::set<std::string>>();
-    r.add("GET", "/api/system/camera/preview.jpg", [&ctx, busy](const Request& req) { return preview(ctx, req, busy); });
+    r.add("GET", "/api/system/camera/preview.jpg", [deps, busy](const Request& req) { return preview(deps, req, busy); });
 }
 
 }  // namespace consult::http

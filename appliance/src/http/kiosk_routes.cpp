@@ -48,36 +48,36 @@ struct Attempt {
     std::string address;
 };
 
-Response issue_kiosk_token(ApplianceContext& ctx, const std::string& identity, Role role) {
-    auto t = ctx.tokens.issue(identity, role, std::nullopt, ctx.config.kiosk.token_ttl_seconds, tokens::unix_now());
+Response issue_kiosk_token(const KioskDeps& deps, const std::string& identity, Role role) {
+    auto t = deps.tokens.issue(identity, role, std::nullopt, deps.kiosk.token_ttl_seconds, tokens::unix_now());
     if (!t) throw ApiError(500, "internal_error", t.error());
     const std::int64_t ttl = t->claims.expires_at - t->claims.issued_at;
     return Response::json(200, {{"token", t->token}, {"role", tokens::role_name(role)}, {"identity", identity},
                                 {"expires_at", domain::iso_utc(std::time_t(t->claims.expires_at))},
-                                {"ttl_seconds", ttl}, {"idle_seconds", ctx.config.kiosk.idle_seconds}});
+                                {"ttl_seconds", ttl}, {"idle_seconds", deps.kiosk.idle_seconds}});
 }
 
-void audit_attempt(ApplianceContext& ctx, const Attempt& a, const std::string& result, nlohmann::json extra = {}) {
+void audit_attempt(const KioskDeps& deps, const Attempt& a, const std::string& result, nlohmann::json extra = {}) {
     nlohmann::json detail{{"result", result}};
     if (extra.is_object()) detail.update(extra);
-    store::write_audit(ctx.db, {a.identity, std::string(tokens::role_name(a.role)), "kiosk.sign_in", std::nullopt,
+    store::write_audit(deps.db, {a.identity, std::string(tokens::role_name(a.role)), "kiosk.sign_in", std::nullopt,
                                 a.address, detail});
-    ctx.metrics.count("consult_kiosk_sign_ins_total", {{"result", result}});
+    deps.metrics.count("consult_kiosk_sign_ins_total", {{"result", result}});
 }
 
 // The part after the KDF, back on the main loop.
-Response finish(ApplianceContext& ctx, Guards& g, const Attempt& a, bool match, double kdf_ms) {
+Response finish(const KioskDeps& deps, Guards& g, const Attempt& a, bool match, double kdf_ms) {
     const std::int64_t now = tokens::unix_now();
     const std::string subject_key = "subject:" + a.subject, address_key = "address:" + a.address;
     if (match) {
         g.subject.succeeded(subject_key);
-        audit_attempt(ctx, a, "ok", {{"kdf_ms", kdf_ms}});
+        audit_attempt(deps, a, "ok", {{"kdf_ms", kdf_ms}});
         log::info("kiosk sign-in", {{"ROLE", std::string(tokens::role_name(a.role))}});
-        return issue_kiosk_token(ctx, a.identity, a.role);
+        return issue_kiosk_token(deps, a.identity, a.role);
     }
     const bool locked = g.subject.failed(subject_key, now) | g.address.failed(address_key, now);
     const int left = std::max(0, g.subject.max_failures() - g.subject.failures(subject_key));
-    audit_attempt(ctx, a, locked ? "wrong_pin_locked" : "wrong_pin", {{"kdf_ms", kdf_ms}});
+    audit_attempt(deps, a, locked ? "wrong_pin_locked" : "wrong_pin", {{"kdf_ms", kdf_ms}});
     if (locked) {
         log::warning("kiosk sign-in locked after repeated wrong PINs", {{"ROLE", std::string(tokens::role_name(a.role))}});
         return error_response(429, "locked_out", "Too many wrong PINs. Try again in 5 minutes.");
@@ -86,31 +86,31 @@ Response finish(ApplianceContext& ctx, Guards& g, const Attempt& a, bool match, 
                                                 (left == 1 ? " try left" : " tries left") + " before a 5-minute lock.");
 }
 
-Response sign_in(ApplianceContext& ctx, std::shared_ptr<Guards> guards, Attempt a, const std::string& pin) {
+Response sign_in(const KioskDeps& deps, std::shared_ptr<Guards> guards, Attempt a, const std::string& pin) {
     Guards& g = *guards;
     const std::int64_t now = tokens::unix_now();
     const std::int64_t wait = std::max(g.subject.locked_for("subject:" + a.subject, now),
                                        g.address.locked_for("address:" + a.address, now));
     if (wait > 0) {
-        audit_attempt(ctx, a, "locked");
+        audit_attempt(deps, a, "locked");
         throw ApiError(429, "locked_out", "Too many wrong PINs. Try again in " + std::to_string((wait + 59) / 60) +
                                               (wait > 60 ? " minutes." : " minute."))
             .with_header("Retry-After", std::to_string(wait));
     }
-    auto stored = store::PinStore(ctx.db).hash_of(a.subject);
+    auto stored = store::PinStore(deps.db).hash_of(a.subject);
     if (!stored) {
-        audit_attempt(ctx, a, "no_pin");
+        audit_attempt(deps, a, "no_pin");
         throw ApiError(409, "pin_not_set", a.role == Role::Admin
             ? "No admin PIN is set on this appliance. Clinic IT sets it with: consultctl set-pin --admin"
             : "No PIN is set for this doctor. Clinic IT sets it with: consultctl set-pin --doctor <id>");
     }
-    return Response::later([&ctx, guards, a = std::move(a), pin, hash = *stored](std::function<void(Response)> reply) {
+    return Response::later([deps, guards, a = std::move(a), pin, hash = *stored](std::function<void(Response)> reply) {
         const auto started = std::chrono::steady_clock::now();
         kiosk::run_off_loop([pin, hash] { return kiosk::verify_pin(pin, hash); },
-                            [&ctx, guards, a, started, reply](bool match) {
+                            [deps, guards, a, started, reply](bool match) {
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
             try {
-                reply(finish(ctx, *guards, a, match, std::round(ms * 10) / 10));
+                reply(finish(deps, *guards, a, match, std::round(ms * 10) / 10));
             } catch (const std::exception& e) {
                 log::error(std::string("kiosk sign-in failed: ") + e.what());
                 reply(error_response(500, "internal_error", "something went wrong inside the appliance"));
@@ -124,12 +124,12 @@ std::string pin_of(const nlohmann::json& body) {
     return require_string(body, "pin", 64);
 }
 
-Response put_notes(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
-    store::SessionStore sessions(ctx.db);
+Response put_notes(const KioskDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
+    store::SessionStore sessions(deps.db);
     auto s = sessions.find(path_uuid(req, "id"));
     if (!s) throw ApiError(404, "session_not_found", "no such session");
-    require_session_access(ctx, c, *s, false);
+    require_session_access(deps, c, *s, false);
     auto body = req.json_body();
     if (!body.contains("notes")) throw ApiError(400, "missing_field", "notes is required", "notes");
     const auto notes = optional_string(body, "notes", 20000).value_or("");
@@ -137,66 +137,66 @@ Response put_notes(ApplianceContext& ctx, const Request& req) {
         throw ApiError(409, "invalid_transition", "notes are written once the consultation is completed (it is " +
                                                       s->status + ")");
     auto after = sessions.set_notes(s->id, notes);
-    audit(ctx, c, "session.notes", s->id, {{"length", notes.size()}});
+    audit(deps, c, "session.notes", s->id, {{"length", notes.size()}});
     return Response::json(200, store::to_json(after));
 }
 
 }  // namespace
 
-void add_kiosk_sign_in_routes(Router& r, ApplianceContext& ctx) {
+void add_kiosk_sign_in_routes(Router& r, const KioskDeps& deps) {
     auto guards = std::make_shared<Guards>();
-    r.add("GET", "/api/kiosk/doctors", [&ctx](const Request& req) {
+    r.add("GET", "/api/kiosk/doctors", [deps](const Request& req) {
         // The names to pick from: on the box itself without a token (nobody is signed in yet).
         if (!from_loopback(req)) {
             if (!req.header("authorization"))
                 throw ApiError(403, "kiosk_only", "the doctor list is shown only on the appliance's own screen");
-            authenticate(ctx, req, {Role::Doctor, Role::Admin});
+            authenticate(deps, req, {Role::Doctor, Role::Admin});
         }
-        store::PinStore pins(ctx.db);
+        store::PinStore pins(deps.db);
         nlohmann::json list = nlohmann::json::array();
         for (const auto& d : pins.doctors())
             list.push_back({{"id", d.id}, {"full_name", d.full_name}, {"has_pin", d.has_pin}});
         return Response::json(200, {{"doctors", list}, {"admin_pin_set", pins.hash_of(store::PinStore::kAdmin).has_value()},
-                                    {"idle_seconds", ctx.config.kiosk.idle_seconds},
-                                    {"token_ttl_seconds", ctx.config.kiosk.token_ttl_seconds}});
+                                    {"idle_seconds", deps.kiosk.idle_seconds},
+                                    {"token_ttl_seconds", deps.kiosk.token_ttl_seconds}});
     });
-    r.add("POST", "/api/kiosk/sign-in", [&ctx, guards](const Request& req) {
+    r.add("POST", "/api/kiosk/sign-in", [deps, guards](const Request& req) {
         require_loopback(req);
         auto body = req.json_body();
         const auto doctor = require_uuid(body, "doctor_id");
         const auto pin = pin_of(body);
-        if (!store::PinStore(ctx.db).doctor_exists(doctor))
+        if (!store::PinStore(deps.db).doctor_exists(doctor))
             throw ApiError(422, "doctor_not_found", "no active doctor with this id", "doctor_id");
-        return sign_in(ctx, guards, {doctor, doctor, Role::Doctor, req.client_address}, pin);
+        return sign_in(deps, guards, {doctor, doctor, Role::Doctor, req.client_address}, pin);
     });
-    r.add("POST", "/api/kiosk/admin-sign-in", [&ctx, guards](const Request& req) {
+    r.add("POST", "/api/kiosk/admin-sign-in", [deps, guards](const Request& req) {
         require_loopback(req);
         auto body = req.json_body();
-        return sign_in(ctx, guards, {store::PinStore::kAdmin, kAdminIdentity, Role::Admin, req.client_address},
+        return sign_in(deps, guards, {store::PinStore::kAdmin, kAdminIdentity, Role::Admin, req.client_address},
                        pin_of(body));
     });
 }
 
-void add_kiosk_routes(Router& r, ApplianceContext& ctx) {
-    add_kiosk_sign_in_routes(r, ctx);
-    r.add("POST", "/api/kiosk/renew", [&ctx](const Request& req) {
+void add_kiosk_routes(Router& r, const KioskDeps& deps) {
+    add_kiosk_sign_in_routes(r, deps);
+    r.add("POST", "/api/kiosk/renew", [deps](const Request& req) {
         require_loopback(req);
-        Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
-        return issue_kiosk_token(ctx, c.claims.identity, c.claims.role);
+        Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
+        return issue_kiosk_token(deps, c.claims.identity, c.claims.role);
     });
-    r.add("POST", "/api/kiosk/sign-out", [&ctx](const Request& req) {
-        Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    r.add("POST", "/api/kiosk/sign-out", [deps](const Request& req) {
+        Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
         std::optional<std::string> why;
         if (!req.body.empty()) why = optional_string(req.json_body(), "reason", 40);
         // The token stops working now, not when it expires.
-        store::save_revoked_token(ctx.db, c.claims.jti, c.claims.expires_at);
-        ctx.tokens.revoke(c.claims.jti, c.claims.expires_at, tokens::unix_now());
-        if (ctx.signed_out) ctx.signed_out(c.claims);
-        audit(ctx, c, "kiosk.sign_out", std::nullopt, {{"reason", why.value_or("tapped")}});
+        store::save_revoked_token(deps.db, c.claims.jti, c.claims.expires_at);
+        deps.tokens.revoke(c.claims.jti, c.claims.expires_at, tokens::unix_now());
+        deps.rooms.sign_out(c.claims);
+        audit(deps, c, "kiosk.sign_out", std::nullopt, {{"reason", why.value_or("tapped")}});
         return Response{204, "application/json", "", {}, {}};
     });
-    r.add("GET", "/api/kiosk/day", [&ctx](const Request& req) {
-        Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+    r.add("GET", "/api/kiosk/day", [deps](const Request& req) {
+        Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
         auto doctor = query_uuid(req, "doctor_id");
         if (c.is(Role::Doctor)) {
             if (doctor && *doctor != c.claims.identity)
@@ -207,11 +207,11 @@ void add_kiosk_routes(Router& r, ApplianceContext& ctx) {
         const auto date = query_date(req, "date").value_or(domain::local_date(domain::now_seconds()));
         const auto from = domain::iso_utc(domain::local_instant(date, 0));
         const auto to = domain::iso_utc(domain::local_instant(date, 24 * 60));
-        auto day = store::doctor_day(ctx.db, *doctor, from, to);
-        audit(ctx, c, "kiosk.day", std::nullopt, {{"count", day.size()}});
+        auto day = store::doctor_day(deps.db, *doctor, from, to);
+        audit(deps, c, "kiosk.day", std::nullopt, {{"count", day.size()}});
         return Response::json(200, {{"date", domain::format_date(date)}, {"appointments", day}});
     });
-    r.add("PUT", "/api/video-consultations/sessions/{id}/notes", [&ctx](const Request& req) { return put_notes(ctx, req); });
+    r.add("PUT", "/api/video-consultations/sessions/{id}/notes", [deps](const Request& req) { return put_notes(deps, req); });
 }
 
 }  // namespace consult::http

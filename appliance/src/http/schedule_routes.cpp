@@ -37,65 +37,65 @@ std::optional<std::string> doctor_scope(const Caller& c, std::optional<std::stri
     return c.claims.identity;
 }
 
-Response list_timings(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
-    auto rows = store::ScheduleStore(ctx.db).timings(doctor_scope(c, query_uuid(req, "doctor_id")));
+Response list_timings(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
+    auto rows = store::ScheduleStore(deps.db).timings(doctor_scope(c, query_uuid(req, "doctor_id")));
     nlohmann::json out = nlohmann::json::array();
     for (const auto& t : rows) out.push_back(store::to_json(t));
     return Response::json(200, {{"timings", out}});
 }
 
-Response create_timing(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Admin});
-    auto t = store::ScheduleStore(ctx.db).create_timing(timing_from(req.json_body(), ""));
-    audit(ctx, c, "timing.create", std::nullopt, {{"timing_id", t.id}});
+Response create_timing(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
+    auto t = store::ScheduleStore(deps.db).create_timing(timing_from(req.json_body(), ""));
+    audit(deps, c, "timing.create", std::nullopt, {{"timing_id", t.id}});
     return Response::json(201, store::to_json(t));
 }
 
-Response update_timing(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Admin});
+Response update_timing(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
     const auto id = path_uuid(req, "id");   // the path is checked before the body
-    auto t = store::ScheduleStore(ctx.db).update_timing(timing_from(req.json_body(), id));
-    audit(ctx, c, "timing.update", std::nullopt, {{"timing_id", t.id}});
+    auto t = store::ScheduleStore(deps.db).update_timing(timing_from(req.json_body(), id));
+    audit(deps, c, "timing.update", std::nullopt, {{"timing_id", t.id}});
     return Response::json(200, store::to_json(t));
 }
 
-Response delete_timing(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Admin});
+Response delete_timing(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
     const auto id = path_uuid(req, "id");
-    store::ScheduleStore(ctx.db).delete_timing(id);
-    audit(ctx, c, "timing.delete", std::nullopt, {{"timing_id", id}});
+    store::ScheduleStore(deps.db).delete_timing(id);
+    audit(deps, c, "timing.delete", std::nullopt, {{"timing_id", id}});
     return Response::text(204, "application/json", "");
 }
 
-Response availability(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+Response availability(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
     auto doctor = query_uuid(req, "doctor_id");
     if (!doctor) throw ApiError(400, "missing_field", "doctor_id is required", "doctor_id");
     auto date = query_date(req, "date");
     if (!date) throw ApiError(400, "missing_field", "date is required", "date");
     doctor = doctor_scope(c, doctor);
     nlohmann::json slots = nlohmann::json::array();
-    for (const auto& s : store::ScheduleStore(ctx.db).availability(*doctor, *date))
+    for (const auto& s : store::ScheduleStore(deps.db).availability(*doctor, *date))
         slots.push_back({{"starts_at", domain::iso_utc(s.start)}, {"duration_minutes", s.minutes}});
     return Response::json(200, {{"doctor_id", *doctor}, {"date", domain::format_date(*date)}, {"slots", slots}});
 }
 
-Response list_appointments(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+Response list_appointments(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
     std::optional<std::string> from, to;
     if (auto d = query_date(req, "date")) {
         from = domain::iso_utc(domain::local_instant(*d, 0));
         to = domain::iso_utc(domain::local_instant(*d, 24 * 60));
     }
-    auto rows = store::ScheduleStore(ctx.db).appointments(from, to, doctor_scope(c, query_uuid(req, "doctor_id")));
+    auto rows = store::ScheduleStore(deps.db).appointments(from, to, doctor_scope(c, query_uuid(req, "doctor_id")));
     nlohmann::json out = nlohmann::json::array();
     for (const auto& a : rows) out.push_back(store::to_json(a));
     return Response::json(200, {{"appointments", out}});
 }
 
-Response book_appointment(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+Response book_appointment(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
     auto b = req.json_body();
     store::NewAppointment a;
     a.doctor_id = require_uuid(b, "doctor_id");
@@ -105,16 +105,16 @@ Response book_appointment(ApplianceContext& ctx, const Request& req) {
     a.consultation_type = require_enum(b, "consultation_type", {"in-person", "video", "hybrid"});
     a.reason = optional_string(b, "reason", 500);
     doctor_scope(c, a.doctor_id);
-    auto row = store::ScheduleStore(ctx.db).book(a);
-    audit(ctx, c, "appointment.book", std::nullopt, {{"appointment_id", row.id}});
+    auto row = store::ScheduleStore(deps.db).book(a);
+    audit(deps, c, "appointment.book", std::nullopt, {{"appointment_id", row.id}});
     return Response::json(201, store::to_json(row));
 }
 
 }  // namespace
 
-void add_schedule_routes(Router& r, ApplianceContext& ctx) {
-    auto bind = [&ctx](Response (*f)(ApplianceContext&, const Request&)) {
-        return [&ctx, f](const Request& q) { return f(ctx, q); };
+void add_schedule_routes(Router& r, const ScheduleDeps& deps) {
+    auto bind = [deps](Response (*f)(const ScheduleDeps&, const Request&)) {
+        return [deps, f](const Request& q) { return f(deps, q); };
     };
     r.add("GET", "/api/video-consultations/timings", bind(list_timings));
     r.add("POST", "/api/video-consultations/timings", bind(create_timing));

@@ -17,34 +17,34 @@ using tokens::Role;
 using domain::SessionStatus;
 constexpr const char* kBase = "/api/video-consultations/sessions";
 
-store::SessionRow load_session(ApplianceContext& ctx, const Request& req) {
-    auto s = store::SessionStore(ctx.db).find(path_uuid(req, "id"));
+store::SessionRow load_session(const SessionDeps& deps, const Request& req) {
+    auto s = store::SessionStore(deps.db).find(path_uuid(req, "id"));
     if (!s) throw ApiError(404, "session_not_found", "no such session");
     return *s;
 }
 
-void rate_limit(ApplianceContext& ctx, const std::string& bucket) {
-    if (int wait = ctx.limiter.retry_after(bucket); wait > 0)
+void rate_limit(const SessionDeps& deps, const std::string& bucket) {
+    if (int wait = deps.limiter.retry_after(bucket); wait > 0)
         throw ApiError(429, "rate_limited", "too many attempts; try again in " + std::to_string(wait) + " s")
             .with_header("Retry-After", std::to_string(wait));
 }
 
 // Signed-in callers are limited per identity; refused ones per address, in a bucket of
 // their own, so a flood of anonymous requests cannot lock out a doctor at that address.
-Caller authenticate_limited(ApplianceContext& ctx, const Request& req, std::initializer_list<Role> roles) {
+Caller authenticate_limited(const SessionDeps& deps, const Request& req, std::initializer_list<Role> roles) {
     std::optional<Caller> c;
     try {
-        c = authenticate(ctx, req, roles);
+        c = authenticate(deps, req, roles);
     } catch (const ApiError& e) {
-        if (e.status() == 401 || e.status() == 403) rate_limit(ctx, "refused@" + req.client_address);
+        if (e.status() == 401 || e.status() == 403) rate_limit(deps, "refused@" + req.client_address);
         throw;
     }
-    rate_limit(ctx, std::string(tokens::role_name(c->claims.role)) + ":" + c->claims.identity);
+    rate_limit(deps, std::string(tokens::role_name(c->claims.role)) + ":" + c->claims.identity);
     return *c;
 }
 
-tokens::Issued issue(ApplianceContext& ctx, const std::string& identity, Role role, std::optional<std::string> session) {
-    auto t = ctx.tokens.issue(identity, role, std::move(session), ctx.config.sessions.token_ttl_seconds,
+tokens::Issued issue(const SessionDeps& deps, const std::string& identity, Role role, std::optional<std::string> session) {
+    auto t = deps.tokens.issue(identity, role, std::move(session), deps.sessions.token_ttl_seconds,
                               tokens::unix_now());
     if (!t) throw ApiError(422, "invalid_value", t.error());
     return *t;
@@ -53,10 +53,10 @@ tokens::Issued issue(ApplianceContext& ctx, const std::string& identity, Role ro
 std::string expires_iso(const tokens::Issued& t) { return domain::iso_utc(std::time_t(t.claims.expires_at)); }
 
 // SMS or email to the patient; a failure to send never fails the session itself.
-nlohmann::json invite_patient(ApplianceContext& ctx, const std::string& session_id, const std::string& link) {
-    if (ctx.messaging) {
+nlohmann::json invite_patient(const SessionDeps& deps, const std::string& session_id, const std::string& link) {
+    if (deps.messaging) {
         try {
-            return ctx.messaging->notifier().session_created(session_id, link);
+            return deps.messaging->notifier().session_created(session_id, link);
         } catch (const std::exception& e) {
             log::error(std::string("invite failed: ") + e.what(), {{"SESSION_ID", session_id}});
         }
@@ -64,68 +64,68 @@ nlohmann::json invite_patient(ApplianceContext& ctx, const std::string& session_
     return {{"channel", "none"}, {"status", "not_sent"}, {"link", link}};
 }
 
-Response create_session(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+Response create_session(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
     auto body = req.json_body();
     const auto appointment_id = require_uuid(body, "appointment_id");
-    const int duration = require_int(body, "duration_minutes", 5, ctx.config.sessions.max_minutes);
-    auto appt = store::ScheduleStore(ctx.db).appointment(appointment_id);
+    const int duration = require_int(body, "duration_minutes", 5, deps.sessions.max_minutes);
+    auto appt = store::ScheduleStore(deps.db).appointment(appointment_id);
     try {
         if (!appt) throw ApiError(422, "appointment_not_found", "no appointment " + appointment_id, "appointment_id");
         if (c.is(Role::Doctor) && appt->doctor_id != c.claims.identity)
             throw ApiError(403, "forbidden", "this is another doctor's appointment");
-        auto s = store::SessionStore(ctx.db).create(appointment_id, duration, c.claims.identity);
-        auto doctor = issue(ctx, s.doctor_id, Role::Doctor, std::nullopt);
-        auto patient = issue(ctx, s.patient_id, Role::Patient, s.id);
-        audit(ctx, c, "session.create", s.id);
-        const std::string invite_url = ctx.config.public_base_url() + "/v/" + s.room_name + "#t=" + patient.token;
+        auto s = store::SessionStore(deps.db).create(appointment_id, duration, c.claims.identity);
+        auto doctor = issue(deps, s.doctor_id, Role::Doctor, std::nullopt);
+        auto patient = issue(deps, s.patient_id, Role::Patient, s.id);
+        audit(deps, c, "session.create", s.id);
+        const std::string invite_url = deps.public_base_url + "/v/" + s.room_name + "#t=" + patient.token;
         return Response::json(201, {{"session_id", s.id},
                                     {"room_name", s.room_name},
                                     {"doctor_token", doctor.token},
                                     {"patient_invite_url", invite_url},
                                     {"expires_at", expires_iso(patient)},
-                                    {"invite", invite_patient(ctx, s.id, invite_url)},
+                                    {"invite", invite_patient(deps, s.id, invite_url)},
                                     {"session", store::to_json(s)}});
     } catch (const ApiError& e) {
-        ctx.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});
+        deps.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});
         throw;
     } catch (const domain::DomainError& e) {
-        ctx.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});
+        deps.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});
         throw;
     }
 }
 
-Response get_session(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
-    auto s = load_session(ctx, req);
-    require_session_access(ctx, c, s, false);
-    audit(ctx, c, "session.read", s.id);
+Response get_session(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(deps, req);
+    require_session_access(deps, c, s, false);
+    audit(deps, c, "session.read", s.id);
     auto j = store::to_json(s);
     j["participants"] = nlohmann::json::array();
-    for (const auto& p : store::SessionStore(ctx.db).participants(s.id)) j["participants"].push_back(store::to_json(p));
-    if (ctx.messaging) j.update(ctx.messaging->notifier().session_messages(s.id));   // invite state, messages sent
+    for (const auto& p : store::SessionStore(deps.db).participants(s.id)) j["participants"].push_back(store::to_json(p));
+    if (deps.messaging) j.update(deps.messaging->notifier().session_messages(s.id));   // invite state, messages sent
     return Response::json(200, j);
 }
 
 // The patient's page asks first whether its link still opens a consultation, before
 // it asks for the camera: a dead link is said at once, with why.
-Response patient_link(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate_limited(ctx, req, {Role::Patient});
-    auto s = store::SessionStore(ctx.db).find(c.claims.session_id.value_or(""));
+Response patient_link(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate_limited(deps, req, {Role::Patient});
+    auto s = store::SessionStore(deps.db).find(c.claims.session_id.value_or(""));
     if (!s || s->patient_id != c.claims.identity)
         throw ApiError(403, "forbidden", "this link does not open a consultation here");
     if (s->status == "cancelled")
         throw ApiError(410, "session_cancelled", "this consultation was cancelled");
     if (auto st = domain::parse_session_status(s->status); !st || domain::is_closed(*st))
         throw ApiError(410, "session_ended", "this consultation has ended");
-    auto names = store::SessionStore(ctx.db).names(*s);
+    auto names = store::SessionStore(deps.db).names(*s);
     auto text = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return Response::json(200, {{"status", s->status}, {"starts_at", s->starts_at},
                                 {"clinic", text(names.clinic)}, {"doctor", text(names.doctor)}});
 }
 
-Response list_sessions(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
+Response list_sessions(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
     store::SessionFilter f;
     f.doctor_id = query_uuid(req, "doctor_id");
     f.status = query_enum(req, "status", {"scheduled", "waiting", "in-progress", "completed", "cancelled"});
@@ -138,20 +138,20 @@ Response list_sessions(ApplianceContext& ctx, const Request& req) {
             throw ApiError(403, "forbidden", "a doctor can list only their own sessions");
         f.doctor_id = c.claims.identity;
     }
-    auto rows = store::SessionStore(ctx.db).list(f);
-    audit(ctx, c, "session.list", std::nullopt, {{"count", rows.size()}});
+    auto rows = store::SessionStore(deps.db).list(f);
+    audit(deps, c, "session.list", std::nullopt, {{"count", rows.size()}});
     nlohmann::json out = nlohmann::json::array();
     for (const auto& s : rows) {
         out.push_back(store::to_json(s));
-        if (ctx.messaging) out.back()["invite"] = ctx.messaging->notifier().invite_summary(s.id);   // SMS failed? shown in the list
+        if (deps.messaging) out.back()["invite"] = deps.messaging->notifier().invite_summary(s.id);   // SMS failed? shown in the list
     }
     return Response::json(200, {{"sessions", out}});
 }
 
-Response issue_token(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate_limited(ctx, req, {Role::Doctor, Role::Admin});
-    auto s = load_session(ctx, req);
-    require_session_access(ctx, c, s, false);
+Response issue_token(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate_limited(deps, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(deps, req);
+    require_session_access(deps, c, s, false);
     auto body = req.json_body();
     const auto user_id = require_uuid(body, "user_id");
     const auto user_type = require_enum(body, "user_type", {"doctor", "patient"});
@@ -160,25 +160,25 @@ Response issue_token(ApplianceContext& ctx, const Request& req) {
     const bool patient = user_type == "patient";
     if (user_id != (patient ? s.patient_id : s.doctor_id))
         throw ApiError(422, "not_a_participant", "user_id is not this session's " + user_type, "user_id");
-    auto t = issue(ctx, user_id, patient ? Role::Patient : Role::Doctor, patient ? std::optional(s.id) : std::nullopt);
-    audit(ctx, c, "token.issue", s.id, {{"user_type", user_type}, {"jti", t.claims.jti}});
+    auto t = issue(deps, user_id, patient ? Role::Patient : Role::Doctor, patient ? std::optional(s.id) : std::nullopt);
+    audit(deps, c, "token.issue", s.id, {{"user_type", user_type}, {"jti", t.claims.jti}});
     return Response::json(200, {{"token", t.token}, {"expires_at", expires_iso(t)}});
 }
 
-Response join_session(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate_limited(ctx, req, {Role::Doctor, Role::Patient});
-    auto s = load_session(ctx, req);
-    require_session_access(ctx, c, s, true);
-    auto p = store::SessionStore(ctx.db).join(s.id, c.claims.identity, c.role());
-    audit(ctx, c, "session.join", s.id);
-    auto after = store::SessionStore(ctx.db).find(s.id);
+Response join_session(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate_limited(deps, req, {Role::Doctor, Role::Patient});
+    auto s = load_session(deps, req);
+    require_session_access(deps, c, s, true);
+    auto p = store::SessionStore(deps.db).join(s.id, c.claims.identity, c.role());
+    audit(deps, c, "session.join", s.id);
+    auto after = store::SessionStore(deps.db).find(s.id);
     return Response::json(200, {{"session", store::to_json(*after)}, {"participant", store::to_json(p)}});
 }
 
-Response change_status(ApplianceContext& ctx, const Request& req, SessionStatus to, const char* action) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
-    auto s = load_session(ctx, req);
-    require_session_access(ctx, c, s, false);
+Response change_status(const SessionDeps& deps, const Request& req, SessionStatus to, const char* action) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(deps, req);
+    require_session_access(deps, c, s, false);
     std::optional<std::string> reason, notes;
     if (!req.body.empty()) {
         auto body = req.json_body();
@@ -188,45 +188,45 @@ Response change_status(ApplianceContext& ctx, const Request& req, SessionStatus 
     // Admitting into a call already running: whoever waits again (after leaving, too
     // late to rejoin, or on another device) is let in; the session stays as it is.
     if (to == SessionStatus::InProgress && s.status == "in-progress") {
-        if (!ctx.admit_waiting || !ctx.admit_waiting(s.id))
+        if (!deps.rooms.admit(s.id))
             throw ApiError(409, "nobody_waiting", "nobody is waiting to be let in");
-        audit(ctx, c, action, s.id);
+        audit(deps, c, action, s.id);
         return Response::json(200, store::to_json(s));
     }
-    auto after = store::SessionStore(ctx.db).transition(s.id, to, c.claims.identity, reason, notes);
-    audit(ctx, c, action, s.id);
-    ctx.session_changed(after);
+    auto after = store::SessionStore(deps.db).transition(s.id, to, c.claims.identity, reason, notes);
+    audit(deps, c, action, s.id);
+    deps.rooms.session_changed(after);
     return Response::json(200, store::to_json(after));
 }
 
-Response get_recording(ApplianceContext& ctx, const Request& req) {
-    Caller c = authenticate(ctx, req, {Role::Doctor, Role::Admin});
-    auto s = load_session(ctx, req);
-    require_session_access(ctx, c, s, false);
-    audit(ctx, c, "recording.read", s.id);
+Response get_recording(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
+    auto s = load_session(deps, req);
+    require_session_access(deps, c, s, false);
+    audit(deps, c, "recording.read", s.id);
     throw ApiError(404, "recording_not_available", "this session has no recording");
 }
 
 }  // namespace
 
-void add_session_routes(Router& r, ApplianceContext& ctx) {
+void add_session_routes(Router& r, const SessionDeps& deps) {
     const std::string base = kBase;
-    auto bind = [&ctx](Response (*f)(ApplianceContext&, const Request&)) {
-        return [&ctx, f](const Request& q) { return f(ctx, q); };
+    auto bind = [deps](Response (*f)(const SessionDeps&, const Request&)) {
+        return [deps, f](const Request& q) { return f(deps, q); };
     };
     r.add("POST", base, bind(create_session));
     r.add("GET", base, bind(list_sessions));
     r.add("GET", base + "/{id}", bind(get_session));
     r.add("POST", base + "/{id}/token", bind(issue_token));
     r.add("POST", base + "/{id}/join", bind(join_session));
-    r.add("POST", base + "/{id}/admit", [&ctx](const Request& q) {
-        return change_status(ctx, q, SessionStatus::InProgress, "session.admit");
+    r.add("POST", base + "/{id}/admit", [deps](const Request& q) {
+        return change_status(deps, q, SessionStatus::InProgress, "session.admit");
     });
-    r.add("POST", base + "/{id}/end", [&ctx](const Request& q) {
-        return change_status(ctx, q, SessionStatus::Completed, "session.end");
+    r.add("POST", base + "/{id}/end", [deps](const Request& q) {
+        return change_status(deps, q, SessionStatus::Completed, "session.end");
     });
-    r.add("POST", base + "/{id}/cancel", [&ctx](const Request& q) {
-        return change_status(ctx, q, SessionStatus::Cancelled, "session.cancel");
+    r.add("POST", base + "/{id}/cancel", [deps](const Request& q) {
+        return change_status(deps, q, SessionStatus::Cancelled, "session.cancel");
     });
     r.add("GET", base + "/{id}/recording", bind(get_recording));
     r.add("GET", "/api/patient/link", bind(patient_link));

@@ -4,6 +4,7 @@
 #include "appliance/hw_report.hpp"
 #include "appliance/session_sweeper.hpp"
 #include "appliance/store/migrations.hpp"
+#include "appliance/version.hpp"
 #include "hwconfig/c_boundary.hpp"
 
 #include <chrono>
@@ -17,33 +18,33 @@ constexpr std::uint64_t kMinFreeBytes = 16 * 1024 * 1024;
 using store::latest_schema_version;
 }  // namespace
 
-void add_system_routes(Router& router, ApplianceContext& ctx) {
+void add_system_routes(Router& router, const SystemDeps& deps) {
     // The store's health is looked at most once a second: /healthz may be polled hard.
     auto cached = std::make_shared<std::pair<std::chrono::steady_clock::time_point, store::StoreHealth>>();
-    router.add("GET", "/healthz", [&ctx, cached](const Request&) {
+    router.add("GET", "/healthz", [deps, cached](const Request&) {
         const auto now = std::chrono::steady_clock::now();
         if (cached->first == std::chrono::steady_clock::time_point{} || now - cached->first > std::chrono::seconds(1))
-            *cached = {now, store::check_health(ctx.db, ctx.state_dir, kMinFreeBytes)};
+            *cached = {now, store::check_health(deps.db, deps.state_dir, kMinFreeBytes)};
         const store::StoreHealth& health = cached->second;
         nlohmann::json j{{"version", version()}, {"schema_version", nullptr}};
         j["db"] = health.name();
         if (!health.detail.empty()) j["db_detail"] = health.detail;
         if (health.state != store::StoreHealth::State::Broken) j["schema_version"] = latest_schema_version();
-        if (ctx.probe) {
-            j["camera"] = source_to_json(ctx.probe->camera);
-            j["encoder"] = ctx.probe->encoder ? nlohmann::json(ctx.probe->encoder->factory) : nlohmann::json(nullptr);
+        if (deps.probe) {
+            j["camera"] = source_to_json(deps.probe->camera);
+            j["encoder"] = deps.probe->encoder ? nlohmann::json(deps.probe->encoder->factory) : nlohmann::json(nullptr);
         } else {
             j["camera"] = "probing";
             j["encoder"] = "probing";
         }
-        const bool media_ok = !ctx.probe || ctx.probe->encoder;
+        const bool media_ok = !deps.probe || deps.probe->encoder;
         const bool degraded = !media_ok || health.state == store::StoreHealth::State::Busy;
         j["status"] = !health.serving() ? "unavailable" : degraded ? "degraded" : "ok";
         return Response::json(health.serving() ? 200 : 503, j);
     });
-    router.add("GET", "/metrics", [&ctx](const Request&) {
-        std::string text = ctx.metrics.render(version()) + session_metrics(ctx.db);
-        for (const auto& source : ctx.metric_sources) text += source();
+    router.add("GET", "/metrics", [deps](const Request&) {
+        std::string text = deps.metrics.render(version()) + session_metrics(deps.db);
+        for (const auto& source : deps.metric_sources) text += source();
         text += "# HELP consult_callback_errors_total Errors stopped where C called into the appliance, by place.\n"
                 "# TYPE consult_callback_errors_total counter\n";
         for (const auto& [where, n] : boundary_failures())

@@ -1,6 +1,5 @@
 #include "appliance/notify/messaging.hpp"
 
-#include "appliance/context.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/log.hpp"
 #include "appliance/twilio/rest_client.hpp"
@@ -77,16 +76,15 @@ struct Messaging::Parts {
     std::unique_ptr<twilio::RestClient> rest;
     std::unique_ptr<TwilioSms> sms;
     std::unique_ptr<SmtpEmail> email;
-    ApplianceContext* ctx = nullptr;
 };
 
-std::unique_ptr<Messaging> Messaging::create(ApplianceContext& ctx) {
+std::unique_ptr<Messaging> Messaging::create(const Config& config, const std::filesystem::path& state_dir,
+                                             store::Database& db, const tokens::TokenService& tokens, Metrics& metrics) {
     std::unique_ptr<Messaging> m(new Messaging());
     m->parts_ = std::make_unique<Parts>();
     auto& p = *m->parts_;
-    p.ctx = &ctx;
-    const auto& tw = ctx.config.twilio;
-    const Credentials creds(ctx.state_dir);
+    const auto& tw = config.twilio;
+    const Credentials creds(state_dir);
 
     if (!tw.account_sid.empty()) {
         m->auth_token_ = credential(creds, "twilio-auth-token");
@@ -103,7 +101,7 @@ std::unique_ptr<Messaging> Messaging::create(ApplianceContext& ctx) {
             s.username = tw.account_sid;
             s.password = *m->auth_token_;
         }
-        std::string base = ctx.config.public_base_url();
+        std::string base = config.public_base_url();
         while (!base.empty() && base.back() == '/') base.pop_back();
         // Without the auth token the callbacks could not be checked, so none are asked for.
         if (m->auth_token_) s.status_callback_url = base + "/api/webhooks/twilio/message-status";
@@ -118,17 +116,17 @@ std::unique_ptr<Messaging> Messaging::create(ApplianceContext& ctx) {
             log::warning("Twilio account set but no twilio-auth-token or twilio-api-key-secret: SMS and TURN are off");
         }
     }
-    if (!ctx.config.email.smtp_url.empty() && !ctx.config.email.from.empty()) {
+    if (!config.email.smtp_url.empty() && !config.email.from.empty()) {
         SmtpSettings s;
-        s.url = ctx.config.email.smtp_url;
-        s.from = ctx.config.email.from;
+        s.url = config.email.smtp_url;
+        s.from = config.email.from;
         s.username = user_of(s.url);
         s.password = credential(creds, "smtp-password").value_or("");
         p.email = std::make_unique<SmtpEmail>(std::move(s));
     }
-    m->notifier_ = std::make_unique<Notifier>(ctx.db, ctx.config, ctx.tokens, p.sms.get(), p.email.get(), &ctx.metrics);
-    m->ice_ = std::make_unique<twilio::IceServers>(p.rest.get(), ctx.config.media.stun_servers);
-    if (!p.rest && ctx.config.media.stun_servers.empty())
+    m->notifier_ = std::make_unique<Notifier>(db, config, tokens, p.sms.get(), p.email.get(), &metrics);
+    m->ice_ = std::make_unique<twilio::IceServers>(p.rest.get(), config.media.stun_servers);
+    if (!p.rest && config.media.stun_servers.empty())
         log::warning("no TURN (Twilio off) and no [media] stun_servers: patients behind NAT may not connect");
     else if (!p.rest)
         log::warning("Twilio is off: calls use the configured STUN servers only, no TURN relay");

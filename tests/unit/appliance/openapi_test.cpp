@@ -1,7 +1,7 @@
 // appliance/openapi.json against the routes consultd really serves: the same
 // (method, path) pairs in both, the same path parameter names, bearer security on
 // every API operation, and the shared error schema on every 4xx response.
-#include "appliance/context.hpp"
+#include "appliance/wiring.hpp"
 #include "appliance/http/cloud_routes.hpp"
 #include "appliance/http/kiosk_routes.hpp"
 #include "appliance/http/routes.hpp"
@@ -78,23 +78,23 @@ protected:
         ctx_.reset(new ApplianceContext{Config{}, dir_.path(), store::Database::open(dir_ / "consult.db"), Metrics(),
                                         tokens::TokenService(std::string(32, 'k')), std::nullopt, false});
         store::migrate(ctx_->db);
-        http::add_system_routes(router_, *ctx_);
+        http::add_system_routes(router_, wiring::system_routes(*ctx_));
         http::add_static_routes(router_);
-        http::add_session_routes(router_, *ctx_);
-        http::add_schedule_routes(router_, *ctx_);
-        http::add_twilio_routes(router_, *ctx_);
-        http::add_twilio_webhook_routes(router_, *ctx_);
-        http::add_kiosk_routes(router_, *ctx_);
-        http::add_device_routes(router_, *ctx_);
+        http::add_session_routes(router_, wiring::session_routes(*ctx_));
+        http::add_schedule_routes(router_, wiring::schedule_routes(*ctx_));
+        http::add_twilio_routes(router_, wiring::twilio_routes(*ctx_));
+        http::add_twilio_webhook_routes(router_, wiring::twilio_routes(*ctx_));
+        http::add_kiosk_routes(router_, wiring::kiosk_routes(*ctx_));
+        http::add_device_routes(router_, wiring::device_routes(*ctx_));
         cloud_ = std::make_unique<cloud::CloudSync>(ctx_->db, dir_.path(), cloud::SyncSettings{});
-        http::add_cloud_routes(router_, *ctx_, *cloud_);
+        http::add_cloud_routes(router_, wiring::access(*ctx_), *cloud_);
 
         // System routes and static pages are the ones served without a token.
         http::Router open;
-        http::add_system_routes(open, *ctx_);
+        http::add_system_routes(open, wiring::system_routes(*ctx_));
         http::add_static_routes(open);
-        http::add_twilio_webhook_routes(open, *ctx_);
-        http::add_kiosk_sign_in_routes(open, *ctx_);
+        http::add_twilio_webhook_routes(open, wiring::twilio_routes(*ctx_));
+        http::add_kiosk_sign_in_routes(open, wiring::kiosk_routes(*ctx_));
         http::add_public_cloud_routes(open, *cloud_);
         public_ = operations_of(open);
 

@@ -1,4 +1,6 @@
 #include "appliance/session_sweeper.hpp"
+
+#include "appliance/context.hpp"
 #include "appliance/store/demo_data.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/store/session_store.hpp"
@@ -37,8 +39,8 @@ TEST_F(SessionSweep, EndsACallThatRanPastItsTimeAndGrace) {
     sessions.join(s.id, s.patient_id, "patient");
     sessions.transition(s.id, domain::SessionStatus::InProgress, "doc");
     const std::time_t now = std::time(nullptr);
-    EXPECT_EQ(sweep_sessions(*ctx_, now).ended, 0) << "a fresh call runs on";
-    auto r = sweep_sessions(*ctx_, now + (30 + 10) * 60 + 1);
+    EXPECT_EQ(sweep_sessions(ctx_->db, ctx_->config.sessions, ctx_->rooms, now).ended, 0) << "a fresh call runs on";
+    auto r = sweep_sessions(ctx_->db, ctx_->config.sessions, ctx_->rooms, now + (30 + 10) * 60 + 1);
     EXPECT_EQ(r.ended, 1);
     EXPECT_EQ(status_of("SELECT status FROM video_consultation_sessions WHERE id = '" + s.id + "'"), "completed");
     EXPECT_EQ(status_of("SELECT end_reason FROM video_consultation_sessions WHERE id = '" + s.id + "'"),
@@ -47,9 +49,9 @@ TEST_F(SessionSweep, EndsACallThatRanPastItsTimeAndGrace) {
 
 TEST_F(SessionSweep, RecordsNoShowsForPassedSlotsOnlyOnce) {
     const std::time_t far_future = std::time(nullptr) + 3 * 24 * 3600;  // every demo slot has passed
-    auto first = sweep_sessions(*ctx_, far_future);
+    auto first = sweep_sessions(ctx_->db, ctx_->config.sessions, ctx_->rooms, far_future);
     EXPECT_EQ(first.no_shows, 64);
-    EXPECT_EQ(sweep_sessions(*ctx_, far_future).no_shows, 0);
+    EXPECT_EQ(sweep_sessions(ctx_->db, ctx_->config.sessions, ctx_->rooms, far_future).no_shows, 0);
     EXPECT_EQ(status_of("SELECT count(*) FROM appointments WHERE status = 'no-show'"), "64");
     EXPECT_NE(session_metrics(ctx_->db).find("consult_no_shows_total 64"), std::string::npos);
 }
@@ -58,7 +60,7 @@ TEST_F(SessionSweep, APatientWhoCameIsNoNoShow) {
     store::SessionStore sessions(ctx_->db);
     auto s = sessions.create(first_appointment(), 30, "doc");
     sessions.join(s.id, s.patient_id, "patient");
-    sweep_sessions(*ctx_, std::time(nullptr) + 3 * 24 * 3600);
+    sweep_sessions(ctx_->db, ctx_->config.sessions, ctx_->rooms, std::time(nullptr) + 3 * 24 * 3600);
     EXPECT_EQ(status_of("SELECT status FROM appointments WHERE id = '" + s.appointment_id + "'"), "scheduled");
 }
 

@@ -1,7 +1,7 @@
 // Bearer tokens on every API route: who is calling, and may they.
 #pragma once
 
-#include "appliance/context.hpp"
+#include "appliance/http/route_deps.hpp"
 #include "appliance/http/types.hpp"
 #include "appliance/store/records.hpp"
 
@@ -17,14 +17,14 @@ struct Caller {
 };
 
 // 401 without a valid token, 403 when the token's role is not among `allowed`.
-Caller authenticate(ApplianceContext& ctx, const Request& req, std::initializer_list<tokens::Role> allowed);
+Caller authenticate(const Access& access, const Request& req, std::initializer_list<tokens::Role> allowed);
 
 // 403 unless the caller may act on this session: its doctor, an admin, or (when
 // `patient_ok`) the session's own patient. A patient token for an ended session is 401.
-void require_session_access(ApplianceContext& ctx, const Caller& c, const store::SessionRow& s, bool patient_ok);
+void require_session_access(const Access& access, const Caller& c, const store::SessionRow& s, bool patient_ok);
 
 // Writes the audit row for an action by this caller.
-void audit(ApplianceContext& ctx, const Caller& c, const std::string& action,
+void audit(const Access& access, const Caller& c, const std::string& action,
            const std::optional<std::string>& session_id, nlohmann::json detail = nullptr);
 
 }  // namespace consult::http

@@ -4,12 +4,12 @@
 #pragma once
 
 #include "appliance/cloud/cloud_sync.hpp"
-#include "appliance/context.hpp"
+#include "appliance/http/route_deps.hpp"
 #include "appliance/http/router.hpp"
 
 namespace consult::http {
 
-void add_cloud_routes(Router& router, ApplianceContext& ctx, cloud::CloudSync& sync);
+void add_cloud_routes(Router& router, const Access& access, cloud::CloudSync& sync);
 // Only the token-free GET (what add_cloud_routes also adds).
 void add_public_cloud_routes(Router& router, cloud::CloudSync& sync);
 

@@ -6,19 +6,19 @@
 #include "appliance/notify/notifier.hpp"
 #include "appliance/twilio/ice_servers.hpp"
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
-
-namespace consult {
-struct ApplianceContext;
-}
 
 namespace consult::notify {
 
 class Messaging {
 public:
-    static std::unique_ptr<Messaging> create(ApplianceContext& ctx);
+    // Credentials (twilio-auth-token, twilio-api-key-secret, smtp-password) are read from
+    // the state directory's credential store.
+    static std::unique_ptr<Messaging> create(const Config& config, const std::filesystem::path& state_dir,
+                                             store::Database& db, const tokens::TokenService& tokens, Metrics& metrics);
     ~Messaging();
     Messaging(const Messaging&) = delete;
     Messaging& operator=(const Messaging&) = delete;

@@ -1,6 +1,6 @@
 // The kiosk's sign-in routes through the router: only the box itself may use them,
 // and the PIN check answers later, from GLib's thread pool, without holding the loop.
-#include "appliance/context.hpp"
+#include "appliance/wiring.hpp"
 #include "appliance/http/kiosk_routes.hpp"
 #include "appliance/http/server.hpp"
 #include "appliance/kiosk/pin_hash.hpp"
@@ -29,7 +29,7 @@ protected:
                       "', '5d0c1a1e-0000-4000-8000-000000000009', 'Dr. Test')");
         store::PinStore(ctx_->db).set(kDoctor, kiosk::hash_pin("2468", {1ULL << 10, 8, 1}));
         http::Router router;
-        http::add_kiosk_routes(router, *ctx_);
+        http::add_kiosk_routes(router, wiring::kiosk_routes(*ctx_));
         server_ = std::make_unique<http::Server>(std::move(router), ctx_->metrics, http::ServerLimits{});
     }
 

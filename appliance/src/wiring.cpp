@@ -1,0 +1,27 @@
+#include "appliance/wiring.hpp"
+
+namespace consult::wiring {
+
+http::Access access(ApplianceContext& ctx) { return {ctx.tokens, ctx.metrics, ctx.db, ctx.audits}; }
+
+http::SystemDeps system_routes(ApplianceContext& ctx) {
+    return {access(ctx), ctx.state_dir, ctx.probe, ctx.metric_sources};
+}
+
+http::SessionDeps session_routes(ApplianceContext& ctx) {
+    return {access(ctx), ctx.config.sessions, ctx.config.public_base_url(), ctx.limiter, ctx.messaging.get(), ctx.rooms};
+}
+
+http::ScheduleDeps schedule_routes(ApplianceContext& ctx) { return {access(ctx)}; }
+
+http::KioskDeps kiosk_routes(ApplianceContext& ctx) { return {access(ctx), ctx.config.kiosk, ctx.rooms}; }
+
+http::DeviceDeps device_routes(ApplianceContext& ctx) {
+    return {access(ctx), ctx.config.media, ctx.probe, ctx.state_dir, ctx.rooms};
+}
+
+http::TwilioDeps twilio_routes(ApplianceContext& ctx) {
+    return {access(ctx), ctx.config.public_base_url(), ctx.messaging.get()};
+}
+
+}  // namespace consult::wiring
