@@ -1,12 +1,17 @@
 # The two commands: `make run` and `make test`. Everything else is a helper.
 BUILD      ?= build
-ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 STATE_DIR  ?= .state
 PORT       ?= 8080
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
+# Compiles are cached outside the clone (ccache's own directory, ~/.cache/ccache), with
+# paths made relative to the clone, so a second clone or a rebuild takes minutes. A
+# recursive variable: it is looked up after install-deps has put ccache there.
+LAUNCHER    = $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+export CCACHE_BASEDIR   := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: run test build deps test-deps unit asan package bench clean fuzz fuzz-build
 
@@ -17,7 +22,7 @@ test-deps:
 	@tools/install-deps.sh test
 
 $(BUILD)/build.ninja:
-	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONSULT_TESTS=ON >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_GEN) $(LAUNCHER) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONSULT_TESTS=ON >/dev/null
 
 build: deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -29,23 +34,21 @@ test: test-deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 300
 	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory fuzz-build
 	@tests/fuzz/run.sh $(FUZZ_BUILD) 10
 
-# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
-asan: test-deps
-	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCONSULT_SANITIZE=ON \
-	  -DCONSULT_UNIT_ONLY=ON -DCMAKE_CXX_FLAGS=-O1 >/dev/null
-	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target consult_unit_tests
-	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, from the
+# sanitized clang build that also makes the fuzz targets (one sanitized compile, not two).
+asan: fuzz-build
+	@cd $(FUZZ_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j 2 -L unit --timeout 300
 
-# libFuzzer targets (clang 14, ASan+UBSan): `make fuzz` runs each for FUZZ_SECONDS.
+# clang 14 with ASan+UBSan: the libFuzzer targets (`make fuzz` runs each for
+# FUZZ_SECONDS) and the unit tests (`make asan`).
 fuzz-build: test-deps
-	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DCONSULT_FUZZ=ON \
-	  -DCONSULT_UNIT_ONLY=ON -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) $(LAUNCHER) -DCMAKE_BUILD_TYPE=Release \
+	  -DCONSULT_FUZZ=ON -DCONSULT_UNIT_ONLY=ON -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
 fuzz: fuzz-build
@@ -61,4 +64,4 @@ bench: build
 	@tests/media/run_in_netns.sh $(BUILD)/tests/consult_media_bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

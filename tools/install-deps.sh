@@ -10,7 +10,7 @@ build_pkgs=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-vaapi
-  libopenh264-7 systemd curl glib-networking
+  libopenh264-7 systemd curl glib-networking ccache
 )
 test_pkgs=(
   postgresql python3

@@ -174,7 +174,7 @@ public:
 
     // `consultctl token` signed with this daemon's key.
     std::string token(const std::string& role, const std::string& identity, const std::string& session = "") const {
-        std::vector<std::string> argv{CONSULTCTL_BIN, "--config", (proc_.temp_dir() / "ctl.conf").string(),
+        std::vector<std::string> argv{consultctl_bin(), "--config", (proc_.temp_dir() / "ctl.conf").string(),
                                       "--state-dir", proc_.state_dir().string(), "token", "--role", role,
                                       "--identity", identity};
         if (!session.empty()) argv.insert(argv.end(), {"--session", session});

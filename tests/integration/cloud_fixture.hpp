@@ -114,7 +114,7 @@ protected:
     }
 
     CommandResult ctl(std::vector<std::string> args) const {
-        std::vector<std::string> argv{CONSULTCTL_BIN, "--config", (dir / "ctl.conf").string(), "--state-dir",
+        std::vector<std::string> argv{consultctl_bin(), "--config", (dir / "ctl.conf").string(), "--state-dir",
                                       state_dir().string()};
         argv.insert(argv.end(), args.begin(), args.end());
         return run_command(argv, 150s);

@@ -24,7 +24,7 @@ protected:
 
     // consultctl --config <empty file> --state-dir <temp> ARGS...
     CommandResult ctl(const std::vector<std::string>& args, const fs::path& config = {}) const {
-        std::vector<std::string> argv{CONSULTCTL_BIN, "--config", (config.empty() ? config_ : config).string(),
+        std::vector<std::string> argv{consultctl_bin(), "--config", (config.empty() ? config_ : config).string(),
                                       "--state-dir", state_.string()};
         argv.insert(argv.end(), args.begin(), args.end());
         return run_command(argv, 60s);
@@ -159,7 +159,7 @@ TEST_F(Consultctl, StatusIgnoresProxyEnvironmentForLoopback) {
     ASSERT_TRUE(daemon.start()) << daemon.start_error();
     ASSERT_TRUE(daemon.wait_for_notify("READY=1", 30).has_value()) << daemon.stderr_text();
     const int dead_proxy = free_port();
-    std::vector<std::string> argv{CONSULTCTL_BIN, "--config", config_.string(), "--state-dir", state_.string(), "status"};
+    std::vector<std::string> argv{consultctl_bin(), "--config", config_.string(), "--state-dir", state_.string(), "status"};
     auto r = run_command(argv, 60s, {{"http_proxy", "http://127.0.0.1:" + std::to_string(dead_proxy)}});
     EXPECT_EQ(r.code(), 0) << r.out << r.err;
 }

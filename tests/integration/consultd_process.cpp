@@ -284,7 +284,7 @@ ConsultdProcess::ConsultdProcess(ConsultdOptions options)
     state_dir_ = options_.state_dir.value_or(temp_ / "state");
     port_ = options_.port.value_or(0);
     if (port_ == 0) port_ = free_port();
-    if (options_.binary.empty()) options_.binary = CONSULTD_BIN;
+    if (options_.binary.empty()) options_.binary = consultd_bin();
 }
 
 ConsultdProcess::~ConsultdProcess() {
@@ -441,6 +441,25 @@ void ConsultdProcess::kill_now() {
     if (pid_ <= 0 || exit_) return;
     const auto t0 = Clock::now();
     if (auto status = kill_and_reap(pid_)) exit_ = from_wait_status(*status, ms_since(t0));
+}
+
+const std::string& consultd_bin() {
+    static const std::string path = CONSULTD_BIN;
+    return path;
+}
+
+const std::string& consultctl_bin() {
+#ifdef CONSULTCTL_BIN
+    static const std::string path = CONSULTCTL_BIN;
+#else
+    static const std::string path = std::filesystem::path(CONSULTD_BIN).parent_path() / "consultctl";
+#endif
+    return path;
+}
+
+const std::string& source_dir() {
+    static const std::string path = CONSULT_SOURCE_DIR;
+    return path;
 }
 
 double metric_value(const std::string& metrics, const std::string& series) {

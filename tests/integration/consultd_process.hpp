@@ -17,6 +17,12 @@ namespace consult::test {
 
 namespace fs = std::filesystem;
 
+// The binaries under test and the source tree. Only consultd_process.cpp is compiled
+// with their paths, so every other test file compiles the same in any clone (ccache).
+const std::string& consultd_bin();
+const std::string& consultctl_bin();
+const std::string& source_dir();
+
 // The value of one Prometheus sample line "name{labels} value" in a /metrics text, or -1
 // when it is absent.
 double metric_value(const std::string& metrics, const std::string& series);
@@ -78,7 +84,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
                           const EnvVars& env = {});
 
 struct ConsultdOptions {
-    std::string binary;                             // default: CONSULTD_BIN
+    std::string binary;                             // default: consultd_bin()
     std::vector<std::string> args;                  // extra arguments after --state-dir/--http-port
     EnvVars env;                                    // extra environment (e.g. WATCHDOG_USEC)
     std::optional<fs::path> state_dir;              // default: <temp>/state

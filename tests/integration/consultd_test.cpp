@@ -350,7 +350,7 @@ TEST(Consultd, KeyFileIsCreated0600AndReusedOnRestart) {
         key_before = read_file(key_file);
         EXPECT_TRUE(std::regex_match(trim_newlines(key_before), std::regex("[0-9a-f]{64}"))) << key_before;
 
-        auto ctl = run_command({CONSULTCTL_BIN, "--config", (dir / "ctl.conf").string(), "--state-dir",
+        auto ctl = run_command({consultctl_bin(), "--config", (dir / "ctl.conf").string(), "--state-dir",
                                 state.string(), "token", "--role", "doctor", "--identity", "dr-key"},
                                30s);
         ASSERT_EQ(ctl.code(), 0) << ctl.err;

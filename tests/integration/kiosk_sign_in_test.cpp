@@ -121,7 +121,7 @@ TEST_F(KioskSignIn, BadRequestsAreRefusedWithTheUsualErrors) {
 }
 
 TEST_F(KioskSignIn, ConsultctlSetPinReplacesADoctorsPinFromStdin) {
-    const std::string ctl = std::string(CONSULTCTL_BIN) + " --config " + (api.proc().temp_dir() / "ctl.conf").string() +
+    const std::string ctl = consultctl_bin() + " --config " + (api.proc().temp_dir() / "ctl.conf").string() +
                             " --state-dir " + api.proc().state_dir().string();
     auto r = run_command({"/bin/sh", "-c", "echo 24680 | " + ctl + " set-pin --doctor " + kDoctorA}, 30s);
     ASSERT_EQ(r.code(), 0) << r.err;

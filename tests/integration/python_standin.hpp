@@ -25,7 +25,7 @@ public:
     PythonStandin(const std::string& script, const std::vector<std::string>& args) {
         int out[2];
         if (::pipe(out) != 0) throw std::runtime_error("pipe");
-        const std::string path = std::string(CONSULT_SOURCE_DIR) + "/tests/standins/" + script;
+        const std::string path = source_dir() + "/tests/standins/" + script;
         std::vector<std::string> argv{"/usr/bin/python3", path};
         argv.insert(argv.end(), args.begin(), args.end());
         pid_ = ::fork();

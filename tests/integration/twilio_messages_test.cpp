@@ -223,7 +223,7 @@ TEST_F(MessagingTest, ConsultctlStatusShowsTheChannelsAndTheLastFailure) {
     write_file(conf, "[http]\nport = " + std::to_string(api_.proc().port()) + "\n[twilio]\naccount_sid = " + kAccount +
                          "\nfrom_number = " + kFrom + "\n[email]\nsmtp_url = smtp://127.0.0.1:" +
                          std::to_string(smtp_.port()) + "\nfrom = " + kClinicEmail + "\n");
-    auto r = run_command({CONSULTCTL_BIN, "--config", conf.string(), "--state-dir", api_.proc().state_dir().string(),
+    auto r = run_command({consultctl_bin(), "--config", conf.string(), "--state-dir", api_.proc().state_dir().string(),
                           "status"}, 30s);
     EXPECT_NE(r.out.find("SMS:             on\n"), std::string::npos) << r.out << r.err;
     EXPECT_NE(r.out.find("email:           on\n"), std::string::npos) << r.out;

@@ -49,7 +49,7 @@ TEST(JsonInput, FieldsAreReadWithTheirTypesOrRefusedNamingTheField) {
     EXPECT_EQ(kind_of([&] { f.optional_bool("s"); }), std::make_pair(FieldError::Kind::WrongType, std::string("s")));
     EXPECT_EQ(kind_of([&] { f.optional_object("a"); }), std::make_pair(FieldError::Kind::WrongType, std::string("a")));
     EXPECT_EQ(kind_of([&] { f.optional_string("s", 3); }), std::make_pair(FieldError::Kind::OutOfRange, std::string("s")));
-    EXPECT_THROW(Fields(nlohmann::json::array()), FieldError);
+    EXPECT_THROW(Fields{nlohmann::json::array()}, FieldError);
 }
 
 TEST(JsonInput, LengthsAreCountedInCharactersNotBytes) {
