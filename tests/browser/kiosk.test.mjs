@@ -233,6 +233,28 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   await until('the doctor told', async () => /Notes for .* saved/.test(await text(page, '#problem')));
   await until('the row marked done', async () =>
     (await page.evaluate((r) => document.querySelector(r)?.dataset.status, row)) === 'done');
+  // The appliance refuses a save: the notes stay on the kiosk as a draft, the doctor is
+  // told, and the draft comes back when the notes are opened again.
+  const notesNow = async () => (await app.must('GET', `${SESSIONS}/${sessionId}`, app.admin, undefined, 200)).notes;
+  await page.tap(`${row} .actions button`);
+  await until('the notes opened again', async () => (await page.inputValue('#notes')).endsWith('twice a day.'));
+  const refuse = (route) => (route.request().method() === 'PUT'
+    ? route.fulfill({ status: 503, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'store_busy', message: 'The appliance is busy; try again.' } }) })
+    : route.continue());
+  await page.route('**/notes', refuse);
+  const draft = 'Upper left molar: sensitivity. Review in person next week. Fluoride gel twice a day. X-ray booked.';
+  await page.fill('#notes', draft);
+  await page.tap('#after-done');
+  await until('the doctor told the notes are kept', async () => /could not be saved.*kept on this kiosk/.test(await text(page, '#problem')));
+  assert.ok((await notesNow()).endsWith('twice a day.'), 'the refused text never reached the appliance');
+  await page.unroute('**/notes', refuse);
+  await page.tap(`${row} .actions button`);
+  await until('the draft back', async () => (await page.inputValue('#notes')) === draft);
+  assert.match(await text(page, '#notes-state'), /not saved yet/);
+  await page.tap('#save-notes');
+  await until('the draft saved', async () => (await notesNow()) === draft);
+  await page.tap('#after-done');
   // Nobody is left waiting from the finished call.
   await until('no one waiting', async () => (await text(page, '#waiting-count')) === '0');
   await page.tap('#open-waiting');

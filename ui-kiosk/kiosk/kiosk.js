@@ -3,11 +3,13 @@
 // token lives in this page's memory only; untouched for a while, the screen signs out.
 import { Signalling } from '/ui/shared/signalling.js';
 import { AfterCall } from '/kiosk/after.js';
+import { busy } from '/kiosk/busy.js';
 import { Api } from '/kiosk/api.js';
 import { chime } from '/kiosk/chime.js';
 import { Room } from '/kiosk/room.js';
 import { drawCall, drawWaitingList, showInvite } from '/kiosk/room_view.js';
 import { Settings, cameraText, facts } from '/kiosk/settings.js';
+import { SignIn } from '/kiosk/signin.js';
 import { clockTime, renderDay } from '/kiosk/today.js';
 
 const $ = (id) => document.getElementById(id);
@@ -27,6 +29,8 @@ window.consultKiosk = app;   // for the automated tests and for support
 app.api = new Api((down) => { app.unreachable = down; statusChips(); }, () => app.signOut('expired'));
 const settings = new Settings(app);
 const after = new AfterCall(app);
+// Function declarations below are hoisted: the sign-in screen can be made here.
+const signIn = new SignIn(app, { show, signedIn, openSettings });
 
 // ---------------------------------------------------------------- screens and feedback
 
@@ -85,93 +89,7 @@ document.addEventListener('keydown', () => { app.lastTouch = Date.now(); });
 document.addEventListener('contextmenu', (e) => e.preventDefault());
 document.addEventListener('dblclick', (e) => e.preventDefault());
 
-async function busy(button, work) {
-  button.setAttribute('aria-busy', 'true');
-  button.disabled = true;
-  try {
-    return await work();
-  } finally {
-    button.removeAttribute('aria-busy');
-    button.disabled = false;
-  }
-}
-
 // ---------------------------------------------------------------- sign-in
-
-async function loadDoctors() {
-  try {
-    const r = await app.api.get('/api/kiosk/doctors', null);
-    app.doctors = r.doctors;
-    app.idleSeconds = r.idle_seconds || 300;
-    const list = $('doctor-list');
-    list.replaceChildren();
-    for (const d of r.doctors) {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.textContent = d.full_name;
-      b.dataset.doctor = d.id;
-      b.disabled = !d.has_pin;
-      if (!d.has_pin) b.title = 'No PIN set: clinic IT runs consultctl set-pin';
-      b.addEventListener('click', () => askPin({ doctor: d }));
-      list.append(b);
-    }
-  } catch (err) {
-    app.toast(err.message);
-    setTimeout(loadDoctors, 5000);
-  }
-}
-
-function askPin(target) {
-  app.pinFor = target;
-  app.pin = '';
-  $('pin-error').hidden = true;
-  $('pin-for').textContent = target.admin ? 'Settings: enter the admin PIN' : `${target.doctor.full_name}: enter your PIN`;
-  $('doctor-list').hidden = true;
-  $('signin-title').hidden = true;
-  $('pin-panel').hidden = false;
-  renderPin();
-  if (app.screen !== 'signin') {
-    app.returnTo = app.screen;
-    show('signin');
-  }
-}
-
-function closePin() {
-  app.pinFor = null;
-  app.pin = '';
-  $('pin-panel').hidden = true;
-  $('doctor-list').hidden = false;
-  $('signin-title').hidden = false;
-  if (app.returnTo && app.token) show(app.returnTo);
-  app.returnTo = null;
-}
-
-function renderPin() {
-  $('pin-dots').textContent = app.pin ? '●'.repeat(app.pin.length) : '—';
-}
-
-async function submitPin() {
-  const target = app.pinFor;
-  if (!target || app.pin.length < 4) {
-    $('pin-error').textContent = 'A PIN has 4 to 8 digits.';
-    $('pin-error').hidden = false;
-    return;
-  }
-  const pin = app.pin;
-  app.pin = '';
-  renderPin();
-  try {
-    const r = await busy($('pin-ok'), () => target.admin
-      ? app.api.post('/api/kiosk/admin-sign-in', { pin }, null)
-      : app.api.post('/api/kiosk/sign-in', { doctor_id: target.doctor.id, pin }, null));
-    $('pin-error').hidden = true;
-    if (target.admin) openSettings(r);
-    else signedIn(r, target.doctor);
-  } catch (err) {
-    $('pin-error').textContent = err.message;
-    $('pin-error').hidden = false;
-  }
-}
 
 function signedIn(r, doctor) {
   app.token = r.token;
@@ -183,7 +101,7 @@ function signedIn(r, doctor) {
   app.idleSeconds = r.idle_seconds || app.idleSeconds;
   app.lastTouch = Date.now();
   app.returnTo = null;
-  closePin();
+  signIn.closePin();
   $('who').textContent = doctor.full_name;
   app.dayOffset = 0;
   openLobby();
@@ -209,7 +127,7 @@ app.signOut = (why = 'tapped') => {
   $('day-list').replaceChildren();
   $('who').textContent = 'Consult Room';
   $('idle-warning').hidden = true;
-  closePin();
+  signIn.closePin();
   show('signin');
   if (why === 'idle') app.toast('Signed out after a while without use.', 'info');
   if (why === 'expired') app.toast('The sign-in has expired. Please sign in again.');
@@ -232,7 +150,7 @@ function openSettings(r) {
   app.adminToken = r.token;
   app.lastTouch = Date.now();
   const back = app.returnTo;
-  closePin();
+  signIn.closePin();
   app.returnTo = back;
   show('settings');
   settings.show();
@@ -580,15 +498,7 @@ function tick() {
 // ---------------------------------------------------------------- wiring
 
 function wire() {
-  for (const b of document.querySelectorAll('[data-digit]'))
-    b.addEventListener('click', () => {
-      if (app.pin.length < 8) app.pin += b.dataset.digit;
-      renderPin();
-    });
-  $('pin-clear').addEventListener('click', () => { app.pin = ''; renderPin(); });
-  $('pin-ok').addEventListener('click', submitPin);
-  $('pin-back').addEventListener('click', closePin);
-  $('open-settings').addEventListener('click', () => askPin({ admin: true }));
+  $('open-settings').addEventListener('click', () => signIn.askPin({ admin: true }));
   $('settings-back').addEventListener('click', closeSettings);
   $('sign-out').addEventListener('click', signOutTapped);
   $('day-prev').addEventListener('click', () => { app.dayOffset--; app.scrollDay = true; refreshDay(); });
@@ -632,7 +542,7 @@ function wire() {
 
 wire();
 show('signin');
-loadDoctors();
+signIn.loadDoctors();
 pollHealth();
 setInterval(pollHealth, 10000);
 setInterval(tick, 1000);

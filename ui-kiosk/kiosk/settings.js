@@ -2,6 +2,8 @@
 // delete; the server's refusal shown as it says it), the camera, content camera,
 // microphone and speaker (chosen here, with a still of the camera about twice a second
 // while Settings is open), network and cloud, and the software version.
+import { busy } from '/kiosk/busy.js';
+
 const $ = (id) => document.getElementById(id);
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const TIMINGS = '/api/video-consultations/timings';
@@ -133,18 +135,14 @@ export class Settings {
       $('device-message').textContent = 'Nothing changed.';
       return;
     }
-    const button = $('device-save');
-    button.setAttribute('aria-busy', 'true');
     try {
-      const r = await this.app.api.put(DEVICES, body, this.token);
+      const r = await busy($('device-save'), () => this.app.api.put(DEVICES, body, this.token));
       this.fillDevices(r);
       $('device-message').textContent = r.message;
       this.app.toast(r.message, 'info');
     } catch (err) {
       $('device-message').textContent = '';
       this.deviceError(err.message, err.field);
-    } finally {
-      button.removeAttribute('aria-busy');
     }
   }
 
@@ -272,18 +270,15 @@ export class Settings {
       slot_duration_minutes: Number($('timing-slot').value),
       is_active: $('timing-active').checked,
     };
-    const button = $('timing-save');
-    button.setAttribute('aria-busy', 'true');
     try {
-      if (this.editing) await this.app.api.put(`${TIMINGS}/${this.editing.id}`, body, this.token);
-      else await this.app.api.post(TIMINGS, body, this.token);
+      await busy($('timing-save'), () => this.editing
+        ? this.app.api.put(`${TIMINGS}/${this.editing.id}`, body, this.token)
+        : this.app.api.post(TIMINGS, body, this.token));
       this.edit(null);
       this.app.toast('Video hours saved.', 'info');
       await this.loadTimings();
     } catch (err) {
       this.error(err.message);
-    } finally {
-      button.removeAttribute('aria-busy');
     }
   }
 
