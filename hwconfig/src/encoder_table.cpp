@@ -43,15 +43,16 @@ const std::vector<EncoderRow> kEncoders{
     // The path of every browser without H.264 (Firefox without OpenH264). Real time only
     // with deadline=1 and the fastest cpu-used; static-threshold skips the still
     // background of a consult room. One thread: libvpx's second thread spins waiting on
-    // the first and cost 0.16 of a core more for the same frames; scaling 720p to 540p
-    // cost what it saved in encoding (tests/bench/README.md), so the scaler only cuts
-    // what is taller than 720 lines.
+    // the first (0.16 of a core more for the same frames). Kept at 540 lines: while only
+    // VP8 screens are in a call the camera captures that size itself (Call::fit_capture),
+    // since scaling 720p down costs as much as the smaller picture saves
+    // (tests/bench/README.md).
     {"vp8enc", Codec::VP8, false, 100, "videoconvert", "I420",
      {{"deadline", "1"}, {"cpu-used", "16"}, {"end-usage", "cbr"}, {"lag-in-frames", "0"},
       {"error-resilient", "partitions"}, {"keyframe-max-dist", "3000"}, {"threads", "1"},
       {"token-partitions", "2"}, {"static-threshold", "100"}},
      "target-bitrate", BitrateUnit::BitsPerSecond, "", "", kVp8Caps, "rtpvp8pay", kVp8Pay,
-     KeyframeMethod::ForceKeyUnitEvent, "software fallback for browsers without H.264; one thread, at most 720 lines", 720},
+     KeyframeMethod::ForceKeyUnitEvent, "software fallback for browsers without H.264; one thread, at most 540 lines", 540},
 };
 
 const std::vector<DecoderRow> kDecoders{

@@ -81,7 +81,7 @@ PipelineBuilder& PipelineBuilder::add(std::string_view factory, std::string_view
     return *this;
 }
 
-PipelineBuilder& PipelineBuilder::caps(std::string_view caps) {
+PipelineBuilder& PipelineBuilder::caps(std::string_view caps, const std::string& name) {
     if (error_) return *this;
     GstCaps* c = gst_caps_from_string(std::string(caps).c_str());
     if (!c) {
@@ -89,7 +89,7 @@ PipelineBuilder& PipelineBuilder::caps(std::string_view caps) {
         return *this;
     }
     GstCapsPtr owned(c);
-    add("capsfilter");
+    add("capsfilter", name);
     if (!error_) g_object_set(last_, "caps", c, nullptr);
     return *this;
 }

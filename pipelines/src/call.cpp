@@ -284,6 +284,22 @@ void Call::prune_branches(VideoSource& source) {
         it->second->remove(GST_BIN(pipeline_.get()));   // nobody needs this codec any more: stop encoding it
         it = source.branches.erase(it);
     }
+    if (&source == &room_) fit_capture();
+}
+
+void Call::fit_capture() {
+    if (!camera_) return;
+    bool taken = false, all_smaller = true;
+    int smaller = 0;
+    for (const auto& [codec, branch] : room_.branches) {
+        if (branch->users == 0) continue;
+        taken = true;
+        const int ceiling = branch->row().max_height;
+        if (ceiling <= 0 || ceiling >= settings_.height) all_smaller = false;
+        else smaller = std::max(smaller, ceiling);
+    }
+    const int height = taken && all_smaller ? smaller & ~1 : settings_.height;
+    camera_->resize((settings_.width * height / settings_.height) & ~1, height);
 }
 
 bool Call::showing_slate() const { return camera_->on_slate(); }
@@ -345,6 +361,8 @@ expected<void, BuildError> Call::set_content_shared(bool on) {
     return {};
 }
 bool Call::camera_off() const { return camera_->privacy(); }
+
+int Call::capture_height() const { return camera_->height(); }
 
 void Call::set_video_bitrate(unsigned kbps) {
     bitrate_kbps_ = kbps;

@@ -4,12 +4,13 @@
 
 namespace consult::media {
 
-CameraSwitch::CameraSwitch(GstBin* bin, const CallSettings& settings) : bin_(bin), settings_(settings) {}
+CameraSwitch::CameraSwitch(GstBin* bin, const CallSettings& settings)
+    : bin_(bin), settings_(settings), width_(settings.width), height_(settings.height) {}
 
 namespace {
 
-std::string raw_caps(const CallSettings& s) {
-    return "video/x-raw,width=" + std::to_string(s.width) + ",height=" + std::to_string(s.height) +
+std::string raw_caps(const CallSettings& s, int width, int height) {
+    return "video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
            ",framerate=" + std::to_string(s.fps) + "/1,pixel-aspect-ratio=1/1";
 }
 
@@ -33,7 +34,7 @@ expected<GstElement*, BuildError> CameraSwitch::build_camera(bool live) {
     const auto& cam = settings_.camera;
     add_camera_source(b, cam, p, kRoomTestPattern);
     b.add("videoconvert", p + "convert").add("videoscale", p + "scale").add("videorate", p + "rate")
-        .caps(raw_caps(settings_))
+        .caps(raw_caps(settings_, width_, height_), p + "size")
         // While the "camera off" slate is selected the selector answers not-linked,
         // which would stop a live camera for good; the tee takes that answer instead.
         .add("tee", p + "out", {{"allow-not-linked", "true"}});
@@ -48,7 +49,7 @@ expected<GstElement*, BuildError> CameraSwitch::build_slate() {
     if (hw::registry_has("textoverlay"))
         b.add("textoverlay", "slate_text", {{"text", "Camera unavailable"}, {"valignment", "center"},
                                             {"halignment", "center"}, {"font-desc", "Sans 32"}});
-    b.add("videoconvert", "slate_convert").caps(raw_caps(settings_));
+    b.add("videoconvert", "slate_convert").caps(raw_caps(settings_, width_, height_), "slate_size");
     if (b.error()) return unexpected(*b.error());
     b.sync_with_parent();
     return b.last();
@@ -129,6 +130,17 @@ void CameraSwitch::set_privacy(bool on) {
     if (on && !ensure_slate()) return;
     select();
     if (!on && !on_slate_) drop_slate();
+}
+
+void CameraSwitch::resize(int width, int height) {
+    if (width == width_ && height == height_) return;
+    width_ = width;
+    height_ = height;
+    GstCapsPtr caps(gst_caps_from_string(raw_caps(settings_, width_, height_).c_str()));
+    for (const std::string& name : {"cam" + std::to_string(generation_) + "_size", std::string("slate_size")}) {
+        GRef<GstElement> filter = adopt(gst_bin_get_by_name(bin_, name.c_str()));
+        if (filter) g_object_set(filter.get(), "caps", caps.get(), nullptr);
+    }
 }
 
 }  // namespace consult::media

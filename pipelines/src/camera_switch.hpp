@@ -27,6 +27,11 @@ public:
     // so turning it back on is instant (main thread).
     void set_privacy(bool on);
     bool privacy() const { return privacy_; }
+    // The picture size the camera (and the slate) give from now on; at most the
+    // configured size. A test source or a camera that can renegotiate captures it
+    // natively; otherwise the branch's scaler makes it (main thread).
+    void resize(int width, int height);
+    int height() const { return height_; }
 
 private:
     expected<GstElement*, BuildError> build_camera(bool live);
@@ -44,6 +49,7 @@ private:
     bool on_slate_ = false;
     bool privacy_ = false;
     int generation_ = 0;     // camera branches get fresh names after a restore
+    int width_, height_;     // what the camera gives now
 };
 
 }  // namespace consult::media

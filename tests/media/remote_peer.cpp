@@ -132,9 +132,10 @@ void RemotePeer::on_pad_added(GstElement*, GstPad* pad, gpointer p) {
             if (self->on_video_frame) self->on_video_frame(pad, GST_PAD_PROBE_INFO_BUFFER(info));
             GstCapsPtr c(gst_pad_get_current_caps(pad));
             int w = 0;
-            if (c && gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "width", &w) &&
-                (self->smallest_width == 0 || w < self->smallest_width))
-                self->smallest_width = w;
+            if (c && gst_structure_get_int(gst_caps_get_structure(c.get(), 0), "width", &w)) {
+                if (self->smallest_width == 0 || w < self->smallest_width) self->smallest_width = w;
+                self->last_width = w;
+            }
             return GST_PAD_PROBE_OK;
         }, self, nullptr);
         GRef<GstElement> depay = adopt(gst_bin_get_by_name(GST_BIN(branch), "vdepay"));

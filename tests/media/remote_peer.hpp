@@ -32,6 +32,7 @@ public:
     std::atomic<unsigned> keyframes_received{0};
     std::atomic<unsigned> video_streams{0};
     std::atomic<int> smallest_width{0};   // of the video streams decoded so far
+    std::atomic<int> last_width{0};       // of the latest decoded frame
     // Every decoded video frame, on the streaming thread (set before the offer).
     std::function<void(GstPad* pad, GstBuffer* frame)> on_video_frame;
 

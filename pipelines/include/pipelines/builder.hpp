@@ -39,7 +39,7 @@ public:
     PipelineBuilder& add(std::string_view factory, std::string_view name = {},
                          const std::vector<hw::Property>& props = {}, bool link = true);
     // Adds a capsfilter with the given caps, linked in the chain.
-    PipelineBuilder& caps(std::string_view caps);
+    PipelineBuilder& caps(std::string_view caps, const std::string& name = "");
 
     expected<GRef<GstElement>, BuildError> build();
     // The last element added (borrowed; the bin owns it), or null after an error.

@@ -96,6 +96,7 @@ public:
     void set_camera_off(bool off);
     bool microphone_muted() const { return mic_muted_; }
     bool camera_off() const;
+    int capture_height() const;   // what the room camera gives now (see fit_capture)
     // The second camera (intra-oral, HDMI capture) as a second video stream to every
     // peer that gets the room camera. The first share builds it and renegotiates;
     // later ones only open and close a valve. Refused when there is none.
@@ -141,6 +142,9 @@ private:
     // Stops every encoder no screen takes. While no screen takes any, the room keeps one
     // warm (the main codec's when it runs), so a screen coming back starts at once.
     void prune_branches(VideoSource& source);
+    // The camera captures no larger than the screens take: while every screen's codec is
+    // kept below the capture size (software VP8), the camera gives that size itself.
+    void fit_capture();
     GstElement* audio_tee_ = nullptr;
     GstElement* farend_mixer_ = nullptr;
     std::unique_ptr<CameraSwitch> camera_;
