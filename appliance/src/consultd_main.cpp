@@ -1,6 +1,7 @@
 // consultd: the appliance daemon.
 #include "appliance/daemon.hpp"
 #include "appliance/log.hpp"
+#include "appliance/version.hpp"
 
 #include <curl/curl.h>
 #include <gst/gst.h>

@@ -174,8 +174,8 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     http::add_twilio_routes(router, wiring::twilio_routes(ctx));
     http::add_twilio_webhook_routes(router, wiring::twilio_routes(ctx));
     http::add_cloud_routes(router, wiring::access(ctx), *d->cloud_);
-    d->server_ = std::make_unique<http::Server>(std::move(router), d->ctx_->metrics, server_limits(config.http));
-    d->ctx_->metric_sources.push_back([server = d->server_.get()] { return server->connections().metrics_text(); });
+    d->server_ = std::make_unique<http::Server>(std::move(router), ctx.metrics, server_limits(config.http));
+    ctx.metric_sources.push_back([server = d->server_.get()] { return server->connections().metrics_text(); });
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
         return unexpected(StartError{70, listening.error()});
     if (config.http.tls_certificate.empty() != config.http.tls_key.empty())
@@ -188,29 +188,29 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     }
     d->hub_ = std::make_unique<signalling::Hub>(hub_deps(*d));
     d->hub_->attach(d->server_->soup());
-    LiveRooms& rooms = d->ctx_->rooms;
+    LiveRooms& rooms = ctx.rooms;
     rooms.call_running = [hub = d->hub_.get()] { return hub->calls() > 0; };
     rooms.admit_waiting = [hub = d->hub_.get()](const std::string& id) { return hub->admit_waiting(id); };
     rooms.signed_out = [hub = d->hub_.get()](const tokens::Claims& c) { hub->signed_out(c); };
     rooms.session_listeners.push_back([hub = d->hub_.get()](const store::SessionRow& row) { hub->session_changed(row); });
-    d->ctx_->metric_sources.push_back([hub = d->hub_.get()] { return hub->metrics_text(); });
+    ctx.metric_sources.push_back([hub = d->hub_.get()] { return hub->metrics_text(); });
 
     d->loop_.reset(g_main_loop_new(nullptr, FALSE));
     d->loop_monitor_ = std::make_unique<LoopMonitor>();
-    d->ctx_->metric_sources.push_back([m = d->loop_monitor_.get()] { return m->metrics_text(); });
+    ctx.metric_sources.push_back([m = d->loop_monitor_.get()] { return m->metrics_text(); });
     // The clock ends overdue calls and records no-shows, now and every 30 s.
     auto sweep = [](gpointer p) -> gboolean {
-        auto* ctx = static_cast<ApplianceContext*>(p);
+        auto* parts = static_cast<ApplianceContext*>(p);
         try {
-            sweep_sessions(ctx->db, ctx->config.sessions, ctx->rooms, std::time(nullptr));
+            sweep_sessions(parts->db, parts->config.sessions, parts->rooms, std::time(nullptr));
         } catch (const std::exception& e) {
             log::error(std::string("session sweep failed: ") + e.what());
         }
         return G_SOURCE_CONTINUE;
     };
-    sweep(d->ctx_.get());
-    d->sweep_timer_ = g_timeout_add_seconds(30, sweep, d->ctx_.get());
-    d->ctx_->messaging->start_clock();   // reminders, notes after calls, TURN credentials
+    sweep(&ctx);
+    d->sweep_timer_ = g_timeout_add_seconds(30, sweep, &ctx);
+    ctx.messaging->start_clock();   // reminders, notes after calls, TURN credentials
     // Cloud sync: off (and saying why in /api/system/cloud) without url, clinic or credentials.
     if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
     d->cloud_->start();

@@ -173,3 +173,53 @@ test('a Firefox patient without H.264 joins, is admitted, and the call runs both
   doctor.ws.close();
   await page.close();
 });
+
+// Dead links in Firefox: checked before the camera test, so the camera is never asked for.
+test('in Firefox a damaged or cancelled link says so before the camera test', { timeout: 120000 }, async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${app.base}/v/some-room#t=not.a.token`);
+    await until('the invalid-link screen', async () => (await state(page)) === 'ended', 20000);
+    assert.match(await page.evaluate(() => document.getElementById('ended-title').textContent), /not valid/);
+    assert.equal(await page.evaluate(() => window.consultPatient.stream), null, 'the camera was not asked for');
+    const s = await app.session();
+    await app.must('POST', `/api/video-consultations/sessions/${s.id}/cancel`, app.doctor, {}, 200);
+    await page.goto(`${app.base}/v/${s.room}#t=${s.token}`);
+    await until('the cancelled screen', async () =>
+      (await state(page)) === 'ended' && /cancelled/.test(await page.evaluate(() => document.getElementById('ended-title').textContent)), 20000);
+    assert.equal(await page.evaluate(() => window.consultPatient.stream), null, 'the camera was not asked for');
+  } finally {
+    await page.close();
+  }
+});
+
+// At the appliance's own size (1280x720), a call whose only screen takes VP8 is sent
+// 960x540 (that the camera itself then captures 960x540 is the media test's
+// CallFixture.TheVp8FallbackIsKeptAt540LinesAndTheCameraFollowsIt).
+test('at 1280x720, a Firefox-only call gets VP8 at 960x540', { timeout: 180000 }, async () => {
+  const big = new Appliance(buildDir, []);
+  await big.start();
+  const page = await browser.newPage();
+  try {
+    const s = await big.session();
+    await page.goto(`${big.base}/v/${s.room}#t=${s.token}`);
+    await until('the pre-call screen', async () => (await state(page)) === 'precall', 30000);
+    await page.click('#continue');
+    await until('the waiting screen', async () => (await big.status(s.id)) === 'waiting', 20000);
+    await big.admit(s.id);
+    const size = await until('the room video decoded at its size', () => page.evaluate(async () => {
+      const pc = window.consultPatient?.peer?.pc;
+      let out = null;
+      if (pc) (await pc.getStats()).forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 5 && r.frameWidth) out = `${r.frameWidth}x${r.frameHeight}`;
+      });
+      return out;
+    }), 30000);
+    assert.equal(size, '960x540');
+    const first = (await inbound(page)).framesDecoded;
+    await until('frames advancing', async () => (await inbound(page)).framesDecoded > first + 30, 20000);
+  } finally {
+    await page.close();
+    await big.stop();
+  }
+});

@@ -449,11 +449,7 @@ const std::string& consultd_bin() {
 }
 
 const std::string& consultctl_bin() {
-#ifdef CONSULTCTL_BIN
     static const std::string path = CONSULTCTL_BIN;
-#else
-    static const std::string path = std::filesystem::path(CONSULTD_BIN).parent_path() / "consultctl";
-#endif
     return path;
 }
 

@@ -8,8 +8,9 @@ import { Api } from '/kiosk/api.js';
 import { chime } from '/kiosk/chime.js';
 import { Room } from '/kiosk/room.js';
 import { drawCall, drawWaitingList, showInvite } from '/kiosk/room_view.js';
-import { Settings, cameraText, facts } from '/kiosk/settings.js';
+import { Settings } from '/kiosk/settings.js';
 import { SignIn } from '/kiosk/signin.js';
+import { pollHealth, statusChips } from '/kiosk/status.js';
 import { clockTime, renderDay } from '/kiosk/today.js';
 
 const $ = (id) => document.getElementById(id);
@@ -26,7 +27,7 @@ const app = {
   room: null, health: null, cloud: null, unreachable: false, chimes: 0, lastFeedbackMs: null,
 };
 window.consultKiosk = app;   // for the automated tests and for support
-app.api = new Api((down) => { app.unreachable = down; statusChips(); }, () => app.signOut('expired'));
+app.api = new Api((down) => { app.unreachable = down; statusChips(app); }, () => app.signOut('expired'));
 const settings = new Settings(app);
 const after = new AfterCall(app);
 // Function declarations below are hoisted: the sign-in screen can be made here.
@@ -170,7 +171,7 @@ function closeSettings() {
 function openLobby() {
   const s = new Signalling(app.token);
   app.lobby = s;
-  s.on('welcome', () => { app.lobbyConnected = true; statusChips(); });
+  s.on('welcome', () => { app.lobbyConnected = true; statusChips(app); });
   s.on('waiting_room', (m) => {
     if (m.status === 'completed' || m.status === 'cancelled') app.rooms.delete(m.session);
     else app.rooms.set(m.session, m);
@@ -185,7 +186,7 @@ function openLobby() {
   });
   s.on('closed', ({ final, code }) => {
     app.lobbyConnected = false;
-    statusChips();
+    statusChips(app);
     if (code === 4401 && app.token) app.signOut('expired');
     else if (final && app.token && app.lobby === s) setTimeout(() => app.lobby === s && openLobby(), 2000);
   });
@@ -409,59 +410,9 @@ function notesFor(appt, room = null) {
 
 // ---------------------------------------------------------------- status, clock, idle, renewal
 
-function statusChips() {
-  const net = $('net-chip');
-  const down = app.unreachable || (app.token && app.lobby && !app.lobbyConnected);
-  net.dataset.level = down ? 'bad' : 'ok';
-  net.textContent = app.unreachable ? 'Appliance not answering' : down ? 'Reconnecting…' : 'Connected';
-  const p = $('problem');
-  if (down && p.dataset.kind !== 'toast') {
-    p.textContent = app.unreachable
-      ? 'The appliance is not answering. It restarts by itself; if this stays more than a minute, call clinic IT.'
-      : 'Live updates are reconnecting. The list may be out of date for a moment.';
-    p.dataset.kind = 'network';
-    p.dataset.level = 'problem';
-    p.hidden = false;
-  } else if (!down && p.dataset.kind === 'network') {
-    p.hidden = true;
-  }
-  const c = app.cloud;
-  const cloud = $('cloud-chip');
-  cloud.hidden = !c || !c.enabled || (c.state !== 'repair_needed' && c.state !== 'retrying');
-  if (c?.state === 'repair_needed') {
-    cloud.dataset.level = 'bad';
-    cloud.textContent = 'Cloud: re-pairing needed';
-  } else if (c) {
-    cloud.dataset.level = 'warn';
-    cloud.textContent = 'Cloud offline: working from the local copy';
-  }
-  const h = app.health;
-  const cam = $('camera-chip');
-  const testImage = h && typeof h.camera === 'object' && h.camera?.test_source;
-  cam.hidden = !h || (!testImage && h.encoder);
-  cam.dataset.level = h && !h.encoder ? 'bad' : 'warn';
-  cam.textContent = h && !h.encoder ? 'No video encoder: calls cannot start' : 'No camera: test image in use';
-}
-
-async function pollHealth() {
-  try {
-    const res = await fetch('/healthz', { cache: 'no-store', signal: AbortSignal.timeout(8000) });
-    app.health = await res.json();
-    app.unreachable = false;
-    facts($('facts'), [
-      ['Status', app.health.status === 'ok' ? 'Ready' : 'Needs attention'],
-      ['Camera', cameraText(app.health)],
-      ['Video encoder', app.health.encoder ?? 'none works on this box'],
-      ['Database', app.health.db],
-      ['Software', app.health.version],
-    ]);
-  } catch {
-    app.unreachable = true;
-  }
-  try {
-    app.cloud = await (await fetch('/api/system/cloud', { cache: 'no-store', signal: AbortSignal.timeout(8000) })).json();
-  } catch { /* shown by the health poll */ }
-  statusChips();
+// The health poll, then Settings' own status when it is open.
+async function refreshStatus() {
+  await pollHealth(app);
   if (app.screen === 'settings') settings.status();
 }
 
@@ -543,7 +494,7 @@ function wire() {
 wire();
 show('signin');
 signIn.loadDoctors();
-pollHealth();
-setInterval(pollHealth, 10000);
+refreshStatus();
+setInterval(refreshStatus, 10000);
 setInterval(tick, 1000);
 tick();

@@ -9,7 +9,6 @@
 #include "appliance/metrics.hpp"
 #include "appliance/store/database.hpp"
 #include "appliance/store/records.hpp"
-#include "appliance/version.hpp"
 #include "appliance/tokens/token_service.hpp"
 #include "hwconfig/probe.hpp"
 

@@ -1,6 +1,7 @@
 // appliance/openapi.json against the routes consultd really serves: the same
 // (method, path) pairs in both, the same path parameter names, bearer security on
 // every API operation, and the shared error schema on every 4xx response.
+#include "appliance/version.hpp"
 #include "appliance/wiring.hpp"
 #include "appliance/http/cloud_routes.hpp"
 #include "appliance/http/kiosk_routes.hpp"
