@@ -6,6 +6,7 @@
 #include "keyframe_gate.hpp"
 #include "main_thread.hpp"
 #include "peer.hpp"
+#include "recorder.hpp"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/video/video.h>
@@ -30,6 +31,9 @@ const char* event_name(MediaEvent e) {
     case MediaEvent::RemoteDescriptionRefused: return "remote-description-refused";
     case MediaEvent::VideoRefused: return "video-refused";
     case MediaEvent::NothingUsable: return "nothing-usable";
+    case MediaEvent::RecordingStarted: return "recording-started";
+    case MediaEvent::RecordingStopped: return "recording-stopped";
+    case MediaEvent::RecordingFailed: return "recording-failed";
     }
     return "unknown";
 }
@@ -45,13 +49,17 @@ Call::~Call() {
     alive_.reset();
     for (guint* t : {&stats_timer_, &restore_timer_, &bus_watch_})
         if (*t) g_source_remove(*t);
+    // A running recording is finished first (its patient tracks end before their peer goes);
+    // it then stops the pipeline itself.
+    const bool recorder_stops_pipeline = recorder_ != nullptr;
+    if (recorder_) finish_recording_for_teardown();
     for (auto& [id, peer] : peers_) {
         std::shared_ptr<Peer> gone(std::move(peer));
         gone->teardown(gone);
     }
     peers_.clear();
     // Stopped on a worker thread: the main loop never waits on a streaming thread.
-    if (pipeline_) {
+    if (pipeline_ && !recorder_stops_pipeline) {
         std::vector<GRef<GstElement>> whole;
         whole.push_back(std::move(pipeline_));
         retire(std::move(whole));
@@ -183,10 +191,13 @@ void Call::remove_peer(const std::string& id) {
     auto it = peers_.find(id);
     if (it == peers_.end()) return;
     if (it->second->options().adapt_bitrate) controller_.reset();
+    // Its recorded tracks end cleanly (EOS) before its elements go; the room's go on.
+    if (recorder_) recorder_->end_tracks_of(id);
     std::shared_ptr<Peer> gone(std::move(it->second));
     peers_.erase(it);
     gone->teardown(gone);
     incoming_video_.erase(id);
+    incoming_audio_.erase(id);
 }
 
 bool Call::has_peer(const std::string& id) const { return peers_.count(id) > 0; }
@@ -383,6 +394,10 @@ void Call::on_error(GstMessage* msg) {
     GstObject* src = GST_MESSAGE_SRC(msg);
     const std::string from = src ? GST_OBJECT_NAME(src) : "?";
     dump_dot(from);
+    if (Recorder::is_recorder_element(src)) {   // the recording ends; the call goes on
+        on_recording_error(msg);
+        return;
+    }
     if (camera_->owns(src)) {
         camera_->show_slate();
         listener_.event("", MediaEvent::CameraLost, from + ": " + what);

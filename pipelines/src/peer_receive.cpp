@@ -75,7 +75,9 @@ void Peer::build_receiver(GstPad* pad) {
             }, this, nullptr);
         }
     } else if (media == "audio") {
-        b.add("rtpopusdepay", name(tag + "depay")).add("opusdec", name(tag + "dec"))
+        // The Opus as it came is teed off before decoding, for the recorder.
+        b.add("rtpopusdepay", name(tag + "depay")).add("tee", name(tag + "afwd"), {{"allow-not-linked", "true"}})
+            .add("opusdec", name(tag + "dec"))
             .caps("audio/x-raw,format=S16LE")
             .add("audioconvert", name(tag + "convert")).add("audioresample", name(tag + "resample"));
         // How loud the far end is, for stats: the peak of what was decoded.
@@ -122,6 +124,10 @@ void Peer::build_receiver(GstPad* pad) {
         post(context_, call_alive_, [call = call_ptr_, id = options_.id, tee = name(tag + "fwd"),
                                             codec = enc == "H264" ? hw::Codec::H264 : hw::Codec::VP8] {
             call->on_incoming_video(id, tee, codec);
+        });
+    else if (media == "audio")
+        post(context_, call_alive_, [call = call_ptr_, id = options_.id, tee = name(tag + "afwd")] {
+            call->on_incoming_audio(id, tee);
         });
 }
 

@@ -4,6 +4,7 @@
 // the far end's decoder), and the process's CPU (cores) and RSS while the call runs. The far end (decoding our 720p30 and
 // sending 320x240@15) lives in the same process, so the CPU figure includes it.
 // Run inside a network namespace: tests/media/run_in_netns.sh build/tests/consult_media_bench
+// With --record: what recording the call (4 tracks to a Matroska file) adds to its CPU.
 #include "../media/remote_peer.hpp"
 #include "latency_stamp.hpp"
 #include "hwconfig/probe.hpp"
@@ -11,10 +12,14 @@
 
 #include <gst/gst.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <optional>
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -52,7 +57,35 @@ struct Relay : media::CallListener {
     void local_candidate(const std::string&, unsigned mline, const std::string& c) override {
         remote->add_candidate(mline, c);
     }
+    void event(const std::string&, media::MediaEvent e, const std::string& detail) override {
+        if (e == media::MediaEvent::RecordingStarted || e == media::MediaEvent::RecordingStopped ||
+            e == media::MediaEvent::RecordingFailed)
+            last_recording_event = e, recording_detail = detail;
+    }
+    std::optional<media::MediaEvent> last_recording_event;
+    std::string recording_detail;
 };
+
+// The far end's answer and candidates reach the call on the main loop, as from a socket.
+void wire(test::RemotePeer& remote, media::Call* call) {
+    remote.on_answer = [call](const std::string& sdp) {
+        auto* job = new std::pair<media::Call*, std::string>(call, sdp);
+        g_idle_add([](gpointer p) -> gboolean {
+            std::unique_ptr<std::pair<media::Call*, std::string>> j(static_cast<std::pair<media::Call*, std::string>*>(p));
+            (void)j->first->set_remote_description("far", media::SdpType::Answer, j->second);
+            return G_SOURCE_REMOVE;
+        }, job);
+    };
+    remote.on_candidate = [call](unsigned mline, const std::string& c) {
+        auto* job = new std::tuple<media::Call*, unsigned, std::string>(call, mline, c);
+        g_idle_add([](gpointer p) -> gboolean {
+            std::unique_ptr<std::tuple<media::Call*, unsigned, std::string>> j(
+                static_cast<std::tuple<media::Call*, unsigned, std::string>*>(p));
+            std::get<0>(*j)->add_remote_candidate("far", std::get<1>(*j), std::get<2>(*j));
+            return G_SOURCE_REMOVE;
+        }, job);
+    };
+}
 
 template <typename Pred>
 bool spin_until(Pred done, std::chrono::seconds limit) {
@@ -65,7 +98,7 @@ bool spin_until(Pred done, std::chrono::seconds limit) {
     return true;
 }
 
-void run_call(const hw::EncoderRow& row, hw::Codec codec) {
+media::CallSettings call_settings(const hw::EncoderRow& row) {
     media::CallSettings s;
     s.encoder = &row;
     s.camera = {true, "test pattern", "", std::nullopt, "bench"};
@@ -75,6 +108,11 @@ void run_call(const hw::EncoderRow& row, hw::Codec codec) {
     s.height = 720;
     s.fps = 30;
     s.bitrate = {150, 2500, 1500};
+    return s;
+}
+
+void run_call(const hw::EncoderRow& row, hw::Codec codec) {
+    const media::CallSettings s = call_settings(row);
     Relay relay;
     test::RemotePeer remote(codec);
     relay.remote = &remote;
@@ -84,23 +122,7 @@ void run_call(const hw::EncoderRow& row, hw::Codec codec) {
         return;
     }
     relay.call = call->get();
-    remote.on_answer = [&](const std::string& sdp) {
-        auto* job = new std::pair<media::Call*, std::string>(relay.call, sdp);
-        g_idle_add([](gpointer p) -> gboolean {
-            std::unique_ptr<std::pair<media::Call*, std::string>> j(static_cast<std::pair<media::Call*, std::string>*>(p));
-            (void)j->first->set_remote_description("far", media::SdpType::Answer, j->second);
-            return G_SOURCE_REMOVE;
-        }, job);
-    };
-    remote.on_candidate = [&](unsigned mline, const std::string& c) {
-        auto* job = new std::tuple<media::Call*, unsigned, std::string>(relay.call, mline, c);
-        g_idle_add([](gpointer p) -> gboolean {
-            std::unique_ptr<std::tuple<media::Call*, unsigned, std::string>> j(
-                static_cast<std::tuple<media::Call*, unsigned, std::string>*>(p));
-            std::get<0>(*j)->add_remote_candidate("far", std::get<1>(*j), std::get<2>(*j));
-            return G_SOURCE_REMOVE;
-        }, job);
-    };
+    wire(remote, relay.call);
     // Stamp every frame as it enters the encoder; read it back after the far end decodes.
     GRef<GstElement> enc = adopt(gst_bin_get_by_name(GST_BIN((*call)->pipeline()), (*call)->running_encoders().front().c_str()));
     GRef<GstPad> encsink = adopt(gst_element_get_static_pad(enc.get(), "sink"));
@@ -160,8 +182,79 @@ void run_call(const hw::EncoderRow& row, hw::Codec codec) {
 
 }  // namespace
 
-int main() {
+// The CPU (cores) the process uses over `seconds` of the main loop running.
+double cpu_over(int seconds) {
+    const double cpu0 = cpu_seconds();
+    const auto t0 = Clock::now();
+    spin_until([] { return false; }, std::chrono::seconds(seconds));
+    return (cpu_seconds() - cpu0) / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// CPU seconds so far of this process's threads whose name starts with `prefix` (GStreamer
+// names a streaming thread after its element: the recorder's are "rec<n>_…").
+double thread_cpu_seconds(const std::string& prefix) {
+    double total = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream in(task.path() / "stat");
+        std::string line;
+        std::getline(in, line);
+        const auto open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos) continue;
+        if (line.compare(open + 1, prefix.size(), prefix) != 0) continue;
+        std::istringstream rest(line.substr(close + 2));
+        std::string field;
+        unsigned long utime = 0, stime = 0;
+        for (int i = 3; i <= 13; ++i) rest >> field;   // state … cmajflt
+        rest >> utime >> stime;
+        total += double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+    }
+    return total;
+}
+
+// What recording (room + far end, 4 tracks, to a file) adds to one 720p call: the CPU of
+// 10 s recording against the mean of 10 s before and 10 s after (a whole-process figure,
+// noisy on a shared machine), and the CPU of the recorder's own threads (exact; it leaves
+// out only the hand-over on the call's threads, a few µs a buffer).
+void run_recording_cost(const hw::EncoderRow& row) {
+    Relay relay;
+    test::RemotePeer remote(row.codec);
+    relay.remote = &remote;
+    auto call = media::Call::create(call_settings(row), relay);
+    if (!call) return (void)std::printf("cannot start: %s\n", call.error().describe().c_str());
+    relay.call = call->get();
+    wire(remote, relay.call);
+    (void)(*call)->add_peer({"far"});
+    if (!spin_until([&] { return remote.video_frames > 0; }, std::chrono::seconds(20)))
+        return (void)std::printf("no frame reached the far end within 20 s\n");
+    spin_until([] { return false; }, std::chrono::seconds(3));   // settle; the far end's streams have arrived
+    GCharPtr dir(g_dir_make_tmp("consult-bench-XXXXXX", nullptr));
+    const std::filesystem::path file = std::filesystem::path(dir.get()) / "bench.mkv";
+    const double before = cpu_over(10);
+    media::RecordingOptions o{file, std::string("far"), true};
+    if (auto r = (*call)->start_recording(o); !r) return (void)std::printf("cannot record: %s\n", r.error().describe().c_str());
+    const double threads0 = thread_cpu_seconds("rec");
+    const double recording = cpu_over(10);
+    const double own = (thread_cpu_seconds("rec") - threads0) / 10;
+    const auto bytes = (*call)->recorded_bytes();
+    (*call)->stop_recording();
+    spin_until([&] { return relay.last_recording_event && *relay.last_recording_event != media::MediaEvent::RecordingStarted; },
+               std::chrono::seconds(10));
+    const double after = cpu_over(10);
+    const double added = recording - (before + after) / 2;
+    std::printf("%-12s process CPU %.3f cores before, %.3f recording, %.3f after (%+.3f) | the recorder's threads %.3f cores "
+                "(%.1f%% of one core) | %.0f kB in 10 s | %s\n",
+                std::string(row.factory).c_str(), before, recording, after, added, own, own * 100, double(bytes) / 1024,
+                relay.last_recording_event == media::MediaEvent::RecordingStopped ? "file finished" : relay.recording_detail.c_str());
+    std::filesystem::remove_all(dir.get());
+}
+
+int main(int argc, char** argv) {
     gst_init(nullptr, nullptr);
+    if (argc > 1 && std::string(argv[1]) == "--record") {
+        std::printf("what recording adds to one 1280x720@30 call (CPU includes the in-process far end)\n");
+        if (const auto* row = hw::find_encoder("x264enc"); row && hw::registry_has("x264enc")) run_recording_cost(*row);
+        return 0;
+    }
     std::printf("one 1280x720@30 call, software encoders (CPU includes the in-process far end)\n");
     for (const char* name : {"x264enc", "openh264enc", "vp8enc"}) {
         const auto* row = hw::find_encoder(name);

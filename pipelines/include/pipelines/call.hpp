@@ -11,6 +11,7 @@
 #include "pipelines/media_types.hpp"
 
 #include "hwconfig/expected.hpp"
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -51,9 +52,19 @@ struct PeerOptions {
     std::optional<std::string> forward_from;
 };
 
+// A recording of the running call: one Matroska file. Its tracks are named "room-video",
+// "room-audio", "patient-video" and "patient-audio" (the contract is in recorder.hpp).
+struct RecordingOptions {
+    std::filesystem::path file;              // .mkv; created here with mode 0600, never overwritten
+    std::optional<std::string> patient;      // the peer whose incoming video and audio are recorded
+    bool include_patient = true;             // false: only the room's tracks
+};
+
 class Peer;
 class CameraSwitch;
 class EncoderBranch;
+class Recorder;
+struct RecorderTrack;
 
 class Call {
 public:
@@ -104,6 +115,17 @@ public:
     bool content_shared() const { return content_on_; }
     bool content_available() const;
 
+    // Records the room's encoded camera and microphone and, when given, the patient's
+    // streams as they arrived. Refused while a recording runs (or is being finished).
+    // RecordingStarted follows once every video track has its first keyframe in the file.
+    expected<void, BuildError> start_recording(const RecordingOptions& options);
+    // Finishes the file asynchronously: RecordingStopped once it is closed (RecordingFailed
+    // if it could not be finished within 5 s). A recording never stops the call: its
+    // errors end only the recording, with RecordingFailed.
+    void stop_recording();
+    bool recording() const { return recorder_ != nullptr; }
+    std::uint64_t recorded_bytes() const;   // the file's size now (of the last recording once stopped)
+
     GstElement* pipeline() const { return pipeline_.get(); }
     const CallSettings& settings() const { return settings_; }
 
@@ -119,6 +141,12 @@ private:
     // A peer's incoming video is ready to be forwarded from the tee named `tee`.
     void on_incoming_video(const std::string& peer, const std::string& tee, hw::Codec codec);
     void link_forwards(const std::string& source);
+    // A peer's incoming Opus (before decoding) is ready in the tee named `tee`.
+    void on_incoming_audio(const std::string& peer, const std::string& tee);
+    expected<std::vector<RecorderTrack>, BuildError> recording_tracks(const RecordingOptions& options);
+    void recording_ended();
+    void on_recording_error(GstMessage* msg);
+    void finish_recording_for_teardown();
 
     friend class Peer;
     CallSettings settings_;
@@ -151,6 +179,10 @@ private:
     std::map<std::string, std::unique_ptr<Peer>> peers_;
     std::optional<BitrateController> controller_;
     std::map<std::string, std::pair<std::string, hw::Codec>> incoming_video_;   // peer → (tee name, codec)
+    std::map<std::string, std::string> incoming_audio_;                        // peer → tee name (Opus)
+    std::shared_ptr<Recorder> recorder_;
+    std::optional<hw::Codec> recorded_codec_;   // the room branch the recorder keeps running
+    std::filesystem::path recorded_file_;
     unsigned bitrate_kbps_ = 0;
     bool mic_muted_ = false;
     expected<void, BuildError> build_content();

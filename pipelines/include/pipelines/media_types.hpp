@@ -36,6 +36,12 @@ enum class MediaEvent {
     RemoteDescriptionRefused,   // webrtcbin would not take the remote's answer; detail says why
     VideoRefused,     // the remote's answer turned video down: the call goes on with audio
     NothingUsable,    // the remote's answer turned every section down; detail is for the person
+    // Recording (peer ""): Started once every recorded video track has its first keyframe
+    // in the file (detail: the file); Stopped once the file is finished and closed (detail:
+    // the file); Failed when it ended otherwise (detail: why, for a person). The call goes on.
+    RecordingStarted,
+    RecordingStopped,
+    RecordingFailed,
 };
 
 const char* event_name(MediaEvent e);
