@@ -7,6 +7,7 @@
 #include "appliance/hw_report.hpp"
 #include "appliance/log.hpp"
 #include "appliance/notify/messaging.hpp"
+#include "appliance/recording/recordings.hpp"
 #include "appliance/session_sweeper.hpp"
 #include "appliance/store/demo_data.hpp"
 #include "appliance/http/kiosk_routes.hpp"
@@ -16,6 +17,7 @@
 
 #include <glib-unix.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -36,6 +38,25 @@ fs::path default_state_dir() {
 }
 
 namespace {
+
+// The composer that turns a call's recorded parts into one file: installed beside the
+// daemon's package files, or (in a build tree) in pipelines/.
+fs::path composer_path() {
+    if (const char* env = std::getenv("CONSULT_COMPOSE"); env && *env) return env;
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    std::vector<fs::path> candidates;
+    if (!ec) {
+        candidates.push_back(exe.parent_path() / "consult-compose");
+        candidates.push_back(exe.parent_path().parent_path() / "pipelines" / "consult-compose");
+    }
+    candidates.push_back("/usr/lib/consult/consult-compose");
+    candidates.push_back("/usr/libexec/consult/consult-compose");
+    for (const auto& c : candidates)
+        if (fs::exists(c, ec) && ::access(c.c_str(), X_OK) == 0) return c;
+    log::warning("consult-compose is not installed: recordings are kept as parts and not composed");
+    return {};
+}
 
 expected<store::Database, StartError> open_store(const fs::path& state_dir) {
     try {
@@ -163,12 +184,17 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     d->cloud_ = std::make_unique<cloud::CloudSync>(
         ctx.db, state_dir, cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
 
+    ctx.recordings = std::make_shared<recording::Recordings>(recording::RecordingsDeps{
+        ctx.db, ctx.config.recording, state_dir / "recordings", ctx.metrics,
+        [&ctx] { return ctx.rooms.running(); }, composer_path(), {}, ".webm", {}});
+
     // Each group of routes gets what it uses (wiring.hpp).
     http::Router router;
     http::add_system_routes(router, wiring::system_routes(ctx));
     http::add_static_routes(router);
     http::add_session_routes(router, wiring::session_routes(ctx));
     http::add_schedule_routes(router, wiring::schedule_routes(ctx));
+    http::add_recording_routes(router, wiring::recording_routes(ctx));
     http::add_kiosk_routes(router, wiring::kiosk_routes(ctx));
     http::add_device_routes(router, wiring::device_routes(ctx));
     http::add_twilio_routes(router, wiring::twilio_routes(ctx));
@@ -194,6 +220,22 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     rooms.signed_out = [hub = d->hub_.get()](const tokens::Claims& c) { hub->signed_out(c); };
     rooms.session_listeners.push_back([hub = d->hub_.get()](const store::SessionRow& row) { hub->session_changed(row); });
     ctx.metric_sources.push_back([hub = d->hub_.get()] { return hub->metrics_text(); });
+    rooms.record = [hub = d->hub_.get()](const std::string& id, bool on, const std::string& actor, const std::string& address) {
+        return hub->record(id, on, actor, address);
+    };
+    ctx.metric_sources.push_back([r = ctx.recordings.get()] { return r->metrics_text(); });
+    // Recordings a stop cut short are closed and composed; old ones go by retention (hourly check).
+    ctx.recordings->recover();
+    auto retention = [](gpointer p) -> gboolean {
+        try {
+            static_cast<recording::Recordings*>(p)->apply_retention(std::time(nullptr));
+        } catch (const std::exception& e) {
+            log::error(std::string("recording retention failed: ") + e.what());
+        }
+        return G_SOURCE_CONTINUE;
+    };
+    retention(ctx.recordings.get());
+    d->retention_timer_ = g_timeout_add_seconds(3600, retention, ctx.recordings.get());
 
     d->loop_.reset(g_main_loop_new(nullptr, FALSE));
     d->loop_monitor_ = std::make_unique<LoopMonitor>();
@@ -225,6 +267,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
 Daemon::~Daemon() {
     if (probe_thread_.joinable()) probe_thread_.join();
     if (sweep_timer_) g_source_remove(sweep_timer_);
+    if (retention_timer_) g_source_remove(retention_timer_);
 }
 
 std::string Daemon::status_line() const {
@@ -270,6 +313,7 @@ signalling::HubDeps Daemon::hub_deps(Daemon& d) {
     };
     deps.session_changed = [&ctx](const store::SessionRow& row) { ctx.rooms.session_changed(row); };
     deps.later = [](std::chrono::milliseconds wait, std::function<void()> f) { later(wait, std::move(f), "signalling timer"); };
+    deps.recordings = ctx.recordings.get();
     return deps;
 }
 

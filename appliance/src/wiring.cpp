@@ -12,6 +12,8 @@ http::SessionDeps session_routes(ApplianceContext& ctx) {
     return {access(ctx), ctx.config.sessions, ctx.config.public_base_url(), ctx.limiter, ctx.messaging.get(), ctx.rooms};
 }
 
+http::RecordingDeps recording_routes(ApplianceContext& ctx) { return {access(ctx), ctx.recordings.get(), ctx.rooms}; }
+
 http::ScheduleDeps schedule_routes(ApplianceContext& ctx) { return {access(ctx)}; }
 
 http::KioskDeps kiosk_routes(ApplianceContext& ctx) { return {access(ctx), ctx.config.kiosk, ctx.rooms}; }

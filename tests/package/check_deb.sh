@@ -9,7 +9,7 @@ trap 'rm -rf "$out"' EXIT
 deb=$(ls "$out"/*.deb)
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 pass=0 fail=0
-for f in ./usr/bin/consultd ./usr/bin/consultctl ./usr/lib/systemd/system/consultd.service \
+for f in ./usr/bin/consultd ./usr/bin/consultctl ./usr/libexec/consult/consult-compose ./usr/lib/systemd/system/consultd.service \
          ./usr/lib/systemd/system/consult-kiosk.service ./usr/lib/sysusers.d/consult.conf \
          ./usr/lib/tmpfiles.d/consult.conf ./etc/consult/consultd.conf; do
   if grep -qx -- "$f" <<<"$contents"; then pass=$((pass+1)); else echo "missing from package: $f"; fail=$((fail+1)); fi

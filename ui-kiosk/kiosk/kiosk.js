@@ -11,6 +11,7 @@ import { drawCall, drawWaitingList, showInvite } from '/kiosk/room_view.js';
 import { Settings } from '/kiosk/settings.js';
 import { SignIn } from '/kiosk/signin.js';
 import { pollHealth, statusChips } from '/kiosk/status.js';
+import { reviewRecording } from '/kiosk/review.js';
 import { clockTime, renderDay } from '/kiosk/today.js';
 
 const $ = (id) => document.getElementById(id);
@@ -255,7 +256,8 @@ function renderToday() {
   const t0 = performance.now();
   renderDay($('day-list'), {
     appointments: app.appointments, invites: app.invites, waitingSessions: waiting, isToday: app.dayOffset === 0, now: Date.now(),
-    actions: { start: startAppointment, open: openAppointment, invite: resendInvite, cancel: cancelAppointment, notes: notesFor },
+    actions: { start: startAppointment, open: openAppointment, invite: resendInvite, cancel: cancelAppointment, notes: notesFor,
+               review: (a) => reviewRecording(app, a) },
   });
   app.lastRenderMs = performance.now() - t0;
   if (app.scrollDay && app.appointments.length) {
@@ -471,6 +473,7 @@ function wire() {
   patientVideo.addEventListener('emptied', placeholder);
   $('mute').addEventListener('click', () => app.room?.toggleMute());
   $('content').addEventListener('click', () => app.room?.toggleContent());
+  $('record').addEventListener('click', () => app.room?.toggleRecording());
   $('camera').addEventListener('click', () => app.room?.toggleCamera());
   $('chat-toggle').addEventListener('click', () => {
     const open = $('chat').hidden;

@@ -40,6 +40,7 @@ export class Room extends EventTarget {
     this.patientStream = new MediaStream();
     this.callFailed = '';
     this.content = { available: false, on: false };
+    this.recording = { state: 'off', consent: 'none' };
   }
 
   open() {
@@ -76,6 +77,7 @@ export class Room extends EventTarget {
     s.on('audio_only', (m) => this.notice('audio', m.on ? "The patient's connection is too weak for video: audio only for now. Video comes back by itself." : ''));
     s.on('camera', (m) => this.notice('camera', m.available ? '' : "The room camera stopped: the patient sees a 'camera unavailable' picture. Check the camera's cable; it is picked up again by itself."));
     s.on('media_notice', (m) => this.notice(`media-${m.peer}`, m.message));
+    s.on('recording', (m) => this.onRecording(m));
     s.on('error', (m) => this.app.toast(m.message || 'The appliance refused that.'));
     s.on('ended', (m) => { this.ended = m.reason || 'ended'; });
     s.on('closed', ({ code, reason, final }) => this.onClosed(code, reason, final));
@@ -228,6 +230,25 @@ export class Room extends EventTarget {
   toggleCamera() {
     this.video = !this.video;
     this.sendMedia();
+    this.emit('changed');
+  }
+
+  // Record asks the patient first (docs/signalling.md "Recording"); the appliance says
+  // what came of it: asking, on, off, or why not.
+  toggleRecording() {
+    const on = this.recording.state === 'off';
+    this.signalling.send({ type: 'record', on });
+  }
+
+  onRecording(m) {
+    if (m.session && m.session !== this.sessionId) return;
+    const was = this.recording.state;
+    this.recording = { state: m.state || 'off', consent: m.consent || this.recording.consent };
+    // A message stays until the next one (a withdrawal's is followed by the file closing);
+    // the question's note goes once it is answered.
+    if (m.message) this.notice('recording', m.message);
+    else if (m.state === 'asking') this.notice('recording', 'The patient is being asked to agree to recording.');
+    else if (m.state === 'on' || was === 'asking') this.notice('recording', '');
     this.emit('changed');
   }
 

@@ -98,4 +98,12 @@ export function drawCall(room) {
     : 'No content camera is set up on this appliance ([media] content_camera).';
   $('content-state').textContent = c.on ? 'shared with the patient' : c.available ? 'ready, not shared' : 'not connected';
   $('content-video').hidden = !c.on;
+  const r = room.recording;
+  const rec = $('record');
+  rec.disabled = room.status !== 'in-progress';
+  rec.setAttribute('aria-pressed', String(r.state !== 'off'));
+  rec.textContent = r.state === 'on' ? 'Stop recording' : r.state === 'asking' ? 'Cancel request' : 'Record';
+  $('record-why').textContent = r.state === 'asking' ? "Waiting for the patient's answer on their screen."
+    : 'Record: the patient is asked first, and can stop it at any time.';
+  $('recording-chip').hidden = r.state !== 'on';
 }

@@ -19,6 +19,12 @@ export function chipStatus(appt, waitingSessions) {
 
 const OPEN = new Set(['scheduled', 'invited', 'waiting', 'in-call']);
 
+// What the day view says of a session's recording.
+const RECORDING_LABELS = {
+  recording: 'Recording now', paused: 'Recorded (call still open)', composing: 'Recording being prepared',
+  ready: 'Recording ready', failed: 'Recording failed', deleted: 'Recording deleted',
+};
+
 function button(label, handler, cls = '') {
   const b = document.createElement('button');
   b.type = 'button';
@@ -62,6 +68,13 @@ export function renderDay(list, { appointments, invites, waitingSessions, isToda
       next.textContent = 'Next';
       sub.append(next);
     }
+    const rec = a.session?.recording;
+    if (rec) {
+      const r = document.createElement('span');
+      r.className = 'notice-line';
+      r.textContent = RECORDING_LABELS[rec] || `Recording: ${rec}`;
+      sub.append(r);
+    }
     const invite = a.session && invites.get(a.session.id);
     if (invite?.notice) {
       const n = document.createElement('span');
@@ -80,6 +93,7 @@ export function renderDay(list, { appointments, invites, waitingSessions, isToda
     }
     if (status === 'in-call') act.append(button('Return to call', () => actions.open(a), 'primary'));
     if (status === 'done') act.append(button(a.session.notes ? 'Notes ✓' : 'Write notes', () => actions.notes(a)));
+    if (rec === 'ready') act.append(button('Review recording', () => actions.review(a)));
     li.append(time, who, act);
     list.append(li);
   }

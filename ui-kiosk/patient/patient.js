@@ -170,6 +170,37 @@ function precheckResult() {
   };
 }
 
+// ------------------------------------------------------------ recording
+
+// The doctor asks to record: the question in plain words, two equal answers. Nothing
+// is recorded unless the patient taps yes; "Stop recording" withdraws at any time.
+function askConsent(m) {
+  $('consent-text').textContent = m.text || '';
+  $('consent').hidden = false;
+  $('consent-yes').focus();
+}
+
+function answerConsent(given) {
+  $('consent').hidden = true;
+  state.signalling.send({ type: 'consent', given });
+}
+
+function showRecording(m) {
+  const on = m.state === 'on';
+  $('recording').hidden = !on;
+  $('withdraw').hidden = !on;
+  if (m.state !== 'asking') $('consent').hidden = true;
+  // A short note after an answer; later updates (the file closing) leave it be.
+  const note = $('recording-note');
+  const text = m.withdrawn ? 'Recording stopped, as you asked.'
+    : m.consent === 'declined' && m.state === 'off' ? 'Nothing is being recorded.' : '';
+  if (!text) return;
+  note.textContent = text;
+  note.hidden = false;
+  clearTimeout(state.noteTimer);
+  state.noteTimer = setTimeout(() => { note.hidden = true; }, 6000);
+}
+
 // ------------------------------------------------------------ signalling
 
 function connect() {
@@ -241,6 +272,8 @@ function connect() {
     document.querySelector('.stage').classList.toggle('sharing', m.on);
   });
   s.on('peer_media', doctorMedia);
+  s.on('consent_request', askConsent);
+  s.on('recording', showRecording);
   s.on('error', (m) => {
     if (m.code === 'not_admitted') return;
     console.warn('appliance refused a message:', m.message);
@@ -337,6 +370,9 @@ function wire() {
     if (!text) return;
     if (state.signalling?.send({ type: 'chat', text })) $('chat-input').value = '';
   });
+  $('consent-yes').addEventListener('click', () => answerConsent(true));
+  $('consent-no').addEventListener('click', () => answerConsent(false));
+  $('withdraw').addEventListener('click', () => state.signalling.send({ type: 'consent', given: false }));
   $('leave').addEventListener('click', () => {
     state.signalling?.send({ type: 'leave' });
     end('You left the consultation', 'If this was a mistake, open the link from your message again.');

@@ -67,6 +67,13 @@ struct Config {
         int idle_seconds = 300;               // the touch screen signs out after this long untouched
         int token_ttl_seconds = 900;          // a kiosk sign-in's token; renewed while the screen is used
     } kiosk;
+    struct Recording {
+        bool enabled = true;                  // the doctor may ask the patient to record
+        int retention_days = 30;              // recordings older than this are deleted (daily)
+        std::string on_withdrawal = "delete"; // keep | delete what was recorded before a withdrawal
+        bool include_patient = true;          // the patient's own picture and voice are recorded too
+        int min_free_minutes = 30;            // refuse to start with less room than this on the disk
+    } recording;
     struct Log {
         std::string level = "info";
     } log;

@@ -21,6 +21,7 @@
 namespace consult {
 
 namespace notify { class Messaging; }
+namespace recording { class Recordings; }
 namespace store { class AuditBatch; }
 
 struct ApplianceContext {
@@ -33,6 +34,7 @@ struct ApplianceContext {
     bool demo = false;
     http::RateLimiter limiter{config.http.rate_limit_per_minute, config.http.rate_limit_burst};
     std::shared_ptr<notify::Messaging> messaging;   // SMS, email, TURN (notify/messaging.hpp); null in tools
+    std::shared_ptr<recording::Recordings> recordings;   // null in tools
     store::AuditBatch* audits = nullptr;   // group-committed audit rows (the daemon's); null: written at once
 
     LiveRooms rooms;   // the signalling hub's side, hooked in once it runs

@@ -77,6 +77,7 @@ private:
     std::thread probe_thread_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);   // work posted to the loop lapses with the daemon
     guint sweep_timer_ = 0;
+    guint retention_timer_ = 0;
     std::unique_ptr<cloud::CloudSync> cloud_;   // before ctx_ goes: it borrows the store
 };
 

@@ -12,6 +12,7 @@ http::Access access(ApplianceContext& ctx);
 http::SystemDeps system_routes(ApplianceContext& ctx);
 http::SessionDeps session_routes(ApplianceContext& ctx);
 http::ScheduleDeps schedule_routes(ApplianceContext& ctx);
+http::RecordingDeps recording_routes(ApplianceContext& ctx);
 http::KioskDeps kiosk_routes(ApplianceContext& ctx);
 http::DeviceDeps device_routes(ApplianceContext& ctx);
 http::TwilioDeps twilio_routes(ApplianceContext& ctx);

@@ -14,6 +14,35 @@ namespace consult::http {
 
 namespace {
 
+// A file's slice as the body: mapped, so a large recording is neither copied nor read
+// on the main loop up front.
+void send_file(SoupServerMessage* msg, const Response& r) {
+    auto* headers = soup_server_message_get_response_headers(msg);
+    GError* err = nullptr;
+    GMappedFile* mapped = r.file->length ? g_mapped_file_new(r.file->path.c_str(), FALSE, &err) : nullptr;
+    if (r.file->length && (!mapped || g_mapped_file_get_length(mapped) < r.file->offset + r.file->length)) {
+        if (err) g_error_free(err);
+        if (mapped) g_mapped_file_unref(mapped);
+        soup_server_message_set_status(msg, 500, nullptr);
+        const std::string body = R"({"error":{"code":"file_unreadable","message":"the file could not be read"}})";
+        soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, body.data(), body.size());
+        return;
+    }
+    soup_message_headers_set_content_type(headers, r.file->length ? r.content_type.c_str() : "application/octet-stream", nullptr);
+    // Said up front: a body appended piecewise would otherwise go out chunked, and a
+    // browser's media player cannot seek in a range answer of unknown length.
+    soup_message_headers_set_content_length(headers, goffset(r.file->length));
+    if (mapped) {
+        GBytes* all = g_mapped_file_get_bytes(mapped);
+        GBytes* slice = g_bytes_new_from_bytes(all, r.file->offset, r.file->length);
+        soup_message_body_append_bytes(soup_server_message_get_response_body(msg), slice);
+        g_bytes_unref(slice);
+        g_bytes_unref(all);
+        g_mapped_file_unref(mapped);
+    }
+    soup_message_body_complete(soup_server_message_get_response_body(msg));
+}
+
 void send(SoupServerMessage* msg, const Response& r) {
     soup_server_message_set_status(msg, guint(r.status), nullptr);
     auto* headers = soup_server_message_get_response_headers(msg);
@@ -29,6 +58,10 @@ void send(SoupServerMessage* msg, const Response& r) {
         g_signal_connect(msg, "wrote-headers", G_CALLBACK(+[](SoupServerMessage* m, gpointer) {
             soup_message_headers_set_encoding(soup_server_message_get_response_headers(m), SOUP_ENCODING_NONE);
         }), nullptr);
+        return;
+    }
+    if (r.file) {
+        send_file(msg, r);
         return;
     }
     soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY, r.body.data(), r.body.size());

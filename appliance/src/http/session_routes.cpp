@@ -199,14 +199,6 @@ Response change_status(const SessionDeps& deps, const Request& req, SessionStatu
     return Response::json(200, store::to_json(after));
 }
 
-Response get_recording(const SessionDeps& deps, const Request& req) {
-    Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
-    auto s = load_session(deps, req);
-    require_session_access(deps, c, s, false);
-    audit(deps, c, "recording.read", s.id);
-    throw ApiError(404, "recording_not_available", "this session has no recording");
-}
-
 }  // namespace
 
 void add_session_routes(Router& r, const SessionDeps& deps) {
@@ -228,7 +220,6 @@ void add_session_routes(Router& r, const SessionDeps& deps) {
     r.add("POST", base + "/{id}/cancel", [deps](const Request& q) {
         return change_status(deps, q, SessionStatus::Cancelled, "session.cancel");
     });
-    r.add("GET", base + "/{id}/recording", bind(get_recording));
     r.add("GET", "/api/patient/link", bind(patient_link));
 }
 

@@ -377,7 +377,10 @@ void Hub::shutdown() {
                 log::warning(std::string("could not record a participant leaving: ") + e.what());
             }
         }
-    for (auto& [id, r] : rooms_) r->call.reset();
+    for (auto& [id, r] : rooms_) {
+        r->call.reset();   // a recording's file is closed; its part is kept and composed after the restart
+        finish_part(*r);
+    }
     for (auto& [id, s] : sockets_) {
         s->peer.reset();
         close(*s, CloseCode::GoingAway, "the appliance is restarting");

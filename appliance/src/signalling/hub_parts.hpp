@@ -4,6 +4,8 @@
 #pragma once
 
 #include "appliance/domain/session_lifecycle.hpp"
+#include "appliance/recording/recordings.hpp"
+#include "appliance/room/recording_consent.hpp"
 #include "appliance/signalling/hub.hpp"
 #include "appliance/store/session_store.hpp"
 #include "pipelines/call.hpp"
@@ -63,6 +65,18 @@ struct Hub::Room : media::CallListener {
     bool content_on = false;
     std::int64_t last_quality_write_us = 0;
     std::map<std::string, media::PeerStats> last_stats;
+
+    // Recording (recording.cpp): the patient's consent, the doctor's wish, the part being written.
+    room::RecordingConsent consent;
+    std::optional<std::string> consent_row;             // the request's row in the store
+    bool record_wanted = false;                         // the doctor asked; starts once the patient says yes
+    std::string record_actor;                           // who asked
+    std::optional<recording::Recordings::Part> part;    // the file being written
+    bool part_stopping = false;                         // stop asked, waiting for the file to close
+    bool restart_part = false;                          // a new part once the patient's media is back
+    unsigned patient_peers = 0;                         // the patient's media peers so far (one per admission or rejoin)
+    unsigned part_peer = 0;                             // … the one the part being written records
+    bool delete_after_stop = false;                     // withdrawn with the clinic's policy "delete"
 
     Socket* socket_for(const std::string& peer);
 

@@ -80,6 +80,8 @@ const std::map<std::string, Reader, std::less<>>& readers() {
         {"end", [](const Fields& f) -> Any { return End{session_of(f), f.optional_string("reason", 500)}; }},
         {"view", [](const Fields& f) -> Any { return View{session_of(f)}; }},
         {"share", [](const Fields& f) -> Any { return Share{f.required_bool("on"), session_of(f)}; }},
+        {"record", [](const Fields& f) -> Any { return Record{f.required_bool("on"), session_of(f)}; }},
+        {"consent", [](const Fields& f) -> Any { return Consent{f.required_bool("given")}; }},
     };
     return t;
 }
@@ -88,7 +90,8 @@ const std::map<std::string, Reader, std::less<>>& readers() {
 
 const char* type_name(const Any& m) {
     static constexpr const char* names[] = {"hello", "ping", "precheck", "answer", "ice", "chat", "media",
-                                            "reconnect_media", "leave", "admit", "decline", "end", "view", "share"};
+                                            "reconnect_media", "leave", "admit", "decline", "end", "view", "share",
+                                            "record", "consent"};
     static_assert(std::size(names) == std::variant_size_v<Any>);
     return names[m.index()];
 }
@@ -112,9 +115,11 @@ expected<Any, ProtocolError> parse(std::string_view text) {
 
 bool doctor_only(const Any& m) {
     return std::holds_alternative<Admit>(m) || std::holds_alternative<Decline>(m) || std::holds_alternative<End>(m) ||
-           std::holds_alternative<View>(m) || std::holds_alternative<Share>(m);
+           std::holds_alternative<View>(m) || std::holds_alternative<Share>(m) || std::holds_alternative<Record>(m);
 }
 
-bool patient_only(const Any& m) { return std::holds_alternative<Precheck>(m) || std::holds_alternative<Leave>(m); }
+bool patient_only(const Any& m) {
+    return std::holds_alternative<Precheck>(m) || std::holds_alternative<Leave>(m) || std::holds_alternative<Consent>(m);
+}
 
 }  // namespace consult::signalling::msg

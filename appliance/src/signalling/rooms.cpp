@@ -64,6 +64,8 @@ void Hub::Room::stats(const std::string& peer, const media::PeerStats& st) {
            {"audio_decoded", st.audio_buffers_decoded}};
     if (Socket* s = socket_for(peer)) hub.send(*s, q);
     if (peer != kPatientPeer) return;
+    if (part && !part_stopping && hub.deps_.recordings && hub.deps_.recordings->nearly_full(hub.call_kbps(*this)))
+        hub.recording_failed(*this, "the appliance's disk is nearly full");
     q["peer"] = "patient";
     hub.to_session(session_id, q, "doctor");
     // The participant row keeps the latest view of the patient's link; a busy store
@@ -126,6 +128,26 @@ void Hub::Room::event(const std::string& peer, media::MediaEvent e, const std::s
     } else if (e == media::MediaEvent::ContentLost) {
         content_on = false;
         hub.to_session(session_id, {{"type", "content"}, {"on", false}, {"reason", "the second camera stopped"}});
+    } else if (e == media::MediaEvent::RecordingStopped) {
+        hub.finish_part(*this);
+    } else if (e == media::MediaEvent::RecordingFailed) {
+        hub.recording_failed(*this, detail);
+    } else if (e == media::MediaEvent::PeerConnected && patient && record_wanted && consent.given() &&
+               (!part || part_peer != patient_peers)) {
+        // The patient's media is back (a rejoin): a new part with their tracks, once
+        // they have arrived.
+        hub.deps_.later(std::chrono::milliseconds(1500), [h = &hub, session = session_id, alive = std::weak_ptr<bool>(hub.alive_)] {
+            if (!alive.lock()) return;
+            Room* r = h->find_room(session);
+            if (!r || !r->record_wanted || !r->consent.given() || !r->call || !r->call->has_peer(kPatientPeer)) return;
+            if (r->part && r->part_peer == r->patient_peers) return;   // already recording this peer
+            if (r->part) {
+                r->restart_part = true;
+                h->stop_part(*r);
+            } else {
+                h->start_part(*r, r->record_actor);
+            }
+        });
     } else if (e == media::MediaEvent::CameraLost || e == media::MediaEvent::CameraRestored) {
         hub.to_session(session_id, {{"type", "camera"}, {"available", e == media::MediaEvent::CameraRestored}}, "doctor");
     }
@@ -174,6 +196,7 @@ void Hub::start_media(Room& r, Socket& s, bool viewer) {
             return;
         }
         r.call = std::move(*call);
+        calls_changed();
         r.call->set_microphone_muted(!r.media_state["doctor"]["audio"].get<bool>());
         r.call->set_camera_off(!r.media_state["doctor"]["video"].get<bool>());
     }
@@ -183,6 +206,7 @@ void Hub::start_media(Room& r, Socket& s, bool viewer) {
     o.play_audio = !viewer;
     o.adapt_bitrate = !viewer;
     if (viewer) o.forward_from = kPatientPeer;
+    else ++r.patient_peers;
     // A screen on this box (the kiosk) reaches its peer over loopback, which ICE leaves
     // out unless named; naming addresses replaces ICE's own list, so the box's real
     // addresses are named too: a patient whose page came through a proxy on the box
@@ -218,7 +242,13 @@ void Hub::stop_media(Room& r, Socket& s) {
         for (const char* track : {"audio", "video"})
             publish(room::EventKind::TrackRemoved, r, "patient", r.patient_participant.value_or(""), r.patient_id, track);
     if (r.call && r.peer_socket.empty()) {
-        r.call.reset();   // frees the camera and the encoder
+        const bool recording = r.part.has_value();
+        r.call.reset();   // frees the camera and the encoder; a recording's file is closed
+        if (recording) {
+            r.restart_part = false;
+            finish_part(r);
+        }
+        calls_changed();
         if (r.content_on) to_session(r.session_id, {{"type", "content"}, {"on", false}});
         r.content_on = false;
     }

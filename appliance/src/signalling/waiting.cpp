@@ -80,6 +80,14 @@ void Hub::hello_patient(Socket& s, const store::SessionRow& row, const std::stri
     if (arrival.admitted) {
         send(s, {{"type", "admitted"}});
         start_media(r, s, false);
+        // Back within the window: the consent holds; a question still open is asked again.
+        send(s, recording_state(r));
+        if (r.consent.pending()) {
+            const auto text = recording::consent_text(deps_.config.recording);
+            send(s, {{"type", "consent_request"}, {"text", text.text}, {"version", text.version},
+                     {"retention_days", deps_.config.recording.retention_days},
+                     {"includes_patient", deps_.config.recording.include_patient}});
+        }
         // Not a rejoin: the doctor let the patient in while their page was away.
         if (!arrival.rejoin)
             publish(room::EventKind::ParticipantConnected, r, "patient", r.patient_participant.value_or(""), r.patient_id);
@@ -125,6 +133,7 @@ void Hub::hello_doctor(Socket& s, const std::optional<std::string>& session_id) 
     welcome["content"] = {{"available", deps_.content_available && deps_.content_available()}, {"on", r.content_on}};
     send(s, welcome);
     send(s, waiting_room(row->id));
+    send(s, recording_state(r));
 }
 
 store::SessionRow Hub::doctor_session(Socket& s, const std::optional<std::string>& session) {
@@ -194,6 +203,7 @@ bool Hub::admit_waiting(const std::string& session_id) {
 bool Hub::admit_screen(Room& r, const std::optional<std::string>& which) {
     auto admission = r.waiting.admit(which);
     if (!admission) return false;
+    consent_over(r, "the patient was let in again");   // a new admission asks again
     if (admission->replaced)
         if (Socket* old = find_socket(*admission->replaced)) {
             stop_media(r, *old);
@@ -212,6 +222,7 @@ bool Hub::admit_screen(Room& r, const std::optional<std::string>& which) {
 // ---------------------------------------------------------------- the patient going
 
 void Hub::patient_left(Room& r, Socket& s) {
+    consent_over(r, "the patient left the call");
     stop_media(r, s);
     auto departure = r.waiting.left(s.id);
     s.session_id.reset();
@@ -239,6 +250,7 @@ void Hub::patient_dropped(Room& r, Socket& s) {
 void Hub::expire_rejoin(const std::string& session_id) {
     Room* r = find_room(session_id);
     if (!r || !r->waiting.expire(deps_.now())) return;
+    consent_over(*r, "the patient did not come back");
     publish(room::EventKind::ParticipantDisconnected, *r, "patient", r->patient_participant.value_or(""), r->patient_id);
     if (!r->waiting.present()) patient_gone(*r);
     tell_doctors(session_id);
@@ -264,6 +276,15 @@ void Hub::end_room(const std::string& session_id, const std::string& reason) {
         close(*s, CloseCode::Ended, reason);
     }
     if (r) {
+        consent_over(*r, "the consultation ended");
+        finish_part(*r);
+        if (deps_.recordings) {
+            try {
+                deps_.recordings->call_ended(session_id);   // composed after the call
+            } catch (const std::exception& e) {
+                log::error(std::string("could not queue a recording for composing: ") + e.what(), {{"SESSION_ID", session_id}});
+            }
+        }
         // The doctor's other screens (Today, the waiting room) hear that nobody waits here any more.
         r->waiting.clear();
         tell_doctors(session_id);

@@ -209,6 +209,65 @@ CREATE TABLE revoked_tokens (
 );
 )sql";
 
+
+// 8: recordings made with the patient's consent: the consent asked and answered, the
+// recording of a session (its parts, state and where the media is), and every read.
+// Deleting a recording removes its media, never these rows.
+constexpr const char* kRecordings = R"sql(
+CREATE TABLE recording_consents (
+  id              TEXT PRIMARY KEY CHECK (length(id) = 36),
+  session_id      TEXT NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  participant_id  TEXT,
+  asked_by        TEXT NOT NULL,
+  asked_at        TEXT NOT NULL,
+  text_version    TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  answer          TEXT CHECK (answer IS NULL OR answer IN ('given', 'declined', 'withdrawn', 'unanswered')),
+  answered_at     TEXT,
+  withdrawn_at    TEXT
+);
+CREATE INDEX recording_consents_session ON recording_consents(session_id);
+CREATE TABLE recordings (
+  id              TEXT PRIMARY KEY CHECK (length(id) = 36),
+  session_id      TEXT NOT NULL UNIQUE REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  recording_sid   TEXT NOT NULL UNIQUE CHECK (recording_sid GLOB 'RT[0-9a-f]*' AND length(recording_sid) = 34),
+  state           TEXT NOT NULL CHECK (state IN ('recording', 'paused', 'composing', 'ready', 'failed', 'deleted')),
+  started_by      TEXT NOT NULL,
+  started_at      TEXT NOT NULL,
+  ended_at        TEXT,
+  duration_ms     INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0),
+  size_bytes      INTEGER NOT NULL DEFAULT 0 CHECK (size_bytes >= 0),
+  media_file      TEXT,
+  container       TEXT,
+  codec           TEXT,
+  failure         TEXT,
+  deleted_at      TEXT,
+  deleted_by      TEXT,
+  delete_reason   TEXT,
+  updated_at      TEXT NOT NULL
+);
+CREATE INDEX recordings_state ON recordings(state);
+CREATE TABLE recording_parts (
+  recording_id    TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+  n               INTEGER NOT NULL CHECK (n >= 1),
+  file            TEXT NOT NULL,
+  started_at      TEXT NOT NULL,
+  ended_at        TEXT,
+  size_bytes      INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (recording_id, n)
+);
+CREATE TABLE recording_access (
+  id              INTEGER PRIMARY KEY,
+  recording_id    TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+  actor_id        TEXT NOT NULL,
+  actor_role      TEXT NOT NULL,
+  action          TEXT NOT NULL CHECK (action IN ('read', 'download', 'delete')),
+  address         TEXT NOT NULL,
+  at              TEXT NOT NULL
+);
+CREATE INDEX recording_access_recording ON recording_access(recording_id);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -219,6 +278,7 @@ const Migration kMigrations[] = {
     {5, "messages to patients and SMS opt-outs", kPatientMessages},
     {6, "kiosk PINs", kKioskPins},
     {7, "revoked tokens", kRevokedTokens},
+    {8, "recordings, their parts, consent and access", kRecordings},
 };
 
 }  // namespace

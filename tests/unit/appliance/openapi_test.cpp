@@ -83,6 +83,7 @@ protected:
         http::add_static_routes(router_);
         http::add_session_routes(router_, wiring::session_routes(*ctx_));
         http::add_schedule_routes(router_, wiring::schedule_routes(*ctx_));
+        http::add_recording_routes(router_, wiring::recording_routes(*ctx_));
         http::add_twilio_routes(router_, wiring::twilio_routes(*ctx_));
         http::add_twilio_webhook_routes(router_, wiring::twilio_routes(*ctx_));
         http::add_kiosk_routes(router_, wiring::kiosk_routes(*ctx_));
@@ -98,6 +99,9 @@ protected:
         http::add_kiosk_sign_in_routes(open, wiring::kiosk_routes(*ctx_));
         http::add_public_cloud_routes(open, *cloud_);
         public_ = operations_of(open);
+        // A recording's media is opened by a <video> element: its short-lived ticket
+        // replaces the bearer token (recording_routes.cpp).
+        public_.emplace("GET", "/api/video-consultations/sessions/{id}/recording/media");
 
         std::ifstream in(CONSULT_SOURCE_DIR "/appliance/openapi.json");
         ASSERT_TRUE(in) << "cannot read " CONSULT_SOURCE_DIR "/appliance/openapi.json";

@@ -18,6 +18,7 @@
 
 namespace consult {
 namespace notify { class Messaging; }
+namespace recording { class Recordings; }
 namespace store { class AuditBatch; }
 }  // namespace consult
 
@@ -45,6 +46,12 @@ struct SessionDeps : Access {
     std::string public_base_url;
     RateLimiter& limiter;
     notify::Messaging* messaging;   // null when messaging does not run: invites are "not_sent"
+    const LiveRooms& rooms;
+};
+
+// A session's recording: start/stop (through the live room), state, media, deletion, access log.
+struct RecordingDeps : Access {
+    recording::Recordings* recordings;   // null: recordings are not handled on this box
     const LiveRooms& rooms;
 };
 

@@ -10,6 +10,7 @@ void add_system_routes(Router& router, const SystemDeps& deps);
 void add_static_routes(Router& router);
 void add_session_routes(Router& router, const SessionDeps& deps);
 void add_schedule_routes(Router& router, const ScheduleDeps& deps);
+void add_recording_routes(Router& router, const RecordingDeps& deps);
 void add_device_routes(Router& router, const DeviceDeps& deps);           // camera/mic/speaker choice, preview
 void add_twilio_routes(Router& router, const TwilioDeps& deps);           // need a token
 void add_twilio_webhook_routes(Router& router, const TwilioDeps& deps);   // signed by Twilio instead

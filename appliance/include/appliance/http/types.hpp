@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -32,6 +33,12 @@ struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    // Instead of `body`: part of a file, mapped and sent without a copy (recordings).
+    struct FileSlice {
+        std::string path;
+        std::uint64_t offset = 0, length = 0;
+    };
+    std::optional<FileSlice> file;
     std::vector<std::pair<std::string, std::string>> headers;
     // Set by Response::later: the server holds the request and calls this with a
     // function that sends the real answer (once, on the main loop).

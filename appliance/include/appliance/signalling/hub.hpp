@@ -6,6 +6,7 @@
 #pragma once
 
 #include "appliance/config.hpp"
+#include "appliance/live_rooms.hpp"
 #include "appliance/metrics.hpp"
 #include "appliance/room/room_events.hpp"
 #include "appliance/room/waiting_room.hpp"
@@ -24,6 +25,8 @@
 #include <map>
 #include <memory>
 #include <string>
+
+namespace consult::recording { class Recordings; }
 
 namespace consult::signalling {
 
@@ -45,6 +48,8 @@ struct HubDeps {
     // Runs `f` on the main loop after `wait`.
     std::function<void(std::chrono::milliseconds wait, std::function<void()> f)> later;
     std::function<room::Clock::time_point()> now = [] { return room::Clock::now(); };
+    // Recordings (with the patient's consent); null: recording is off on this box.
+    recording::Recordings* recordings = nullptr;
 };
 
 class Hub {
@@ -72,6 +77,8 @@ public:
     // A token was given up (sign-out): its screens are closed, and a doctor's calls
     // still running on this box end ("the doctor signed out"), the patient told.
     void signed_out(const tokens::Claims& claims);
+    // The doctor's Record and Stop (REST or the signalling socket): asks the patient first.
+    RecordResult record(const std::string& session_id, bool on, const std::string& actor, const std::string& address);
     // Ends every call cleanly and closes every socket with 1001 (daemon stop).
     void shutdown();
 
@@ -100,6 +107,20 @@ private:
     void on(Socket& s, const msg::View& m);
     void on(Socket& s, const msg::Share& m);
     void on(Socket& s, const msg::Hello&);
+    void on(Socket& s, const msg::Record& m);
+    void on(Socket& s, const msg::Consent& m);
+
+    // Recording with consent (recording.cpp).
+    RecordResult start_part(Room& r, const std::string& actor);
+    void stop_part(Room& r);
+    void finish_part(Room& r);
+    void consent_over(Room& r, const char* why);   // the admission the consent belonged to ended
+    void withdrawn(Room& r);
+    void recording_failed(Room& r, const std::string& why);
+    void tell_recording(Room& r, const nlohmann::json& extra = nlohmann::json::object());
+    nlohmann::json recording_state(const Room& r) const;
+    unsigned call_kbps(const Room& r) const;
+    void calls_changed();
 
     // The waiting room applied (waiting.cpp).
     bool ended(Socket& s, const store::SessionRow& row);

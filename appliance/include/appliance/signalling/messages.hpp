@@ -54,8 +54,16 @@ struct Share {
     std::optional<std::string> session;
 };
 
+struct Record {
+    bool on = false;
+    std::optional<std::string> session;
+};
+struct Consent {
+    bool given = false;   // the answer to the doctor's request, or (false) a withdrawal at any time
+};
+
 using Any = std::variant<Hello, Ping, Precheck, Answer, Ice, Chat, Media, ReconnectMedia, Leave, Admit, Decline, End,
-                         View, Share>;
+                         View, Share, Record, Consent>;
 
 // The `type` a message has on the wire.
 const char* type_name(const Any& m);

@@ -1,0 +1,153 @@
+// Recording with the patient's consent, end to end with the kiosk and a Chromium
+// patient against a real consultd --demo: the doctor taps Record, the patient's page
+// asks in plain words with two equal answers; "No" records nothing and the kiosk says
+// so; "Yes" shows the red mark on both screens and writes a file that is composed after
+// the call; the patient's one-tap withdrawal stops it at once and the clinic's policy
+// deletes what was recorded. Each screen is scanned with axe and the 48 px check.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Appliance, test, DOCTOR_B, launchBrowser, until, sleep } from './lib/appliance.mjs';
+import { checkScreen, openKiosk, patientJoins, screenOf, signIn, visible } from './lib/kiosk.mjs';
+
+const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
+const artifacts = join(buildDir, 'test-artifacts', 'recording');
+mkdirSync(artifacts, { recursive: true });
+const SESSIONS = '/api/video-consultations/sessions';
+
+let app, browser;
+
+before(async () => {
+  app = new Appliance(buildDir, ['--set', 'media.max_width=640', '--set', 'media.max_height=360',
+                                 '--set', 'recording.retention_days=14']);
+  await app.start();
+  browser = await launchBrowser(['--allow-loopback-in-peer-connection']);
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+  if (app?.stderr && process.env.CONSULT_VERBOSE) console.log(app.stderr);
+});
+
+const text = (page, sel) => page.evaluate((s) => document.querySelector(s)?.textContent || '', sel);
+const recordingRow = (id) => app.get(`${SESSIONS}/${id}/recording`, app.admin);
+
+// The kiosk signed in, a patient admitted from its waiting room, both in the call.
+async function inCall() {
+  const s = await app.session();
+  const kiosk = await openKiosk(browser, app);
+  await signIn(kiosk.page, DOCTOR_B);
+  await until('Today', async () => (await screenOf(kiosk.page)) === 'today');
+  const patient = await patientJoins(browser, `${app.base}/v/${s.room}#t=${s.token}`);
+  await until('the arrival banner', () => visible(kiosk.page, '#arrival'), 20000);
+  await kiosk.page.tap('#arrival-open');
+  await until('the patient in the waiting room', () => visible(kiosk.page, `#waiting-list [data-session="${s.id}"] button.primary`));
+  await kiosk.page.tap(`#waiting-list [data-session="${s.id}"] button.primary`);
+  await until('the call screen', async () => (await screenOf(kiosk.page)) === 'call');
+  await until('the patient in the call', async () => (await patient.state()) === 'call');
+  await until('the Record button', () => kiosk.page.evaluate(() => !document.getElementById('record').disabled));
+  return { s, kiosk, patient };
+}
+
+async function close({ kiosk, patient }) {
+  await patient.context.close();
+  await kiosk.context.close();
+}
+
+test('"No" records nothing, and the kiosk says so', { timeout: 300000 }, async () => {
+  const call = await inCall();
+  const { kiosk, patient } = call;
+  await kiosk.page.tap('#record');
+  await until('the question on the patient\'s page', () => visible(patient.page, '#consent'));
+  const question = await text(patient.page, '#consent-text');
+  assert.match(question, /14 days/, 'how long it is kept, from the clinic\'s settings');
+  assert.match(question, /Only your doctor/);
+  assert.match(question, /stop the recording at any time/);
+  assert.equal(await kiosk.page.getAttribute('#record', 'aria-pressed'), 'true');
+  assert.match(await text(kiosk.page, '#record'), /Cancel request/);
+  await checkScreen(patient.page, artifacts, 'patient-consent-question');
+  // Two equal answers: the same size.
+  const sizes = await patient.page.evaluate(() => ['consent-yes', 'consent-no'].map((id) => {
+    const r = document.getElementById(id).getBoundingClientRect();
+    return [Math.round(r.width), Math.round(r.height)];
+  }));
+  assert.deepEqual(sizes[0], sizes[1]);
+
+  await patient.page.click('#consent-no');
+  await until('the kiosk told', async () => /said no/.test(await text(kiosk.page, '#call-notice')));
+  assert.equal(await visible(patient.page, '#consent'), false);
+  assert.equal(await visible(kiosk.page, '#recording-chip'), false);
+  assert.equal(await visible(patient.page, '#recording'), false);
+  assert.equal((await recordingRow(call.s.id)).status, 404, 'nothing recorded');
+  await close(call);
+});
+
+test('"Yes" records with the mark on both screens; the end of the call composes one file', { timeout: 400000 }, async () => {
+  const call = await inCall();
+  const { kiosk, patient } = call;
+  await kiosk.page.tap('#record');
+  await until('the question', () => visible(patient.page, '#consent'));
+  await patient.page.click('#consent-yes');
+  await until('the red mark on the patient\'s page', () => visible(patient.page, '#recording'));
+  await until('the red mark on the kiosk', () => visible(kiosk.page, '#recording-chip'));
+  assert.equal(await visible(patient.page, '#withdraw'), true, 'one tap stops it');
+  assert.match(await text(kiosk.page, '#record'), /Stop recording/);
+  await sleep(300);   // the buttons' 60 ms colour transition has ended
+  await checkScreen(patient.page, artifacts, 'patient-recording');
+  await checkScreen(kiosk.page, artifacts, 'kiosk-recording');
+  assert.equal((await recordingRow(call.s.id)).body.state, 'recording');
+  await sleep(6000);
+  await kiosk.page.tap('#record');
+  await until('the mark gone from the patient\'s page', async () => !(await visible(patient.page, '#recording')));
+  await until('the mark gone from the kiosk', async () => !(await visible(kiosk.page, '#recording-chip')));
+  await app.must('POST', `${SESSIONS}/${call.s.id}/end`, app.doctor, undefined, 200);
+  await until('the recording composed', async () => (await recordingRow(call.s.id)).body?.state === 'ready', 120000, 500);
+  const row = (await recordingRow(call.s.id)).body;
+  // The file starts on a keyframe of each picture, which the patient's browser sends when asked.
+  assert.ok(row.duration_ms > 2000 && row.duration_ms < 9000, `duration ${row.duration_ms}`);
+  assert.equal(row.consents.length, 1);
+  assert.equal(row.consents[0].answer, 'given');
+  const media = await fetch(app.base + row.media_url, { headers: { Range: 'bytes=0-3' } });
+  assert.equal(media.status, 206);
+  assert.deepEqual([...new Uint8Array(await media.arrayBuffer())], [0x1a, 0x45, 0xdf, 0xa3]);
+
+  // The doctor reviews it on the kiosk: Today names its state, the player reads the file's
+  // length through range requests. (Chromium's player then fails its seek to the start in
+  // the composed WebM: a known open problem, see the README.)
+  await until('the after-call screen', async () => (await screenOf(kiosk.page)) === 'after', 20000);
+  await kiosk.page.tap('#after-done');
+  await until('Today', async () => (await screenOf(kiosk.page)) === 'today');
+  await until('the recording named in the day', async () => /Recording ready/.test(await text(kiosk.page, '#day-list')), 20000);
+  await kiosk.page.getByRole('button', { name: 'Review recording' }).first().tap();
+  await until('the player', () => kiosk.page.evaluate(() => document.getElementById('review').open));
+  await until('the recording loaded', () => kiosk.page.evaluate(() => document.getElementById('review-video').duration > 2), 20000);
+  await checkScreen(kiosk.page, artifacts, 'kiosk-review');
+  await kiosk.page.tap('#review-close');
+  const log = await app.get(`/api/recordings/access-log?session_id=${call.s.id}`, app.admin);
+  assert.ok(log.body.entries.some((e) => e.action === 'download' && e.actor_role === 'doctor'), JSON.stringify(log.body));
+  await close(call);
+});
+
+test('withdrawing mid-recording stops it at once and the clinic\'s policy deletes it', { timeout: 300000 }, async () => {
+  const call = await inCall();
+  const { kiosk, patient } = call;
+  await kiosk.page.tap('#record');
+  await until('the question', () => visible(patient.page, '#consent'));
+  await patient.page.click('#consent-yes');
+  await until('recording', () => visible(kiosk.page, '#recording-chip'));
+  await sleep(3000);
+  await patient.page.click('#withdraw');
+  await until('the mark gone from the patient\'s page', async () => !(await visible(patient.page, '#recording')), 5000);
+  await until('the kiosk told', async () => /withdrew/.test(await text(kiosk.page, '#call-notice')), 5000);
+  assert.match(await text(kiosk.page, '#call-notice'), /deleted/);
+  assert.equal(await visible(kiosk.page, '#recording-chip'), false);
+  assert.match(await text(patient.page, '#recording-note'), /stopped, as you asked/);
+  await until('the recording deleted', async () => (await recordingRow(call.s.id)).body?.state === 'deleted', 15000, 300);
+  assert.equal((await recordingRow(call.s.id)).body.delete_reason, 'the patient withdrew their consent');
+  // The call goes on.
+  assert.equal(await app.status(call.s.id), 'in-progress');
+  assert.equal(await patient.state(), 'call');
+  await close(call);
+});
