@@ -79,6 +79,8 @@ const std::vector<KeySpec>& schema() {
         {"cloud", "url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.url = v; }},
         {"cloud", "clinic_id", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.clinic_id = v; }},
         {"cloud", "poll_seconds", Kind::Int, 5, 3600, {}, [](Config& c, const std::string& v) { c.cloud.poll_seconds = to_int(v); }},
+        {"cloud", "storage_bucket", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.storage_bucket = v; }},
+        {"cloud", "storage_url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.storage_url = v; }},
         {"twilio", "api_base_url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.twilio.api_base_url = v; }},
         {"twilio", "account_sid", Kind::Sid, 0, 0, {"AC"}, [](Config& c, const std::string& v) { c.twilio.account_sid = v; }},
         {"twilio", "api_key_sid", Kind::Sid, 0, 0, {"SK"}, [](Config& c, const std::string& v) { c.twilio.api_key_sid = v; }},

@@ -183,10 +183,20 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     ctx.messaging = notify::Messaging::create(ctx.config, ctx.state_dir, ctx.db, ctx.tokens, ctx.metrics);
     d->cloud_ = std::make_unique<cloud::CloudSync>(
         ctx.db, state_dir, cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
+    const std::string storage_url = !config.cloud.storage_url.empty() ? config.cloud.storage_url
+                                    : config.cloud.url.empty()        ? std::string()
+                                                                      : cloud::storage::storage_url(config.cloud.url);
+    d->uploads_ = std::make_unique<cloud::RecordingUploader>(ctx.db, cloud::UploadSettings{
+        storage_url, config.cloud.storage_bucket, state_dir, state_dir / "recordings",
+        std::chrono::seconds(config.cloud.poll_seconds), cloud::storage::kChunkBytes, [&ctx] { return ctx.rooms.running(); }});
+    d->uploads_->on_uploaded([cloud = d->cloud_.get()] { cloud->sync_now(); });   // recording_url goes up now
 
+    // MP4 (H.264 + AAC, with a full index): every browser's player seeks in it; the
+    // kiosk's Chromium would not seek in the WebM the composer otherwise writes.
     ctx.recordings = std::make_shared<recording::Recordings>(recording::RecordingsDeps{
         ctx.db, ctx.config.recording, state_dir / "recordings", ctx.metrics,
-        [&ctx] { return ctx.rooms.running(); }, composer_path(), {}, ".webm", {}});
+        [&ctx] { return ctx.rooms.running(); }, composer_path(), {"--container", "mp4"}, ".mp4",
+        [up = d->uploads_.get()](const store::RecordingRow& r) { if (r.state == "ready") up->kick(); }});
 
     // Each group of routes gets what it uses (wiring.hpp).
     http::Router router;
@@ -256,6 +266,8 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     // Cloud sync: off (and saying why in /api/system/cloud) without url, clinic or credentials.
     if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
     d->cloud_->start();
+    d->uploads_->start();
+    ctx.metric_sources.push_back([up = d->uploads_.get()] { return up->metrics_text(); });
     // The probe test-encodes frames; it runs beside the loop so the API answers meanwhile.
     d->probe_thread_ = std::thread([raw = d.get(), alive = std::weak_ptr<void>(d->alive_), settings = probe_settings(config.media)] {
         auto result = std::make_shared<hw::ProbeResult>(hw::probe(settings));

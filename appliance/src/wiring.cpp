@@ -19,7 +19,7 @@ http::ScheduleDeps schedule_routes(ApplianceContext& ctx) { return {access(ctx)}
 http::KioskDeps kiosk_routes(ApplianceContext& ctx) { return {access(ctx), ctx.config.kiosk, ctx.rooms}; }
 
 http::DeviceDeps device_routes(ApplianceContext& ctx) {
-    return {access(ctx), ctx.config.media, ctx.probe, ctx.state_dir, ctx.rooms};
+    return {access(ctx), ctx.config.media, ctx.config.recording, ctx.probe, ctx.state_dir, ctx.rooms};
 }
 
 http::TwilioDeps twilio_routes(ApplianceContext& ctx) {

@@ -136,7 +136,7 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   const stats = await kioskSeesPatient(page, 'after admit');
   assert.ok(stats.width > 0 && stats.videoWidth > 0);
   await until('the self-view', () => page.evaluate(() => document.getElementById('self-video').videoWidth > 0));
-  assert.equal(await page.evaluate(() => [...document.querySelectorAll('video')].every((v) => v.muted)), true,
+  assert.equal(await page.evaluate(() => [...document.querySelectorAll('section[data-screen="call"] video')].every((v) => v.muted)), true,
                'the kiosk plays no audio: the room speaker does');
   await until('the call timer', async () => (await text(page, '#call-timer')) !== '00:00');
   await checkScreen(page, artifacts, 'call');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Appliance, test, DOCTOR_B, launchBrowser, until, sleep } from './lib/appliance.mjs';
-import { checkScreen, openKiosk, patientJoins, screenOf, signIn, visible } from './lib/kiosk.mjs';
+import { checkScreen, enterPin, openKiosk, patientJoins, screenOf, signIn, visible } from './lib/kiosk.mjs';
 
 const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
 const artifacts = join(buildDir, 'test-artifacts', 'recording');
@@ -109,13 +109,10 @@ test('"Yes" records with the mark on both screens; the end of the call composes 
   assert.ok(row.duration_ms > 2000 && row.duration_ms < 9000, `duration ${row.duration_ms}`);
   assert.equal(row.consents.length, 1);
   assert.equal(row.consents[0].answer, 'given');
-  const media = await fetch(app.base + row.media_url, { headers: { Range: 'bytes=0-3' } });
-  assert.equal(media.status, 206);
-  assert.deepEqual([...new Uint8Array(await media.arrayBuffer())], [0x1a, 0x45, 0xdf, 0xa3]);
+  const media8 = await fetch(app.base + row.media_url, { headers: { Range: 'bytes=4-7' } });
+  assert.equal(await media8.text(), 'ftyp', 'an MP4 file');
 
-  // The doctor reviews it on the kiosk: Today names its state, the player reads the file's
-  // length through range requests. (Chromium's player then fails its seek to the start in
-  // the composed WebM: a known open problem, see the README.)
+  // The doctor reviews it on the kiosk: Today names its state, the player plays and seeks.
   await until('the after-call screen', async () => (await screenOf(kiosk.page)) === 'after', 20000);
   await kiosk.page.tap('#after-done');
   await until('Today', async () => (await screenOf(kiosk.page)) === 'today');
@@ -123,6 +120,22 @@ test('"Yes" records with the mark on both screens; the end of the call composes 
   await kiosk.page.getByRole('button', { name: 'Review recording' }).first().tap();
   await until('the player', () => kiosk.page.evaluate(() => document.getElementById('review').open));
   await until('the recording loaded', () => kiosk.page.evaluate(() => document.getElementById('review-video').duration > 2), 20000);
+  const played = await kiosk.page.evaluate(() => new Promise((resolve) => {
+    const v = document.getElementById('review-video');
+    v.muted = true;
+    const t = setTimeout(() => resolve(`not playing: ${v.currentTime}, error ${v.error?.message}`), 10000);
+    v.addEventListener('timeupdate', () => { if (v.currentTime > 0.5) { clearTimeout(t); resolve(v.currentTime); } });
+    v.play().catch((e) => resolve(`play refused: ${e.message}`));
+  }));
+  assert.ok(typeof played === 'number', `the recording plays: ${played}`);
+  const seeked = await kiosk.page.evaluate(() => new Promise((resolve) => {
+    const v = document.getElementById('review-video');
+    v.pause();
+    const t = setTimeout(() => resolve(`no seek: ${v.error?.message}`), 10000);
+    v.addEventListener('seeked', () => { clearTimeout(t); resolve(v.currentTime); }, { once: true });
+    v.currentTime = v.duration - 1;
+  }));
+  assert.ok(typeof seeked === 'number' && seeked > 1, `seeked to ${seeked}`);
   await checkScreen(kiosk.page, artifacts, 'kiosk-review');
   await kiosk.page.tap('#review-close');
   const log = await app.get(`/api/recordings/access-log?session_id=${call.s.id}`, app.admin);
@@ -150,4 +163,36 @@ test('withdrawing mid-recording stops it at once and the clinic\'s policy delete
   assert.equal(await app.status(call.s.id), 'in-progress');
   assert.equal(await patient.state(), 'call');
   await close(call);
+});
+
+test('Settings: the clinic\'s recording settings are saved, and a recording is deleted on request', { timeout: 300000 }, async () => {
+  // A recording to delete: made through the API with the patient's yes over the socket
+  // is what the tests above prove; here one finished recording from them is enough.
+  const listed = await app.get('/api/recordings', app.admin);
+  const target = listed.body.recordings.find((r) => r.state === 'ready');
+  assert.ok(target, 'the "Yes" test left a ready recording');
+  const { context, page } = await openKiosk(browser, app, { width: 1920, height: 1080 });
+  await page.tap('#open-settings');
+  await until('the admin PIN pad', () => visible(page, '#pin-panel'));
+  await enterPin(page, '0000');
+  await until('Settings', async () => (await screenOf(page)) === 'settings');
+  await until('the recording settings', async () => (await page.inputValue('#rec-retention')) === '14');
+  await until('the recordings listed', async () => (await text(page, '#rec-list')).includes('ready'));
+  await page.fill('#rec-retention', '21');
+  await page.selectOption('#rec-withdrawal', 'keep');
+  await page.tap('#rec-save');
+  await until('saved', async () => /Saved/.test(await text(page, '#rec-message')));
+  const now = (await app.get('/api/system/recording', app.admin)).body;
+  assert.equal(now.retention_days, 21);
+  assert.equal(now.on_withdrawal, 'keep');
+  await checkScreen(page, artifacts, 'kiosk-settings-recordings');
+
+  await page.getByRole('button', { name: /^Delete the recording of/ }).first().tap();
+  await until('the confirmation', () => page.evaluate(() => document.getElementById('confirm').open));
+  await page.tap('#confirm-yes');
+  await until('the list says deleted', async () => (await text(page, '#rec-list')).includes('deleted on request from the kiosk'));
+  const row = (await app.get(`${SESSIONS}/${target.session_id}/recording`, app.admin)).body;
+  assert.equal(row.state, 'deleted');
+  assert.ok(row.deleted_by, 'who deleted it');
+  await context.close();
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts Debian's PostgreSQL in a temporary directory (unix socket only, no TCP), applies
-# cloud/migrations/0001_consult_appliance.sql twice (it must be idempotent) and runs
-# rls_test.sql. As root, the server runs as the unprivileged user "nobody".
+# every cloud/migrations/*.sql in order, twice (they must be idempotent), with a minimal
+# stand-in for Supabase's storage schema, and runs rls_test.sql. As root, the server runs as the unprivileged user "nobody".
 # Exit 77 (skipped) only when no PostgreSQL server binaries are installed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +14,7 @@ if [ -z "$bin" ] || [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ] || ! comman
 fi
 
 work=$(mktemp -d /tmp/consult-pg-XXXXXX)
-cp "$repo/cloud/migrations/0001_consult_appliance.sql" "$here/rls_test.sql" "$work/"
+cp "$repo"/cloud/migrations/*.sql "$here/rls_test.sql" "$here/storage_schema.sql" "$work/"
 as_user=()
 if [ "$(id -u)" -eq 0 ]; then
   chown -R nobody "$work"
@@ -34,8 +34,10 @@ run "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w -t 30 \
   { cat "$work/server.log"; exit 1; }
 
 psql_run() { run env PGOPTIONS="-c client_min_messages=warning" psql -X -q -h "$work" -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
-psql_run -f "$work/0001_consult_appliance.sql"
-psql_run -f "$work/0001_consult_appliance.sql"   # applying it again changes nothing and fails on nothing
+psql_run -f "$work/storage_schema.sql"
+for pass in 1 2; do   # applying them again changes nothing and fails on nothing
+  for m in "$repo"/cloud/migrations/*.sql; do psql_run -f "$work/$(basename "$m")"; done
+done
 out=$(run psql -X -q -h "$work" -p 5432 -t -A -U postgres -d postgres -v ON_ERROR_STOP=1 -f "$work/rls_test.sql" 2>&1) || { echo "$out"; exit 1; }
 echo "$out" | grep -E "ok:|FAILED" | sed 's/^psql:[^ ]* NOTICE:  //'
 passed=$(echo "$out" | grep -c "ok:" || true)

@@ -137,3 +137,114 @@ RESET ROLE;
 SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"bbbbbbbb-0000-4000-8000-000000000001","device_id":"box-south"}');
 SELECT pg_temp.expect((SELECT count(*) FROM consult_tombstones) = 0, 'other clinics do not see it');
 RESET ROLE;
+
+-- Recordings (0002): consents, recordings and access rows, written by the device of the
+-- session's clinic only; read by that clinic's staff only. -------------------------------
+INSERT INTO recordings(id, clinic_id, session_id, recording_sid, state, started_by, started_at) VALUES
+  ('bbbbbbbb-0000-4000-8000-0000000000b1', 'bbbbbbbb-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-0000000000f1',
+   'RTbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'ready', 'doc-south', now());
+INSERT INTO consult_clinic_staff(user_id, clinic_id) VALUES
+  ('aaaaaaaa-0000-4000-8000-00000000057a', 'aaaaaaaa-0000-4000-8000-000000000001');
+
+CREATE FUNCTION pg_temp.as_staff(claims text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('request.jwt.claims', claims, false);
+  SET ROLE authenticated;
+END $$;
+
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
+UPDATE video_consultation_sessions SET recording_sid = 'RTaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+  WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000f1';
+SELECT pg_temp.expect((SELECT recording_sid FROM video_consultation_sessions) = 'RTaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+                      'a device sets the seed''s recording_sid on its own session');
+INSERT INTO recording_consents(id, clinic_id, session_id, asked_by, asked_at, text_version, text, answer, answered_at)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000c5', 'aaaaaaaa-0000-4000-8000-000000000001',
+          'aaaaaaaa-0000-4000-8000-0000000000f1', 'doc-north', now(), '1-30-both', 'May we record?', 'given', now());
+INSERT INTO recordings(id, clinic_id, session_id, recording_sid, state, started_by, started_at)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000b1', 'aaaaaaaa-0000-4000-8000-000000000001',
+          'aaaaaaaa-0000-4000-8000-0000000000f1', 'RTaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'recording', 'doc-north', now());
+INSERT INTO recordings(id, clinic_id, session_id, recording_sid, state, started_by, started_at, size_bytes, storage_object, sha256)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000b1', 'aaaaaaaa-0000-4000-8000-000000000001',
+          'aaaaaaaa-0000-4000-8000-0000000000f1', 'RTaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'ready', 'doc-north', now(), 1234,
+          'consult-recordings/aaaaaaaa-0000-4000-8000-000000000001/x.mp4', repeat('ab', 32))
+  ON CONFLICT (id) DO UPDATE SET state = excluded.state, size_bytes = excluded.size_bytes,
+                                 storage_object = excluded.storage_object, sha256 = excluded.sha256;
+INSERT INTO recording_access(id, clinic_id, recording_id, actor_id, actor_role, action, address, at)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000ac', 'aaaaaaaa-0000-4000-8000-000000000001',
+          'aaaaaaaa-0000-4000-8000-0000000000b1', 'doc-north', 'doctor', 'read', '192.0.2.7', now());
+SELECT pg_temp.expect((SELECT state FROM recordings) = 'ready' AND (SELECT count(*) FROM recording_consents) = 1
+                      AND (SELECT count(*) FROM recording_access) = 1,
+                      'a device upserts its own consent, recording and access rows, and sees only those');
+DO $$
+BEGIN
+  BEGIN
+    INSERT INTO recordings(id, clinic_id, session_id, recording_sid, state, started_by, started_at)
+      VALUES ('aaaaaaaa-0000-4000-8000-0000000000b2', 'aaaaaaaa-0000-4000-8000-000000000001',
+              'bbbbbbbb-0000-4000-8000-0000000000f1', 'RTa2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'recording', 'x', now());
+    RAISE EXCEPTION 'FAILED: a recording of another clinic''s session was written under the own clinic';
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'ok: a recording of another clinic''s session is refused, whatever clinic_id it claims';
+  END;
+  BEGIN
+    INSERT INTO recording_consents(id, clinic_id, session_id, asked_by, asked_at, text_version, text)
+      VALUES ('aaaaaaaa-0000-4000-8000-0000000000c6', 'bbbbbbbb-0000-4000-8000-000000000001',
+              'bbbbbbbb-0000-4000-8000-0000000000f1', 'x', now(), 'v', 't');
+    RAISE EXCEPTION 'FAILED: a consent was written into another clinic';
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'ok: a consent for another clinic is refused';
+  END;
+  BEGIN
+    INSERT INTO recording_access(id, clinic_id, recording_id, actor_id, actor_role, action, address, at)
+      VALUES ('aaaaaaaa-0000-4000-8000-0000000000ad', 'aaaaaaaa-0000-4000-8000-000000000001',
+              'bbbbbbbb-0000-4000-8000-0000000000b1', 'x', 'admin', 'read', '192.0.2.8', now());
+    RAISE EXCEPTION 'FAILED: an access row for another clinic''s recording was written';
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'ok: an access row for another clinic''s recording is refused';
+  END;
+  BEGIN
+    DELETE FROM recording_access;
+    RAISE EXCEPTION 'FAILED: a device deleted access rows';
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'ok: devices cannot delete access rows (nor recordings, nor consents)';
+  END;
+  BEGIN
+    INSERT INTO storage.objects(bucket_id, name)
+      VALUES ('consult-recordings', 'bbbbbbbb-0000-4000-8000-000000000001/s/RTx.mp4');
+    RAISE EXCEPTION 'FAILED: a device stored an object in another clinic''s folder';
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'ok: storage refuses an object outside the device''s clinic folder';
+  END;
+END $$;
+INSERT INTO storage.objects(bucket_id, name)
+  VALUES ('consult-recordings', 'aaaaaaaa-0000-4000-8000-000000000001/aaaaaaaa-0000-4000-8000-0000000000f1/RTa.mp4');
+SELECT pg_temp.expect((SELECT count(*) FROM storage.objects) = 1, 'a device stores its recording in its clinic''s folder');
+RESET ROLE;
+INSERT INTO storage.objects(bucket_id, name)
+  VALUES ('consult-recordings', 'bbbbbbbb-0000-4000-8000-000000000001/bbbbbbbb-0000-4000-8000-0000000000f1/RTb.mp4');
+
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"bbbbbbbb-0000-4000-8000-000000000001","device_id":"box-south"}');
+SELECT pg_temp.expect((SELECT count(*) FROM recordings) = 1 AND (SELECT count(*) FROM recording_consents) = 0
+                      AND (SELECT count(*) FROM recording_access) = 0, 'the other device sees none of the north''s recording rows');
+RESET ROLE;
+
+SELECT pg_temp.as_staff('{"role":"authenticated","sub":"aaaaaaaa-0000-4000-8000-00000000057a"}');
+SELECT pg_temp.expect((SELECT count(*) FROM recordings) = 1 AND (SELECT clinic_id FROM recordings) = 'aaaaaaaa-0000-4000-8000-000000000001'
+                      AND (SELECT count(*) FROM recording_consents) = 1 AND (SELECT count(*) FROM recording_access) = 1,
+                      'clinic staff read their clinic''s recordings, consents and access log only');
+SELECT pg_temp.expect((SELECT count(*) FROM storage.objects) = 1, 'clinic staff read their clinic''s recording files only');
+DO $$
+BEGIN
+  BEGIN
+    UPDATE recordings SET state = 'deleted';
+    RAISE EXCEPTION 'FAILED: staff changed a recording row';
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'ok: staff read recording rows, never write them';
+  END;
+END $$;
+RESET ROLE;
+SELECT pg_temp.as_staff('{"role":"authenticated","sub":"cccccccc-0000-4000-8000-00000000057a"}');
+SELECT pg_temp.expect((SELECT count(*) FROM recordings) = 0 AND (SELECT count(*) FROM storage.objects) = 0,
+                      'a signed-in user who is no clinic''s staff sees no recording');
+RESET ROLE;
+SELECT pg_temp.expect((SELECT updated_at > created_at FROM recordings WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000b1'),
+                      'the trigger moves a recording''s updated_at on update');

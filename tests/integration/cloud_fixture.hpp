@@ -83,6 +83,7 @@ protected:
         o.args = {"--set", "cloud.url=" + cloud.url(), "--set", std::string("cloud.clinic_id=") + kClinic,
                   "--set", "cloud.poll_seconds=5", "--set", "http.rate_limit_per_minute=1000000",
                   "--set", "http.rate_limit_burst=100000"};
+        o.args.insert(o.args.end(), extra_args.begin(), extra_args.end());
         daemon = std::make_unique<ConsultdProcess>(o);
         if (!daemon->start()) throw std::runtime_error("consultd: " + daemon->start_error());
         if (!daemon->wait_for_healthz(30)) throw std::runtime_error("consultd not healthy: " + daemon->stderr_text());
@@ -174,6 +175,7 @@ protected:
     }
 
     TempDir dir{"consult-cloud"};
+    std::vector<std::string> extra_args;   // more --set overrides for consultd
     PostgrestStandin cloud;
     std::unique_ptr<ConsultdProcess> daemon;
 };

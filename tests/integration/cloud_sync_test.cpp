@@ -1,6 +1,7 @@
 // Cloud sync against the PostgREST stand-in: pull, push, crash safety, offline days,
 // re-pairing, parking and a main loop that keeps answering while the cloud hangs.
 #include "cloud_fixture.hpp"
+#include "cloud_recording.hpp"
 
 #include <algorithm>
 #include <map>
@@ -180,6 +181,49 @@ TEST_F(CloudFixture, TheMainLoopKeepsAnsweringWhileTheCloudHangs) {
                 double(total_us) / n / 1000.0, double(worst_us) / 1000.0);
     EXPECT_EQ(status()["state"], "syncing");   // the request to the cloud is still waiting
     cloud.fault("none");
+}
+
+// A consent, a recording and an access row, made while the cloud is down, stay queued
+// and all arrive once it is back: filed under the clinic, no path of the box among them,
+// and the session's row carrying its recording_sid.
+TEST_F(CloudRecordingFixture, ARecordingsConsentMetadataAndAccessLogWaitForTheCloudThenArrive) {
+    start_paired(3);
+    wait_for_media();
+    cloud.fault("drop");   // offline from here
+    auto rec = record_call(0, 2s, false);
+    ASSERT_EQ(rec.recording_sid.size(), 34u);
+    sync_now();
+    ASSERT_TRUE(wait_for([&] { return status()["state"] == "retrying"; }, 30s)) << status().dump();
+    for (const char* table : {"recording_consents", "recordings", "recording_access"})
+        EXPECT_NE(local_value(std::string("SELECT count(*) FROM outbox WHERE table_name = '") + table + "'"), "0") << table;
+    EXPECT_EQ(cloud.rows("recordings").size(), 0u);
+
+    cloud.fault("none");
+    sync_now();
+    ASSERT_TRUE(wait_for([&] { return status()["outbox_depth"] == 0; }, 60s)) << status().dump();
+    EXPECT_EQ(status()["parked_rows"], 0);
+    auto consents = cloud.rows("recording_consents");
+    ASSERT_EQ(consents.size(), 1u);
+    EXPECT_EQ(consents[0]["session_id"], rec.session);
+    EXPECT_EQ(consents[0]["clinic_id"], kClinic);
+    EXPECT_EQ(consents[0]["answer"], "given");
+    EXPECT_TRUE(consents[0]["text_version"].is_string());
+    auto recordings = cloud.rows("recordings");
+    ASSERT_EQ(recordings.size(), 1u);
+    EXPECT_EQ(recordings[0]["recording_sid"], rec.recording_sid);
+    EXPECT_EQ(recordings[0]["state"], "paused");
+    EXPECT_EQ(recordings[0]["parts"], 1);
+    EXPECT_GT(recordings[0]["size_bytes"].get<long>(), 1000);
+    EXPECT_EQ(recordings[0].dump().find(".mkv"), std::string::npos) << "no file of the box: " << recordings[0].dump();
+    auto access = cloud.rows("recording_access");
+    ASSERT_GE(access.size(), 1u);
+    EXPECT_EQ(access[0]["recording_id"], recordings[0]["id"]);
+    EXPECT_EQ(access[0]["action"], "read");
+    EXPECT_EQ(access[0]["actor_role"], "doctor");
+    EXPECT_EQ(access[0]["actor_id"], kDoctor);
+    auto sessions = cloud.rows("video_consultation_sessions");
+    ASSERT_EQ(sessions.size(), 1u);
+    EXPECT_EQ(sessions[0]["recording_sid"], rec.recording_sid);
 }
 
 TEST(CloudSyncOff, WithoutCredentialsTheSyncIsOffAndSaysWhy) {

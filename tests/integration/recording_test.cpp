@@ -171,9 +171,10 @@ TEST_F(RecordingTest, AYesRecordsAndTheEndOfTheCallComposesOneFileToReviewWithRa
     const std::string url = mine.body["media_url"].get<std::string>();
     auto whole = api().proc().http("GET", url, "", {}, 10000);
     EXPECT_EQ(whole.status, 200);
-    EXPECT_EQ(whole.header("content-type").value_or(""), "video/webm");
+    EXPECT_EQ(whole.header("content-type").value_or(""), "video/mp4");
     EXPECT_EQ(long(whole.body.size()), ready["size_bytes"].get<long>());
-    EXPECT_EQ(whole.body.substr(0, 4), std::string("\x1a\x45\xdf\xa3", 4)) << "an EBML (WebM) file";
+    EXPECT_EQ(whole.body.substr(4, 4), "ftyp") << "an MP4 file";
+    EXPECT_EQ(ready["container"], "mp4");
     auto part_range = api().proc().http("GET", url, "", {"Range: bytes=100-199"});
     EXPECT_EQ(part_range.status, 206);
     EXPECT_EQ(part_range.body, whole.body.substr(100, 100));
@@ -239,6 +240,50 @@ TEST_F(RecordingTest, RecordingOutsideACallOrWithoutAValidActionIsRefused) {
     EXPECT_EQ(api().call("POST", kSessions + "/" + s.id + "/recording", api().doctor_b, json::array()).status, 400);
     EXPECT_EQ(recording_row(s)["status"], 404);
     EXPECT_EQ(api().call("DELETE", kSessions + "/" + s.id + "/recording", api().admin).status, 404);
+}
+
+TEST_F(RecordingTest, TheClinicsSettingsApplyAtOnceAndAreKeptForTheNextStart) {
+    auto before = api().call("GET", "/api/system/recording", api().admin);
+    ASSERT_EQ(before.status, 200) << before.text();
+    EXPECT_EQ(before.body["retention_days"], 7);
+    EXPECT_EQ(api().call("GET", "/api/system/recording", api().doctor_b).status, 403);
+    EXPECT_EQ(api().call("PUT", "/api/system/recording", api().doctor_b, {{"retention_days", 9}}).status, 403);
+    EXPECT_EQ(api().call("PUT", "/api/system/recording", api().admin, {{"retention_days", 0}}).status, 422);
+    EXPECT_EQ(api().call("PUT", "/api/system/recording", api().admin, {{"on_withdrawal", "archive"}}).status, 422);
+    EXPECT_EQ(api().call("PUT", "/api/system/recording", api().admin, {{"enabled", "yes"}}).status, 400);
+    EXPECT_EQ(api().call("PUT", "/api/system/recording", api().admin, {{"colour", "red"}}).status, 422);
+    EXPECT_EQ(api().call("PUT", "/api/system/recording", api().admin, json::object()).status, 422);
+    auto put = api().call("PUT", "/api/system/recording", api().admin, {{"retention_days", 21}, {"include_patient", false}});
+    ASSERT_EQ(put.status, 200) << put.text();
+    EXPECT_EQ(put.body["retention_days"], 21);
+    // The next question says the new settings.
+    Call c = call();
+    ASSERT_EQ(record(c.s, "start", api().doctor_b).status, 409);
+    auto asked = c.patient->wait_for("consent_request");
+    ASSERT_TRUE(asked);
+    EXPECT_NE((*asked)["text"].get<std::string>().find("21 days"), std::string::npos);
+    EXPECT_NE((*asked)["text"].get<std::string>().find("not your camera"), std::string::npos);
+    EXPECT_EQ((*asked)["includes_patient"], false);
+    // Turned off: refused plainly, for REST and the socket alike.
+    ASSERT_EQ(api().call("PUT", "/api/system/recording", api().admin, {{"enabled", false}}).status, 200);
+    auto off = record(c.s, "start", api().doctor_b);
+    EXPECT_EQ(off.status, 403);
+    EXPECT_EQ(off.body["error"]["code"], "recording_disabled");
+    // Kept across a restart (in the state directory's devices.conf), except where the
+    // command line says otherwise: this daemon runs with --set recording.retention_days=7.
+    api().restart();
+    auto after = api().call("GET", "/api/system/recording", api().admin);
+    EXPECT_EQ(after.body["enabled"], false);
+    EXPECT_EQ(after.body["include_patient"], false);
+    EXPECT_EQ(after.body["retention_days"], 7) << "a --set option still wins";
+    ASSERT_EQ(api().call("PUT", "/api/system/recording", api().admin,
+                         {{"enabled", true}, {"retention_days", 7}, {"include_patient", true}}).status, 200);
+    api().wait_for_media();
+    // The clinic's list names whose recording each is.
+    auto list = api().call("GET", "/api/recordings", api().admin);
+    ASSERT_EQ(list.status, 200);
+    EXPECT_EQ(api().call("GET", "/api/recordings", api().doctor_b).status, 403);
+    for (const auto& r : list.body["recordings"]) EXPECT_TRUE(r["patient"].is_string()) << r.dump();
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 """The cloud tables the stand-in serves (as cloud/migrations/0001_consult_appliance.sql
-defines them) and what the database would enforce on writes: types, NOT NULL, CHECKs,
+and 0002_recordings.sql define them) and what the database would enforce on writes: types, NOT NULL, CHECKs,
 foreign keys, the updated_at trigger, deletion tombstones and row-level security by clinic."""
 
 from datetime import datetime, timezone
 import json
+import re
 
 from postgrest_grammar import ApiError, coerce, parse_time
 
@@ -24,11 +25,22 @@ TABLES = {
     "video_consultation_sessions": {"id": "uuid", "appointment_id": "uuid", "room_name": "text", "status": "text",
                                     "scheduled_duration_minutes": "int", "started_at": TS, "ended_at": TS,
                                     "duration_seconds": "int", "doctor_joined_at": TS, "patient_joined_at": TS,
-                                    "recording_url": "text", "end_reason": "text", "notes": "text",
-                                    "created_at": TS, "updated_at": TS},
+                                    "recording_url": "text", "recording_sid": "text", "end_reason": "text",
+                                    "notes": "text", "created_at": TS, "updated_at": TS},
     "video_consultation_participants": {"id": "uuid", "session_id": "uuid", "user_id": "text", "user_type": "text",
                                         "joined_at": TS, "left_at": TS, "connection_quality": "json",
                                         "precheck": "json", "created_at": TS, "updated_at": TS},
+    "recording_consents": {"id": "uuid", "clinic_id": "uuid", "session_id": "uuid", "participant_id": "uuid",
+                           "asked_by": "text", "asked_at": TS, "text_version": "text", "text": "text", "answer": "text",
+                           "answered_at": TS, "withdrawn_at": TS, "created_at": TS, "updated_at": TS},
+    "recordings": {"id": "uuid", "clinic_id": "uuid", "session_id": "uuid", "recording_sid": "text", "state": "text",
+                   "started_by": "text", "started_at": TS, "ended_at": TS, "duration_ms": "bigint",
+                   "size_bytes": "bigint", "parts": "int", "container": "text", "codec": "text", "failure": "text",
+                   "deleted_at": TS, "deleted_by": "text", "delete_reason": "text", "storage_object": "text",
+                   "sha256": "text", "uploaded_at": TS, "created_at": TS, "updated_at": TS},
+    "recording_access": {"id": "uuid", "clinic_id": "uuid", "recording_id": "uuid", "actor_id": "text",
+                         "actor_role": "text", "action": "text", "address": "text", "at": TS,
+                         "created_at": TS, "updated_at": TS},
     "consult_tombstones": {"id": "bigint", "clinic_id": "uuid", "table_name": "text", "row_id": "uuid",
                            "deleted_at": TS, "updated_at": TS},
 }
@@ -37,21 +49,37 @@ REQUIRED = {
     "video_consultation_timings": ["doctor_id", "day_of_week", "start_time", "end_time"],
     "video_consultation_sessions": ["appointment_id", "room_name"],
     "video_consultation_participants": ["session_id", "user_id", "user_type"],
+    "recording_consents": ["clinic_id", "session_id", "asked_by", "asked_at", "text_version", "text"],
+    "recordings": ["clinic_id", "session_id", "recording_sid", "state", "started_by", "started_at"],
+    "recording_access": ["clinic_id", "recording_id", "actor_id", "actor_role", "action", "address", "at"],
 }
 CHECKS = {
     ("video_consultation_sessions", "status"): {"scheduled", "waiting", "in-progress", "completed", "cancelled"},
     ("video_consultation_participants", "user_type"): {"doctor", "patient"},
     ("appointments", "status"): {"scheduled", "confirmed", "completed", "cancelled", "no-show"},
     ("appointments", "consultation_type"): {"in-person", "video", "hybrid"},
+    ("recording_consents", "answer"): {"given", "declined", "withdrawn", "unanswered"},
+    ("recordings", "state"): {"recording", "paused", "composing", "ready", "failed", "deleted"},
+    ("recording_access", "action"): {"read", "download", "delete"},
 }
+PATTERNS = {("recordings", "recording_sid"): r"RT[0-9a-f]{32}", ("recordings", "sha256"): r"[0-9a-f]{64}"}
 FOREIGN = {
     ("appointments", "doctor_id"): "doctors", ("appointments", "patient_id"): "patients",
     ("video_consultation_timings", "doctor_id"): "doctors",
     ("video_consultation_sessions", "appointment_id"): "appointments",
     ("video_consultation_participants", "session_id"): "video_consultation_sessions",
+    ("recording_consents", "session_id"): "video_consultation_sessions",
+    ("recordings", "session_id"): "video_consultation_sessions",
+    ("recording_access", "recording_id"): "recordings",
 }
 DEVICE_WRITES = {"appointments", "video_consultation_timings", "video_consultation_sessions",
-                 "video_consultation_participants"}
+                 "video_consultation_participants", "recording_consents", "recordings", "recording_access"}
+# Devices insert and update these (0002 grants no DELETE): the consent and access log stay.
+NO_DEVICE_DELETE = {"recording_consents", "recordings", "recording_access"}
+# 0002's policies: the row's clinic_id must be the clinic of the session (or recording) it belongs to.
+CLINIC_AGREES_WITH = {"recording_consents": ("session_id", "video_consultation_sessions"),
+                      "recordings": ("session_id", "video_consultation_sessions"),
+                      "recording_access": ("recording_id", "recordings")}
 
 
 def now():
@@ -99,6 +127,10 @@ class Store:
             return None
         if table == "clinics":
             return row.get("id")
+        if table in CLINIC_AGREES_WITH:
+            col, parent_table = CLINIC_AGREES_WITH[table]
+            parent = self.rows[parent_table].get(row.get(col))
+            return row.get("clinic_id") if self.clinic_of(parent_table, parent) == row.get("clinic_id") else None
         if "clinic_id" in TABLES[table]:
             return row.get("clinic_id")
         parent_col = {"video_consultation_timings": ("doctor_id", "doctors"),
@@ -117,6 +149,10 @@ class Store:
                                % (col, table), "Failing row contains (...).")
         for (t, col), allowed in CHECKS.items():
             if t == table and row.get(col) is not None and row[col] not in allowed:
+                raise ApiError(400, "23514", 'new row for relation "%s" violates check constraint "%s_%s_check"'
+                               % (table, table, col), "Failing row contains (...).")
+        for (t, col), pattern in PATTERNS.items():
+            if t == table and row.get(col) is not None and not re.fullmatch(pattern, row[col]):
                 raise ApiError(400, "23514", 'new row for relation "%s" violates check constraint "%s_%s_check"'
                                % (table, table, col), "Failing row contains (...).")
         for (t, col), parent in FOREIGN.items():
@@ -200,7 +236,7 @@ class Store:
                                                 "row_id": rid, "deleted_at": stamp, "updated_at": stamp}
 
     def delete_where(self, table, pred, clinic):
-        if table not in DEVICE_WRITES:
+        if table not in DEVICE_WRITES or table in NO_DEVICE_DELETE:
             raise ApiError(403, "42501", "permission denied for table " + table)
         for r in [r for r in self.visible(table, clinic) if pred(r)]:
             self.remove(table, r["id"])

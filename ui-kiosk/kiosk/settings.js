@@ -1,8 +1,10 @@
 // Settings, behind the admin PIN: the video hours of each doctor (create, edit,
 // delete; the server's refusal shown as it says it), the camera, content camera,
 // microphone and speaker (chosen here, with a still of the camera about twice a second
-// while Settings is open), network and cloud, and the software version.
+// while Settings is open), recordings (recording_settings.js), network and cloud, and
+// the software version.
 import { busy } from '/kiosk/busy.js';
+import { RecordingSettings } from '/kiosk/recording_settings.js';
 
 const $ = (id) => document.getElementById(id);
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -55,6 +57,7 @@ export class Settings {
     this.previewRun = 0;
     $('device-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveDevices(); });
     for (const which of ['camera', 'content']) $(`preview-${which}`).addEventListener('click', () => this.previewOf(which));
+    this.recordings = new RecordingSettings(app, () => this.token);
   }
 
   get token() { return this.app.adminToken; }
@@ -72,7 +75,7 @@ export class Settings {
     if (current) select.value = current;
     this.edit(null);
     this.startPreview();
-    await Promise.all([this.loadTimings(), this.loadDevices(), this.status()]);
+    await Promise.all([this.loadTimings(), this.loadDevices(), this.status(), this.recordings.load()]);
   }
 
   // Leaving Settings: the preview stops (it also stops by itself on any other screen).

@@ -34,6 +34,11 @@ struct Config {
         std::string url;                      // empty: cloud sync off
         std::string clinic_id;
         int poll_seconds = 60;
+        // Supabase Storage bucket for composed recordings; empty: recordings are not uploaded.
+        std::string storage_bucket;
+        // Its API; empty: `url`'s project with /storage/v1 (Supabase suggests the direct
+        // storage host, https://PROJECT.storage.supabase.co/storage/v1, for large files).
+        std::string storage_url;
     } cloud;
     struct Twilio {
         std::string api_base_url = "https://api.twilio.com";

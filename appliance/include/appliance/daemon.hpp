@@ -3,6 +3,7 @@
 #pragma once
 
 #include "appliance/cloud/cloud_sync.hpp"
+#include "appliance/cloud/recording_uploader.hpp"
 #include "appliance/config.hpp"
 #include "appliance/context.hpp"
 #include "appliance/room/room_events.hpp"
@@ -79,6 +80,7 @@ private:
     guint sweep_timer_ = 0;
     guint retention_timer_ = 0;
     std::unique_ptr<cloud::CloudSync> cloud_;   // before ctx_ goes: it borrows the store
+    std::unique_ptr<cloud::RecordingUploader> uploads_;   // composed recordings to the clinic's storage
 };
 
 }  // namespace consult

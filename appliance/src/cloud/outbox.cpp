@@ -10,7 +10,8 @@ namespace {
 
 int table_rank(const std::string& table) {
     static const char* kOrder[] = {"clinics", "doctors", "patients", "appointments", "video_consultation_timings",
-                                   "video_consultation_sessions", "video_consultation_participants"};
+                                   "video_consultation_sessions", "video_consultation_participants",
+                                   "recording_consents", "recordings", "recording_access"};
     for (int i = 0; i < int(std::size(kOrder)); ++i)
         if (table == kOrder[i]) return i;
     return int(std::size(kOrder));

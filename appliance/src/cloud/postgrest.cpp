@@ -26,8 +26,10 @@ std::string quoted(const std::string& v) {
     return out + "\"";
 }
 
+// The project's URL, given with or without its /rest/v1 (consultd.conf shows it with).
 std::string trim_base(std::string base) {
     while (!base.empty() && base.back() == '/') base.pop_back();
+    if (base.ends_with("/rest/v1")) base.resize(base.size() - 8);
     return base;
 }
 

@@ -2,6 +2,8 @@
 // picks the camera, content camera, microphone and speaker among what the probe found,
 // and shows a still of a camera. The choice is kept in <state-dir>/devices.conf (read
 // by load_config after the drop-ins) and applies from the next call on.
+// /api/system/recording: the clinic's recording settings, kept in the same file and
+// applied at once (the next question a patient is asked says them).
 #include "appliance/http/routes.hpp"
 
 #include "appliance/http/auth.hpp"
@@ -58,8 +60,10 @@ std::string checked(const nlohmann::json& body, const char* field, const std::ve
                                               " or one of the " + what + " the appliance found", field);
 }
 
-// <state-dir>/devices.conf: the four [media] keys, 0600, replaced atomically.
-expected<void, std::string> save(const std::filesystem::path& state_dir, const Config::Media& m) {
+// <state-dir>/devices.conf: the four [media] keys and the [recording] settings, 0600,
+// replaced atomically.
+expected<void, std::string> save(const std::filesystem::path& state_dir, const Config::Media& m,
+                                 const Config::Recording& rec) {
     GKeyFilePtr kf(g_key_file_new());
     g_key_file_set_comment(kf.get(), nullptr, nullptr,
                            " Written by consultd from the kiosk's Settings screen; read after consultd.conf and\n"
@@ -68,6 +72,10 @@ expected<void, std::string> save(const std::filesystem::path& state_dir, const C
     g_key_file_set_string(kf.get(), "media", "content_camera", m.content_camera.c_str());
     g_key_file_set_string(kf.get(), "media", "microphone", m.microphone.c_str());
     g_key_file_set_string(kf.get(), "media", "speaker", m.speaker.c_str());
+    g_key_file_set_string(kf.get(), "recording", "enabled", rec.enabled ? "true" : "false");
+    g_key_file_set_integer(kf.get(), "recording", "retention_days", rec.retention_days);
+    g_key_file_set_string(kf.get(), "recording", "on_withdrawal", rec.on_withdrawal.c_str());
+    g_key_file_set_string(kf.get(), "recording", "include_patient", rec.include_patient ? "true" : "false");
     gsize len = 0;
     GCharPtr data(g_key_file_to_data(kf.get(), &len, nullptr));
     const auto path = state_dir / "devices.conf";
@@ -109,7 +117,7 @@ Response put_devices(const DeviceDeps& deps, const Request& req) {
     note("content_camera", was.content_camera, m.content_camera);
     note("microphone", was.microphone, m.microphone);
     note("speaker", was.speaker, m.speaker);
-    if (auto saved = save(deps.state_dir, m); !saved) {
+    if (auto saved = save(deps.state_dir, m, deps.recording); !saved) {
         log::error("cannot save the device choice: " + saved.error());
         throw ApiError(500, "cannot_save", "the device choice could not be saved on the appliance");
     }
@@ -123,6 +131,46 @@ Response put_devices(const DeviceDeps& deps, const Request& req) {
     j["message"] = j["call_running"].get<bool>()
         ? "Saved. The call in progress keeps its devices; the next call uses the new ones."
         : "Saved. The next call uses these devices.";
+    return Response::json(200, j);
+}
+
+nlohmann::json recording_json(const Config::Recording& r) {
+    return {{"enabled", r.enabled}, {"retention_days", r.retention_days}, {"on_withdrawal", r.on_withdrawal},
+            {"include_patient", r.include_patient}, {"min_free_minutes", r.min_free_minutes}};
+}
+
+Response put_recording(const DeviceDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
+    auto body = req.json_body();
+    if (body.empty())
+        throw ApiError(422, "missing_field", "give at least one of enabled, retention_days, on_withdrawal, include_patient",
+                       "enabled");
+    Config::Recording r = deps.recording;
+    for (const auto& [k, v] : body.items()) {
+        if (k == "enabled" || k == "include_patient") {
+            if (!v.is_boolean()) throw ApiError(400, "invalid_type", k + " must be true or false", k);
+            (k == "enabled" ? r.enabled : r.include_patient) = v.get<bool>();
+        } else if (k == "retention_days") {
+            if (!v.is_number_integer()) throw ApiError(400, "invalid_type", "retention_days must be a whole number", k);
+            const auto days = v.get<long long>();
+            if (days < 1 || days > 3650) throw ApiError(422, "invalid_value", "retention_days must be 1-3650", k);
+            r.retention_days = int(days);
+        } else if (k == "on_withdrawal") {
+            if (!v.is_string() || (v != "keep" && v != "delete"))
+                throw ApiError(422, "invalid_enum", "on_withdrawal must be keep or delete", k);
+            r.on_withdrawal = v.get<std::string>();
+        } else {
+            throw ApiError(422, "unknown_field", k + " is not a recording setting", k);
+        }
+    }
+    if (auto saved = save(deps.state_dir, deps.media, r); !saved) {
+        log::error("cannot save the recording settings: " + saved.error());
+        throw ApiError(500, "cannot_save", "the recording settings could not be saved on the appliance");
+    }
+    audit(deps, c, "recording.settings", std::nullopt, {{"from", recording_json(deps.recording)}, {"to", recording_json(r)}});
+    deps.recording = r;
+    auto j = recording_json(r);
+    j["message"] = "Saved. A patient asked from now on is told these settings; retention applies within the hour.";
     return Response::json(200, j);
 }
 
@@ -170,6 +218,11 @@ void add_device_routes(Router& r, const DeviceDeps& deps) {
         return Response::json(200, devices_json(deps));
     });
     r.add("PUT", "/api/system/devices", [deps](const Request& req) { return put_devices(deps, req); });
+    r.add("GET", "/api/system/recording", [deps](const Request& req) {
+        authenticate(deps, req, {Role::Admin});
+        return Response::json(200, recording_json(deps.recording));
+    });
+    r.add("PUT", "/api/system/recording", [deps](const Request& req) { return put_recording(deps, req); });
     auto busy = std::make_shared<std::set<std::string>>();
     r.add("GET", "/api/system/camera/preview.jpg", [deps, busy](const Request& req) { return preview(deps, req, busy); });
 }

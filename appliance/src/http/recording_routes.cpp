@@ -201,6 +201,24 @@ Response delete_recording(const RecordingDeps& deps, const Request& req) {
     return Response::json(200, recording_json(deps, s, rs.for_session(s.id)));
 }
 
+// The clinic's recordings, newest first, with whose consultation each was (admin:
+// the kiosk's Settings lists them to delete one on request).
+Response list_recordings(const RecordingDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
+    nlohmann::json out = nlohmann::json::array();
+    store::SessionStore sessions(deps.db);
+    for (const auto& r : store::RecordingStore(deps.db).newest(200)) {
+        auto j = store::to_json(r);
+        auto s = sessions.find(r.session_id);
+        store::SessionNames names = s ? sessions.names(*s) : store::SessionNames{};
+        j["patient"] = names.patient ? nlohmann::json(*names.patient) : nlohmann::json(nullptr);
+        j["doctor"] = names.doctor ? nlohmann::json(*names.doctor) : nlohmann::json(nullptr);
+        out.push_back(std::move(j));
+    }
+    audit(deps, c, "recording.list", std::nullopt);
+    return Response::json(200, {{"recordings", out}});
+}
+
 Response access_log(const RecordingDeps& deps, const Request& req) {
     Caller c = authenticate(deps, req, {Role::Admin});
     std::optional<std::string> session;
@@ -228,6 +246,7 @@ void add_recording_routes(Router& r, const RecordingDeps& deps) {
     r.add("GET", base + "/{id}/recording", [deps, tickets](const Request& q) { return get_recording(deps, tickets, q); });
     r.add("DELETE", base + "/{id}/recording", [deps](const Request& q) { return delete_recording(deps, q); });
     r.add("GET", base + "/{id}/recording/media", [deps, tickets](const Request& q) { return get_media(deps, tickets, q); });
+    r.add("GET", "/api/recordings", [deps](const Request& q) { return list_recordings(deps, q); });
     r.add("GET", "/api/recordings/access-log", [deps](const Request& q) { return access_log(deps, q); });
 }
 

@@ -3,10 +3,12 @@
 #include "appliance/net/context_queue.hpp"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -21,6 +23,8 @@ constexpr long kMaxConnectMs = 5000;
 struct CurlEasyDeleter { void operator()(CURL* c) const { curl_easy_cleanup(c); } };
 struct CurlSlistDeleter { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
 struct CurlMultiDeleter { void operator()(CURLM* m) const { curl_multi_cleanup(m); } };
+struct FileDeleter { void operator()(std::FILE* f) const { std::fclose(f); } };
+struct DigestDeleter { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
 using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
 using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
 using CurlMultiPtr = std::unique_ptr<CURLM, CurlMultiDeleter>;
@@ -47,16 +51,43 @@ struct Transfer {
     CurlSlistPtr headers;
     char error[CURL_ERROR_SIZE] = {0};
     bool too_big = false;
+    std::unique_ptr<std::FILE, FileDeleter> upload;       // body_file, positioned at its offset
+    std::uint64_t upload_left = 0;
+    bool upload_failed = false;
+    std::unique_ptr<EVP_MD_CTX, DigestDeleter> digest;    // digest_only
 };
 
 size_t on_body(char* p, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
+    long code = 0;
+    if (t->digest) curl_easy_getinfo(t->easy.get(), CURLINFO_RESPONSE_CODE, &code);
+    if (t->digest && code < 300) {   // an error's body is kept as usual, to be read
+        EVP_DigestUpdate(t->digest.get(), p, size * n);
+        t->response.body_bytes += size * n;
+        return size * n;
+    }
     if (t->response.body.size() + size * n > kMaxResponseBytes) {
         t->too_big = true;
         return 0;
     }
     t->response.body.append(p, size * n);
     return size * n;
+}
+
+size_t on_read(char* buffer, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    if (!t->upload) {
+        t->upload_failed = true;
+        return CURL_READFUNC_ABORT;
+    }
+    const size_t want = size_t(std::min<std::uint64_t>(t->upload_left, size * n));
+    const size_t got = want ? std::fread(buffer, 1, want, t->upload.get()) : 0;
+    if (got < want) {   // the file is shorter than the range: better no request than a wrong one
+        t->upload_failed = true;
+        return CURL_READFUNC_ABORT;
+    }
+    t->upload_left -= got;
+    return got;
 }
 
 size_t on_header(char* p, size_t size, size_t n, void* user) {
@@ -83,6 +114,14 @@ void prepare(Transfer& t) {
     const long total = std::max<long>(1, long(r.timeout.count()));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(total, kMaxConnectMs));
+    if (r.stall_timeout.count() > 0) {
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, long(r.stall_timeout.count()));
+    }
+    if (r.digest_only) {
+        t.digest.reset(EVP_MD_CTX_new());
+        if (t.digest) EVP_DigestInit_ex(t.digest.get(), EVP_sha256(), nullptr);
+    }
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t.error);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
@@ -97,6 +136,16 @@ void prepare(Transfer& t) {
     }();
     if (method == "HEAD") {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (r.body_file) {
+        // Opened here, on the client's thread: the caller's loop never waits for the disk.
+        t.upload.reset(std::fopen(r.body_file->path.c_str(), "rb"));
+        if (t.upload && fseeko(t.upload.get(), off_t(r.body_file->offset), SEEK_SET) != 0) t.upload.reset();
+        t.upload_left = r.body_file->length;
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        if (method != "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(r.body_file->length));
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &t);
     } else if (method != "GET" || !r.body.empty()) {
         if (method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(r.body.size()));
@@ -117,13 +166,25 @@ void prepare(Transfer& t) {
 
 // Fills in status or error once curl is done with the transfer.
 void finish(Transfer& t, CURLcode rc) {
+    t.upload.reset();
     if (rc == CURLE_OK) {
         curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &t.response.status);
+        if (t.digest) {
+            unsigned char md[EVP_MAX_MD_SIZE];
+            unsigned int len = 0;
+            EVP_DigestFinal_ex(t.digest.get(), md, &len);
+            static constexpr char kHex[] = "0123456789abcdef";
+            for (unsigned i = 0; i < len; ++i) {
+                t.response.body_sha256 += kHex[md[i] >> 4];
+                t.response.body_sha256 += kHex[md[i] & 15];
+            }
+        }
         return;
     }
     t.response.status = 0;
     t.response.body.clear();
-    if (t.too_big) t.response.error = "response larger than " + std::to_string(kMaxResponseBytes) + " bytes";
+    if (t.upload_failed) t.response.error = "cannot read the request body from its file";
+    else if (t.too_big) t.response.error = "response larger than " + std::to_string(kMaxResponseBytes) + " bytes";
     else if (rc == CURLE_OPERATION_TIMEDOUT) t.response.error = "timeout after " + std::to_string(t.request.timeout.count()) + " ms";
     else t.response.error = std::string(curl_easy_strerror(rc)) + (t.error[0] ? std::string(": ") + t.error : "");
 }

@@ -268,6 +268,31 @@ CREATE TABLE recording_access (
 CREATE INDEX recording_access_recording ON recording_access(recording_id);
 )sql";
 
+// 9: composed recordings on their way to the clinic's cloud storage: a durable queue,
+// one row per recording, made in the transaction that marks it ready (and here for the
+// ready ones before this version). The TUS upload's URL lets an upload resume after a
+// restart; `done` rows say where the object is and what it hashed to.
+constexpr const char* kRecordingUploads = R"sql(
+CREATE TABLE recording_uploads (
+  recording_id    TEXT PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+  state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+  bucket          TEXT,
+  object_path     TEXT,
+  upload_url      TEXT,
+  size_bytes      INTEGER,
+  sha256          TEXT CHECK (sha256 IS NULL OR length(sha256) = 64),
+  upsert          INTEGER NOT NULL DEFAULT 0 CHECK (upsert IN (0, 1)),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT,
+  last_error      TEXT,
+  uploaded_at     TEXT,
+  created_at      TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at      TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+CREATE INDEX recording_uploads_due ON recording_uploads(state, next_attempt_at);
+INSERT INTO recording_uploads(recording_id) SELECT id FROM recordings WHERE state = 'ready';
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -279,6 +304,7 @@ const Migration kMigrations[] = {
     {6, "kiosk PINs", kKioskPins},
     {7, "revoked tokens", kRevokedTokens},
     {8, "recordings, their parts, consent and access", kRecordings},
+    {9, "recording uploads to the clinic's cloud storage", kRecordingUploads},
 };
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "appliance/store/recording_store.hpp"
 
+#include "appliance/store/recording_cloud_rows.hpp"
+#include "appliance/store/session_store.hpp"
+
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -54,25 +57,34 @@ std::string RecordingStore::consent_asked(const std::string& session_id, const s
                                           const std::string& asked_by, const std::string& text_version,
                                           const std::string& text) {
     const std::string id = new_uuid();
+    Transaction tx(db_);
     db_.prepare("INSERT INTO recording_consents(id, session_id, participant_id, asked_by, asked_at, text_version, text) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         .bind(1, sv(id)).bind(2, sv(session_id)).bind(3, participant_id).bind(4, sv(asked_by))
         .bind(5, sv(now_iso())).bind(6, sv(text_version)).bind(7, sv(text))
         .run();
+    queue_consent(db_, id);
+    tx.commit();
     return id;
 }
 
 void RecordingStore::consent_answered(const std::string& consent_id, const std::string& answer) {
+    Transaction tx(db_);
     db_.prepare("UPDATE recording_consents SET answer = ?2, answered_at = ?3 WHERE id = ?1 AND answer IS NULL")
         .bind(1, sv(consent_id)).bind(2, sv(answer)).bind(3, sv(now_iso()))
         .run();
+    if (db_.changes() > 0) queue_consent(db_, consent_id);
+    tx.commit();
 }
 
 void RecordingStore::consent_withdrawn(const std::string& consent_id) {
+    Transaction tx(db_);
     db_.prepare("UPDATE recording_consents SET answer = 'withdrawn', withdrawn_at = ?2 "
                 "WHERE id = ?1 AND answer = 'given'")
         .bind(1, sv(consent_id)).bind(2, sv(now_iso()))
         .run();
+    if (db_.changes() > 0) queue_consent(db_, consent_id);
+    tx.commit();
 }
 
 std::vector<ConsentRow> RecordingStore::consents(const std::string& session_id) {
@@ -141,6 +153,8 @@ std::pair<RecordingRow, RecordingPart> RecordingStore::begin_part(const std::str
     db_.prepare("INSERT INTO recording_parts(recording_id, n, file, started_at) VALUES (?1, ?2, ?3, ?4)")
         .bind(1, sv(row->id)).bind(2, part.n).bind(3, sv(part.file)).bind(4, sv(now))
         .run();
+    queue_recording(db_, row->id);
+    if (part.n == 1) SessionStore(db_).queue_for_cloud(session_id);   // the session's recording_sid
     tx.commit();
     row->parts.push_back(part);
     row->state = "recording";
@@ -159,22 +173,36 @@ void RecordingStore::end_part(const std::string& recording_id, int n, std::int64
                 "updated_at = ?2 WHERE id = ?1 AND state = 'recording'")
         .bind(1, sv(recording_id)).bind(2, sv(now))
         .run();
+    queue_recording(db_, recording_id);
     tx.commit();
 }
 
 void RecordingStore::set_state(const std::string& id, const std::string& state, const std::optional<std::string>& failure) {
+    Transaction tx(db_);
     db_.prepare("UPDATE recordings SET state = ?2, failure = ?3, updated_at = ?4 WHERE id = ?1 AND state <> 'deleted'")
         .bind(1, sv(id)).bind(2, sv(state)).bind(3, failure).bind(4, sv(now_iso()))
         .run();
+    if (db_.changes() > 0) queue_recording(db_, id);
+    tx.commit();
 }
 
 void RecordingStore::composed(const std::string& id, const std::string& media_file, std::int64_t duration_ms,
                               std::int64_t size_bytes, const std::string& container, const std::string& codec) {
+    Transaction tx(db_);
     db_.prepare("UPDATE recordings SET state = 'ready', media_file = ?2, duration_ms = ?3, size_bytes = ?4, "
                 "container = ?5, codec = ?6, failure = NULL, updated_at = ?7 WHERE id = ?1 AND state = 'composing'")
         .bind(1, sv(id)).bind(2, sv(media_file)).bind(3, duration_ms).bind(4, size_bytes).bind(5, sv(container))
         .bind(6, sv(codec)).bind(7, sv(now_iso()))
         .run();
+    if (db_.changes() > 0) {
+        // Ready: queued for the clinic's storage in the same commit (cloud/recording_uploader.hpp).
+        db_.prepare("INSERT INTO recording_uploads(recording_id) VALUES (?1) ON CONFLICT(recording_id) DO UPDATE SET "
+                    "state = 'pending', upload_url = NULL, sha256 = NULL, size_bytes = NULL, attempts = 0, "
+                    "next_attempt_at = NULL, last_error = NULL, updated_at = excluded.updated_at")
+            .bind(1, sv(id)).run();
+        queue_recording(db_, id);
+    }
+    tx.commit();
 }
 
 void RecordingStore::deleted(const std::string& id, const std::string& by, const std::string& reason) {
@@ -185,12 +213,24 @@ void RecordingStore::deleted(const std::string& id, const std::string& by, const
         .bind(1, sv(id)).bind(2, sv(now)).bind(3, sv(by)).bind(4, sv(reason))
         .run();
     db_.prepare("DELETE FROM recording_parts WHERE recording_id = ?1").bind(1, sv(id)).run();
+    // An upload not yet done has nothing left to send; a done one stays as the record of it.
+    db_.prepare("DELETE FROM recording_uploads WHERE recording_id = ?1 AND state <> 'done'").bind(1, sv(id)).run();
+    queue_recording(db_, id);
     tx.commit();
 }
 
 std::vector<RecordingRow> RecordingStore::in_state(const std::string& state) {
     auto st = db_.prepare(std::string(kSelect) + "WHERE state = ?1 ORDER BY started_at");
     st.bind(1, sv(state));
+    std::vector<RecordingRow> out;
+    while (st.step()) out.push_back(read_row(st));
+    for (auto& r : out) r.parts = parts(r.id);
+    return out;
+}
+
+std::vector<RecordingRow> RecordingStore::newest(int limit) {
+    auto st = db_.prepare(std::string(kSelect) + "ORDER BY started_at DESC, rowid DESC LIMIT ?1");
+    st.bind(1, limit);
     std::vector<RecordingRow> out;
     while (st.step()) out.push_back(read_row(st));
     for (auto& r : out) r.parts = parts(r.id);
@@ -210,11 +250,14 @@ std::vector<RecordingRow> RecordingStore::ended_before(const std::string& cutoff
 
 void RecordingStore::access(const std::string& recording_id, const std::string& actor_id, const std::string& actor_role,
                             const std::string& action, const std::string& address) {
+    Transaction tx(db_);
     db_.prepare("INSERT INTO recording_access(recording_id, actor_id, actor_role, action, address, at) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .bind(1, sv(recording_id)).bind(2, sv(actor_id)).bind(3, sv(actor_role)).bind(4, sv(action))
         .bind(5, sv(address)).bind(6, sv(now_iso()))
         .run();
+    queue_access(db_, sqlite3_last_insert_rowid(db_.raw()));
+    tx.commit();
 }
 
 std::vector<AccessRow> RecordingStore::access_log(const std::optional<std::string>& recording_id, int limit) {

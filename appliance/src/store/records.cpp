@@ -24,6 +24,7 @@ nlohmann::json to_json(const SessionRow& s) {
     put("doctor_joined_at", opt(s.doctor_joined_at));
     put("patient_joined_at", opt(s.patient_joined_at));
     put("recording_url", opt(s.recording_url));
+    put("recording_sid", opt(s.recording_sid));
     put("end_reason", opt(s.end_reason));
     put("notes", opt(s.notes));
     put("created_at", s.created_at);

@@ -13,8 +13,9 @@ using domain::SessionStatus;
 constexpr const char* kSelect =
     "SELECT s.id, s.appointment_id, s.room_name, s.status, s.scheduled_duration_minutes, s.started_at, s.ended_at, "
     "s.doctor_joined_at, s.patient_joined_at, s.recording_url, s.end_reason, s.notes, s.duration_seconds, "
-    "s.created_at, s.updated_at, a.clinic_id, a.doctor_id, a.patient_id, a.starts_at "
-    "FROM video_consultation_sessions s JOIN appointments a ON a.id = s.appointment_id ";
+    "s.created_at, s.updated_at, a.clinic_id, a.doctor_id, a.patient_id, a.starts_at, r.recording_sid "
+    "FROM video_consultation_sessions s JOIN appointments a ON a.id = s.appointment_id "
+    "LEFT JOIN recordings r ON r.session_id = s.id ";
 
 SessionRow read_session(const Statement& st) {
     SessionRow r;
@@ -37,6 +38,7 @@ SessionRow read_session(const Statement& st) {
     r.doctor_id = st.text(16);
     r.patient_id = st.text(17);
     r.starts_at = st.text(18);
+    r.recording_sid = st.optional_text(19);
     return r;
 }
 
@@ -50,6 +52,9 @@ std::optional<SessionRow> select_one(Database& db, const char* where, const std:
 nlohmann::json outbox_payload(const SessionRow& s) {
     auto j = to_json(s);
     for (const char* k : {"clinic_id", "doctor_id", "patient_id", "starts_at"}) j.erase(k);
+    // The seed's column, sent only once there is a recording: a cloud without
+    // cloud/migrations/0002 still takes every other session.
+    if (!s.recording_sid) j.erase("recording_sid");
     return j;
 }
 
@@ -136,6 +141,17 @@ SessionRow SessionStore::set_notes(const std::string& id, const std::string& not
     enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(row));
     tx.commit();
     return row;
+}
+
+void SessionStore::queue_for_cloud(const std::string& id) {
+    enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(load(id)));
+}
+
+void SessionStore::set_recording_url(const std::string& id, const std::string& url) {
+    db_.prepare("UPDATE video_consultation_sessions SET recording_url = ?1, updated_at = ?2 WHERE id = ?3")
+        .bind(1, std::string_view(url)).bind(2, std::string_view(domain::now_iso())).bind(3, std::string_view(id))
+        .run();
+    queue_for_cloud(id);
 }
 
 SessionRow SessionStore::apply_transition(const std::string& id, SessionStatus to, const std::string& actor,

@@ -23,7 +23,8 @@ struct PushBatch {
 };
 
 // Batches in the order they must go: parents before children (appointments before
-// sessions before participants), each row's entries in seq order, at most `max_rows` rows each.
+// sessions before participants; sessions before a recording's consents, the recording
+// and its access rows), each row's entries in seq order, at most `max_rows` rows each.
 std::vector<PushBatch> plan_batches(const std::vector<OutboxEntry>& entries, size_t max_rows);
 
 }  // namespace consult::cloud

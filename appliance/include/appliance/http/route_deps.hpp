@@ -67,6 +67,7 @@ struct KioskDeps : Access {
 // Camera, microphone and speaker choice, the Settings preview.
 struct DeviceDeps : Access {
     Config::Media& media;                        // the choice in use; changed by PUT
+    Config::Recording& recording;                // the clinic's recording settings; changed by PUT, at once
     std::optional<hw::ProbeResult>& probe;       // what the probe found; sources re-chosen by PUT
     std::filesystem::path state_dir;             // devices.conf
     const LiveRooms& rooms;

@@ -6,6 +6,8 @@
 #include <glib.h>
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -23,6 +25,15 @@ struct HttpRequest {
     std::string body;
     std::string basic_user, basic_password;     // Basic auth when basic_user is not empty
     std::chrono::milliseconds timeout{10000};  // whole request; connect timeout is min(timeout, 5 s)
+    // Large transfers: the body is read from this part of a file on the client's thread
+    // (instead of `body`), and a response can be hashed there instead of kept.
+    struct FileRange {
+        std::filesystem::path path;
+        std::uint64_t offset = 0, length = 0;
+    };
+    std::optional<FileRange> body_file;
+    bool digest_only = false;                   // keep only the response body's SHA-256 and length
+    std::chrono::seconds stall_timeout{0};      // give up when nothing moved for this long (0: off)
 };
 
 struct HttpResponse {
@@ -30,6 +41,8 @@ struct HttpResponse {
     std::vector<std::pair<std::string, std::string>> headers;   // names lower-cased
     std::string body;
     std::string error;                          // transport error (timeout, refused, reset), empty otherwise
+    std::string body_sha256;                    // with digest_only: lower-case hex
+    std::uint64_t body_bytes = 0;               // with digest_only: how many bytes came
     std::optional<std::string> header(std::string_view lower_name) const;
     bool transport_failed() const { return status == 0; }
 };

@@ -71,6 +71,8 @@ public:
     // The media is gone; the row stays with who and why.
     void deleted(const std::string& id, const std::string& by, const std::string& reason);
     std::vector<RecordingRow> in_state(const std::string& state);
+    // The newest recordings first (every state), for the clinic's list.
+    std::vector<RecordingRow> newest(int limit);
     // Recordings not deleted whose call ended before `cutoff_iso` (retention).
     std::vector<RecordingRow> ended_before(const std::string& cutoff_iso);
 

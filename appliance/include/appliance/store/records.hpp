@@ -19,6 +19,7 @@ struct SessionRow {
     int scheduled_duration_minutes = 30;
     std::optional<std::string> started_at, ended_at, doctor_joined_at, patient_joined_at;
     std::optional<std::string> recording_url, end_reason, notes;
+    std::optional<std::string> recording_sid;   // from its recording, once one started
     std::optional<std::int64_t> duration_seconds;
     std::string created_at, updated_at;
     // From the appointment it belongs to.

@@ -47,6 +47,13 @@ public:
     // Consultation notes written after the call (the kiosk); queued for the cloud.
     SessionRow set_notes(const std::string& id, const std::string& notes);
 
+    // In the caller's transaction: the session's row goes to the cloud again (its
+    // recording started, so it now has a recording_sid).
+    void queue_for_cloud(const std::string& id);
+    // In the caller's transaction: where the clinic's storage keeps the recording
+    // ("<bucket>/<object path>"), queued for the cloud.
+    void set_recording_url(const std::string& id, const std::string& url);
+
     // A doctor or patient joins: a participant row; the patient's first join puts
     // a scheduled session into the waiting room.
     ParticipantRow join(const std::string& session_id, const std::string& user_id, const std::string& user_type);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <optional>
 #include <thread>
 
@@ -144,6 +145,43 @@ TEST(HttpClient, DeliversOnTheContextItWasGiven) {
     }
     g_main_context_unref(ctx);
     EXPECT_EQ(status.value_or(-1), 204);
+}
+
+TEST(HttpClient, SendsAPartOfAFileAsTheBodyAndHashesAReplyInsteadOfKeepingIt) {
+    const std::string path = ::testing::TempDir() + "/http_client_body_file";
+    {
+        FILE* f = std::fopen(path.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        std::fputs("0123456789abcdef", f);
+        std::fclose(f);
+    }
+    std::string seen_method, seen_body, seen_length;
+    LoopbackHttp server([&](const RawRequest& r) {
+        seen_method = r.method();
+        seen_body = r.body;
+        seen_length = r.header("Content-Length");
+        return LoopbackHttp::reply(200, "abc");
+    });
+    HttpRequest req;
+    req.method = "PATCH";
+    req.url = server.url("/upload/x");
+    req.body_file = HttpRequest::FileRange{path, 4, 6};
+    req.digest_only = true;
+    auto r = HttpClient::send_blocking(req);
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(seen_method, "PATCH");
+    EXPECT_EQ(seen_body, "456789");
+    EXPECT_EQ(seen_length, "6");
+    EXPECT_EQ(r.body, "") << "hashed, not kept";
+    EXPECT_EQ(r.body_bytes, 3u);
+    EXPECT_EQ(r.body_sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");   // SHA-256("abc")
+
+    // A range past the file's end sends nothing rather than a short body.
+    req.body_file = HttpRequest::FileRange{path, 10, 100};
+    auto short_file = HttpClient::send_blocking(req);
+    EXPECT_TRUE(short_file.transport_failed());
+    EXPECT_NE(short_file.error.find("file"), std::string::npos) << short_file.error;
+    std::remove(path.c_str());
 }
 
 TEST(HttpClient, FormAndUrlEncoding) {
