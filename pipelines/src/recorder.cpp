@@ -30,6 +30,7 @@ struct Recorder::Track {
     std::atomic<unsigned> overruns{0};       // the queue was full and dropped its oldest
     unsigned overruns_seen = 0;              // the queue's streaming thread only
     GstClockTime last_pts = GST_CLOCK_TIME_NONE;   // the tee's streaming thread only
+    GstElement* pipeline = nullptr;          // whose clock stamps what arrives (outlives the track's probe)
 
     static GstPadProbeReturn forward(GstPad* pad, GstPadProbeInfo* info, gpointer data);
     static GstPadProbeReturn keyframe_gate(GstPad*, GstPadProbeInfo* info, gpointer data);
@@ -52,7 +53,17 @@ void sync_sticky_events(GstPad* from, GstPad* to) {
         const GstEventType type = GST_EVENT_TYPE(*ev);
         if (type != GST_EVENT_STREAM_START && type != GST_EVENT_CAPS && type != GST_EVENT_SEGMENT) return TRUE;
         GstEvent* held = gst_pad_get_sticky_event(input, type, 0);
-        if (held != *ev) gst_pad_send_event(input, gst_event_ref(*ev));
+        if (type == GST_EVENT_SEGMENT) {
+            // Buffers are stamped with the call's running time (Track::forward): one plain
+            // time segment from 0, whatever the source's was.
+            if (!held) {
+                GstSegment seg;
+                gst_segment_init(&seg, GST_FORMAT_TIME);
+                gst_pad_send_event(input, gst_event_new_segment(&seg));
+            }
+        } else if (held != *ev) {
+            gst_pad_send_event(input, gst_event_ref(*ev));
+        }
         if (held) gst_event_unref(held);
         return TRUE;
     }, to);
@@ -78,15 +89,23 @@ GstPadProbeReturn Recorder::Track::forward(GstPad* pad, GstPadProbeInfo* info, g
     // A received stream's first frames may come without a time (seen after a PLI): the
     // muxer would put them at 0 and wreck the file's timeline. Later ones take the time
     // of the one before.
-    GstClockTime pts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
-    if (!GST_CLOCK_TIME_IS_VALID(pts)) pts = t.last_pts;
-    if (!GST_CLOCK_TIME_IS_VALID(pts)) return GST_PAD_PROBE_DROP;
-    t.last_pts = pts;
-    GstBuffer* out = gst_buffer_ref(buf);
-    if (GST_BUFFER_PTS(out) != pts) {
-        out = gst_buffer_make_writable(out);   // the call's buffer is shared: a copy of its metadata
-        GST_BUFFER_PTS(out) = pts;
+    // Every track is stamped with the call's clock as it arrives here. A received
+    // stream's own times follow the sender's clock and its segment (and after a PLI can
+    // be missing or jump): trusted, they put the patient's track seconds away from the
+    // room's and stretched the file. The arrival time is within the jitter buffer's
+    // latency of the capture, and the same for every track.
+    GstClockTime pts = GST_CLOCK_TIME_NONE;
+    if (GstClock* clock = gst_element_get_clock(t.pipeline)) {
+        const GstClockTime now = gst_clock_get_time(clock), base = gst_element_get_base_time(t.pipeline);
+        gst_object_unref(clock);
+        if (now >= base) pts = now - base;
     }
+    if (!GST_CLOCK_TIME_IS_VALID(pts)) return GST_PAD_PROBE_DROP;
+    if (GST_CLOCK_TIME_IS_VALID(t.last_pts) && pts <= t.last_pts) pts = t.last_pts + 1;
+    t.last_pts = pts;
+    GstBuffer* out = gst_buffer_make_writable(gst_buffer_ref(buf));   // the call's buffer is shared
+    GST_BUFFER_PTS(out) = pts;
+    GST_BUFFER_DTS(out) = pts;
     sync_sticky_events(pad, t.input.get());
     gst_pad_chain(t.input.get(), out);
     return GST_PAD_PROBE_DROP;
@@ -182,6 +201,7 @@ expected<void, BuildError> Recorder::build_track(const RecorderTrack& spec, unsi
     if (b.error()) return unexpected(*b.error());
     auto track = std::make_shared<Track>();
     track->spec = spec;
+    track->pipeline = GST_ELEMENT(bin_);
     track->video = spec.format != TrackFormat::Opus;
     track->waiting = track->video;
     track->input = adopt(gst_element_get_static_pad(queue, "sink"));
