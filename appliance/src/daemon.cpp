@@ -189,14 +189,17 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     d->uploads_ = std::make_unique<cloud::RecordingUploader>(ctx.db, cloud::UploadSettings{
         storage_url, config.cloud.storage_bucket, state_dir, state_dir / "recordings",
         std::chrono::seconds(config.cloud.poll_seconds), cloud::storage::kChunkBytes, [&ctx] { return ctx.rooms.running(); }});
-    d->uploads_->on_uploaded([cloud = d->cloud_.get()] { cloud->sync_now(); });   // recording_url goes up now
+    // recording_url (set, or cleared with the cloud copy) goes up now.
+    d->uploads_->on_rows_queued([cloud = d->cloud_.get()] { cloud->sync_now(); });
 
     // MP4 (H.264 + AAC, with a full index): every browser's player seeks in it; the
     // kiosk's Chromium would not seek in the WebM the composer otherwise writes.
     ctx.recordings = std::make_shared<recording::Recordings>(recording::RecordingsDeps{
         ctx.db, ctx.config.recording, state_dir / "recordings", ctx.metrics,
         [&ctx] { return ctx.rooms.running(); }, composer_path(), {"--container", "mp4"}, ".mp4",
-        [up = d->uploads_.get()](const store::RecordingRow& r) { if (r.state == "ready") up->kick(); }});
+        [up = d->uploads_.get()](const store::RecordingRow& r) {
+            if (r.state == "ready" || r.state == "deleted") up->kick();   // to upload, or to delete its cloud copy
+        }});
 
     // Each group of routes gets what it uses (wiring.hpp).
     http::Router router;

@@ -65,7 +65,7 @@ test('"No" records nothing, and the kiosk says so', { timeout: 300000 }, async (
   assert.match(question, /14 days/, 'how long it is kept, from the clinic\'s settings');
   assert.match(question, /Only your doctor/);
   assert.match(question, /stop the recording at any time/);
-  assert.equal(await kiosk.page.getAttribute('#record', 'aria-pressed'), 'true');
+  await until('the kiosk shows the question asked', async () => (await kiosk.page.getAttribute('#record', 'aria-pressed')) === 'true');
   assert.match(await text(kiosk.page, '#record'), /Cancel request/);
   await checkScreen(patient.page, artifacts, 'patient-consent-question');
   // Two equal answers: the same size.
@@ -97,7 +97,7 @@ test('"Yes" records with the mark on both screens; the end of the call composes 
   await sleep(300);   // the buttons' 60 ms colour transition has ended
   await checkScreen(patient.page, artifacts, 'patient-recording');
   await checkScreen(kiosk.page, artifacts, 'kiosk-recording');
-  assert.equal((await recordingRow(call.s.id)).body.state, 'recording');
+  await until('the recording row', async () => (await recordingRow(call.s.id)).body?.state === 'recording');
   await sleep(6000);
   await kiosk.page.tap('#record');
   await until('the mark gone from the patient\'s page', async () => !(await visible(patient.page, '#recording')));

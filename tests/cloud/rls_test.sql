@@ -248,3 +248,15 @@ SELECT pg_temp.expect((SELECT count(*) FROM recordings) = 0 AND (SELECT count(*)
 RESET ROLE;
 SELECT pg_temp.expect((SELECT updated_at > created_at FROM recordings WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000b1'),
                       'the trigger moves a recording''s updated_at on update');
+
+-- 0003: a device deletes its own clinic's recording files and nobody else's; staff delete none.
+SELECT pg_temp.as_staff('{"role":"authenticated","sub":"aaaaaaaa-0000-4000-8000-00000000057a"}');
+DELETE FROM storage.objects;
+RESET ROLE;
+SELECT pg_temp.expect((SELECT count(*) FROM storage.objects) = 2, 'clinic staff delete no recording file');
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
+DELETE FROM storage.objects;   -- every row the device reaches
+RESET ROLE;
+SELECT pg_temp.expect((SELECT count(*) FROM storage.objects) = 1
+                      AND (SELECT split_part(name, '/', 1) FROM storage.objects) = 'bbbbbbbb-0000-4000-8000-000000000001',
+                      'a device deletes its clinic''s recording files, never another clinic''s');

@@ -1,8 +1,11 @@
 // Composed recordings to the clinic's storage, against the Supabase Storage stand-in:
 // the uploader in this process on a store of its own (a chunked upload that resumes after
 // a dropped connection, a path already taken by other bytes, refusals that wait or give
-// up, an outage that ends), then a real consultd whose recording, once ready, is uploaded,
-// verified and named in the session's recording_url in the cloud.
+// up, an outage that ends; a deleted recording's copy deleted, through an outage, from an
+// upload in hand, or waiting while the storage will not), then a real consultd whose
+// recording, once ready, is uploaded, verified and named in the session's recording_url
+// in the cloud, and deleted from the storage and the cloud's rows when deleted on request
+// or by retention.
 #include "appliance/cloud/recording_uploader.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/store/demo_data.hpp"
@@ -68,10 +71,24 @@ protected:
     fs::path media() const { return dir_.path() / "recordings" / session_ / "consultation.mp4"; }
     std::string object() const { return clinic_ + "/" + session_ + "/" + sid_ + ".mp4"; }
 
-    std::unique_ptr<consult::cloud::RecordingUploader> make(std::uint64_t chunk = consult::cloud::storage::kChunkBytes) {
+    std::unique_ptr<consult::cloud::RecordingUploader> make(std::uint64_t chunk = consult::cloud::storage::kChunkBytes,
+                                                            std::function<bool()> calls_running = {}) {
         return std::make_unique<consult::cloud::RecordingUploader>(
             db_, consult::cloud::UploadSettings{storage_.api_url(), StorageStandin::kBucket, dir_.path(), dir_.path() / "recordings",
-                                       60s, chunk, {}});
+                                       60s, chunk, std::move(calls_running)});
+    }
+
+    // Deleted on the box (as Recordings::remove does it), then the uploader told.
+    void delete_recording(consult::cloud::RecordingUploader& up, const std::string& by) {
+        store::RecordingStore(db_).deleted(recording_, by, "asked by the patient");
+        up.kick();
+    }
+    std::optional<std::string> recording_url() { return store::SessionStore(db_).find(session_)->recording_url; }
+    // The newest payload of `table` waiting in the outbox.
+    json last_queued(const std::string& table) {
+        auto st = db_.prepare("SELECT payload FROM outbox WHERE table_name = ?1 ORDER BY seq DESC LIMIT 1");
+        st.bind(1, std::string_view(table));
+        return st.step() ? json::parse(st.text(0)) : json();
     }
 
     std::string upload(const char* column) {
@@ -172,6 +189,61 @@ TEST_F(UploaderTest, AnOutageIsWaitedOutAndTheUploadArrivesAfterIt) {
     EXPECT_EQ(storage_.objects()[0]["sha256"], sha256_file(media()));
 }
 
+TEST_F(UploaderTest, ADeletionWhileTheStorageIsDownHappensOnceItIsBack) {
+    ready_recording(70000);
+    auto up = make();
+    up->start();
+    ASSERT_TRUE(spin_until([&] { return upload("state") == "done"; }, 60s)) << upload("last_error");
+    const std::string sha = sha256_file(media());
+    storage_.fault("500");
+    delete_recording(*up, "admin-1");
+    ASSERT_TRUE(spin_until([&] { return upload("attempts") == "2"; }, 40s)) << "tried, then tried again by itself";
+    EXPECT_EQ(upload("state"), "deleting");
+    EXPECT_NE(upload("last_error").find("500"), std::string::npos) << upload("last_error");
+    EXPECT_EQ(storage_.objects().size(), 1u);
+    EXPECT_TRUE(recording_url()) << "named while the storage still has it";
+    EXPECT_EQ(last_queued("recordings")["state"], "deleted");
+
+    storage_.fault("none");
+    ASSERT_TRUE(spin_until([&] { return upload("state") == "deleted"; }, 40s)) << upload("last_error");
+    EXPECT_TRUE(storage_.objects().empty());
+    EXPECT_FALSE(recording_url());
+    EXPECT_TRUE(last_queued("video_consultation_sessions")["recording_url"].is_null()) << "goes up cleared";
+    auto row = last_queued("recordings");
+    EXPECT_TRUE(row["storage_object"].is_null());
+    EXPECT_EQ(row["sha256"], sha) << "the record that it was uploaded stays";
+    EXPECT_NE(up->metrics_text().find("event=\"copy_deleted\"} 1"), std::string::npos) << up->metrics_text();
+}
+
+TEST_F(UploaderTest, AnUploadInHandStopsWhenItsRecordingIsDeletedAndNothingOfItStays) {
+    ready_recording(4 * 65536);
+    int chunks = 1;   // one chunk, then "a call runs" and the upload waits between chunks
+    auto up = make(65536, [&] { return chunks-- <= 0; });
+    up->start();
+    ASSERT_TRUE(spin_until([&] { return chunks < 0; }, 30s)) << "waiting for the call: " << upload("last_error");
+    ASSERT_EQ(storage_.stats()["chunks"], 1);
+    delete_recording(*up, "admin-1");
+    ASSERT_TRUE(spin_until([&] { return upload("state") == "deleted"; }, 30s)) << upload("last_error");
+    EXPECT_EQ(storage_.stats()["chunks"], 1) << "no chunk after the deletion";
+    EXPECT_TRUE(storage_.objects().empty());
+    EXPECT_FALSE(recording_url());
+}
+
+TEST_F(UploaderTest, AStorageThatWillNotDeleteKeepsTheDeletionWaitingAndSaysWhy) {
+    ready_recording(5000);
+    auto up = make();
+    up->start();
+    ASSERT_TRUE(spin_until([&] { return upload("state") == "done"; }, 60s)) << upload("last_error");
+    storage_.device_delete(false);   // "not found", as the real storage answers when its policies delete no row
+    delete_recording(*up, "retention");
+    ASSERT_TRUE(spin_until([&] { return upload("attempts") == "1"; }, 30s));
+    EXPECT_EQ(upload("state"), "deleting");
+    EXPECT_NE(upload("last_error").find("policies"), std::string::npos) << upload("last_error");
+    EXPECT_GT(upload("next_attempt_at"), store::iso_utc(std::time(nullptr) + 5 * 3600)) << "not before 6 hours";
+    EXPECT_EQ(storage_.objects().size(), 1u);
+    EXPECT_TRUE(recording_url());
+}
+
 // The whole way: a recorded call ends, is composed, becomes ready, goes up (through a
 // dropped connection), is verified, and the cloud's session row names where it is.
 class DaemonUploadTest : public cloud::CloudRecordingFixture {
@@ -182,6 +254,34 @@ protected:
                                              "--set", "cloud.storage_url=" + storage.api_url()});
     }
     StorageStandin storage;
+
+    // A recorded call, uploaded and named in the cloud; the object's "<bucket>/<path>".
+    std::string uploaded_call(Recorded& rec) {
+        start_paired(3);
+        wait_for_media();
+        rec = record_call(0, 2s, true);
+        const std::string want = std::string(StorageStandin::kBucket) + "/" + cloud::kClinic + "/" + rec.session + "/" +
+                                 rec.recording_sid + ".mp4";
+        if (!wait_for([&] { return local_value("SELECT state FROM recording_uploads") == "done"; }, 100s))
+            throw std::runtime_error("not uploaded: " + local_value("SELECT coalesce(last_error, '') FROM recording_uploads"));
+        if (!wait_for([&] { return cloud_session()["recording_url"] == want; }, 30s))
+            throw std::runtime_error("the cloud's session does not name it: " + status().dump());
+        return want;
+    }
+    json cloud_session() {
+        auto rows = cloud.rows("video_consultation_sessions");
+        return rows.size() == 1 ? rows[0] : json::object();
+    }
+    json cloud_recording() {
+        auto rows = cloud.rows("recordings");
+        return rows.size() == 1 ? rows[0] : json::object();
+    }
+    // The cloud's rows say the copy is gone: recording_url and storage_object cleared.
+    bool cloud_says_gone() {
+        const json s = cloud_session(), r = cloud_recording();
+        return s.contains("recording_url") && s["recording_url"].is_null() && r.value("state", "") == "deleted" &&
+               r.contains("storage_object") && r["storage_object"].is_null();
+    }
 };
 
 TEST_F(DaemonUploadTest, AReadyRecordingIsUploadedVerifiedAndItsUrlReachesTheCloud) {
@@ -209,6 +309,38 @@ TEST_F(DaemonUploadTest, AReadyRecordingIsUploadedVerifiedAndItsUrlReachesTheClo
     EXPECT_EQ(recordings[0]["state"], "ready");
     EXPECT_EQ(recordings[0]["storage_object"], want);
     EXPECT_EQ(recordings[0]["sha256"], sha256_file(file));
+}
+
+TEST_F(DaemonUploadTest, ARecordingDeletedOnRequestIsDeletedFromTheStorageAndTheCloudNoLongerNamesIt) {
+    Recorded rec;
+    uploaded_call(rec);
+    auto del = daemon->http("DELETE", cloud::kSessions + "/" + rec.session + "/recording", json{{"reason", "patient asked"}}.dump(),
+                            {"Authorization: Bearer " + token("admin", "it"), "Content-Type: application/json"}, 10000);
+    ASSERT_EQ(del.status, 200) << del.body;
+    ASSERT_TRUE(wait_for([&] { return storage.objects().empty(); }, 30s))
+        << local_value("SELECT state || ' ' || coalesce(last_error, '') FROM recording_uploads");
+    ASSERT_TRUE(wait_for([&] { return cloud_says_gone(); }, 30s)) << cloud_session().dump() << cloud_recording().dump();
+    EXPECT_EQ(cloud_recording()["delete_reason"], "patient asked");
+    EXPECT_EQ(local_value("SELECT state FROM recording_uploads"), "deleted");
+    EXPECT_EQ(local_value("SELECT recording_url IS NULL FROM video_consultation_sessions"), "1");
+}
+
+TEST_F(DaemonUploadTest, RetentionDeletesTheCloudCopyToo) {
+    Recorded rec;
+    uploaded_call(rec);
+    daemon->terminate();
+    daemon.reset();
+    // The call ended long ago: the retention check at start deletes it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((state_dir() / "consult.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE recordings SET ended_at = '2000-01-01T00:00:00.000Z'", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    start_daemon();
+    ASSERT_TRUE(wait_for([&] { return storage.objects().empty(); }, 30s))
+        << local_value("SELECT state || ' ' || coalesce(last_error, '') FROM recording_uploads");
+    ASSERT_TRUE(wait_for([&] { return cloud_says_gone(); }, 30s)) << cloud_session().dump() << cloud_recording().dump();
+    EXPECT_EQ(cloud_recording()["deleted_by"], "retention");
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ public:
         control("bucket", b);
     }
     void fault(const std::string& mode, int count = -1) const { control("fault", {{"mode", mode}, {"count", count}}); }
+    // false: a project without cloud migration 0003 (devices read their objects, never delete them).
+    void device_delete(bool allowed) const { control("policy", {{"device_delete", allowed}}); }
     nlohmann::json objects() const { return get("/_control/objects"); }
     nlohmann::json stats() const { return get("/_control/stats"); }
     std::string token(const std::string& clinic_id) const {

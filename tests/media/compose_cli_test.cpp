@@ -108,8 +108,9 @@ TEST_F(ComposeCliTest, PausedWithSigstopItResumesAndFinishes) {
     const std::string b = make_part(dir, "part2.mkv", PartSpec{5});
     const double expected = seconds(media_end(a) + media_end(b));
     // A stall timeout shorter than the pause: a pause must not count as a stall.
-    // (6 s: time enough for a loaded machine between two outputs; the pause is longer.)
-    Child child({CONSULT_COMPOSE_BIN, "--stall-seconds", "6", output, a, b});
+    // (15 s: time enough between two outputs for a nice-19 process on a loaded machine;
+    // the pause is longer.)
+    Child child({CONSULT_COMPOSE_BIN, "--stall-seconds", "15", output, a, b});
     ASSERT_GT(child.pid(), 0);
     const auto deadline = Clock::now() + 180s;
     std::vector<std::string> lines;
@@ -125,7 +126,7 @@ TEST_F(ComposeCliTest, PausedWithSigstopItResumesAndFinishes) {
     EXPECT_EQ(::syscall(SYS_ioprio_get, kWhoProcess, child.pid()) >> 13, kClassIdle);
 
     ASSERT_EQ(::kill(child.pid(), SIGSTOP), 0);
-    std::this_thread::sleep_for(9s);
+    std::this_thread::sleep_for(18s);
     const auto resumed = Clock::now();
     ASSERT_EQ(::kill(child.pid(), SIGCONT), 0);
     const int code = child.finish(lines, deadline);

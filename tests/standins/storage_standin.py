@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """A Supabase Storage (/storage/v1) stand-in for the appliance's tests: buckets and objects
 in memory, the resumable upload endpoint (TUS 1.0.0: POST create, HEAD offset, PATCH
-chunks), object info and download, and the standard object upload — behind Supabase's
-gateway (apikey) and the storage API's JWT check, with the storage policies of
-cloud/migrations/0002_recordings.sql (a device writes and reads only "<its clinic>/...").
+chunks), object info and download, the standard object upload, and object deletion
+(one: DELETE /object/<bucket>/<name>; many: DELETE /object/<bucket> {"prefixes"}) —
+behind Supabase's gateway (apikey) and the storage API's JWT check, with the storage
+policies of cloud/migrations/0002 and 0003 (a device writes, reads and deletes only
+"<its clinic>/...").
 
 It refuses what the real service refuses, in its shapes (supabase/storage's error handler
 and @tus/server): a bad or missing apikey: 401 {"message"}; a bad or missing JWT:
@@ -12,6 +14,11 @@ plain text) or 400 {"statusCode": "403"}; an object that exists: 409 (TUS) or 40
 {"statusCode": "409", "error": "Duplicate"} unless x-upsert is true; over the bucket's
 limit: 413 (TUS) or 400 {"statusCode": "413"}; a wrong Upload-Offset: 409; no
 Tus-Resumable: 412; a wrong Content-Type on PATCH: 415; an unknown upload: 404.
+Deleting one object answers 200 {"message": "Successfully deleted"}, or, as storage-api's
+deleteObject does, 400 {"statusCode": "404", "code": "NoSuchKey"} when the object is not
+there *or* the policies let no row be deleted; deleting many answers 200 with the objects
+it deleted (those not there or not the device's are left out, silently), 400
+{"statusCode": "400"} without a non-empty "prefixes".
 
   storage_standin.py --api-key KEY --jwt-secret SECRET [--port 0]
 prints "PORT <n>" on its first line. Test control (no auth, never in the real API):
@@ -20,6 +27,7 @@ prints "PORT <n>" on its first line. Test control (no auth, never in the real AP
                          drop_mid_patch: the next PATCH keeps the first half of its body
                          (as the real server keeps what arrived), then the connection closes
   POST /_control/corrupt {"bucket", "name"}          flips a byte of a stored object
+  POST /_control/policy  {"device_delete": false}    a project without 0003: devices read, never delete
   GET  /_control/objects every object: bucket, name, size, sha256 of the stored bytes, metadata
   GET  /_control/stats   requests by method, chunks received, faults served
   POST /_control/token   {"clinic_id"}               a device JWT signed with the secret
@@ -80,7 +88,8 @@ class State:
         self.objects = {}       # (bucket, name) -> {data, metadata, content_type, id, version, created_at}
         self.uploads = {}       # upload id -> {bucket, name, length, data, metadata, upsert, clinic, content_type}
         self.fault, self.fault_count = "none", 0
-        self.stats = {"requests": {}, "chunks": 0, "faults_served": 0, "creates": 0}
+        self.device_delete = True
+        self.stats = {"requests": {}, "chunks": 0, "faults_served": 0, "creates": 0, "deleted": 0}
 
     def clinic(self, headers):
         """The gateway wants the apikey; the storage API then verifies the bearer JWT."""
@@ -277,6 +286,9 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         with st.lock:
             clinic = st.clinic(self.headers)
+        if method == "DELETE":
+            bucket, slash, name = rest.partition("/")
+            return self.delete_object(bucket, name, clinic) if slash else self.delete_objects(bucket, clinic)
         for prefix, kind in (("info/authenticated/", "info"), ("info/", "info"), ("authenticated/", "get")):
             if rest.startswith(prefix):
                 bucket, _, name = rest[len(prefix):].partition("/")
@@ -322,6 +334,42 @@ class Handler(BaseHTTPRequestHandler):
             obj = st.objects[(bucket, name)]
         self.reply(200, {"Id": obj["id"], "Key": bucket + "/" + name})
 
+    def may_delete(self, clinic, bucket, name):
+        """The object is there and the device's DELETE policy reaches it (0003's grant)."""
+        st = self.state
+        return (bucket, name) in st.objects and st.device_delete and allowed(clinic, name)
+
+    def delete_object(self, bucket, name, clinic):
+        st = self.state
+        self.read_body()
+        with st.lock:
+            # storage-api finds the object, then deletes under the policies: no row deleted is NoSuchKey too.
+            if not self.may_delete(clinic, bucket, name):
+                raise api_error(404, "NoSuchKey", "Object not found", "not_found")
+            del st.objects[(bucket, name)]
+            st.stats["deleted"] += 1
+        self.reply(200, {"message": "Successfully deleted"})
+
+    def delete_objects(self, bucket, clinic):
+        st = self.state
+        try:
+            prefixes = json.loads(self.read_body() or b"{}").get("prefixes")
+        except (ValueError, AttributeError):
+            prefixes = None
+        if not isinstance(prefixes, list) or not prefixes or not all(isinstance(p, str) for p in prefixes):
+            raise Refused(400, {"statusCode": "400", "error": "Bad Request",
+                                "message": "body/prefixes must be a non-empty array of strings"})
+        deleted = []
+        with st.lock:
+            for name in prefixes:
+                if self.may_delete(clinic, bucket, name):
+                    obj = st.objects.pop((bucket, name))
+                    st.stats["deleted"] += 1
+                    deleted.append({"name": name, "bucket_id": bucket, "id": obj["id"], "version": obj["version"],
+                                    "owner": None, "metadata": obj["metadata"], "created_at": obj["created_at"],
+                                    "updated_at": obj["created_at"], "last_accessed_at": obj["created_at"]})
+        self.reply(200, deleted)
+
     # ---------------------------------------------------------------- control
 
     def control(self, method, what, body):
@@ -334,6 +382,9 @@ class Handler(BaseHTTPRequestHandler):
             if what == "fault":
                 st.fault, st.fault_count = spec.get("mode", "none"), int(spec.get("count", -1))
                 return self.reply(200, {"mode": st.fault})
+            if what == "policy":
+                st.device_delete = bool(spec.get("device_delete", True))
+                return self.reply(200, {"device_delete": st.device_delete})
             if what == "corrupt":
                 obj = st.objects[(spec["bucket"], spec["name"])]
                 data = bytearray(obj["data"])
@@ -368,6 +419,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self):
         self.dispatch("PATCH")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
 
 
 def main():

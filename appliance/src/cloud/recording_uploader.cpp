@@ -102,11 +102,11 @@ RecordingUploader::~RecordingUploader() {
 }
 
 void RecordingUploader::start() {
-    if (enabled()) schedule(ch::milliseconds(0));
+    if (reaches_storage()) schedule(ch::milliseconds(0));
 }
 
 void RecordingUploader::kick() {
-    if (enabled() && !job_) schedule(ch::milliseconds(0));
+    if (reaches_storage() && !busy()) schedule(ch::milliseconds(0));
 }
 
 void RecordingUploader::schedule(ch::milliseconds delay) {
@@ -117,6 +117,10 @@ void RecordingUploader::schedule(ch::milliseconds delay) {
         auto* self = static_cast<RecordingUploader*>(p);
         self->timer_ = 0;
         if (self->job_ && self->job_->paused_at) {
+            if (!self->still_wanted()) {   // deleted while waiting for the call
+                self->drop();
+                return G_SOURCE_REMOVE;
+            }
             auto step = std::exchange(self->job_->paused_at, nullptr);
             (self->*step)();
         } else {
@@ -129,22 +133,37 @@ void RecordingUploader::schedule(ch::milliseconds delay) {
 }
 
 void RecordingUploader::next() {
-    if (job_ || !enabled()) return;
-    Credentials creds(settings_.state_dir);
-    auto key = creds.read("cloud-api-key");
-    auto token = creds.read("cloud-device-token");
-    if (!key || !*key || !token || !*token) return schedule(settings_.poll);   // not paired (yet)
+    if (busy() || !reaches_storage()) return;
+    auto endpoint = paired_endpoint();
+    if (!endpoint) return schedule(settings_.poll);   // not paired (yet)
+    std::optional<store::CloudCopy> copy;
     std::optional<store::UploadJob> row;
     try {
-        row = store::UploadStore(db_).next_due(domain::now_iso());
+        store::UploadStore queue(db_);
+        const std::string now = domain::now_iso();
+        copy = queue.next_deletion(now);   // a deleted recording must not wait behind a long upload
+        if (!copy && enabled()) row = queue.next_due(now);
     } catch (const store::StoreError& e) {
         log::warning(std::string("recording upload: ") + e.what());
         return schedule(settings_.poll);
     }
+    if (copy) return delete_copy(std::move(*copy), std::move(*endpoint));
     if (!row) return schedule(settings_.poll);
+    begin_upload(std::move(*row), std::move(*endpoint));
+}
+
+std::optional<storage::Endpoint> RecordingUploader::paired_endpoint() const {
+    Credentials creds(settings_.state_dir);
+    auto key = creds.read("cloud-api-key");
+    auto token = creds.read("cloud-device-token");
+    if (!key || !*key || !token || !*token) return std::nullopt;
+    return storage::Endpoint{settings_.storage_url, **key, **token};
+}
+
+void RecordingUploader::begin_upload(store::UploadJob row, storage::Endpoint endpoint) {
     job_ = std::make_unique<Job>();
-    job_->row = std::move(*row);
-    job_->endpoint = storage::Endpoint{settings_.storage_url, **key, **token};
+    job_->row = std::move(row);
+    job_->endpoint = std::move(endpoint);
     job_->bucket = settings_.bucket;
     job_->file = settings_.recordings_dir / job_->row.media_file;
     // Object names carry the clinic first: the storage's policies file them under it.
@@ -161,6 +180,54 @@ void RecordingUploader::next() {
         return begin_transfer();
     }
     hash_then([this] { begin_transfer(); });
+}
+
+// The recording may have been deleted while a request was out or the upload waited.
+bool RecordingUploader::still_wanted() {
+    try {
+        return store::UploadStore(db_).pending(job_->row.recording_id);
+    } catch (const store::StoreError&) {
+        return true;   // asked again at the next step
+    }
+}
+
+void RecordingUploader::drop() {
+    log::info("recording upload stopped: the recording was deleted", {{"SESSION_ID", job_->row.session_id}});
+    job_.reset();
+    schedule(ch::milliseconds(0));   // its cloud copy's deletion, if it needs one, is next
+}
+
+void RecordingUploader::delete_copy(store::CloudCopy copy, storage::Endpoint endpoint) {
+    auto row = std::make_shared<store::CloudCopy>(std::move(copy));
+    deletion_ = std::make_unique<ObjectDeletion>(http_, std::move(endpoint), row->bucket, row->object_path,
+                                                 [this, row](ObjectDeletion::Result r) { copy_deletion_done(*row, r); });
+    deletion_->start();
+}
+
+void RecordingUploader::copy_deletion_done(const store::CloudCopy& copy, const ObjectDeletion::Result& result) {
+    deletion_.reset();
+    try {
+        if (result.gone) {
+            store::UploadStore(db_).cloud_copy_deleted(copy.recording_id);
+            ++copies_deleted_;
+            log::info("the deleted recording's copy is gone from the clinic's storage",
+                      {{"SESSION_ID", copy.session_id}});
+            if (on_rows_queued_) on_rows_queued_();
+            return schedule(ch::milliseconds(0));
+        }
+        // Never given up: a deleted recording must not stay in the cloud. The metric and log say it waits.
+        auto delay = backoff(copy.attempts, std::uniform_real_distribution<double>(0, 1)(random_), ch::seconds(5),
+                             ch::hours(1));
+        delay = std::max<ch::milliseconds>(delay, result.at_least);
+        const std::string at = iso_in(delay);
+        store::UploadStore(db_).retry_at(copy.recording_id, result.why, at);
+        log::warning("deleting a recording's cloud copy: " + result.why + "; trying again at " + at,
+                     {{"SESSION_ID", copy.session_id}});
+        schedule(std::min<ch::milliseconds>(delay, settings_.poll));
+    } catch (const std::exception& e) {
+        log::warning(std::string("deleting a recording's cloud copy: ") + e.what(), {{"SESSION_ID", copy.session_id}});
+        schedule(settings_.poll);
+    }
 }
 
 void RecordingUploader::hash_then(std::function<void()> then) {
@@ -186,10 +253,12 @@ void RecordingUploader::begin_transfer() {
 }
 
 void RecordingUploader::send(net::HttpRequest request, void (RecordingUploader::*then)(const net::HttpResponse&)) {
+    if (!still_wanted()) return drop();
     http_.send(std::move(request), [this, alive = std::weak_ptr<bool>(alive_), job = job_.get(), then](net::HttpResponse r) {
         auto a = alive.lock();
         if (!a || !*a || job_.get() != job) return;
         try {
+            if (!store::UploadStore(db_).pending(job_->row.recording_id)) return drop();
             (this->*then)(r);
         } catch (const std::exception& e) {   // the store refused a write: the queue's row says where we were
             log::warning(std::string("recording upload: ") + e.what());
@@ -325,13 +394,13 @@ void RecordingUploader::on_download(const net::HttpResponse& r) {
 }
 
 void RecordingUploader::finished() {
-    store::UploadStore(db_).done(job_->row.recording_id);
+    store::UploadStore(db_).done(job_->row.recording_id, job_->bucket, job_->object);
     ++uploaded_;
     log::info("recording uploaded to the clinic's storage and verified",
               {{"SESSION_ID", job_->row.session_id}, {"RECORDING_SID", job_->row.recording_sid},
                {"BYTES", std::to_string(job_->size)}});
     job_.reset();
-    if (on_uploaded_) on_uploaded_();
+    if (on_rows_queued_) on_rows_queued_();
     schedule(ch::milliseconds(0));   // the next one, if any
 }
 
@@ -386,11 +455,13 @@ std::string RecordingUploader::metrics_text() {
         for (const auto& [state, n] : store::UploadStore(db_).count_by_state())
             out << "consult_recording_uploads{state=\"" << state << "\"} " << n << "\n";
     } catch (const store::StoreError&) {}
-    out << "# HELP consult_recording_upload_events_total Uploads verified, connections resumed, verifications failed.\n"
+    out << "# HELP consult_recording_upload_events_total Uploads verified, connections resumed, verifications "
+           "failed, deleted recordings' cloud copies deleted.\n"
         << "# TYPE consult_recording_upload_events_total counter\n"
         << "consult_recording_upload_events_total{event=\"verified\"} " << uploaded_ << "\n"
         << "consult_recording_upload_events_total{event=\"resumed\"} " << resumed_ << "\n"
-        << "consult_recording_upload_events_total{event=\"verify_failed\"} " << verify_failures_ << "\n";
+        << "consult_recording_upload_events_total{event=\"verify_failed\"} " << verify_failures_ << "\n"
+        << "consult_recording_upload_events_total{event=\"copy_deleted\"} " << copies_deleted_ << "\n";
     return out.str();
 }
 

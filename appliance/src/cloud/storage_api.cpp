@@ -111,6 +111,16 @@ net::HttpRequest download_request(const Endpoint& e, const std::string& bucket, 
     return r;
 }
 
+net::HttpRequest delete_request(const Endpoint& e, const std::string& bucket, const std::string& object) {
+    net::HttpRequest r;
+    r.method = "DELETE";
+    r.url = trimmed(e.base_url) + "/object/" + object_url_path(bucket, object);
+    r.headers = auth_headers(e);
+    r.headers.emplace_back("Accept", "application/json");
+    r.timeout = e.timeout;
+    return r;
+}
+
 std::optional<std::string> upload_url(const Endpoint& e, const net::HttpResponse& created) {
     auto location = created.header("location");
     if (!location || location->empty()) return std::nullopt;
@@ -151,8 +161,10 @@ Error parse_error(const net::HttpResponse& r) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     auto text = [&](const char* k) { return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
     if (j.is_object()) {
-        if (auto sc = text("statusCode"); !sc.empty() && sc.find_first_not_of("0123456789") == std::string::npos)
+        if (auto sc = text("statusCode"); !sc.empty() && sc.find_first_not_of("0123456789") == std::string::npos) {
             e.status = std::strtol(sc.c_str(), nullptr, 10);
+            e.from_api = true;
+        }
         e.code = text("code").empty() ? text("error") : text("code");
         e.message = text("message");
     } else {
@@ -160,6 +172,12 @@ Error parse_error(const net::HttpResponse& r) {
         while (!e.message.empty() && (e.message.back() == '\n' || e.message.back() == '\r')) e.message.pop_back();
     }
     return e;
+}
+
+bool object_absent(const net::HttpResponse& r) {
+    if (r.transport_failed()) return false;
+    const Error e = parse_error(r);
+    return e.from_api && e.status == 404;
 }
 
 Outcome classify(const net::HttpResponse& r) {

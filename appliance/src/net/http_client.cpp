@@ -146,6 +146,9 @@ void prepare(Transfer& t) {
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(r.body_file->length));
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    } else if (method == "DELETE" && r.body.empty()) {
+        // Nothing to send: no body, so no form Content-Type a server has no parser for.
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
     } else if (method != "GET" || !r.body.empty()) {
         if (method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(r.body.size()));

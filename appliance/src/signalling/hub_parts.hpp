@@ -77,6 +77,7 @@ struct Hub::Room : media::CallListener {
     unsigned patient_peers = 0;                         // the patient's media peers so far (one per admission or rejoin)
     unsigned part_peer = 0;                             // … the one the part being written records
     bool delete_after_stop = false;                     // withdrawn with the clinic's policy "delete"
+    std::vector<room::Clock::time_point> part_restarts; // after recorder errors, within the last minute
 
     Socket* socket_for(const std::string& peer);
 

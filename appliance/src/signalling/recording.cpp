@@ -278,6 +278,28 @@ void Hub::consent_over(Room& r, const char* why) {
     tell_recording(r, {{"message", std::string("Recording stopped: ") + why + ". Ask the patient again to record."}});
 }
 
+// The recorder stopped on an error: what it wrote is kept as a part. While the
+// patient's yes holds, a new part starts (a browser that changes its picture size mid-call
+// gives caps a Matroska track cannot change to), at most three times a minute; a full
+// disk is refused by start_part's own check. Otherwise the recording has failed.
+void Hub::recording_broke(Room& r, const std::string& why) {
+    constexpr auto kWindow = std::chrono::seconds(60);
+    constexpr std::size_t kMaxRestarts = 3;
+    const auto now = deps_.now();
+    std::erase_if(r.part_restarts, [&](room::Clock::time_point t) { return now - t > kWindow; });
+    if (!r.part || !r.record_wanted || !r.consent.given() || !r.call || r.delete_after_stop ||
+        r.part_restarts.size() >= kMaxRestarts) {
+        recording_failed(r, why);
+        return;
+    }
+    log::warning("recording part ended on an error, starting the next: " + why, {{"SESSION_ID", r.session_id}});
+    r.part_restarts.push_back(now);
+    r.restart_part = false;
+    finish_part(r);
+    auto next = start_part(r, r.record_actor);
+    if (next.outcome != Outcome::Recording) recording_failed(r, next.message);
+}
+
 void Hub::recording_failed(Room& r, const std::string& why) {
     log::error("recording failed: " + why, {{"SESSION_ID", r.session_id}});
     std::string sid = r.part ? r.part->recording_sid : "";

@@ -131,7 +131,7 @@ void Hub::Room::event(const std::string& peer, media::MediaEvent e, const std::s
     } else if (e == media::MediaEvent::RecordingStopped) {
         hub.finish_part(*this);
     } else if (e == media::MediaEvent::RecordingFailed) {
-        hub.recording_failed(*this, detail);
+        hub.recording_broke(*this, detail);
     } else if (e == media::MediaEvent::PeerConnected && patient && record_wanted && consent.given() &&
                (!part || part_peer != patient_peers)) {
         // The patient's media is back (a rejoin): a new part with their tracks, once

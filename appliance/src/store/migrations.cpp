@@ -293,6 +293,40 @@ CREATE INDEX recording_uploads_due ON recording_uploads(state, next_attempt_at);
 INSERT INTO recording_uploads(recording_id) SELECT id FROM recordings WHERE state = 'ready';
 )sql";
 
+// 10: a recording deleted on this box takes its cloud copy with it: its upload row is
+// kept as a deletion (`deleting`, retried like an upload) until the storage no longer
+// has the object (`deleted`, and when). SQLite cannot widen a CHECK: the table is rebuilt.
+constexpr const char* kCloudCopyDeletion = R"sql(
+CREATE TABLE recording_uploads_v10 (
+  recording_id    TEXT PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+  state           TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'done', 'failed', 'deleting', 'deleted')),
+  bucket          TEXT,
+  object_path     TEXT,
+  upload_url      TEXT,
+  size_bytes      INTEGER,
+  sha256          TEXT CHECK (sha256 IS NULL OR length(sha256) = 64),
+  upsert          INTEGER NOT NULL DEFAULT 0 CHECK (upsert IN (0, 1)),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT,
+  last_error      TEXT,
+  uploaded_at     TEXT,
+  deleted_at      TEXT,
+  created_at      TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at      TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+INSERT INTO recording_uploads_v10(recording_id, state, bucket, object_path, upload_url, size_bytes, sha256, upsert,
+                                  attempts, next_attempt_at, last_error, uploaded_at, created_at, updated_at)
+  SELECT recording_id, state, bucket, object_path, upload_url, size_bytes, sha256, upsert, attempts, next_attempt_at,
+         last_error, uploaded_at, created_at, updated_at FROM recording_uploads;
+-- Recordings deleted before this version whose copy was uploaded: theirs go now.
+UPDATE recording_uploads_v10 SET state = 'deleting', attempts = 0, next_attempt_at = NULL
+  WHERE state = 'done' AND recording_id IN (SELECT id FROM recordings WHERE state = 'deleted');
+DROP TABLE recording_uploads;
+ALTER TABLE recording_uploads_v10 RENAME TO recording_uploads;
+CREATE INDEX recording_uploads_due ON recording_uploads(state, next_attempt_at);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -305,6 +339,7 @@ const Migration kMigrations[] = {
     {7, "revoked tokens", kRevokedTokens},
     {8, "recordings, their parts, consent and access", kRecordings},
     {9, "recording uploads to the clinic's cloud storage", kRecordingUploads},
+    {10, "a deleted recording's cloud copy deleted too", kCloudCopyDeletion},
 };
 
 }  // namespace

@@ -32,12 +32,16 @@ nlohmann::json consent_cloud_row(Database& db, const std::string& consent_id) {
 
 nlohmann::json recording_cloud_row(Database& db, const std::string& recording_id) {
     // Metadata only: media_file and the parts' files are paths on this box and stay here.
+    // storage_object names the uploaded copy until the storage has deleted it; sha256 and
+    // uploaded_at stay, the record that it was uploaded.
     auto st = db.prepare(std::string("SELECT x.id, ") + kClinicOfSession +
                          ", x.session_id, x.recording_sid, x.state, x.started_by, x.started_at, x.ended_at, "
                          "x.duration_ms, x.size_bytes, (SELECT count(*) FROM recording_parts p WHERE p.recording_id = x.id), "
                          "x.container, x.codec, x.failure, x.deleted_at, x.deleted_by, x.delete_reason, "
-                         "CASE WHEN u.state = 'done' THEN u.bucket || '/' || u.object_path END, "
-                         "CASE WHEN u.state = 'done' THEN u.sha256 END, u.uploaded_at "
+                         "CASE WHEN u.state IN ('done', 'deleting') AND u.uploaded_at IS NOT NULL "
+                         "THEN u.bucket || '/' || u.object_path END, "
+                         "CASE WHEN u.state IN ('done', 'deleting', 'deleted') THEN u.sha256 END, "
+                         "CASE WHEN u.state IN ('done', 'deleting', 'deleted') THEN u.uploaded_at END "
                          "FROM recordings x LEFT JOIN recording_uploads u ON u.recording_id = x.id WHERE x.id = ?1");
     st.bind(1, std::string_view(recording_id));
     if (!st.step()) return nullptr;

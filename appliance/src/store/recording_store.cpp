@@ -2,6 +2,7 @@
 
 #include "appliance/store/recording_cloud_rows.hpp"
 #include "appliance/store/session_store.hpp"
+#include "appliance/store/upload_store.hpp"
 
 #include <openssl/rand.h>
 
@@ -213,8 +214,8 @@ void RecordingStore::deleted(const std::string& id, const std::string& by, const
         .bind(1, sv(id)).bind(2, sv(now)).bind(3, sv(by)).bind(4, sv(reason))
         .run();
     db_.prepare("DELETE FROM recording_parts WHERE recording_id = ?1").bind(1, sv(id)).run();
-    // An upload not yet done has nothing left to send; a done one stays as the record of it.
-    db_.prepare("DELETE FROM recording_uploads WHERE recording_id = ?1 AND state <> 'done'").bind(1, sv(id)).run();
+    // Nothing more goes up; what did (or may have) is deleted from the storage later.
+    UploadStore(db_).delete_cloud_copy(id);
     queue_recording(db_, id);
     tx.commit();
 }

@@ -147,9 +147,9 @@ void SessionStore::queue_for_cloud(const std::string& id) {
     enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(load(id)));
 }
 
-void SessionStore::set_recording_url(const std::string& id, const std::string& url) {
+void SessionStore::set_recording_url(const std::string& id, const std::optional<std::string>& url) {
     db_.prepare("UPDATE video_consultation_sessions SET recording_url = ?1, updated_at = ?2 WHERE id = ?3")
-        .bind(1, std::string_view(url)).bind(2, std::string_view(domain::now_iso())).bind(3, std::string_view(id))
+        .bind(1, url).bind(2, std::string_view(domain::now_iso())).bind(3, std::string_view(id))
         .run();
     queue_for_cloud(id);
 }

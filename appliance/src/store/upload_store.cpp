@@ -72,13 +72,16 @@ void UploadStore::failed(const std::string& recording_id, const std::string& err
         .run();
 }
 
-void UploadStore::done(const std::string& recording_id) {
+void UploadStore::done(const std::string& recording_id, const std::string& bucket, const std::string& object_path) {
     Transaction tx(db_);
     const std::string now = now_iso();
-    db_.prepare("UPDATE recording_uploads SET state = 'done', upload_url = NULL, last_error = NULL, "
-                "next_attempt_at = NULL, uploaded_at = ?2, updated_at = ?2 WHERE recording_id = ?1")
-        .bind(1, sv(recording_id)).bind(2, sv(now))
+    // The object's place is written again: a run that found it already there never created it.
+    db_.prepare("UPDATE recording_uploads SET state = 'done', bucket = ?3, object_path = ?4, upload_url = NULL, "
+                "last_error = NULL, next_attempt_at = NULL, uploaded_at = ?2, updated_at = ?2 "
+                "WHERE recording_id = ?1 AND state = 'pending'")
+        .bind(1, sv(recording_id)).bind(2, sv(now)).bind(3, sv(bucket)).bind(4, sv(object_path))
         .run();
+    if (db_.changes() == 0) throw StoreError(0, "the upload is no longer wanted (its recording was deleted)");
     std::string session_id, object;
     {
         auto st = db_.prepare("SELECT r.session_id, u.bucket || '/' || u.object_path FROM recording_uploads u "
@@ -89,6 +92,57 @@ void UploadStore::done(const std::string& recording_id) {
         object = st.text(1);
     }
     SessionStore(db_).set_recording_url(session_id, object);
+    queue_recording(db_, recording_id);
+    tx.commit();
+}
+
+bool UploadStore::pending(const std::string& recording_id) {
+    auto st = db_.prepare("SELECT 1 FROM recording_uploads WHERE recording_id = ?1 AND state = 'pending'");
+    st.bind(1, sv(recording_id));
+    return st.step();
+}
+
+void UploadStore::delete_cloud_copy(const std::string& recording_id) {
+    // No object path: no upload was ever created, so the storage has nothing of it.
+    db_.prepare("DELETE FROM recording_uploads WHERE recording_id = ?1 AND object_path IS NULL")
+        .bind(1, sv(recording_id)).run();
+    db_.prepare("UPDATE recording_uploads SET state = 'deleting', upload_url = NULL, attempts = 0, "
+                "next_attempt_at = NULL, last_error = NULL, updated_at = ?2 "
+                "WHERE recording_id = ?1 AND state IN ('pending', 'done', 'failed')")
+        .bind(1, sv(recording_id)).bind(2, sv(now_iso()))
+        .run();
+}
+
+std::optional<CloudCopy> UploadStore::next_deletion(const std::string& now_iso) {
+    auto st = db_.prepare(
+        "SELECT u.recording_id, r.session_id, u.bucket, u.object_path, u.attempts "
+        "FROM recording_uploads u JOIN recordings r ON r.id = u.recording_id "
+        "WHERE u.state = 'deleting' AND (u.next_attempt_at IS NULL OR u.next_attempt_at <= ?1) "
+        "ORDER BY u.updated_at, u.rowid LIMIT 1");
+    st.bind(1, sv(now_iso));
+    if (!st.step()) return std::nullopt;
+    return CloudCopy{st.text(0), st.text(1), st.text(2), st.text(3), int(st.integer(4))};
+}
+
+void UploadStore::cloud_copy_deleted(const std::string& recording_id) {
+    Transaction tx(db_);
+    const std::string now = now_iso();
+    db_.prepare("UPDATE recording_uploads SET state = 'deleted', last_error = NULL, next_attempt_at = NULL, "
+                "deleted_at = ?2, updated_at = ?2 WHERE recording_id = ?1 AND state = 'deleting'")
+        .bind(1, sv(recording_id)).bind(2, sv(now))
+        .run();
+    if (db_.changes() == 0) return;
+    std::string session_id;
+    bool named = false;
+    {
+        auto st = db_.prepare("SELECT s.id, s.recording_url IS NOT NULL FROM recordings r "
+                              "JOIN video_consultation_sessions s ON s.id = r.session_id WHERE r.id = ?1");
+        st.bind(1, sv(recording_id));
+        if (!st.step()) throw StoreError(0, "the deleted copy's recording vanished");
+        session_id = st.text(0);
+        named = st.integer(1) != 0;
+    }
+    if (named) SessionStore(db_).set_recording_url(session_id, std::nullopt);
     queue_recording(db_, recording_id);
     tx.commit();
 }

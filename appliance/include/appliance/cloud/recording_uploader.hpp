@@ -3,10 +3,14 @@
 // TUS in 6 MiB chunks (a dropped connection resumes from the offset the server says it
 // has, also after a restart), then verified — the object's size and the SHA-256 of what
 // the server gives back must match the local file — before the session's recording_url
-// is set and pushed. The local copy stays until retention. Network waits happen on the
-// HTTP client's thread; only short SQLite writes run on the main loop.
+// is set and pushed. The local copy stays until retention. A recording deleted on the
+// box is deleted from the storage from the same queue, before any upload: an upload in
+// hand stops at its next step, and the object goes (cloud/object_deletion.hpp), retried
+// with backoff while the storage cannot be reached. Network waits happen on the HTTP
+// client's thread; only short SQLite writes run on the main loop.
 #pragma once
 
+#include "appliance/cloud/object_deletion.hpp"
 #include "appliance/cloud/storage_api.hpp"
 #include "appliance/net/http_client.hpp"
 #include "appliance/store/database.hpp"
@@ -18,14 +22,15 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
 namespace consult::cloud {
 
 struct UploadSettings {
-    std::string storage_url;                 // ".../storage/v1" (storage::storage_url of [cloud] url)
-    std::string bucket;                      // [cloud] storage_bucket; empty: uploads off
+    std::string storage_url;                 // ".../storage/v1" (storage::storage_url of [cloud] url); empty: off
+    std::string bucket;                      // [cloud] storage_bucket; empty: uploads off (deletions go on)
     std::filesystem::path state_dir;         // the cloud credentials
     std::filesystem::path recordings_dir;    // <state dir>/recordings
     std::chrono::seconds poll{60};           // how often due uploads are looked for
@@ -41,16 +46,24 @@ public:
     RecordingUploader& operator=(const RecordingUploader&) = delete;
 
     void start();                    // looks now, then every poll interval
-    void kick();                     // a recording became ready: look now
-    bool enabled() const { return !settings_.bucket.empty() && !settings_.storage_url.empty(); }
-    bool busy() const { return job_ != nullptr; }
-    // After an upload is verified and recorded (the daemon then pushes the session row).
-    void on_uploaded(std::function<void()> f) { on_uploaded_ = std::move(f); }
+    void kick();                     // a recording became ready or was deleted: look now
+    bool enabled() const { return !settings_.bucket.empty() && reaches_storage(); }
+    bool reaches_storage() const { return !settings_.storage_url.empty(); }
+    bool busy() const { return job_ != nullptr || deletion_ != nullptr; }
+    // After an upload is verified or a cloud copy deleted, and the session row queued
+    // (the daemon then pushes it).
+    void on_rows_queued(std::function<void()> f) { on_rows_queued_ = std::move(f); }
     std::string metrics_text();
 
 private:
     struct Job;
     void next();
+    std::optional<storage::Endpoint> paired_endpoint() const;
+    void begin_upload(store::UploadJob row, storage::Endpoint endpoint);
+    bool still_wanted();
+    void drop();
+    void delete_copy(store::CloudCopy copy, storage::Endpoint endpoint);
+    void copy_deletion_done(const store::CloudCopy& copy, const ObjectDeletion::Result& result);
     void hash_then(std::function<void()> then);
     void begin_transfer();
     void create();
@@ -75,11 +88,12 @@ private:
     GMainContext* context_;
     net::HttpClient http_;
     std::unique_ptr<Job> job_;
+    std::unique_ptr<ObjectDeletion> deletion_;   // one request at a time: an upload or a deletion
     guint timer_ = 0;
     std::mt19937 random_{std::random_device{}()};
-    std::function<void()> on_uploaded_;
+    std::function<void()> on_rows_queued_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    long uploaded_ = 0, resumed_ = 0, verify_failures_ = 0;
+    long uploaded_ = 0, resumed_ = 0, verify_failures_ = 0, copies_deleted_ = 0;
 };
 
 }  // namespace consult::cloud

@@ -1,6 +1,7 @@
 // Supabase Storage (/storage/v1) request and response forms, as plain functions: the
 // resumable (TUS 1.0.0) upload of an object — create, ask the offset, send a chunk —
-// the object's info and its download for verification, and the errors it answers with.
+// the object's info and its download for verification, its deletion, and the errors it
+// answers with.
 // No I/O here; cloud/recording_uploader.hpp drives these through the HTTP client.
 //
 // Errors come in two shapes: the API's JSON {"statusCode": "403", "code", "error",
@@ -52,6 +53,12 @@ net::HttpRequest chunk_request(const Endpoint& e, const std::string& upload_url,
 net::HttpRequest info_request(const Endpoint& e, const std::string& bucket, const std::string& object);
 // GET <base>/object/authenticated/<bucket>/<object>, hashed as it comes (not kept).
 net::HttpRequest download_request(const Endpoint& e, const std::string& bucket, const std::string& object);
+// DELETE <base>/object/<bucket>/<object>: 200 {"message": "Successfully deleted"}, or
+// 400 {"statusCode": "404", "code": "NoSuchKey"} — which the storage also answers when its
+// policies let the device see the object but not delete it. (The bulk DELETE
+// <base>/object/<bucket> {"prefixes"} answers 200 with what it deleted, an empty list
+// alike for "not there" and "refused"; one object at a time says more.)
+net::HttpRequest delete_request(const Endpoint& e, const std::string& bucket, const std::string& object);
 
 // "Upload-Metadata": comma-separated "key base64(value)".
 std::string upload_metadata(const NewUpload& u);
@@ -64,9 +71,13 @@ struct Error {
     long http = 0;          // the HTTP status (0: no answer)
     long status = 0;        // what it means: statusCode from the body when there is one, else http
     std::string code, message;
+    bool from_api = false;          // the storage API's own JSON (with statusCode), not the gateway's
     std::string summary() const;   // "HTTP 400 (403 AccessDenied): invalid signature"
 };
 Error parse_error(const net::HttpResponse& r);
+// The storage API itself says the object (or its bucket) is not there; a 404 from the
+// gateway (a wrong URL) is not that.
+bool object_absent(const net::HttpResponse& r);
 
 enum class Outcome {
     Done,           // 2xx

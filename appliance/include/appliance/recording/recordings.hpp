@@ -69,7 +69,8 @@ public:
     void end_part(const Part& part);
     // The call is over: what it recorded is composed (later, by the worker).
     void call_ended(const std::string& session_id);
-    // Removes the media (parts and composed file); the row stays, state `deleted`.
+    // Removes the media (parts and composed file); the row stays, state `deleted`, and
+    // its cloud copy, if it has one, is queued for deletion (cloud/recording_uploader.hpp).
     void remove(const std::string& recording_id, const std::string& by, const std::string& reason);
     // Deletes the media of recordings whose call ended more than retention_days ago.
     int apply_retention(std::time_t now);

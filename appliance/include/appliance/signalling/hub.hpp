@@ -117,6 +117,7 @@ private:
     void consent_over(Room& r, const char* why);   // the admission the consent belonged to ended
     void withdrawn(Room& r);
     void recording_failed(Room& r, const std::string& why);
+    void recording_broke(Room& r, const std::string& why);
     void tell_recording(Room& r, const nlohmann::json& extra = nlohmann::json::object());
     nlohmann::json recording_state(const Room& r) const;
     unsigned call_kbps(const Room& r) const;

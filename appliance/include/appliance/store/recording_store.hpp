@@ -68,7 +68,8 @@ public:
     void set_state(const std::string& id, const std::string& state, const std::optional<std::string>& failure = {});
     void composed(const std::string& id, const std::string& media_file, std::int64_t duration_ms,
                   std::int64_t size_bytes, const std::string& container, const std::string& codec);
-    // The media is gone; the row stays with who and why.
+    // The media is gone; the row stays with who and why; no more uploading, and the
+    // cloud copy, if any, to be deleted (UploadStore::delete_cloud_copy).
     void deleted(const std::string& id, const std::string& by, const std::string& reason);
     std::vector<RecordingRow> in_state(const std::string& state);
     // The newest recordings first (every state), for the clinic's list.

@@ -51,8 +51,8 @@ public:
     // recording started, so it now has a recording_sid).
     void queue_for_cloud(const std::string& id);
     // In the caller's transaction: where the clinic's storage keeps the recording
-    // ("<bucket>/<object path>"), queued for the cloud.
-    void set_recording_url(const std::string& id, const std::string& url);
+    // ("<bucket>/<object path>"; nothing once it is deleted there), queued for the cloud.
+    void set_recording_url(const std::string& id, const std::optional<std::string>& url);
 
     // A doctor or patient joins: a participant row; the patient's first join puts
     // a scheduled session into the waiting room.

@@ -1,8 +1,11 @@
 // The durable queue of composed recordings on their way to the clinic's storage
-// (recording_uploads, migration 9): one row per ready recording, made in the commit
-// that marks it ready; it keeps the TUS upload's URL so an upload resumes after a
+// (recording_uploads, migrations 9 and 10): one row per ready recording, made in the
+// commit that marks it ready; it keeps the TUS upload's URL so an upload resumes after a
 // restart, and says when to try again. Finishing writes the session's recording_url
 // and queues the session and the recording for the cloud, in one transaction.
+// A recording deleted on the box turns its row into the deletion of its cloud copy
+// (`deleting`), retried from the same queue until the storage no longer has it
+// (`deleted`): then recording_url is cleared, and both rows queued again.
 #pragma once
 
 #include "appliance/store/database.hpp"
@@ -24,6 +27,12 @@ struct UploadJob {
     int attempts = 0;
 };
 
+// The cloud copy of a deleted recording, to be deleted from the storage.
+struct CloudCopy {
+    std::string recording_id, session_id, bucket, object_path;
+    int attempts = 0;
+};
+
 class UploadStore {
 public:
     explicit UploadStore(Database& db) : db_(db) {}
@@ -40,7 +49,17 @@ public:
     // Given up until a person looks (too large, refused as it is).
     void failed(const std::string& recording_id, const std::string& error);
     // Uploaded and verified: the session's recording_url is "<bucket>/<object path>".
-    void done(const std::string& recording_id);
+    void done(const std::string& recording_id, const std::string& bucket, const std::string& object_path);
+    // Still to be uploaded? (No longer once the recording is deleted.)
+    bool pending(const std::string& recording_id);
+
+    // In the caller's transaction, as the recording is deleted: an upload that never
+    // created anything is dropped; any other (begun, done or given up) is to be deleted.
+    void delete_cloud_copy(const std::string& recording_id);
+    // The oldest deletion whose time has come (before any upload: deletions go first).
+    std::optional<CloudCopy> next_deletion(const std::string& now_iso);
+    // The storage no longer has it: recording_url cleared, session and recording queued.
+    void cloud_copy_deleted(const std::string& recording_id);
     std::vector<std::pair<std::string, std::int64_t>> count_by_state();
 
 private:

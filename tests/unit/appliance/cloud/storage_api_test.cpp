@@ -1,6 +1,6 @@
 // Supabase Storage's request and response forms: where the API is, the TUS requests'
-// headers, the upload URL accepted only under our own endpoint, and the error shapes the
-// storage API, its TUS server and the gateway answer with.
+// headers, the upload URL accepted only under our own endpoint, an object's deletion, and
+// the error shapes the storage API, its TUS server and the gateway answer with.
 #include "appliance/cloud/storage_api.hpp"
 
 #include <glib.h>
@@ -82,6 +82,28 @@ TEST(StorageApi, InfoAndDownloadEscapeEachSegmentOfTheObjectsName) {
     auto d = download_request(kEndpoint, "b", "c/s/RT.mp4");
     EXPECT_EQ(d.url, "https://xyz.supabase.co/storage/v1/object/authenticated/b/c/s/RT.mp4");
     EXPECT_TRUE(d.digest_only);
+}
+
+TEST(StorageApi, ADeletionIsABodylessDeleteOfTheObjectsEscapedPathWithTheDevicesCredentials) {
+    auto r = delete_request(kEndpoint, "consult-recordings", "c 1/s/RT1.mp4");
+    EXPECT_EQ(r.method, "DELETE");
+    EXPECT_EQ(r.url, "https://xyz.supabase.co/storage/v1/object/consult-recordings/c%201/s/RT1.mp4");
+    EXPECT_EQ(header(r, "apikey"), "anon-key");
+    EXPECT_EQ(header(r, "Authorization"), "Bearer device.jwt.token");
+    EXPECT_EQ(header(r, "Content-Type"), "<absent>");
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_FALSE(r.body_file);
+    EXPECT_GT(r.timeout.count(), 0);
+}
+
+TEST(StorageApi, OnlyTheStorageApiItselfSaysAnObjectIsNotThere) {
+    EXPECT_TRUE(object_absent(answer(400, R"({"statusCode":"404","code":"NoSuchKey","error":"not_found","message":"Object not found"})")));
+    EXPECT_TRUE(object_absent(answer(400, R"({"statusCode":"404","code":"NoSuchBucket","message":"Bucket not found"})")));
+    EXPECT_FALSE(object_absent(answer(404, R"({"message":"no Route matched with those values"})")))
+        << "the gateway's 404 is a wrong URL, not a deleted object";
+    EXPECT_FALSE(object_absent(answer(400, R"({"statusCode":"403","code":"AccessDenied","message":"invalid signature"})")));
+    EXPECT_FALSE(object_absent(answer(200, R"({"message":"Successfully deleted"})")));
+    EXPECT_FALSE(object_absent(net::HttpResponse{}));
 }
 
 TEST(StorageApi, TheUploadUrlIsAcceptedOnlyUnderOurOwnEndpoint) {
