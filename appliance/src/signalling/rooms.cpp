@@ -131,7 +131,10 @@ void Hub::Room::event(const std::string& peer, media::MediaEvent e, const std::s
     } else if (e == media::MediaEvent::RecordingStopped) {
         hub.finish_part(*this);
     } else if (e == media::MediaEvent::RecordingFailed) {
-        hub.recording_broke(*this, detail);
+        // A stop that could not finish cleanly (the file closed late on a loaded box) still
+        // ends the part as asked: no new part, and no failure over the withdrawal's message.
+        if (part_stopping) hub.finish_part(*this);
+        else hub.recording_broke(*this, detail);
     } else if (e == media::MediaEvent::PeerConnected && patient && record_wanted && consent.given() &&
                (!part || part_peer != patient_peers)) {
         // The patient's media is back (a rejoin): a new part with their tracks, once
