@@ -238,7 +238,11 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     };
     ctx.metric_sources.push_back([r = ctx.recordings.get()] { return r->metrics_text(); });
     // Recordings a stop cut short are closed and composed; old ones go by retention (hourly check).
-    ctx.recordings->recover();
+    try {
+        ctx.recordings->recover();
+    } catch (const std::exception& e) {
+        log::error(std::string("could not take up the recordings a stop left: ") + e.what());
+    }
     auto retention = [](gpointer p) -> gboolean {
         try {
             static_cast<recording::Recordings*>(p)->apply_retention(std::time(nullptr));

@@ -288,7 +288,13 @@ void Recordings::on_exit(GObject* src, GAsyncResult* res, gpointer p) {
     if (!waited || !alive || !*alive || r->self->worker_.get() != r->worker) return;
     const bool ok = g_subprocess_get_if_exited(G_SUBPROCESS(src)) && g_subprocess_get_exit_status(G_SUBPROCESS(src)) == 0;
     const double seconds = double(g_get_monotonic_time() - r->worker->started_us) / 1e6;
-    r->self->job_done(r->worker->recording_id, r->worker->last_line, ok, seconds);
+    // A GLib callback: nothing may escape it (a busy or broken store would end the daemon).
+    try {
+        r->self->job_done(r->worker->recording_id, r->worker->last_line, ok, seconds);
+    } catch (const std::exception& e) {
+        log::error(std::string("could not record the end of composing: ") + e.what());
+        r->self->worker_.reset();
+    }
 }
 
 void Recordings::stop_worker() {
