@@ -90,7 +90,9 @@ test('"Yes" records with the mark on both screens; the end of the call composes 
   await kiosk.page.tap('#record');
   await until('the question', () => visible(patient.page, '#consent'));
   await patient.page.click('#consent-yes');
+  const yesAt = Date.now();
   await until('the red mark on the patient\'s page', () => visible(patient.page, '#recording'));
+  const markAt = Date.now();
   await until('the red mark on the kiosk', () => visible(kiosk.page, '#recording-chip'));
   assert.equal(await visible(patient.page, '#withdraw'), true, 'one tap stops it');
   assert.match(await text(kiosk.page, '#record'), /Stop recording/);
@@ -99,19 +101,21 @@ test('"Yes" records with the mark on both screens; the end of the call composes 
   await checkScreen(kiosk.page, artifacts, 'kiosk-recording');
   await until('the recording row', async () => (await recordingRow(call.s.id)).body?.state === 'recording');
   await sleep(6000);
+  const stopAt = Date.now();
   await kiosk.page.tap('#record');
   await until('the mark gone from the patient\'s page', async () => !(await visible(patient.page, '#recording')));
   await until('the mark gone from the kiosk', async () => !(await visible(kiosk.page, '#recording-chip')));
   await app.must('POST', `${SESSIONS}/${call.s.id}/end`, app.doctor, undefined, 200);
   await until('the recording composed', async () => (await recordingRow(call.s.id)).body?.state === 'ready', 120000, 500);
   const row = (await recordingRow(call.s.id)).body;
-  // The file starts on a keyframe of each picture, which the patient's browser sends when
-  // asked. KNOWN DEFECT (issue #15 stays open for it): on a loaded machine the composed
-  // recording of this 6 s take has come out at 10-14 s; the media tests (webrtcbin far
-  // end) read 20 ± 1 s every time. Until it is explained the bound here only catches a
-  // runaway file; the duration is printed for the record.
-  console.log(`composed duration ${row.duration_ms} ms for a take of about 6.3 s`);
-  assert.ok(row.duration_ms > 2000 && row.duration_ms < 30000, `duration ${row.duration_ms}`);
+  // The take lasts from the first red mark (the file starts on a keyframe of each picture
+  // just before it) to the stop tap (the file ends once the hub has heard it), timed here
+  // rather than assumed: the screens' accessibility scans in between take seconds on a
+  // loaded machine.
+  const shortest = stopAt - markAt, longest = stopAt - yesAt;
+  console.log(`composed duration ${row.duration_ms} ms for a take of ${shortest}-${longest} ms`);
+  assert.ok(row.duration_ms >= shortest - 1000 && row.duration_ms <= longest + 2000,
+            `composed ${row.duration_ms} ms, the take ${shortest}-${longest} ms`);
   assert.equal(row.consents.length, 1);
   assert.equal(row.consents[0].answer, 'given');
   const media8 = await fetch(app.base + row.media_url, { headers: { Range: 'bytes=4-7' } });
