@@ -1,7 +1,7 @@
 // The appliance tried as an attacker, a hostile browser and a bad day would try it,
 // against a real consultd: each case must leave the daemon answering /healthz and
 // other screens unharmed. Limits are set small here so the cases run quickly.
-#include "api_fixture.hpp"
+#include "shared_daemon.hpp"
 #include "raw_client.hpp"
 #include "ws_client.hpp"
 
@@ -40,26 +40,13 @@ const std::vector<std::string> kArgs = {
     "--set", "media.max_width=320", "--set", "media.max_height=240", "--set", "media.max_fps=15",
     "--set", "sessions.rejoin_seconds=0"};
 
-class Hostile : public ::testing::Test {
+class Hostile : public SharedDaemonSuite<kArgs> {
 protected:
     static void SetUpTestSuite() {
         raise_own_file_limit(4096);
-        daemon_ = new ApiDaemon(kArgs);
-        daemon_->start();
-        daemon_->wait_for_media();
+        SharedDaemonSuite::SetUpTestSuite();
     }
-    static void TearDownTestSuite() {
-        delete daemon_;
-        daemon_ = nullptr;
-    }
-    ApiDaemon& api() { return *daemon_; }
     int port() { return api().proc().port(); }
-
-    std::unique_ptr<WsClient> open() {
-        auto c = WsClient::connect(port());
-        if (!c) setup_failed("WebSocket connect failed");
-        return c;
-    }
     std::unique_ptr<WsClient> patient(const Session& s, const std::string& device = "dev-1") {
         auto c = open();
         c->send({{"type", "hello"}, {"token", s.patient_token}, {"device", device}});
@@ -87,10 +74,7 @@ protected:
         EXPECT_TRUE(api().proc().running()) << "consultd died after " << after << ":\n" << api().proc().stderr_text();
     }
 
-    static ApiDaemon* daemon_;
 };
-
-ApiDaemon* Hostile::daemon_ = nullptr;
 
 TEST_F(Hostile, ATokenWhoseAlgIsNotAStringIsRefusedOnTheSocketAndOverRest) {
     auto c = open();

@@ -3,7 +3,7 @@
 // the once-a-minute limit holds, yes records, a withdrawal stops it and the clinic's
 // policy applies, the call's end composes one file that a <video> can seek (range
 // requests), every read is logged, and only the session's doctor or an admin reach it.
-#include "api_fixture.hpp"
+#include "shared_daemon.hpp"
 #include "ws_client.hpp"
 
 #include <sys/stat.h>
@@ -16,26 +16,8 @@ const std::vector<std::string> kArgs = {"--set", "http.rate_limit_per_minute=100
                                         "--set", "media.max_height=240", "--set", "media.max_fps=15",
                                         "--set", "recording.retention_days=7"};
 
-class RecordingTest : public ::testing::Test {
+class RecordingTest : public SharedDaemonSuite<kArgs> {
 protected:
-    static void SetUpTestSuite() {
-        daemon_ = new ApiDaemon(kArgs);
-        daemon_->start();
-        daemon_->wait_for_media();
-    }
-    static void TearDownTestSuite() {
-        delete daemon_;
-        daemon_ = nullptr;
-    }
-    ApiDaemon& api() { return *daemon_; }
-
-    std::unique_ptr<WsClient> open() {
-        std::string error;
-        auto c = WsClient::connect(api().proc().port(), &error);
-        if (!c) setup_failed("WebSocket connect failed: " + error);
-        return c;
-    }
-
     // A call in progress: the patient admitted (and offered media), the doctor's screen open.
     struct Call {
         Session s;
@@ -89,10 +71,7 @@ protected:
         return row;
     }
 
-    static ApiDaemon* daemon_;
 };
-
-ApiDaemon* RecordingTest::daemon_ = nullptr;
 
 TEST_F(RecordingTest, NothingIsRecordedWithoutThePatientsYesAndNoIsFinalForThatRequest) {
     Call c = call();

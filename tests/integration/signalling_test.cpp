@@ -1,7 +1,7 @@
 // The signalling WebSocket (/ws) against a real consultd --demo: the waiting room,
 // admission, chat, media state, rejoin, and the bad-input table of docs/signalling.md.
 // Media runs at a small size here; the browser tests exercise it for real.
-#include "api_fixture.hpp"
+#include "shared_daemon.hpp"
 #include "ws_client.hpp"
 
 namespace consult::test::api {
@@ -14,27 +14,8 @@ const std::vector<std::string> kArgs = {"--set", "http.rate_limit_per_minute=100
                                         "--set", "media.stun_servers=stun:127.0.0.1:3478, stun:127.0.0.2:3478",
                                         "--set", "media.content_camera=test"};
 
-class SignallingTest : public ::testing::Test {
+class SignallingTest : public SharedDaemonSuite<kArgs> {
 protected:
-    static void SetUpTestSuite() {
-        daemon_ = new ApiDaemon(kArgs);
-        daemon_->start();
-        daemon_->wait_for_media();
-    }
-    static void TearDownTestSuite() {
-        delete daemon_;
-        daemon_ = nullptr;
-    }
-
-    ApiDaemon& api() { return *daemon_; }
-
-    std::unique_ptr<WsClient> open() {
-        std::string error;
-        auto c = WsClient::connect(api().proc().port(), &error);
-        if (!c) setup_failed("WebSocket connect failed: " + error);
-        return c;
-    }
-
     // A patient socket that said hello from `device` and got welcome (and waiting or admitted).
     std::unique_ptr<WsClient> patient(const Session& s, json* welcome = nullptr, const std::string& device = "phone-1") {
         auto c = open();
@@ -59,10 +40,7 @@ protected:
         return c->wait_closed();
     }
 
-    static ApiDaemon* daemon_;
 };
-
-ApiDaemon* SignallingTest::daemon_ = nullptr;
 
 TEST_F(SignallingTest, APatientWaitsAndTheDoctorSeesThemWithTheirPrecheck) {
     Session s = api().scheduled_session();

@@ -27,6 +27,13 @@ const char* answer_name(room::RecordingConsent::Answer a) {
 
 }  // namespace
 
+json Hub::consent_request() const {
+    const auto text = recording::consent_text(deps_.config.recording);
+    return {{"type", "consent_request"}, {"text", text.text}, {"version", text.version},
+            {"retention_days", deps_.config.recording.retention_days},
+            {"includes_patient", deps_.config.recording.include_patient}};
+}
+
 json Hub::recording_state(const Room& r) const {
     const char* state = r.part ? "on" : r.consent.pending() ? "asking" : "off";
     return {{"type", "recording"}, {"session", r.session_id}, {"state", state},
@@ -104,12 +111,8 @@ RecordResult Hub::record(const std::string& session_id, bool on, const std::stri
     }
     case Ask::Pending: {
         r->record_wanted = true;
-        const auto text = recording::consent_text(deps_.config.recording);
         if (auto screen = r->waiting.admitted_screen())
-            if (Socket* p = find_socket(*screen))
-                send(*p, {{"type", "consent_request"}, {"text", text.text}, {"version", text.version},
-                          {"retention_days", deps_.config.recording.retention_days},
-                          {"includes_patient", deps_.config.recording.include_patient}});
+            if (Socket* p = find_socket(*screen)) send(*p, consent_request());
         tell_recording(*r);
         return {ask.outcome == Ask::Sent ? Outcome::Asked : Outcome::Pending,
                 "The patient is asked on their screen; recording starts when they say yes."};

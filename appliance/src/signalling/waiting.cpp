@@ -82,12 +82,7 @@ void Hub::hello_patient(Socket& s, const store::SessionRow& row, const std::stri
         start_media(r, s, false);
         // Back within the window: the consent holds; a question still open is asked again.
         send(s, recording_state(r));
-        if (r.consent.pending()) {
-            const auto text = recording::consent_text(deps_.config.recording);
-            send(s, {{"type", "consent_request"}, {"text", text.text}, {"version", text.version},
-                     {"retention_days", deps_.config.recording.retention_days},
-                     {"includes_patient", deps_.config.recording.include_patient}});
-        }
+        if (r.consent.pending()) send(s, consent_request());
         // Not a rejoin: the doctor let the patient in while their page was away.
         if (!arrival.rejoin)
             publish(room::EventKind::ParticipantConnected, r, "patient", r.patient_participant.value_or(""), r.patient_id);

@@ -120,6 +120,7 @@ private:
     void recording_broke(Room& r, const std::string& why);
     void tell_recording(Room& r, const nlohmann::json& extra = nlohmann::json::object());
     nlohmann::json recording_state(const Room& r) const;
+    nlohmann::json consent_request() const;   // the question as the patient's page shows it
     unsigned call_kbps(const Room& r) const;
     void calls_changed();
 
