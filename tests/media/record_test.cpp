@@ -4,6 +4,7 @@
 // CONSULT_KEEP_RECORDINGS=1 keeps the files (their folder is named in the output).
 #include "call_fixture.hpp"
 #include "mkv_reader.hpp"
+#include "pipelines/compose.hpp"
 
 #include <glib.h>
 #include <poll.h>
@@ -297,6 +298,45 @@ TEST_F(RecordingTest, WithoutThePatientOnlyTheRoomIsRecorded) {
     ASSERT_TRUE(d.ok) << d.error;
     ASSERT_EQ(d.tracks.size(), 2u);
     EXPECT_TRUE(d.has("room-video") && d.has("room-audio"));
+}
+
+// A Firefox-like patient (VP8 only): the room's one running encoder is VP8, and that is
+// what is recorded (no H.264 encoder starts for the recording); both pictures are VP8 in
+// the file, and the composition after the call reads them.
+TEST_F(RecordingTest, AVp8OnlyCallIsRecordedAsItIsEncodedAndComposes) {
+    auto s = settings("x264enc");
+    s.fallbacks = {hw::find_encoder("vp8enc")};
+    start(s);
+    RemotePeer& r = connect("patient", hw::Codec::VP8);
+    ASSERT_TRUE(run_until([&] { return r.video_frames > 10 && last_stats["patient"].frames_decoded > 5; }, 25s))
+        << "the call never got going";
+    ASSERT_EQ(call->running_encoders(), std::vector<std::string>{"venc_VP8_enc"});
+    const auto o = options("vp8.mkv");
+    ASSERT_TRUE(call->start_recording(o).has_value());
+    ASSERT_TRUE(wait_for(MediaEvent::RecordingStarted, 10s)) << "no keyframe reached the file";
+    run_for(6s);
+    EXPECT_EQ(call->running_encoders(), std::vector<std::string>{"venc_VP8_enc"}) << "the recording started no encoder";
+    call->stop_recording();
+    ASSERT_TRUE(wait_for(MediaEvent::RecordingStopped, 10s));
+    expect_call_goes_on(r);
+
+    const Demuxed m = demux(o.file);
+    EXPECT_TRUE(m.reached_end && m.error.empty()) << m.error;
+    ASSERT_EQ(m.tracks.size(), 4u);
+    for (const auto& [pad, t] : m.tracks) {
+        if (t.caps.rfind("video/", 0) != 0) continue;
+        EXPECT_EQ(t.caps.rfind("video/x-vp8", 0), 0u) << t.title << ": " << t.caps;
+        EXPECT_TRUE(t.first_is_keyframe) << t.title << " starts on a delta frame";
+    }
+    EXPECT_NEAR(double(m.duration) / GST_SECOND, 6.0, 1.0);
+
+    media::ComposeJob job;
+    job.parts = {o.file.string()};
+    job.output = (dir / "vp8-composed.webm").string();
+    auto composed = media::compose(job, {});
+    ASSERT_TRUE(composed.has_value()) << composed.error();
+    EXPECT_NEAR(double(composed->duration.count()) / 1000, 6.0, 1.0);
+    EXPECT_TRUE(composed->notes.empty()) << composed->notes.front();
 }
 
 TEST_F(RecordingTest, AnExistingFileIsNeverOverwritten) {
