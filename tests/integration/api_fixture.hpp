@@ -15,8 +15,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <sys/mount.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <thread>
 #include <set>
@@ -132,6 +135,25 @@ struct Session {
     std::string patient_token;  // from the invite URL (#t=...)
     std::string doctor_token;   // from the create response
     json created;               // the whole 201 body
+};
+
+// A small tmpfs mounted on `dir` for as long as this lives (needs root): a disk that
+// fills. `error` says why the mount failed.
+class SmallDisk {
+public:
+    SmallDisk(const fs::path& dir, const std::string& size) : dir_(dir) {
+        if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size + ",mode=0700").c_str()) != 0)
+            error = std::strerror(errno);
+    }
+    ~SmallDisk() {
+        if (error.empty()) ::umount2(dir_.c_str(), MNT_DETACH);
+    }
+    SmallDisk(const SmallDisk&) = delete;
+    SmallDisk& operator=(const SmallDisk&) = delete;
+    std::string error;
+
+private:
+    fs::path dir_;
 };
 
 inline const std::vector<std::string> kFastRateLimit = {"--set", "http.rate_limit_per_minute=1000000", "--set",

@@ -5,7 +5,6 @@
 #include "raw_client.hpp"
 #include "ws_client.hpp"
 
-#include <sys/mount.h>
 
 #include <fstream>
 #include <functional>
@@ -411,11 +410,8 @@ TEST(HostileDisk, AFullDiskIsReportedByHealthzAndTheDaemonKeepsAnswering) {
     TempDir dir("consult-full");
     const fs::path state = dir / "state";
     fs::create_directories(state);
-    ASSERT_EQ(::mount("tmpfs", state.c_str(), "tmpfs", 0, "size=40m,mode=0700"), 0) << std::strerror(errno);
-    struct Unmount {
-        fs::path p;
-        ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-    } unmount{state};
+    SmallDisk disk(state, "40m");
+    ASSERT_EQ(disk.error, "");
     ConsultdOptions o;
     o.state_dir = state;
     o.args = {"--demo"};

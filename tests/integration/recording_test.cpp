@@ -7,6 +7,10 @@
 #include "ws_client.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
 
 namespace consult::test::api {
 namespace {
@@ -16,8 +20,19 @@ const std::vector<std::string> kArgs = {"--set", "http.rate_limit_per_minute=100
                                         "--set", "media.max_height=240", "--set", "media.max_fps=15",
                                         "--set", "recording.retention_days=7"};
 
-class RecordingTest : public SharedDaemonSuite<kArgs> {
+// A daemon whose recordings have room for about a minute and a half once it is set up
+// (a call writes at least 2.1 Mbit/s as the hub counts it: 16 MB a minute).
+const std::vector<std::string> kSmallDiskArgs = {"--set", "http.rate_limit_per_minute=1000000", "--set",
+                                                 "http.rate_limit_burst=100000", "--set", "media.max_width=320",
+                                                 "--set", "media.max_height=240", "--set", "media.max_fps=15",
+                                                 "--set", "recording.min_free_minutes=1"};
+
+template <const std::vector<std::string>& Args>
+class RecordingSuite : public SharedDaemonSuite<Args> {
 protected:
+    using SharedDaemonSuite<Args>::api;
+    using SharedDaemonSuite<Args>::open;
+
     // A call in progress: the patient admitted (and offered media), the doctor's screen open.
     struct Call {
         Session s;
@@ -72,6 +87,8 @@ protected:
     }
 
 };
+
+using RecordingTest = RecordingSuite<kArgs>;
 
 TEST_F(RecordingTest, NothingIsRecordedWithoutThePatientsYesAndNoIsFinalForThatRequest) {
     Call c = call();
@@ -263,6 +280,45 @@ TEST_F(RecordingTest, TheClinicsSettingsApplyAtOnceAndAreKeptForTheNextStart) {
     ASSERT_EQ(list.status, 200);
     EXPECT_EQ(api().call("GET", "/api/recordings", api().doctor_b).status, 403);
     for (const auto& r : list.body["recordings"]) EXPECT_TRUE(r["patient"].is_string()) << r.dump();
+}
+
+// ---- a disk that fills while recording
+
+class RecordingDiskTest : public RecordingSuite<kSmallDiskArgs> {};
+
+TEST_F(RecordingDiskTest, ADiskFillingMidRecordingStopsTheRecordingWithAMessageAndTheCallGoesOn) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small file system";
+    const fs::path dir = api().proc().state_dir() / "recordings";
+    fs::create_directories(dir);
+    SmallDisk disk(dir, "48m");
+    ASSERT_EQ(disk.error, "");
+
+    Call c = call();
+    c.doctor->send({{"type", "record"}, {"on", true}});
+    ASSERT_TRUE(c.patient->wait_for("consent_request"));
+    c.patient->send({{"type", "consent"}, {"given", true}});
+    ASSERT_TRUE(recording_where(*c.doctor, "state", "on")) << "48 MB is room for the minute asked";
+    std::this_thread::sleep_for(2s);
+    {   // Something else takes the disk but for about half a minute of recording.
+        std::ofstream filler(dir / "filler", std::ios::binary);
+        const std::string block(1 << 20, '\0');
+        for (int i = 0; i < 40 && filler.write(block.data(), block.size()); ++i) {}
+    }
+    auto failed = recording_where(*c.doctor, "failed", true, 30s);
+    ASSERT_TRUE(failed) << "the recording ran on into a full disk";
+    EXPECT_EQ((*failed)["state"], "off");
+    EXPECT_NE((*failed).value("message", "").find("disk is nearly full"), std::string::npos) << *failed;
+    EXPECT_NE((*failed).value("message", "").find("The call goes on"), std::string::npos) << *failed;
+    ASSERT_TRUE(recording_where(*c.patient, "state", "off")) << "the patient's red mark goes too";
+    // The call goes on: the doctor still hears how the patient's link is, and nobody was ended.
+    EXPECT_TRUE(c.doctor->wait_for("quality", 15s));
+    EXPECT_FALSE(c.patient->is_closed());
+    EXPECT_TRUE(api().proc().running());
+    EXPECT_EQ(api().call("GET", "/healthz", "").status, 200);
+    // What was recorded before is kept, and starting again is refused while the disk is short.
+    EXPECT_EQ(recording_row(c.s)["state"], "paused");
+    auto again = record(c.s, "start", api().doctor_b);
+    EXPECT_EQ(again.status, 507) << again.text();
 }
 
 }  // namespace
