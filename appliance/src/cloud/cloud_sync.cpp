@@ -19,10 +19,6 @@ constexpr int kPushWindow = 500;    // outbox entries looked at per round (bound
 
 std::string cursor_id(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-std::string iso_in(ch::milliseconds delay) {
-    return domain::iso_utc(std::time(nullptr) + std::time_t(ch::duration_cast<ch::seconds>(delay).count()));
-}
-
 }  // namespace
 
 struct CloudSync::Run {
@@ -237,7 +233,7 @@ void CloudSync::on_push_reply(std::shared_ptr<std::vector<PushBatch>> batches, s
         auto delay = backoff(push_failures_++, std::uniform_real_distribution<double>(0, 1)(random_));
         if (auto ra = retry_after(r, std::time(nullptr))) delay = std::max<ch::milliseconds>(delay, *ra);
         push_not_before_ = ch::steady_clock::now() + delay;
-        next_attempt_at_ = iso_in(delay);
+        next_attempt_at_ = domain::iso_in(delay);
         record_error("push " + b.table + ": " + e.summary() + "; retrying at " + *next_attempt_at_);
         return writer_.post([seqs = b.seqs, why = e.summary(), at = *next_attempt_at_](store::Database& db) {
                                 store::OutboxStore(db).failed(seqs, why, at);

@@ -3,11 +3,12 @@
 #include "appliance/cloud/postgrest.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/domain/time.hpp"
+#include "appliance/file_digest.hpp"
 #include "appliance/log.hpp"
+#include "appliance/off_loop.hpp"
 #include "hwconfig/gref.hpp"
 
 #include <gio/gio.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <fstream>
@@ -24,54 +25,12 @@ constexpr int kMaxAttempts = 12;        // then the upload is given up (a person
 constexpr int kResumesAtOnce = 3;       // dropped connections resumed without waiting, per run
 constexpr ch::seconds kCallPause{5};    // how often a paused upload checks whether the call ended
 
-std::string iso_in(ch::milliseconds delay) {
-    return domain::iso_utc(std::time(nullptr) + std::time_t(ch::duration_cast<ch::seconds>(delay).count()));
-}
-
 std::string content_type(const fs::path& file) {
     const std::string ext = file.extension().string();
     if (ext == ".mp4") return "video/mp4";
     if (ext == ".webm") return "video/webm";
     if (ext == ".mkv") return "video/x-matroska";
     return "application/octet-stream";
-}
-
-// SHA-256 of a file, lower-case hex; empty when it cannot be read.
-std::string sha256_of(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return {};
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-    std::vector<char> buffer(1 << 20);
-    while (in) {
-        in.read(buffer.data(), std::streamsize(buffer.size()));
-        if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buffer.data(), size_t(in.gcount()));
-    }
-    if (in.bad()) return {};
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx.get(), md, &len);
-    std::ostringstream hex;
-    for (unsigned i = 0; i < len; ++i) hex << "0123456789abcdef"[md[i] >> 4] << "0123456789abcdef"[md[i] & 15];
-    return hex.str();
-}
-
-// Runs `work` on GLib's thread pool; `done` runs on `context` (a big file's hash takes seconds).
-struct OffLoop {
-    std::function<void()> work, done;
-};
-void run_off_loop(GMainContext* context, std::function<void()> work, std::function<void()> done) {
-    g_main_context_push_thread_default(context);
-    GRef<GTask> task = adopt(g_task_new(nullptr, nullptr, [](GObject*, GAsyncResult* res, gpointer) {
-        static_cast<OffLoop*>(g_task_get_task_data(G_TASK(res)))->done();
-    }, nullptr));
-    g_main_context_pop_thread_default(context);
-    g_task_set_task_data(task.get(), new OffLoop{std::move(work), std::move(done)},
-                         [](gpointer p) { delete static_cast<OffLoop*>(p); });
-    g_task_run_in_thread(task.get(), [](GTask* t, gpointer, gpointer data, GCancellable*) {
-        static_cast<OffLoop*>(data)->work();
-        g_task_return_boolean(t, TRUE);
-    });
 }
 
 }  // namespace
@@ -197,50 +156,22 @@ void RecordingUploader::drop() {
     schedule(ch::milliseconds(0));   // its cloud copy's deletion, if it needs one, is next
 }
 
-void RecordingUploader::delete_copy(store::CloudCopy copy, storage::Endpoint endpoint) {
-    auto row = std::make_shared<store::CloudCopy>(std::move(copy));
-    deletion_ = std::make_unique<ObjectDeletion>(http_, std::move(endpoint), row->bucket, row->object_path,
-                                                 [this, row](ObjectDeletion::Result r) { copy_deletion_done(*row, r); });
-    deletion_->start();
-}
-
-void RecordingUploader::copy_deletion_done(const store::CloudCopy& copy, const ObjectDeletion::Result& result) {
-    deletion_.reset();
-    try {
-        if (result.gone) {
-            store::UploadStore(db_).cloud_copy_deleted(copy.recording_id);
-            ++copies_deleted_;
-            log::info("the deleted recording's copy is gone from the clinic's storage",
-                      {{"SESSION_ID", copy.session_id}});
-            if (on_rows_queued_) on_rows_queued_();
-            return schedule(ch::milliseconds(0));
-        }
-        // Never given up: a deleted recording must not stay in the cloud. The metric and log say it waits.
-        auto delay = backoff(copy.attempts, std::uniform_real_distribution<double>(0, 1)(random_), ch::seconds(5),
-                             ch::hours(1));
-        delay = std::max<ch::milliseconds>(delay, result.at_least);
-        const std::string at = iso_in(delay);
-        store::UploadStore(db_).retry_at(copy.recording_id, result.why, at);
-        log::warning("deleting a recording's cloud copy: " + result.why + "; trying again at " + at,
-                     {{"SESSION_ID", copy.session_id}});
-        schedule(std::min<ch::milliseconds>(delay, settings_.poll));
-    } catch (const std::exception& e) {
-        log::warning(std::string("deleting a recording's cloud copy: ") + e.what(), {{"SESSION_ID", copy.session_id}});
-        schedule(settings_.poll);
-    }
-}
-
 void RecordingUploader::hash_then(std::function<void()> then) {
     auto result = std::make_shared<std::string>();
-    run_off_loop(context_, [result, file = job_->file] { *result = sha256_of(file); },
-                 [this, alive = std::weak_ptr<bool>(alive_), job = job_.get(), result, then] {
-                     auto a = alive.lock();
-                     if (!a || !*a || job_.get() != job) return;
-                     if (result->empty()) return try_later("cannot read the composed file");
-                     job_->sha256 = *result;
-                     store::UploadStore(db_).hashed(job_->row.recording_id, std::int64_t(job_->size), *result);
-                     then();
-                 });
+    run_off_loop(
+        [result, file = job_->file] {
+            *result = sha256_file(file);
+            return !result->empty();
+        },
+        [this, alive = std::weak_ptr<bool>(alive_), job = job_.get(), result, then](bool hashed) {
+            auto a = alive.lock();
+            if (!a || !*a || job_.get() != job) return;
+            if (!hashed) return try_later("cannot read the composed file");
+            job_->sha256 = *result;
+            store::UploadStore(db_).hashed(job_->row.recording_id, std::int64_t(job_->size), *result);
+            then();
+        },
+        context_);
 }
 
 void RecordingUploader::begin_transfer() {
@@ -425,8 +356,8 @@ void RecordingUploader::try_later(const std::string& why, ch::seconds at_least) 
     auto delay = backoff(job_->row.attempts, std::uniform_real_distribution<double>(0, 1)(random_), ch::seconds(5),
                          ch::hours(1));
     delay = std::max<ch::milliseconds>(delay, at_least);
-    store::UploadStore(db_).retry_at(job_->row.recording_id, why, iso_in(delay));
-    log::warning("recording upload: " + why + "; trying again at " + iso_in(delay), {{"SESSION_ID", job_->row.session_id}});
+    store::UploadStore(db_).retry_at(job_->row.recording_id, why, domain::iso_in(delay));
+    log::warning("recording upload: " + why + "; trying again at " + domain::iso_in(delay), {{"SESSION_ID", job_->row.session_id}});
     job_.reset();
     schedule(std::min<ch::milliseconds>(delay, settings_.poll));
 }

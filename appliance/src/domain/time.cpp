@@ -35,6 +35,11 @@ std::string iso_utc(std::time_t t, int millis) {
     return std::string(date) + ms;
 }
 
+std::string iso_in(std::chrono::milliseconds delay) {
+    using namespace std::chrono;
+    return iso_utc(std::time(nullptr) + std::time_t(duration_cast<seconds>(delay).count()));
+}
+
 std::string now_iso() {
     using namespace std::chrono;
     auto now = system_clock::now();

@@ -9,7 +9,7 @@
 #include "appliance/http/auth.hpp"
 #include "appliance/http/validation.hpp"
 #include "appliance/hw_report.hpp"
-#include "appliance/kiosk/off_loop.hpp"
+#include "appliance/off_loop.hpp"
 #include "appliance/log.hpp"
 #include "pipelines/camera_source.hpp"
 
@@ -191,7 +191,7 @@ Response preview(const DeviceDeps& deps, const Request& req, const std::shared_p
     return Response::later([busy, which, source](std::function<void(Response)> reply) {
         // One 320x180 JPEG from the source a call would open, or the reason there is none.
         auto still = std::make_shared<expected<std::string, std::string>>(unexpected(std::string()));
-        kiosk::run_off_loop([still, source, content = which == "content"] {
+        run_off_loop([still, source, content = which == "content"] {
             *still = media::grab_still(source, content ? media::kContentTestPattern : media::kRoomTestPattern, 320, 180,
                                        kPreviewTimeout);
             return still->has_value();

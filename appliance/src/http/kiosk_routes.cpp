@@ -6,7 +6,7 @@
 #include "appliance/domain/errors.hpp"
 #include "appliance/http/auth.hpp"
 #include "appliance/http/validation.hpp"
-#include "appliance/kiosk/off_loop.hpp"
+#include "appliance/off_loop.hpp"
 #include "appliance/kiosk/pin_hash.hpp"
 #include "appliance/kiosk/sign_in_guard.hpp"
 #include "appliance/log.hpp"
@@ -106,7 +106,7 @@ Response sign_in(const KioskDeps& deps, std::shared_ptr<Guards> guards, Attempt 
     }
     return Response::later([deps, guards, a = std::move(a), pin, hash = *stored](std::function<void(Response)> reply) {
         const auto started = std::chrono::steady_clock::now();
-        kiosk::run_off_loop([pin, hash] { return kiosk::verify_pin(pin, hash); },
+        run_off_loop([pin, hash] { return kiosk::verify_pin(pin, hash); },
                             [deps, guards, a, started, reply](bool match) {
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
             try {

@@ -2,6 +2,7 @@
 // ("2026-11-24T09:30:00.000Z"); clinic-local dates and clock times for schedules.
 #pragma once
 
+#include <chrono>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -11,6 +12,8 @@ namespace consult::domain {
 
 std::string iso_utc(std::time_t t, int millis = 0);
 std::string now_iso();
+// The time `delay` from now, to the second (when to try again).
+std::string iso_in(std::chrono::milliseconds delay);
 std::time_t now_seconds();
 
 // Accepts "YYYY-MM-DDTHH:MM[:SS[.fff]]" followed by "Z" or "+HH:MM"/"-HH:MM".
