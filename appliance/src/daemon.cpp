@@ -2,6 +2,7 @@
 
 
 #include "appliance/credentials.hpp"
+#include "appliance/twilio/signature.hpp"
 #include "appliance/http/cloud_routes.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/hw_report.hpp"
@@ -38,6 +39,31 @@ fs::path default_state_dir() {
 }
 
 namespace {
+
+// Status callbacks to the clinic's backend: on only with a URL and the credential that
+// signs them; a URL without the credential is said in the log and sends nothing.
+callbacks::CallbackSettings callback_settings(const Config& config, const fs::path& state_dir) {
+    callbacks::CallbackSettings s;
+    if (config.callbacks.room_status_url.empty() && config.callbacks.recording_status_url.empty()) return s;
+    auto token = Credentials(state_dir).read("callback-auth-token");
+    if (!token || !*token) {
+        log::error("status callbacks off: " + (token ? std::string("the credential callback-auth-token is not set")
+                                                     : "the credential callback-auth-token: " + token.error()));
+        return s;
+    }
+    s.room_status_url = config.callbacks.room_status_url;
+    s.recording_status_url = config.callbacks.recording_status_url;
+    s.auth_token = **token;
+    s.first_retry = std::chrono::seconds(config.callbacks.retry_seconds);
+    s.public_base_url = config.public_base_url();
+    s.account_sid = !config.callbacks.account_sid.empty() ? config.callbacks.account_sid : config.twilio.account_sid;
+    // Without a Twilio account: one of this box's, the same on every start.
+    if (s.account_sid.empty())
+        s.account_sid = "AC" + twilio::body_sha256_hex("account/" + config.cloud.clinic_id + "/" + s.public_base_url).substr(0, 32);
+    log::info("status callbacks on: room " + (s.room_status_url.empty() ? "-" : s.room_status_url) + ", recording " +
+              (s.recording_status_url.empty() ? "-" : s.recording_status_url));
+    return s;
+}
 
 // The composer that turns a call's recorded parts into one file: installed beside the
 // daemon's package files, or (in a build tree) in pipelines/.
@@ -176,6 +202,9 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
         log::debug(std::string("room event ") + room::event_name(e.kind),
                    {{"SESSION_ID", e.session_id}, {"ROLE", e.role}, {"TRACK", e.track}});
     });
+    d->callbacks_ = std::make_unique<callbacks::StatusCallbacks>(ctx.db, callback_settings(config, state_dir));
+    d->events_.subscribe([cb = d->callbacks_.get()](const room::Event& e) { cb->on_event(e); });
+    ctx.metric_sources.push_back([cb = d->callbacks_.get()] { return cb->metrics_text(); });
     d->audits_ = std::make_unique<store::AuditBatch>(ctx.db, [](std::chrono::milliseconds wait, std::function<void()> f) {
         later(wait, std::move(f), "audit commit");
     });
@@ -274,6 +303,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
     d->cloud_->start();
     d->uploads_->start();
+    d->callbacks_->start();
     ctx.metric_sources.push_back([up = d->uploads_.get()] { return up->metrics_text(); });
     // The probe test-encodes frames; it runs beside the loop so the API answers meanwhile.
     d->probe_thread_ = std::thread([raw = d.get(), alive = std::weak_ptr<void>(d->alive_), settings = probe_settings(config.media)] {

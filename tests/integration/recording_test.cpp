@@ -33,26 +33,8 @@ protected:
     using SharedDaemonSuite<Args>::api;
     using SharedDaemonSuite<Args>::open;
 
-    // A call in progress: the patient admitted (and offered media), the doctor's screen open.
-    struct Call {
-        Session s;
-        std::unique_ptr<WsClient> patient, doctor;
-    };
-    Call call() {
-        Call c;
-        c.s = api().scheduled_session();
-        c.patient = open();
-        c.patient->send({{"type", "hello"}, {"token", c.s.patient_token}, {"device", "phone-rec"}});
-        if (!c.patient->wait_for("waiting")) setup_failed("the patient did not wait");
-        c.doctor = open();
-        c.doctor->send({{"type", "hello"}, {"token", api().doctor_b}, {"session", c.s.id}});
-        if (!c.doctor->wait_for("welcome")) setup_failed("no welcome for the doctor");
-        auto r = api().call("POST", kSessions + "/" + c.s.id + "/admit", api().doctor_b);
-        if (r.status != 200) setup_failed("admit: " + r.text());
-        if (!c.patient->wait_for("admitted")) setup_failed("not admitted");
-        if (!c.patient->wait_for("offer", 20s)) setup_failed("no offer");
-        return c;
-    }
+    using Call = AdmittedCall;
+    Call call() { return admitted_call(api(), "phone-rec"); }
 
     Reply record(const Session& s, const char* action, const std::string& token) {
         return api().call("POST", kSessions + "/" + s.id + "/recording", token, {{"action", action}});

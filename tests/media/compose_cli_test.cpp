@@ -104,15 +104,17 @@ double progress_of(const std::string& line) {
 }
 
 TEST_F(ComposeCliTest, PausedWithSigstopItResumesAndFinishes) {
-    const std::string a = make_part(dir, "part1.mkv", PartSpec{5});
-    const std::string b = make_part(dir, "part2.mkv", PartSpec{5});
+    // Short parts: the nice-19 composer on a loaded two-core machine has taken most of the
+    // test's two minutes for two 5 s parts.
+    const std::string a = make_part(dir, "part1.mkv", PartSpec{4});
+    const std::string b = make_part(dir, "part2.mkv", PartSpec{4});
     const double expected = seconds(media_end(a) + media_end(b));
     // A stall timeout shorter than the pause: a pause must not count as a stall.
     // (15 s: time enough between two outputs for a nice-19 process on a loaded machine;
     // the pause is longer.)
     Child child({CONSULT_COMPOSE_BIN, "--stall-seconds", "15", output, a, b});
     ASSERT_GT(child.pid(), 0);
-    const auto deadline = Clock::now() + 180s;
+    const auto deadline = Clock::now() + 100s;   // inside ctest's 120 s, so a failure shows the lines
     std::vector<std::string> lines;
     while (auto l = child.line(deadline)) {
         lines.push_back(*l);

@@ -47,6 +47,14 @@ struct Config {
         std::string from_number;
         std::string messaging_service_sid;
     } twilio;
+    // Status callbacks in Twilio Video's shape to the clinic's backend (signed with the
+    // credential callback-auth-token): empty URLs send nothing.
+    struct Callbacks {
+        std::string room_status_url;
+        std::string recording_status_url;
+        std::string account_sid;              // AccountSid sent; default: twilio.account_sid, else one of this box's
+        int retry_seconds = 5;                // the first retry after a 5xx or no answer; doubling, at most an hour
+    } callbacks;
     struct Email {
         std::string smtp_url;                 // empty: email off
         std::string from;

@@ -2,6 +2,7 @@
 // tells systemd when it is really ready, and stops cleanly on SIGTERM/SIGINT.
 #pragma once
 
+#include "appliance/callbacks/status_callbacks.hpp"
 #include "appliance/cloud/cloud_sync.hpp"
 #include "appliance/cloud/recording_uploader.hpp"
 #include "appliance/config.hpp"
@@ -70,6 +71,8 @@ private:
     std::unique_ptr<store::WriteQueue> writes_;   // writes a busy store will take later
     std::unique_ptr<store::AuditBatch> audits_;    // audit rows, committed in groups
     room::Events events_;
+    // After the store (it borrows it) and before the hub (whose last events it hears).
+    std::unique_ptr<callbacks::StatusCallbacks> callbacks_;
     std::unique_ptr<http::Server> server_;
     std::unique_ptr<signalling::Hub> hub_;
     SystemdNotifier notifier_;

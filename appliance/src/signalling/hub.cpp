@@ -369,6 +369,7 @@ void Hub::on(Socket& s, const msg::View& m) {
 void Hub::shutdown() {
     // Whoever is in a call is recorded as having left; the sessions themselves stay
     // as they are, so a doctor can pick up after a restart.
+    for (auto& [id, r] : rooms_) everyone_left(*r);
     for (auto& [id, s] : sockets_)
         if (s->participant_id) {
             try {

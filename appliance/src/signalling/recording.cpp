@@ -204,7 +204,9 @@ RecordResult Hub::start_part(Room& r, const std::string& actor) {
     r.part_stopping = false;
     log::info("recording part " + std::to_string(part.n) + " started", {{"SESSION_ID", r.session_id}});
     audit({actor, "doctor", "recording.start", r.session_id, "", {{"part", part.n}, {"recording_sid", part.recording_sid}}});
-    room::Event e{room::EventKind::RecordingStarted, r.session_id, "", "", actor, "", part.recording_sid, 0};
+    room::Event e{room::EventKind::RecordingStarted, r.session_id, "doctor", "", actor, "", "", 0};
+    e.recording_sid = part.recording_sid;
+    e.part = part.n;
     deps_.events.publish(e);
     tell_recording(r);
     return {Outcome::Recording, "recording"};
@@ -233,7 +235,9 @@ void Hub::finish_part(Room& r) {
     } catch (const std::exception& e) {
         log::error(std::string("could not close a recording part: ") + e.what(), {{"SESSION_ID", r.session_id}});
     }
-    room::Event e{room::EventKind::RecordingCompleted, r.session_id, "", "", "", "", part.recording_sid, 0};
+    room::Event e{room::EventKind::RecordingCompleted, r.session_id, "doctor", "", r.record_actor, "", "", 0};
+    e.recording_sid = part.recording_sid;
+    e.part = part.n;
     deps_.events.publish(e);
     if (r.delete_after_stop && deps_.recordings) {
         r.delete_after_stop = false;
@@ -306,6 +310,7 @@ void Hub::recording_broke(Room& r, const std::string& why) {
 void Hub::recording_failed(Room& r, const std::string& why) {
     log::error("recording failed: " + why, {{"SESSION_ID", r.session_id}});
     std::string sid = r.part ? r.part->recording_sid : "";
+    const int part_n = r.part ? r.part->n : 0;
     if (r.part) {
         finish_part(r);
         try {
@@ -316,8 +321,9 @@ void Hub::recording_failed(Room& r, const std::string& why) {
     }
     r.record_wanted = false;
     r.restart_part = false;
-    room::Event e{room::EventKind::RecordingFailed, r.session_id, "", "", "", "", sid, 0};
-    e.detail = why;
+    room::Event e{room::EventKind::RecordingFailed, r.session_id, "doctor", "", r.record_actor, "", why, 0};
+    e.recording_sid = sid;
+    e.part = part_n;
     deps_.events.publish(e);
     tell_recording(r, {{"failed", true}, {"message", "The recording stopped: " + why + ". The call goes on."}});
 }

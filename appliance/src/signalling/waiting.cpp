@@ -8,6 +8,7 @@
 #include "appliance/domain/time.hpp"
 #include "appliance/log.hpp"
 
+#include <set>
 #include <utility>
 
 namespace consult::signalling {
@@ -259,11 +260,23 @@ void Hub::patient_gone(Room& r) {
     r.patient_participant.reset();
 }
 
+// The room ends, or the appliance stops: whoever is still in it has left, as a clinic's
+// backend expects to hear before room-ended (or a second participant-connected).
+void Hub::everyone_left(Room& r) {
+    std::set<std::string> doctors;
+    for (auto& [id, s] : sockets_)
+        if (s->doctor() && s->session_id == r.session_id && s->participant_id && doctors.insert(*s->participant_id).second)
+            publish(room::EventKind::ParticipantDisconnected, r, "doctor", *s->participant_id, s->claims.identity);
+    if (r.patient_participant && r.waiting.admitted_screen())
+        publish(room::EventKind::ParticipantDisconnected, r, "patient", *r.patient_participant, r.patient_id);
+}
+
 void Hub::end_room(const std::string& session_id, const std::string& reason) {
     std::vector<Socket*> bound;
     for (auto& [id, s] : sockets_)
         if (s->session_id == session_id) bound.push_back(s.get());
     Room* r = find_room(session_id);
+    if (r) everyone_left(*r);
     for (Socket* s : bound) {
         if (r) stop_media(*r, *s);
         send(*s, {{"type", "ended"}, {"reason", reason}});

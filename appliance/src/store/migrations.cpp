@@ -327,6 +327,34 @@ ALTER TABLE recording_uploads_v10 RENAME TO recording_uploads;
 CREATE INDEX recording_uploads_due ON recording_uploads(state, next_attempt_at);
 )sql";
 
+// 11: status callbacks in Twilio Video's shape for the clinic's backend: the seed's SIDs
+// on sessions and participants (derived from the row's id, so they never differ), and a
+// durable queue of callbacks with what became of each.
+constexpr const char* kStatusCallbacks = R"sql(
+ALTER TABLE video_consultation_sessions ADD COLUMN twilio_room_sid TEXT
+  GENERATED ALWAYS AS ('RM' || replace(id, '-', '')) VIRTUAL;
+ALTER TABLE video_consultation_participants ADD COLUMN participant_sid TEXT
+  GENERATED ALWAYS AS ('PA' || replace(id, '-', '')) VIRTUAL;
+CREATE TABLE status_callbacks (
+  id              INTEGER PRIMARY KEY,
+  target          TEXT NOT NULL CHECK (target IN ('room', 'recording')),
+  url             TEXT NOT NULL,
+  session_id      TEXT NOT NULL,
+  event           TEXT NOT NULL,
+  params          TEXT NOT NULL CHECK (json_valid(params)),
+  event_at        TEXT NOT NULL,
+  sequence        INTEGER NOT NULL CHECK (sequence >= 0),
+  state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'refused', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at TEXT,
+  last_status     INTEGER,
+  last_error      TEXT,
+  created_at      TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  done_at         TEXT
+);
+CREATE INDEX status_callbacks_due ON status_callbacks(target, state, event_at, id);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -340,6 +368,7 @@ const Migration kMigrations[] = {
     {8, "recordings, their parts, consent and access", kRecordings},
     {9, "recording uploads to the clinic's cloud storage", kRecordingUploads},
     {10, "a deleted recording's cloud copy deleted too", kCloudCopyDeletion},
+    {11, "status callbacks and the seed's room and participant SIDs", kStatusCallbacks},
 };
 
 }  // namespace

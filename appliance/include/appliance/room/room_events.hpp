@@ -36,6 +36,8 @@ struct Event {
     std::string track;            // audio | video | content, for track events
     std::string detail;           // e.g. why a room ended
     std::int64_t at_ms = 0;       // Unix time, milliseconds
+    std::string recording_sid;    // recording events: RT…
+    int part = 0;                 // recording events: the part (1, 2, …) started or ended
 };
 
 class Events {

@@ -123,6 +123,7 @@ private:
     nlohmann::json consent_request() const;   // the question as the patient's page shows it
     unsigned call_kbps(const Room& r) const;
     void calls_changed();
+    void everyone_left(Room& r);   // participant-disconnected for each still in the room
 
     // The waiting room applied (waiting.cpp).
     bool ended(Socket& s, const store::SessionRow& row);
