@@ -16,6 +16,7 @@ test_pkgs=(
   postgresql python3
   libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps openssl chromium firefox-esr fonts-dejavu-core
   clang-14 libclang-rt-14-dev
+  prometheus
 )
 
 want=("${build_pkgs[@]}")

@@ -1,6 +1,7 @@
 #include "appliance/daemon.hpp"
 
 
+#include "appliance/cloud/cloud_metrics.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/twilio/signature.hpp"
 #include "appliance/http/cloud_routes.hpp"
@@ -302,6 +303,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     // Cloud sync: off (and saying why in /api/system/cloud) without url, clinic or credentials.
     if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
     d->cloud_->start();
+    ctx.metric_sources.push_back([cloud = d->cloud_.get()] { return cloud::cloud_metrics(cloud->status()); });
     d->uploads_->start();
     d->callbacks_->start();
     ctx.metric_sources.push_back([up = d->uploads_.get()] { return up->metrics_text(); });

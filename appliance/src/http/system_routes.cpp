@@ -8,6 +8,7 @@
 #include "hwconfig/c_boundary.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 
 namespace consult::http {
@@ -21,11 +22,14 @@ using store::latest_schema_version;
 void add_system_routes(Router& router, const SystemDeps& deps) {
     // The store's health is looked at most once a second: /healthz may be polled hard.
     auto cached = std::make_shared<std::pair<std::chrono::steady_clock::time_point, store::StoreHealth>>();
-    router.add("GET", "/healthz", [deps, cached](const Request&) {
+    auto health_now = [deps, cached]() -> const store::StoreHealth& {
         const auto now = std::chrono::steady_clock::now();
         if (cached->first == std::chrono::steady_clock::time_point{} || now - cached->first > std::chrono::seconds(1))
             *cached = {now, store::check_health(deps.db, deps.state_dir, kMinFreeBytes)};
-        const store::StoreHealth& health = cached->second;
+        return cached->second;
+    };
+    router.add("GET", "/healthz", [deps, health_now](const Request&) {
+        const store::StoreHealth& health = health_now();
         nlohmann::json j{{"version", version()}, {"schema_version", nullptr}};
         j["db"] = health.name();
         if (!health.detail.empty()) j["db_detail"] = health.detail;
@@ -42,8 +46,18 @@ void add_system_routes(Router& router, const SystemDeps& deps) {
         j["status"] = !health.serving() ? "unavailable" : degraded ? "degraded" : "ok";
         return Response::json(health.serving() ? 200 : 503, j);
     });
-    router.add("GET", "/metrics", [deps](const Request&) {
+    router.add("GET", "/metrics", [deps, health_now](const Request&) {
         std::string text = deps.metrics.render(version()) + session_metrics(deps.db);
+        // For the alert rules (packaging/prometheus): the store's state and the room camera.
+        const char* state = health_now().name();
+        text += "# HELP consult_store_state The store's health: 1 for its state now (ok, busy, full, error).\n"
+                "# TYPE consult_store_state gauge\n";
+        for (const char* s : {"ok", "busy", "full", "error"})
+            text += std::string("consult_store_state{state=\"") + s + "\"} " + (std::strcmp(s, state) == 0 ? "1" : "0") + "\n";
+        text += "# HELP consult_camera_present 1 while the room camera is a real device (0: a test picture; absent while probing).\n"
+                "# TYPE consult_camera_present gauge\n";
+        if (deps.probe)
+            text += std::string("consult_camera_present ") + (deps.probe->camera.test_source ? "0" : "1") + "\n";
         for (const auto& source : deps.metric_sources) text += source();
         text += "# HELP consult_callback_errors_total Errors stopped where C called into the appliance, by place.\n"
                 "# TYPE consult_callback_errors_total counter\n";
