@@ -103,9 +103,12 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   // Start: the session is made and, with SMS and email off, the link and its QR code are shown.
   await page.tap(`${row} button.primary`);
   await until('the waiting room screen', async () => (await screenOf(page)) === 'waiting');
-  await until('the invite link', async () => (await text(page, '#invite-link')).includes('/v/'));
-  const link = await text(page, '#invite-link');
-  assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/v\/[^#]+#t=/);
+  // The short link (its code to read out beside it): the QR code carries it, and the
+  // patient below opens it (it forwards to /v/<room>#t=<a fresh token>).
+  await until('the invite link', async () => (await text(page, '#invite-link')).includes('/j/'));
+  const shown = await text(page, '#invite-link');
+  assert.match(shown, /^http:\/\/127\.0\.0\.1:\d+\/j\/[2-9A-HJ-NP-Z]{8} +\(code [2-9A-HJ-NP-Z]{4} [2-9A-HJ-NP-Z]{4}\)$/);
+  const link = shown.split(/\s+/)[0];
   const qr = await page.evaluate(() => {
     const c = document.getElementById('invite-qr');
     return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };

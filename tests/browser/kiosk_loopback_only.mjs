@@ -66,8 +66,8 @@ test('with no LAN the kiosk shows the patient forwarded through consultd', { tim
     const row = `#day-list [data-appointment="${appt.id}"]`;
     await until('the appointment', () => visible(page, row));
     await page.tap(`${row} button.primary`);
-    await until('the invite link', () => page.evaluate(() => document.getElementById('invite-link').textContent.includes('/v/')));
-    const link = await page.evaluate(() => document.getElementById('invite-link').textContent);
+    await until('the invite link', () => page.evaluate(() => document.getElementById('invite-link').textContent.includes('/j/')));
+    const link = (await page.evaluate(() => document.getElementById('invite-link').textContent)).split(/\s+/)[0];
     const patient = await patientJoins(browser, link);
     const item = '#waiting-list .waiting-item button.primary';
     await until('the patient in the waiting room', () => visible(page, item), 20000);

@@ -14,8 +14,10 @@ export function showInvite(invite) {
     $('invite-why').textContent = invite.channel === 'none'
       ? `${invite.reason ? `${invite.reason}. ` : 'No text message or email was sent. '}Give the patient this link, or let them scan the code.`
       : `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'}${invite.notice ? ` (${invite.notice})` : ''}. This is the same link.`;
-    $('invite-link').textContent = invite.link;
-    drawQr($('invite-qr'), invite.link, 448);
+    // The short link is what a phone scans and a person can read out (its code beside it).
+    const link = invite.short_link || invite.link;
+    $('invite-link').textContent = invite.code ? `${link}  (code ${invite.code})` : link;
+    drawQr($('invite-qr'), link, 448);
     $('invite-qr').hidden = false;
   } else {
     $('invite-why').textContent = `Sent to the patient by ${invite.channel === 'sms' ? 'text message' : 'email'} (${invite.status}).` +

@@ -8,6 +8,8 @@
 #include "appliance/notify/messaging.hpp"
 #include "appliance/store/schedule_store.hpp"
 #include "appliance/store/session_store.hpp"
+#include "appliance/store/short_link_store.hpp"
+#include "appliance/domain/short_code.hpp"
 
 namespace consult::http {
 
@@ -79,12 +81,21 @@ Response create_session(const SessionDeps& deps, const Request& req) {
         auto patient = issue(deps, s.patient_id, Role::Patient, s.id);
         audit(deps, c, "session.create", s.id);
         const std::string invite_url = deps.public_base_url + "/v/" + s.room_name + "#t=" + patient.token;
+        const std::string code = store::ShortLinkStore(deps.db).code_for(s.id);
+        const std::string short_url = deps.public_base_url + "/j/" + code;
+        nlohmann::json invite = invite_patient(deps, s.id, invite_url);
+        if (invite.contains("link")) {   // shown on the kiosk: the QR code carries the short one
+            invite["short_link"] = short_url;
+            invite["code"] = domain::spoken_short_code(code);
+        }
         return Response::json(201, {{"session_id", s.id},
                                     {"room_name", s.room_name},
                                     {"doctor_token", doctor.token},
                                     {"patient_invite_url", invite_url},
+                                    {"patient_short_url", short_url},
+                                    {"patient_code", domain::spoken_short_code(code)},
                                     {"expires_at", expires_iso(patient)},
-                                    {"invite", invite_patient(deps, s.id, invite_url)},
+                                    {"invite", invite},
                                     {"session", store::to_json(s)}});
     } catch (const ApiError& e) {
         deps.metrics.count("consult_session_create_failures_total", {{"reason", e.code()}});

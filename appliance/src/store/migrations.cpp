@@ -355,6 +355,16 @@ CREATE TABLE status_callbacks (
 CREATE INDEX status_callbacks_due ON status_callbacks(target, state, event_at, id);
 )sql";
 
+// 12: a short link a person can read out (/j/<code>): 8 characters from 32 without
+// look-alikes (40 bits), one per session, gone with it.
+constexpr const char* kShortLinks = R"sql(
+CREATE TABLE short_links (
+  code       TEXT PRIMARY KEY CHECK (length(code) = 8 AND code NOT GLOB '*[^23456789ABCDEFGHJKLMNPQRSTUVWXYZ]*'),
+  session_id TEXT NOT NULL UNIQUE REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  created_at TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -369,6 +379,7 @@ const Migration kMigrations[] = {
     {9, "recording uploads to the clinic's cloud storage", kRecordingUploads},
     {10, "a deleted recording's cloud copy deleted too", kCloudCopyDeletion},
     {11, "status callbacks and the seed's room and participant SIDs", kStatusCallbacks},
+    {12, "short links a person can read out", kShortLinks},
 };
 
 }  // namespace

@@ -82,6 +82,7 @@ protected:
         http::add_system_routes(router_, wiring::system_routes(*ctx_));
         http::add_static_routes(router_);
         http::add_session_routes(router_, wiring::session_routes(*ctx_));
+        http::add_short_link_routes(router_, wiring::session_routes(*ctx_));
         http::add_schedule_routes(router_, wiring::schedule_routes(*ctx_));
         http::add_recording_routes(router_, wiring::recording_routes(*ctx_));
         http::add_twilio_routes(router_, wiring::twilio_routes(*ctx_));
@@ -95,6 +96,7 @@ protected:
         http::Router open;
         http::add_system_routes(open, wiring::system_routes(*ctx_));
         http::add_static_routes(open);
+        http::add_short_link_routes(open, wiring::session_routes(*ctx_));
         http::add_twilio_webhook_routes(open, wiring::twilio_routes(*ctx_));
         http::add_kiosk_sign_in_routes(open, wiring::kiosk_routes(*ctx_));
         http::add_public_cloud_routes(open, *cloud_);
