@@ -6,6 +6,7 @@
 #include "appliance/hw_report.hpp"
 #include "appliance/kiosk/ctl_set_pin.hpp"
 #include "appliance/log.hpp"
+#include "appliance/net/public_url.hpp"
 #include "appliance/notify/ctl_status.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/tokens/token_service.hpp"
@@ -106,7 +107,10 @@ int cmd_status(const Global& g, const Args& args) {
     }
     auto j = nlohmann::json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail("consultd answered with something that is not JSON");
+    const auto link_warning = net::public_url_warning(g.loaded.public_base_url());
     if (args.has("--json")) {
+        j["public_base_url"] = g.loaded.public_base_url();
+        j["public_base_url_warning"] = link_warning ? nlohmann::json(*link_warning) : nlohmann::json(nullptr);
         if (auto cloud = cloud::daemon_cloud_status(g.loaded)) j["cloud"] = *cloud;
         j["messaging"] = notify::messaging_status(g.loaded, g.state());
         std::printf("%s\n", j.dump(2).c_str());
@@ -116,6 +120,8 @@ int cmd_status(const Global& g, const Args& args) {
                     field("status").c_str(), field("version").c_str(), field("schema_version").c_str(), field("db").c_str());
         std::string camera = j.contains("camera") && j["camera"].is_object() ? j["camera"].value("name", "?") : field("camera");
         std::printf("camera:          %s\nencoder:         %s\n", camera.c_str(), field("encoder").c_str());
+        std::printf("patients' links: %s\n", g.loaded.public_base_url().c_str());
+        if (link_warning) std::printf("WARNING:         %s\n", link_warning->c_str());
         if (auto cloud = cloud::daemon_cloud_status(g.loaded)) std::fputs(cloud::status_lines(*cloud).c_str(), stdout);
         std::fputs(notify::messaging_status_lines(notify::messaging_status(g.loaded, g.state())).c_str(), stdout);
     }

@@ -109,6 +109,8 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   const shown = await text(page, '#invite-link');
   assert.match(shown, /^http:\/\/127\.0\.0\.1:\d+\/j\/[2-9A-HJ-NP-Z]{8} +\(code [2-9A-HJ-NP-Z]{4} [2-9A-HJ-NP-Z]{4}\)$/);
   const link = shown.split(/\s+/)[0];
+  // This appliance's links point to 127.0.0.1: the doctor is told phones cannot open them.
+  assert.match(await text(page, '#invite-warning'), /Patients' phones cannot open their links: they point to 127\.0\.0\.1/);
   const qr = await page.evaluate(() => {
     const c = document.getElementById('invite-qr');
     return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };

@@ -147,6 +147,14 @@ TEST_F(Consultctl, StatusAgainstRunningDaemonExits0AndPrintsStatusLines) {
     ASSERT_FALSE(j.is_discarded()) << json.out;
     EXPECT_EQ(j.value("status", ""), "ok");
     EXPECT_EQ(j.value("schema_version", -1), store::latest_schema_version());
+    // The default address is this machine's loopback: patients' phones cannot open it, and status says so.
+    EXPECT_TRUE(std::regex_search(text.out, std::regex("\nWARNING:\\s+Patients' phones cannot open their links: they point to 127\\.0\\.0\\.1"))) << text.out;
+    EXPECT_NE(j.value("public_base_url_warning", "").find("loopback"), std::string::npos) << json.out;
+
+    write_file(config_, "[http]\nport = " + std::to_string(daemon.port()) + "\npublic_base_url = https://consult.clinic.example.org\n");
+    auto fine = ctl({"status"});
+    EXPECT_EQ(fine.out.find("WARNING"), std::string::npos) << fine.out;
+    EXPECT_NE(fine.out.find("patients' links: https://consult.clinic.example.org"), std::string::npos) << fine.out;
 }
 
 // Known bug, kept disabled so that the suite stays green: cmd_status does not set

@@ -46,8 +46,10 @@ TEST_F(ApiTest, TheShortLinkOpensThePatientsPageWithAFreshTokenAndForgivesHowItI
     for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
     EXPECT_EQ(api.send("GET", "/j/" + lower.substr(0, 4) + "-" + lower.substr(4), {}).status, 303);
     EXPECT_EQ(api.send("GET", "/j/" + code.substr(0, 4) + "%20" + code.substr(4), {}).status, 303);
-    // The same code every time it is asked for: it is the session's.
     EXPECT_EQ(api.session_status(s.id), "scheduled");
+    // This test daemon's links point to 127.0.0.1: the kiosk is told that phones cannot open them.
+    EXPECT_NE(s.created["invite"].value("warning", "").find("Patients' phones cannot open their links"), std::string::npos)
+        << s.created.dump();
 }
 
 TEST_F(ApiTest, AShortLinkDiesWithItsConsultationAndABrowserIsToldWhatToDo) {

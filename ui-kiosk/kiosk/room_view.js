@@ -10,6 +10,9 @@ export function showInvite(invite) {
   const panel = $('invite-panel');
   if (!invite) return;
   panel.hidden = false;
+  // The link's address is one patients' phones cannot open (loopback, private, plain http).
+  $('invite-warning').textContent = invite.warning || '';
+  $('invite-warning').hidden = !invite.warning;
   if (invite.link) {
     $('invite-why').textContent = invite.channel === 'none'
       ? `${invite.reason ? `${invite.reason}. ` : 'No text message or email was sent. '}Give the patient this link, or let them scan the code.`

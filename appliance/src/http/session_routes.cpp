@@ -10,6 +10,7 @@
 #include "appliance/store/session_store.hpp"
 #include "appliance/store/short_link_store.hpp"
 #include "appliance/domain/short_code.hpp"
+#include "appliance/net/public_url.hpp"
 
 namespace consult::http {
 
@@ -88,6 +89,7 @@ Response create_session(const SessionDeps& deps, const Request& req) {
             invite["short_link"] = short_url;
             invite["code"] = domain::spoken_short_code(code);
         }
+        if (auto warning = net::public_url_warning(deps.public_base_url)) invite["warning"] = *warning;
         return Response::json(201, {{"session_id", s.id},
                                     {"room_name", s.room_name},
                                     {"doctor_token", doctor.token},
