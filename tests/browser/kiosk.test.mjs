@@ -8,6 +8,7 @@
 // checked for 48 px touch targets.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
@@ -222,6 +223,19 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   await until('the patient told it ended', async () => (await patient.state()) === 'ended');
   assert.equal(await app.status(sessionId), 'completed');
   await until('the summary', async () => (await text(page, '#summary')).includes('Length'));
+
+  // The patient rates the consultation: five equal choices, an optional comment, once.
+  await until('the rating on the patient\'s page', () => visible(patient.page, '#rating'));
+  await checkScreen(patient.page, artifacts, 'patient-rating');
+  assert.equal(await patient.page.evaluate(() => document.getElementById('rating-send').disabled), true, 'nothing chosen yet');
+  await patient.page.click('#rating-scores button[data-score="4"]');
+  await patient.page.fill('#rating-comment', 'Clear picture and sound.');
+  await patient.page.click('#rating-send');
+  await until('the thanks', () => visible(patient.page, '#rating-thanks'));
+  assert.equal(await visible(patient.page, '#rating'), false);
+  assert.equal(execFileSync('sqlite3', [join(app.dir, 'state', 'consult.db'),
+    `SELECT score || ':' || comment FROM session_ratings WHERE session_id = '${sessionId}'`], { encoding: 'utf8' }).trim(),
+  '4:Clear picture and sound.');
 
   // Notes after the call, visible through the API.
   await page.fill('#notes', 'Upper left molar: sensitivity. Review in person next week.');

@@ -17,6 +17,8 @@ const state = {
   speaker: 'skipped',
   screen: 'loading',
   reconnectTimer: 0,
+  sessionId: '',
+  wasInCall: false,
 };
 // For the automated tests and for support: what the page is doing.
 window.consultPatient = state;
@@ -48,9 +50,11 @@ function show(screen) {
   for (const s of document.querySelectorAll('[data-screen]')) s.hidden = s.dataset.screen !== screen;
 }
 
-function end(title, why) {
+function end(title, why, { rate = false } = {}) {
   $('ended-title').textContent = title;
   $('ended-why').textContent = why || '';
+  // A consultation that took place is rated after it (optional: Skip, or just close).
+  $('rating').hidden = !(rate && state.wasInCall && state.sessionId);
   if (state.peer) state.peer.close();
   if (state.stream) for (const t of state.stream.getTracks()) t.stop();
   if (state.signalling) state.signalling.close();
@@ -207,6 +211,7 @@ function connect() {
   const s = new Signalling(state.token, { device: deviceId() });
   state.signalling = s;
   s.on('welcome', (m) => {
+    state.sessionId = m.session?.id || state.sessionId;
     state.iceServers = m.ice_servers || [];
     const info = m.session || {};
     if (info.clinic) $('clinic').textContent = info.clinic;
@@ -226,6 +231,7 @@ function connect() {
     show('waiting');
   });
   s.on('admitted', () => {
+    state.wasInCall = true;
     show('call');
     $('reconnecting').hidden = true;
   });
@@ -246,6 +252,7 @@ function connect() {
       state.peer.addEventListener('state', (e) => onPeerState(e.detail));
     }
     state.peer.localStream = state.stream;
+    state.wasInCall = true;
     show('call');
     try {
       await state.peer.onOffer(m.sdp, m.streams);
@@ -278,7 +285,7 @@ function connect() {
     if (m.code === 'not_admitted') return;
     console.warn('appliance refused a message:', m.message);
   });
-  s.on('ended', (m) => end('The consultation has ended', m.reason && m.reason !== 'ended' ? m.reason : ''));
+  s.on('ended', (m) => end('The consultation has ended', m.reason && m.reason !== 'ended' ? m.reason : '', { rate: true }));
   s.on('closed', ({ code, final, reason }) => {
     if (!final) {
       if (state.screen === 'call') $('reconnecting').hidden = false;
@@ -289,7 +296,7 @@ function connect() {
     else if (code === 4404) end('The doctor did not let this device in', reason);
     else if (code === 4401) end('This link is not valid any more', 'Please ask the clinic to send you a new link.');
     else if (code === 4403) end('This link does not open a consultation here', reason);
-    else if (code === 4410) end('The consultation has ended', reason);
+    else if (code === 4410) end('The consultation has ended', reason, { rate: true });
     else if (code === 4415) end('This browser cannot take part in the video call', state.unsupported ||
       'Please open the link again in a current Chrome, Edge, Firefox or Safari.');
     else if (code === 4400) end('The video call could not start in this browser', (reason ? reason + '. ' : '') +
@@ -379,6 +386,41 @@ function wire() {
   });
 }
 
+// The rating after the call: one of five, an optional comment, sent once with the link's token.
+function wireRating() {
+  let score = 0;
+  for (const b of document.querySelectorAll('#rating-scores button')) {
+    b.addEventListener('click', () => {
+      score = Number(b.dataset.score);
+      for (const o of document.querySelectorAll('#rating-scores button')) o.setAttribute('aria-pressed', String(o === b));
+      $('rating-send').disabled = false;
+    });
+  }
+  $('rating-skip').addEventListener('click', () => { $('rating').hidden = true; });
+  $('rating').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!score) return;
+    $('rating-send').disabled = true;
+    const comment = $('rating-comment').value.trim();
+    let ok = false;
+    try {
+      const r = await fetch(`/api/video-consultations/sessions/${state.sessionId}/rating`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer ' + state.token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(comment ? { score, comment } : { score }),
+      });
+      ok = r.ok || r.status === 409;
+    } catch { /* shown below */ }
+    if (ok) {
+      $('rating').hidden = true;
+      $('rating-thanks').hidden = false;
+    } else {
+      $('rating-error').hidden = false;
+      $('rating-send').disabled = false;
+    }
+  });
+}
+
 // Asks the appliance whether this link still opens its consultation; false when the
 // page has ended with the reason. A network problem is not a dead link: the page goes on
 // and the signalling connection retries.
@@ -408,6 +450,7 @@ async function linkOpens() {
 
 async function main() {
   wire();
+  wireRating();
   if (!state.token) {
     end('This link is incomplete', 'Please open the whole link from your text message or email.');
     return;

@@ -6,6 +6,7 @@
 #include "appliance/domain/errors.hpp"
 #include "appliance/log.hpp"
 #include "appliance/notify/messaging.hpp"
+#include "appliance/store/rating_store.hpp"
 #include "appliance/store/schedule_store.hpp"
 #include "appliance/store/session_store.hpp"
 #include "appliance/store/short_link_store.hpp"
@@ -214,6 +215,24 @@ Response change_status(const SessionDeps& deps, const Request& req, SessionStatu
 
 }  // namespace
 
+// After the call, the patient rates it once (1-5, an optional comment). Their link's
+// token no longer opens the session, but it still says whose consultation this was.
+Response rate_session(const SessionDeps& deps, const Request& req) {
+    Caller c = authenticate_limited(deps, req, {Role::Patient});
+    auto s = load_session(deps, req);
+    if (c.claims.session_id != s.id || c.claims.identity != s.patient_id)
+        throw ApiError(403, "forbidden", "this link is for another consultation");
+    if (s.status != "completed") throw ApiError(409, "session_not_completed", "a consultation is rated after it has ended");
+    auto body = req.json_body();
+    const int score = require_int(body, "score", 1, 5);
+    const auto comment = optional_string(body, "comment", 1000);
+    if (!store::RatingStore(deps.db).add(s.id, s.patient_id, score, comment))
+        throw ApiError(409, "already_rated", "this consultation has been rated already");
+    deps.metrics.count("consult_patient_ratings_total", {{"score", std::to_string(score)}});
+    audit(deps, c, "session.rated", s.id);
+    return Response::json(201, {{"session_id", s.id}, {"score", score}});
+}
+
 void add_session_routes(Router& r, const SessionDeps& deps) {
     const std::string base = kBase;
     auto bind = [deps](Response (*f)(const SessionDeps&, const Request&)) {
@@ -233,6 +252,7 @@ void add_session_routes(Router& r, const SessionDeps& deps) {
     r.add("POST", base + "/{id}/cancel", [deps](const Request& q) {
         return change_status(deps, q, SessionStatus::Cancelled, "session.cancel");
     });
+    r.add("POST", base + "/{id}/rating", bind(rate_session));
     r.add("GET", "/api/patient/link", bind(patient_link));
 }
 

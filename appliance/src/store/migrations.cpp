@@ -365,6 +365,17 @@ CREATE TABLE short_links (
 );
 )sql";
 
+// 13: the patient's rating of a consultation after it (1-5, an optional comment), once.
+constexpr const char* kRatings = R"sql(
+CREATE TABLE session_ratings (
+  session_id TEXT PRIMARY KEY REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  patient_id TEXT NOT NULL,
+  score      INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+  comment    TEXT CHECK (comment IS NULL OR length(comment) <= 1000),
+  created_at TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -380,6 +391,7 @@ const Migration kMigrations[] = {
     {10, "a deleted recording's cloud copy deleted too", kCloudCopyDeletion},
     {11, "status callbacks and the seed's room and participant SIDs", kStatusCallbacks},
     {12, "short links a person can read out", kShortLinks},
+    {13, "patients' ratings of their consultations", kRatings},
 };
 
 }  // namespace
