@@ -87,6 +87,21 @@ void Metrics::count(const std::string& name, const std::vector<std::pair<std::st
     counters_[name][label_set(labels)] += by;
 }
 
+void Metrics::observe(const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels,
+                      double value, const std::vector<double>& bounds) {
+    std::lock_guard lock(mu_);
+    const auto& b = histogram_bounds_.try_emplace(name, bounds).first->second;
+    Histogram& h = histograms_[name][label_set(labels)];
+    if (h.buckets.empty()) h.buckets.assign(b.size(), 0);
+    for (std::size_t i = 0; i < b.size(); ++i)
+        if (value <= b[i]) {
+            ++h.buckets[i];
+            break;
+        }
+    h.sum += value;
+    ++h.count;
+}
+
 void Metrics::set_help(const std::string& name, const std::string& type, const std::string& help) {
     std::lock_guard lock(mu_);
     help_[name] = {type, help};
@@ -134,6 +149,23 @@ std::string Metrics::render(const std::string& version) const {
         head(name, h != help_.end() ? h->second.first : "counter", h != help_.end() ? h->second.second : name);
         for (const auto& [labels, v] : series)
             o += name + (labels.empty() ? "" : "{" + labels + "}") + " " + fmt(v) + "\n";
+    }
+    for (const auto& [name, series] : histograms_) {
+        auto h = help_.find(name);
+        head(name, "histogram", h != help_.end() ? h->second.second : name);
+        const auto& bounds = histogram_bounds_.at(name);
+        for (const auto& [labels, hist] : series) {
+            const std::string sep = labels.empty() ? "" : labels + ",";
+            long cumulative = 0;
+            for (std::size_t i = 0; i < bounds.size(); ++i) {
+                cumulative += hist.buckets[i];
+                o += name + "_bucket{" + sep + "le=\"" + fmt(bounds[i]) + "\"} " + std::to_string(cumulative) + "\n";
+            }
+            o += name + "_bucket{" + sep + "le=\"+Inf\"} " + std::to_string(hist.count) + "\n";
+            const std::string braces = labels.empty() ? "" : "{" + labels + "}";
+            o += name + "_sum" + braces + " " + fmt(hist.sum) + "\n";
+            o += name + "_count" + braces + " " + std::to_string(hist.count) + "\n";
+        }
     }
     return o;
 }

@@ -224,6 +224,12 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   assert.equal(await app.status(sessionId), 'completed');
   await until('the summary', async () => (await text(page, '#summary')).includes('Length'));
 
+  // Both pages reported their first picture: a join that worked, timed from the admission.
+  const metrics = await (await fetch(`${app.base}/metrics`)).text();
+  assert.match(metrics, /\nconsult_joins_total\{result="media_both_ways"\} [1-9]/);
+  assert.match(metrics, /\nconsult_admit_to_first_frame_seconds_count\{side="doctor"\} [1-9]/);
+  assert.match(metrics, /\nconsult_admit_to_first_frame_seconds_count\{side="patient"\} [1-9]/);
+
   // The patient rates the consultation: five equal choices, an optional comment, once.
   await until('the rating on the patient\'s page', () => visible(patient.page, '#rating'));
   await checkScreen(patient.page, artifacts, 'patient-rating');

@@ -182,6 +182,8 @@ export class Room extends EventTarget {
       this.patientStream = stream;
       this.patientTrack = e.track;
       $('patient-video').srcObject = stream;
+      // The patient's first picture: the appliance times the join (repeats are ignored).
+      $('patient-video').addEventListener('loadeddata', () => this.signalling?.send({ type: 'first_frame' }), { once: true });
       this.lastFrames = -1;
       this.stalls = 0;
     }

@@ -451,6 +451,8 @@ async function linkOpens() {
 async function main() {
   wire();
   wireRating();
+  // The doctor's first picture since being let in: the appliance times the join.
+  $('remote').addEventListener('loadeddata', () => state.signalling?.send({ type: 'first_frame' }));
   if (!state.token) {
     end('This link is incomplete', 'Please open the whole link from your text message or email.');
     return;

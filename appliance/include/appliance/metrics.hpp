@@ -20,6 +20,10 @@ public:
     void count(const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels,
                double by = 1);
     void set_help(const std::string& name, const std::string& type, const std::string& help);
+    // A named histogram with one label set; `bounds` (ascending upper bounds, +Inf added)
+    // are fixed by the first observation of that name.
+    void observe(const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels,
+                 double value, const std::vector<double>& bounds);
 
     // The full exposition: process, build info, HTTP, and the named counters.
     std::string render(const std::string& version) const;
@@ -31,6 +35,13 @@ private:
     std::map<std::string, std::vector<long>> route_buckets_;
     std::map<std::string, std::pair<double, long>> route_sums_;
     std::map<std::string, std::map<std::string, double>> counters_;  // name → rendered labels → value
+    struct Histogram {
+        std::vector<long> buckets;   // one per bound, cumulative when rendered
+        double sum = 0;
+        long count = 0;
+    };
+    std::map<std::string, std::vector<double>> histogram_bounds_;
+    std::map<std::string, std::map<std::string, Histogram>> histograms_;   // name → rendered labels → values
     std::map<std::string, std::pair<std::string, std::string>> help_;
     double start_time_;
 };

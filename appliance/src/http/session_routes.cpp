@@ -234,6 +234,7 @@ Response rate_session(const SessionDeps& deps, const Request& req) {
 }
 
 void add_session_routes(Router& r, const SessionDeps& deps) {
+    deps.metrics.set_help("consult_patient_ratings_total", "counter", "Patients' ratings of their consultations, by score (1-5).");
     const std::string base = kBase;
     auto bind = [deps](Response (*f)(const SessionDeps&, const Request&)) {
         return [deps, f](const Request& q) { return f(deps, q); };

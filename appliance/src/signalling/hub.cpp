@@ -23,7 +23,15 @@ namespace {
 constexpr std::uint64_t kMaxBufferedMessage = 4 * kMaxMessageBytes;
 }  // namespace
 
-Hub::Hub(HubDeps deps) : deps_(std::move(deps)) {}
+Hub::Hub(HubDeps deps) : deps_(std::move(deps)) {
+    auto& m = deps_.metrics;
+    m.set_help("consult_joins_total", "counter",
+               "Patients let in whose call showed pictures on both sides (media_both_ways), or never did (no_media).");
+    m.set_help("consult_admit_to_first_frame_seconds", "histogram",
+               "From the patient's admission to each side's first picture, as the pages report it.");
+    m.set_help("consult_calls_dropped_total", "counter",
+               "Calls whose patient's connection dropped and did not come back within the rejoin window.");
+}
 
 Hub::~Hub() {
     *alive_ = false;

@@ -79,6 +79,13 @@ struct Hub::Room : media::CallListener {
     bool delete_after_stop = false;                     // withdrawn with the clinic's policy "delete"
     std::vector<room::Clock::time_point> part_restarts; // after recorder errors, within the last minute
 
+    // Join success (join_metrics.cpp): since the patient was let in, has each side shown
+    // the other's first picture?
+    struct Join {
+        std::optional<room::Clock::time_point> admitted_at;
+        bool patient_saw = false, doctor_saw = false, counted = false;
+    } join;
+
     Socket* socket_for(const std::string& peer);
 
     // media::CallListener: what the call says, told to the screens and kept in the store.

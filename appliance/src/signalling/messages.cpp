@@ -82,6 +82,7 @@ const std::map<std::string, Reader, std::less<>>& readers() {
         {"share", [](const Fields& f) -> Any { return Share{f.required_bool("on"), session_of(f)}; }},
         {"record", [](const Fields& f) -> Any { return Record{f.required_bool("on"), session_of(f)}; }},
         {"consent", [](const Fields& f) -> Any { return Consent{f.required_bool("given")}; }},
+        {"first_frame", [](const Fields&) -> Any { return FirstFrame{}; }},
     };
     return t;
 }
@@ -91,7 +92,7 @@ const std::map<std::string, Reader, std::less<>>& readers() {
 const char* type_name(const Any& m) {
     static constexpr const char* names[] = {"hello", "ping", "precheck", "answer", "ice", "chat", "media",
                                             "reconnect_media", "leave", "admit", "decline", "end", "view", "share",
-                                            "record", "consent"};
+                                            "record", "consent", "first_frame"};
     static_assert(std::size(names) == std::variant_size_v<Any>);
     return names[m.index()];
 }

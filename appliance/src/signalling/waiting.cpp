@@ -80,6 +80,7 @@ void Hub::hello_patient(Socket& s, const store::SessionRow& row, const std::stri
     if (now_row && now_row->status != row.status) deps_.session_changed(*now_row);   // scheduled → waiting
     if (arrival.admitted) {
         send(s, {{"type", "admitted"}});
+        join_started(r);
         start_media(r, s, false);
         // Back within the window: the consent holds; a question still open is asked again.
         send(s, recording_state(r));
@@ -208,6 +209,7 @@ bool Hub::admit_screen(Room& r, const std::optional<std::string>& which) {
         }
     if (Socket* in = find_socket(admission->admitted)) {
         send(*in, {{"type", "admitted"}});
+        join_started(r);
         start_media(r, *in, false);
         publish(room::EventKind::ParticipantConnected, r, "patient", r.patient_participant.value_or(""), r.patient_id);
     }
@@ -238,6 +240,7 @@ void Hub::patient_dropped(Room& r, Socket& s) {
         });
     } else if (departure.was_admitted) {
         publish(room::EventKind::ParticipantDisconnected, r, "patient", r.patient_participant.value_or(""), r.patient_id);
+        call_dropped(r);
     }
     if (departure.patient_gone) patient_gone(r);
     tell_doctors(r.session_id);
@@ -248,12 +251,14 @@ void Hub::expire_rejoin(const std::string& session_id) {
     if (!r || !r->waiting.expire(deps_.now())) return;
     consent_over(*r, "the patient did not come back");
     publish(room::EventKind::ParticipantDisconnected, *r, "patient", r->patient_participant.value_or(""), r->patient_id);
+    call_dropped(*r);
     if (!r->waiting.present()) patient_gone(*r);
     tell_doctors(session_id);
 }
 
 // Nobody of the patient's is here any more: their participant row is closed.
 void Hub::patient_gone(Room& r) {
+    join_over(r);
     if (!r.patient_participant) return;
     write("patient left " + r.session_id,
           [p = *r.patient_participant, at = domain::now_iso()](store::Database& db) { store::SessionStore(db).leave(p, at); });
@@ -276,7 +281,10 @@ void Hub::end_room(const std::string& session_id, const std::string& reason) {
     for (auto& [id, s] : sockets_)
         if (s->session_id == session_id) bound.push_back(s.get());
     Room* r = find_room(session_id);
-    if (r) everyone_left(*r);
+    if (r) {
+        everyone_left(*r);
+        join_over(*r);
+    }
     for (Socket* s : bound) {
         if (r) stop_media(*r, *s);
         send(*s, {{"type", "ended"}, {"reason", reason}});

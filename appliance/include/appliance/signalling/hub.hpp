@@ -94,6 +94,7 @@ private:
     void hello(Socket& s, const msg::Hello& m);
     void handle(Socket& s, const msg::Any& m);
     void on(Socket& s, const msg::Ping&);
+    void on(Socket& s, const msg::FirstFrame&);
     void on(Socket& s, const msg::Precheck& m);
     void on(Socket& s, const msg::Answer& m);
     void on(Socket& s, const msg::Ice& m);
@@ -124,6 +125,10 @@ private:
     unsigned call_kbps(const Room& r) const;
     void calls_changed();
     void everyone_left(Room& r);   // participant-disconnected for each still in the room
+    // Join success (join_metrics.cpp): from the patient's admission to the first picture on each side.
+    void join_started(Room& r);
+    void join_over(Room& r);
+    void call_dropped(Room& r);
 
     // The waiting room applied (waiting.cpp).
     bool ended(Socket& s, const store::SessionRow& row);

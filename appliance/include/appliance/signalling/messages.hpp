@@ -61,9 +61,10 @@ struct Record {
 struct Consent {
     bool given = false;   // the answer to the doctor's request, or (false) a withdrawal at any time
 };
+struct FirstFrame {};     // the page showed the other side's first picture since it was let in
 
 using Any = std::variant<Hello, Ping, Precheck, Answer, Ice, Chat, Media, ReconnectMedia, Leave, Admit, Decline, End,
-                         View, Share, Record, Consent>;
+                         View, Share, Record, Consent, FirstFrame>;
 
 // The `type` a message has on the wire.
 const char* type_name(const Any& m);
