@@ -2,6 +2,11 @@
 BUILD      ?= build
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
+# The appliance image: its own build directory (tests off: only what the .deb ships),
+# written to $(IMAGE_OUT); the boot test's serial log and timings to $(IMAGE_ARTIFACTS).
+IMAGE_BUILD ?= build-image
+IMAGE_OUT   ?= $(BUILD)/image
+IMAGE_ARTIFACTS ?= $(BUILD)/test-artifacts/image
 STATE_DIR  ?= .state
 PORT       ?= 8080
 JOBS       ?= $(shell nproc)
@@ -13,13 +18,16 @@ LAUNCHER    = $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_C_COMPILER_LAU
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: run test build deps test-deps unit asan package bench clean fuzz fuzz-build
+.PHONY: run test build deps test-deps image-deps unit asan package bench clean fuzz fuzz-build image image-test
 
 deps:
 	@tools/install-deps.sh build
 
 test-deps:
 	@tools/install-deps.sh test
+
+image-deps:
+	@tools/install-deps.sh image
 
 $(BUILD)/build.ninja:
 	@cmake -S . -B $(BUILD) $(CMAKE_GEN) $(LAUNCHER) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONSULT_TESTS=ON >/dev/null
@@ -35,6 +43,7 @@ test: test-deps $(BUILD)/build.ninja
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 300
 	@$(MAKE) --no-print-directory asan
 	@tests/fuzz/run.sh $(FUZZ_BUILD) 10
+	@$(MAKE) --no-print-directory image-test
 
 # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, from the
 # sanitized clang build that also makes the fuzz targets (one sanitized compile, not two).
@@ -63,5 +72,16 @@ bench: build
 	@$(BUILD)/tests/consult_cloud_bench
 	@tests/media/run_in_netns.sh $(BUILD)/tests/consult_media_bench
 
+# The appliance disk image (image/README.md): the .deb, then mkosi and the disk.
+image: image-deps
+	@cmake -S . -B $(IMAGE_BUILD) $(CMAKE_GEN) $(LAUNCHER) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONSULT_TESTS=OFF >/dev/null
+	@cmake --build $(IMAGE_BUILD) -j $(JOBS)
+	@cd $(IMAGE_BUILD) && cpack -G DEB >/dev/null
+	@tools/image/build-image.sh $(IMAGE_BUILD) $(IMAGE_OUT)
+
+# Boots the image in QEMU (TCG, OVMF, swtpm) and checks it (tests/image/boot_test.sh).
+image-test: image
+	@tests/image/boot_test.sh $(IMAGE_OUT) $(IMAGE_ARTIFACTS)
+
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(IMAGE_BUILD)

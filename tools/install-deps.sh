@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the appliance needs to build, run and test.
-# Idempotent: silent when everything is present. Usage: install-deps.sh [build|test]
+# Idempotent: silent when everything is present. Usage: install-deps.sh [build|test|image]
+# (test includes image: `make test` builds the appliance image and boots it in QEMU).
 set -euo pipefail
 
 build_pkgs=(
@@ -18,9 +19,24 @@ test_pkgs=(
   clang-14 libclang-rt-14-dev
   prometheus
 )
+# The appliance disk image (`make image`, image/) and its QEMU boot test (tests/image/):
+# mkosi 14 builds the root tree with debootstrap/apt; the disk is assembled by hand
+# (erofs root, FAT ESP through mtools, GPT through systemd-repart); QEMU TCG with OVMF
+# and a swtpm TPM2 boots it.
+image_pkgs=(
+  mkosi debootstrap debian-archive-keyring systemd-container
+  erofs-utils dosfstools mtools fdisk e2fsprogs binutils systemd-boot-efi
+  bmap-tools zstd xz-utils
+  qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools curl
+)
 
+case "${1:-build}" in
+  build|test|image) ;;
+  *) echo "install-deps: unknown set '$1' (build, test or image)" >&2; exit 64 ;;
+esac
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}" "${image_pkgs[@]}")
+[ "${1:-build}" = image ] && want+=("${image_pkgs[@]}")
 # The browser tests need Node.js with npm; Debian's packages when none is there.
 [ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1 && want+=(nodejs npm)
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Builds the appliance disk image from the project's .deb.
+#
+#   tools/image/build-image.sh DEB_DIR OUT_DIR
+#
+# DEB_DIR holds consult-room_<version>_amd64.deb (cpack's output); OUT_DIR receives
+# consult-appliance-<version>.img, .img.bmap, .img.zst and .sha256.
+#
+# Three stages, each cached outside the clone in $CONSULT_IMAGE_CACHE
+# (default /var/cache/consult-image), keyed by a hash of what goes into it:
+#   1. base tree   mkosi 14 (image/mkosi.conf, mkosi.extra, mkosi.postinst) plus the
+#                  .deb's dependencies; apt's downloads stay in mkosi/ for the next build
+#   2. slot A      the base tree + the .deb (dpkg in systemd-nspawn), units enabled,
+#                  packed: erofs root, ext4 /var, kernel and initrd
+#   3. the disk    ESP (systemd-boot + one UKI per slot) and GPT by systemd-repart:
+#                  always redone, it takes seconds
+# Needs root (mkosi, nspawn). Packages: tools/install-deps.sh image.
+set -euo pipefail
+
+die() { echo "build-image: $*" >&2; exit 1; }
+log() { echo "build-image: $*" >&2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+[ $# -eq 2 ] || die "usage: $0 DEB_DIR OUT_DIR"
+[ "$(id -u)" -eq 0 ] || die "needs root (mkosi and systemd-nspawn build the tree)"
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+image_dir="$here/image"
+deb_dir="$(cd "$1" && pwd)" || die "no such directory: $1"
+out_dir="$2"
+cache="${CONSULT_IMAGE_CACHE:-/var/cache/consult-image}"
+case "$cache/" in "$here"/*) die "CONSULT_IMAGE_CACHE must be outside the clone ($cache)";; esac
+
+for tool in mkosi systemd-nspawn unshare mkfs.erofs mkfs.ext4 mkfs.vfat mmd mcopy objcopy \
+            systemd-repart bmaptool zstd sha256sum dpkg-deb; do
+  command -v "$tool" >/dev/null || die "$tool is missing: run tools/install-deps.sh image"
+done
+
+deb="$(ls -t "$deb_dir"/consult-room_*_amd64.deb 2>/dev/null | head -n1 || true)"
+[ -n "$deb" ] || die "no consult-room_*_amd64.deb in $deb_dir (cpack -G DEB makes it)"
+version="$(dpkg-deb -f "$deb" Version)"
+log "package $(basename "$deb"), image version $version"
+
+t_start=$(now)
+mkdir -p "$cache/mkosi" "$cache/base" "$cache/slot" "$cache/work" "$out_dir"
+# A build interrupted half-way leaves its work directory; it is never reused.
+rm -rf "${cache:?}/work/"*
+
+# Runs a command in a private mount namespace with a tmpfs on /run/systemd/nspawn,
+# where systemd-nspawn keeps its per-container state (the host may have no systemd).
+in_private_mounts() {
+  mkdir -p /run/systemd/nspawn
+  unshare --mount --propagation private -- sh -c \
+    'mount -t tmpfs -o mode=0755 tmpfs /run/systemd/nspawn && exec "$@"' in_private_mounts "$@"
+}
+
+# Runs a command inside a tree, without network.
+in_tree() {
+  local tree="$1"; shift
+  in_private_mounts systemd-nspawn --quiet --directory="$tree" --as-pid2 --register=no --keep-unit \
+    --private-network --link-journal=no --setenv=SYSTEMD_OFFLINE=1 "$@"
+}
+
+# The .deb's run-time dependencies, by name (versions and alternatives after the first
+# dropped): they go into the base tree, so installing a new .deb needs no network.
+deb_depends() {
+  dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' \
+    | grep -v '^$' | sort -u
+}
+mapfile -t depends < <(deb_depends)
+
+# --- 1. The base tree ---------------------------------------------------------------------
+base_key="$(
+  { echo "base-v1"; cat "$image_dir/mkosi.conf" "$image_dir/mkosi.postinst"
+    (cd "$image_dir/mkosi.extra" && find . -print0 | LC_ALL=C sort -z \
+       | xargs -0 stat -c '%n %a %s' && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    printf '%s\n' "${depends[@]}"
+  } | sha256sum | cut -c1-16)"
+base="$cache/base/$base_key/root"
+if [ -d "$base" ]; then
+  log "base tree $base_key: cached"
+else
+  log "base tree $base_key: building with mkosi (cold cache: ~15 min; log in $cache/base/$base_key.log)"
+  t=$(now)
+  work="$cache/work/base-$base_key"
+  mkdir -p "$work"
+  pkg_args=()
+  for p in "${depends[@]}"; do pkg_args+=(--package "$p"); done
+  if ! (cd "$image_dir" && in_private_mounts mkosi --force --cache "$cache/mkosi" \
+          --workspace-dir "$work" --output "$work/root" "${pkg_args[@]}" build) \
+          >"$cache/base/$base_key.log" 2>&1; then
+    tail -n 40 "$cache/base/$base_key.log" >&2
+    die "mkosi failed (full log: $cache/base/$base_key.log)"
+  fi
+  mkdir -p "$cache/base/$base_key"
+  mv "$work/root" "$base"
+  log "base tree built in $(since "$t") s"
+  # Keep the two newest base trees (the previous one helps when switching branches).
+  ls -1dt "$cache/base"/*/ | tail -n +3 | xargs -r rm -rf
+fi
+
+# --- 2. Slot A: the base tree + the .deb, packed ------------------------------------------------
+# The key uses the .deb's control file and file checksums, not the .deb itself: cpack
+# writes a new archive (new time stamps) on every run even when nothing changed.
+deb_key="$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./control ./md5sums | sha256sum | cut -c1-16)"
+slot_key="$(cat "$0" <(echo "$base_key $deb_key") | sha256sum | cut -c1-16)"
+slot="$cache/slot/$slot_key"
+if [ -f "$slot/done" ]; then
+  log "slot A $slot_key: cached"
+else
+  log "slot A $slot_key: installing the .deb and packing the file systems"
+  t=$(now)
+  work="$cache/work/slot-$slot_key"
+  tree="$work/root"
+  mkdir -p "$work"
+  cp -a "$base" "$tree"
+  in_tree "$tree" --bind-ro="$deb:/run/consult-room.deb" dpkg --install /run/consult-room.deb \
+    >"$work/dpkg.log" 2>&1 || {
+    cat "$work/dpkg.log" >&2; die "dpkg could not install $(basename "$deb") into the base tree"; }
+  # The image enables both units (the .deb's postinst enables consultd only on a running
+  # system, and never the kiosk: a workstation must keep its tty1).
+  in_tree "$tree" systemctl enable consultd.service consult-kiosk.service >/dev/null 2>&1
+  # What is in the image, for clinic IT and for the update's changelog.
+  mkdir -p "$tree/usr/share/consult"
+  in_tree "$tree" dpkg-query -W -f '${Package} ${Version}\n' >"$tree/usr/share/consult/image-packages.txt"
+  {
+    echo "IMAGE_ID=consult-appliance"
+    echo "IMAGE_VERSION=$version"
+  } >>"$tree/usr/lib/os-release"
+  # No machine ID in the image, and not "uninitialized" either (mkosi's choice): on a
+  # read-only /etc that would make every boot a first boot. Empty: systemd makes a
+  # transient one per boot (image/README.md, "Not done yet").
+  : >"$tree/etc/machine-id"
+  # Boot files go to the ESP (inside the UKIs), not into the root file system.
+  kernel="$(ls "$tree"/boot/vmlinuz-* | sort -V | tail -n1)"
+  [ -f "$tree/boot/consult-initrd.img" ] || die "the base tree has no initrd (mkosi.postinst)"
+  mkdir -p "$work/out"
+  cp "$kernel" "$work/out/vmlinuz"
+  cp "$tree/boot/consult-initrd.img" "$work/out/initrd"
+  cp "$tree/usr/lib/os-release" "$work/out/os-release"
+  cp "$tree/usr/lib/systemd/boot/efi/linuxx64.efi.stub" "$tree/usr/lib/systemd/boot/efi/systemd-bootx64.efi" "$work/out/"
+  rm -rf "${tree:?}"/boot/* "$tree"/var/cache/apt/* "$tree"/var/lib/apt/lists/* "$tree"/var/log/* \
+         "$tree"/var/cache/debconf/*-old "$tree"/var/lib/dpkg/*-old "$tree"/tmp/* "$tree"/var/tmp/*
+  # /var becomes the data partition (ext4, grown at first boot); / the read-only erofs.
+  mkfs.ext4 -q -F -L consult-data -d "$tree/var" -E root_owner=0:0 "$work/out/var.ext4" 256M >/dev/null \
+    || die "mkfs.ext4 could not pack $tree/var"
+  find "$tree/var" -mindepth 1 -delete
+  nice mkfs.erofs -zlz4hc "$work/out/root.erofs" "$tree" >"$work/erofs.log" 2>&1 \
+    || { cat "$work/erofs.log" >&2; die "mkfs.erofs failed"; }
+  echo "$version" >"$work/out/version"
+  rm -rf "$tree"
+  rm -rf "$slot"; mv "$work/out" "$slot"; touch "$slot/done"
+  log "slot A built in $(since "$t") s"
+  ls -1dt "$cache/slot"/*/ | tail -n +3 | xargs -r rm -rf
+fi
+
+# --- 3. The disk ----------------------------------------------------------------------------
+"$here/tools/image/assemble-disk.sh" "$slot" "$image_dir/mkosi.extra/usr/lib/repart.d" \
+  "$out_dir/consult-appliance-$version.img"
+log "image ready in $(since "$t_start") s"
