@@ -9,6 +9,7 @@
 #include "appliance/store/session_store.hpp"
 #include "appliance/twilio/signature.hpp"
 #include "appliance/version.hpp"
+#include "hwconfig/c_boundary.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -172,7 +173,7 @@ void StatusCallbacks::wake(Lane& lane, ch::milliseconds after) {
                                     [](gpointer p) -> gboolean {
                                         auto* w = static_cast<Wake*>(p);
                                         w->lane->timer = 0;
-                                        w->self->pump(*w->lane);
+                                        at_boundary("status callbacks timer", [w] { w->self->pump(*w->lane); });
                                         return G_SOURCE_REMOVE;
                                     },
                                     new Wake{this, &lane}, [](gpointer p) { delete static_cast<Wake*>(p); });

@@ -1,5 +1,7 @@
 #include "appliance/net/http_client.hpp"
 
+#include "hwconfig/c_boundary.hpp"
+
 #include "appliance/net/context_queue.hpp"
 
 #include <curl/curl.h>
@@ -226,7 +228,9 @@ void HttpClient::Worker::deliver(std::unique_ptr<Transfer> t, const std::shared_
         if (!self->alive.load()) return;
         self->in_flight.fetch_sub(1);
         auto f = std::move(done->on_done);
-        f(std::move(done->response));
+        // Every caller's answer handler runs here, from the main loop: one that throws is
+        // reported, never the end of the daemon.
+        at_boundary("http response", [&] { f(std::move(done->response)); });
     });
 }
 
