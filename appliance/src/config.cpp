@@ -92,6 +92,8 @@ const std::vector<KeySpec>& schema() {
         {"callbacks", "retry_seconds", Kind::Int, 1, 3600, {}, [](Config& c, const std::string& v) { c.callbacks.retry_seconds = to_int(v); }},
         {"email", "smtp_url", Kind::Url, 0, 0, {"smtp", "smtps"}, [](Config& c, const std::string& v) { c.email.smtp_url = v; }},
         {"email", "from", Kind::Email, 0, 0, {}, [](Config& c, const std::string& v) { c.email.from = v; }},
+        {"notify", "channels", Kind::Enum, 0, 0, {"sms", "email", "both", "none"}, [](Config& c, const std::string& v) { c.notify.channels = v; }},
+        {"notify", "prepare_at_booking", Kind::Enum, 0, 0, {"true", "false"}, [](Config& c, const std::string& v) { c.notify.prepare_at_booking = v == "true"; }},
         {"media", "camera", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.media.camera = v; }},
         {"media", "microphone", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.media.microphone = v; }},
         {"media", "speaker", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.media.speaker = v; }},

@@ -221,6 +221,14 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
         std::chrono::seconds(config.cloud.poll_seconds), cloud::storage::kChunkBytes, [&ctx] { return ctx.rooms.running(); }});
     // recording_url (set, or cleared with the cloud copy) goes up now.
     d->uploads_->on_rows_queued([cloud = d->cloud_.get()] { cloud->sync_now(); });
+    // The clinic's backend hears of an upload given up (recording-failed, RecordingUpload).
+    d->uploads_->on_given_up([events = &d->events_](const std::string& session, const std::string& sid,
+                                                    const std::string& why) {
+        room::Event e{room::EventKind::RecordingFailed, session, "doctor", "", "", "", why, 0};
+        e.recording_sid = sid;
+        e.failed_operation = "RecordingUpload";
+        events->publish(e);
+    });
 
     // MP4 (H.264 + AAC, with a full index): every browser's player seeks in it; the
     // kiosk's Chromium would not seek in the WebM the composer otherwise writes.

@@ -103,9 +103,10 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   for (let i = 0; i < appt.dayOffset; ++i) await page.tap('#day-next');
   const row = `#day-list [data-appointment="${appt.id}"]`;
   await until('the booked appointment on the kiosk', () => visible(page, row));
-  assert.equal(await page.evaluate((r) => document.querySelector(r).dataset.status, row), 'scheduled');
+  // Booked through the API, its session was prepared at once (and a confirmation sent, were SMS on).
+  assert.equal(await page.evaluate((r) => document.querySelector(r).dataset.status, row), 'invited');
 
-  // Start: the session is made and, with SMS and email off, the link and its QR code are shown.
+  // Open: with SMS and email off, the link and its QR code are shown.
   await page.tap(`${row} button.primary`);
   await until('the waiting room screen', async () => (await screenOf(page)) === 'waiting');
   // The short link (its code to read out beside it): the QR code carries it, and the

@@ -73,9 +73,11 @@ test('a Firefox patient without H.264 joins, is admitted, and the call runs both
   const doctor = await app.doctorSocket(s.id);
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') console.log('[firefox console]', m.text()); });
-  await page.goto(`${app.base}/v/${s.room}#t=${s.token}`);
+  // Through the short link a patient can type (it forwards to /v/<room>#t=<a fresh token>).
+  await page.goto(s.short);
 
   await until('the pre-call screen', async () => (await state(page)) === 'precall', 30000);
+  assert.ok(page.url().includes(`/v/${s.room}#t=`), page.url());
   await until('the camera preview to play', () => page.evaluate(() => document.getElementById('preview').videoWidth > 0), 20000);
   // The meter needs a running AudioContext, which Firefox starts only with a sound output;
   // this machine has none, so the meter may stay still: the patient can go on anyway
@@ -98,6 +100,9 @@ test('a Firefox patient without H.264 joins, is admitted, and the call runs both
   }, 30000);
   const firstFrameMs = Date.now() - admitted;
   assert.equal(first.videoCodec, 'video/VP8', 'Firefox without OpenH264 gets the VP8 fallback');
+  // Firefox's page reports its first picture: the appliance's join measures count it.
+  await until('the first frame in /metrics', async () => /\nconsult_admit_to_first_frame_seconds_count\{side="patient"\} [1-9]/
+    .test(await (await fetch(`${app.base}/metrics`)).text()), 20000);
   await until('frames advancing', async () => (await inbound(page)).framesDecoded > first.framesDecoded + 20, 20000);
   // Bytes, not energy: with no sound output Firefox decodes but does not play the audio.
   const audio = (await inbound(page)).bytesAudio;

@@ -98,14 +98,14 @@ TEST_F(ApiRoles, EachRouteAnswersEachRoleAsSpecified) {
         return Target{"POST", kAppointments, a.appointment_body(a.next_free_slot(), a.next_patient()), shared_.patient_token};
     };
 
-    // The specification. Every target belongs to doctor_b: "doctor-own" is doctor_b,
+    // The specification (POST /sessions opens the session prepared at booking: 200). Every target belongs to doctor_b: "doctor-own" is doctor_b,
     // "doctor-other" is doctor_a asking for doctor_b's things, "patient-own-session" is the
     // invite token of the session the request names (or of any session, for the rest).
     // GET .../recording answers its allowed callers 404 recording_not_available.
     struct Row { const char* route; Make make; std::array<long, 5> expect; };
     const Row rows[] = {
         //  route                               target         doctor-own  doctor-other  patient  admin  none
-        {"POST   /sessions",                    create,        {201,       403,          403,     201,   401}},
+        {"POST   /sessions",                    create,        {200,       403,          403,     200,   401}},
         {"GET    /sessions?doctor_id=",         list,          {200,       403,          403,     200,   401}},
         {"GET    /sessions/{id}",               get,           {200,       403,          403,     200,   401}},
         {"POST   /sessions/{id}/token",         token,         {200,       403,          403,     200,   401}},
@@ -144,9 +144,12 @@ TEST_F(ApiRoles, EachRouteAnswersEachRoleAsSpecified) {
     bool spare_kept = false;
     for (const auto& t : spare.body["timings"]) spare_kept |= t["id"] == spare_timing_["id"];
     EXPECT_TRUE(spare_kept) << "a refused DELETE removed the timing";
-    EXPECT_TRUE(api.query_column("SELECT id FROM video_consultation_sessions WHERE appointment_id = '" +
-                                 spare_appointment_["id"].get<std::string>() + "'").empty())
-        << "a refused POST /sessions made a session";
+    EXPECT_EQ(api.query_column("SELECT count(*) FROM video_consultation_sessions WHERE appointment_id = '" +
+                               spare_appointment_["id"].get<std::string>() + "'"), std::vector<std::string>{"1"})
+        << "a refused POST /sessions made a session (the one prepared at booking is all there is)";
+    EXPECT_EQ(api.query_column("SELECT count(*) FROM audit_log WHERE action = 'session.open' AND session_id = '" +
+                               spare_appointment_["video_session"]["session_id"].get<std::string>() + "'"),
+              std::vector<std::string>{"0"}) << "a refused POST /sessions opened the prepared session";
 }
 
 TEST_F(ApiRoles, WithoutDoctorIdADoctorSeesOnlyTheirOwn) {
@@ -218,7 +221,7 @@ TEST_F(ApiTest, TokenIssueAdmitAndSessionReadAreInTheAuditLogWithTheClientAddres
     };
     struct Expected { const char* action; std::string actor; const char* role; };
     const Expected expected[] = {
-        {"session.create", kDoctorB, "doctor"}, {"session.join", s.patient_id, "patient"},
+        {"session.open", kDoctorB, "doctor"},   {"session.join", s.patient_id, "patient"},
         {"token.issue", kAdminId, "admin"},     {"session.admit", kDoctorB, "doctor"},
         {"session.read", kDoctorB, "doctor"},
     };
@@ -243,7 +246,8 @@ TEST_F(ApiTest, MetricsCountCreateFailuresTokenRefusalsSessionsDurationsAndNoSho
     ASSERT_EQ(api.call("POST", kSessions + "/" + done.id + "/end", api.doctor_b).status, 200);
     const Session open = api.scheduled_session();
     ASSERT_EQ(api.call("POST", kSessions, api.doctor_b, {{"appointment_id", kUnknownId}, {"duration_minutes", 30}}).status, 422);
-    ASSERT_EQ(api.call("POST", kSessions, api.doctor_b, {{"appointment_id", open.appointment_id}, {"duration_minutes", 30}}).status, 409);
+    const Session live = api.in_progress_session();   // Start on a call in progress
+    ASSERT_EQ(api.call("POST", kSessions, api.doctor_b, {{"appointment_id", live.appointment_id}, {"duration_minutes", 30}}).status, 409);
     ASSERT_EQ(api.call("GET", kSessions, "garbage").status, 401);
     ASSERT_EQ(api.call("GET", kSessions, "").status, 401);
     ASSERT_EQ(api.call("POST", kSessions + "/" + done.id + "/join", done.patient_token).status, 401);

@@ -30,7 +30,7 @@ bool lists_id(const json& rows, const std::string& id) {
 // ---- sessions: happy path ----
 
 TEST_F(ApiTest, CreateSessionAnswersRoomTokensAndAnInviteForThisSessionsPatient) {
-    const json appt = api.book();
+    const json appt = api.unprepared_appointment();
     const std::time_t before = std::time(nullptr);
     auto r = api.call("POST", kSessions, api.doctor_b, {{"appointment_id", appt["id"]}, {"duration_minutes", 25}});
     ASSERT_EQ(r.status, 201) << r.text();
@@ -235,20 +235,33 @@ TEST_F(ApiTest, IllegalTransitionsAre409InvalidTransitionWithTheReason) {
     }
 }
 
-TEST_F(ApiTest, ASecondLiveSessionForAnAppointmentIs409) {
-    const Session s = api.scheduled_session();
+TEST_F(ApiTest, StartOpensTheSessionPreparedAtBookingAndACallInProgressIs409) {
+    const json appt = api.book();
+    ASSERT_TRUE(appt["video_session"].is_object()) << appt.dump();
+    const std::string prepared = appt["video_session"]["session_id"];
+    const std::string short_url = appt["video_session"]["patient_short_url"];
+    EXPECT_NE(short_url.find("/j/"), std::string::npos) << appt.dump();
+    const Session s = api.create_session(appt);
+    EXPECT_EQ(s.id, prepared) << "Start opens the prepared session, it does not make another";
+    EXPECT_EQ(s.created["prepared"], true);
     const json body{{"appointment_id", s.appointment_id}, {"duration_minutes", 30}};
-    EXPECT_TRUE(is_error(api.call("POST", kSessions, api.doctor_b, body), 409, "session_exists"));
+    auto again = api.call("POST", kSessions, api.admin, body);
+    EXPECT_EQ(again.status, 200) << again.text();
+    EXPECT_EQ(again.body["session_id"], prepared);
     ASSERT_EQ(api.call("POST", session_path(s, "join"), s.patient_token).status, 200);
-    EXPECT_TRUE(is_error(api.call("POST", kSessions, api.admin, body), 409, "session_exists"));
-    // Once the call is over the appointment is completed: no new session for it either.
+    EXPECT_EQ(api.call("POST", kSessions, api.doctor_b, body).body["session_id"], prepared) << "waiting: still the same";
     ASSERT_EQ(api.call("POST", session_path(s, "admit"), api.doctor_b).status, 200);
+    EXPECT_TRUE(is_error(api.call("POST", kSessions, api.doctor_b, body), 409, "session_exists"));
+    EXPECT_EQ(api.query_column("SELECT count(*) FROM video_consultation_sessions WHERE appointment_id = '" +
+                               s.appointment_id + "'"), std::vector<std::string>{"1"});
+    // Once the call is over the appointment is completed: no new session for it either.
     ASSERT_EQ(api.call("POST", session_path(s, "end"), api.doctor_b).status, 200);
     EXPECT_TRUE(is_error(api.call("POST", kSessions, api.doctor_b, body), 409, "appointment_closed"));
     // An in-person appointment has no video session.
     auto in_person = api.call("POST", kAppointments, api.admin,
                               api.appointment_body(api.next_free_slot(), api.next_patient(), "in-person"));
     ASSERT_EQ(in_person.status, 201) << in_person.text();
+    EXPECT_TRUE(in_person.body["video_session"].is_null()) << in_person.text();
     EXPECT_TRUE(is_error(api.call("POST", kSessions, api.doctor_b,
                                   {{"appointment_id", in_person.body["id"]}, {"duration_minutes", 30}}),
                          422, "not_a_video_appointment", "appointment_id"));

@@ -82,7 +82,9 @@ protected:
         o.state_dir = state_dir();
         o.args = {"--set", "cloud.url=" + cloud.url(), "--set", std::string("cloud.clinic_id=") + kClinic,
                   "--set", "cloud.poll_seconds=5", "--set", "http.rate_limit_per_minute=1000000",
-                  "--set", "http.rate_limit_burst=100000"};
+                  "--set", "http.rate_limit_burst=100000",
+                  // These tests are about the sync: sessions are made by Start (the journey's own test turns it on).
+                  "--set", "notify.prepare_at_booking=false"};
         o.args.insert(o.args.end(), extra_args.begin(), extra_args.end());
         daemon = std::make_unique<ConsultdProcess>(o);
         if (!daemon->start()) throw std::runtime_error("consultd: " + daemon->start_error());

@@ -37,6 +37,33 @@ TEST_F(CloudFixture, PullsIncrementallyAcrossPagesWithUpdatesCancellationsAndDel
     }, 30s)) << status().dump();
 }
 
+// The patient's journey from the clinic system's side: a pulled video appointment gets
+// its session (pushed back up), a move keeps it, a cancellation cancels it.
+TEST_F(CloudFixture, PulledVideoAppointmentsArePreparedMovedAndCancelled) {
+    seed(3);
+    pair_files(cloud.token(kClinic));
+    extra_args = {"--set", "notify.prepare_at_booking=true"};   // after the fixture's own false: the last one wins
+    start_daemon();
+    ASSERT_TRUE(wait_for([&] { return local_value("SELECT count(*) FROM video_consultation_sessions") == "3"; }, 60s))
+        << status().dump();
+    EXPECT_EQ(local_value("SELECT count(*) FROM short_links"), "3");
+    ASSERT_TRUE(wait_for([&] { return cloud.rows("video_consultation_sessions").size() == 3; }, 30s)) << status().dump();
+    const std::string moved = local_value("SELECT id FROM video_consultation_sessions WHERE appointment_id = '" +
+                                          appointment_id(0) + "'");
+    cloud.control("update", {{"table", "appointments"}, {"id", appointment_id(0)},
+                             {"set", {{"starts_at", "2030-01-07T10:00:00+00:00"}}}});
+    cloud.control("update", {{"table", "appointments"}, {"id", appointment_id(1)}, {"set", {{"status", "cancelled"}}}});
+    sync_now();
+    ASSERT_TRUE(wait_for([&] {
+        return local_value("SELECT status FROM video_consultation_sessions WHERE appointment_id = '" + appointment_id(1) +
+                           "'") == "cancelled" &&
+               local_value("SELECT count(*) FROM appointment_changes") == "0";
+    }, 60s)) << status().dump();
+    EXPECT_EQ(local_value("SELECT id || ' ' || status FROM video_consultation_sessions WHERE appointment_id = '" +
+                          appointment_id(0) + "'"), moved + " scheduled") << "a move keeps the room and the link";
+    EXPECT_EQ(local_value("SELECT count(*) FROM video_consultation_sessions"), "3");
+}
+
 TEST_F(CloudFixture, PushesSessionsAndParticipantsAsUpserts) {
     start_paired(3);
     auto [session, patient] = create_session(0, token("doctor", kDoctor));

@@ -97,6 +97,11 @@ protected:
         return st.step() ? st.text(0) : "<none>";
     }
 
+    std::string scalar(const std::string& sql) {
+        auto st = db_.prepare(sql);
+        return st.step() ? st.text(0) : "<none>";
+    }
+
     bool spin_until(const std::function<bool()>& done, std::chrono::seconds limit) {
         const auto until = std::chrono::steady_clock::now() + limit;
         while (!done() && std::chrono::steady_clock::now() < until) {
@@ -162,9 +167,14 @@ TEST_F(UploaderTest, ARefusedTokenWaitsAndAFileOverTheBucketsLimitIsGivenUp) {
     ready_recording(5000);
     ASSERT_TRUE(Credentials(dir_.path()).store("cloud-device-token", "not.a.token"));
     auto up = make();
+    std::vector<std::string> given_up;   // what the daemon turns into recording-failed (RecordingUpload)
+    up->on_given_up([&](const std::string& session, const std::string& sid, const std::string& why) {
+        given_up.push_back(session + " " + sid + " " + why);
+    });
     up->start();
     ASSERT_TRUE(spin_until([&] { return upload("attempts") == "1"; }, 30s));
     EXPECT_EQ(upload("state"), "pending");
+    EXPECT_TRUE(given_up.empty()) << "a refusal that may pass is not a failure yet";
     EXPECT_NE(upload("last_error").find("403 AccessDenied"), std::string::npos) << upload("last_error");
     EXPECT_GT(upload("next_attempt_at"), store::iso_utc(std::time(nullptr) + 14 * 60)) << "not before 15 minutes";
 
@@ -176,6 +186,10 @@ TEST_F(UploaderTest, ARefusedTokenWaitsAndAFileOverTheBucketsLimitIsGivenUp) {
     ASSERT_TRUE(spin_until([&] { return upload("state") == "failed"; }, 30s)) << upload("last_error");
     EXPECT_NE(upload("last_error").find("413"), std::string::npos) << upload("last_error");
     EXPECT_TRUE(storage_.objects().empty());
+    ASSERT_EQ(given_up.size(), 1u);
+    const std::string sid = scalar("SELECT recording_sid FROM recordings");
+    EXPECT_EQ(given_up[0].rfind(scalar("SELECT session_id FROM recordings") + " " + sid + " ", 0), 0u) << given_up[0];
+    EXPECT_NE(given_up[0].find("413"), std::string::npos) << given_up[0];
 }
 
 TEST_F(UploaderTest, AnOutageIsWaitedOutAndTheUploadArrivesAfterIt) {

@@ -85,6 +85,10 @@ protected:
         if (!eventually([&] { return !messages_to(phone_of(patient)).empty(); })) return {};
         return messages_to(phone_of(patient))[0]["sid"];
     }
+    // The session's short-link code.
+    std::string code_of(const std::string& session) const {
+        return api_.query_column("SELECT code FROM short_links WHERE session_id = '" + session + "'").at(0);
+    }
     std::string phone_of(const std::string& patient) const {
         return api_.query_column("SELECT phone FROM patients WHERE id = '" + patient + "'").at(0);
     }

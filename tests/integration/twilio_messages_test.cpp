@@ -13,7 +13,8 @@ TEST_F(MessagingTest, InviteGoesBySmsWithTheLinkAndTheStatusCallback) {
     ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
     const auto m = messages_to(phone_of(s.patient_id))[0];
     EXPECT_EQ(m["from"], kFrom);
-    EXPECT_NE(m["body"].get<std::string>().find("/v/" + s.room + "#t="), std::string::npos) << m["body"];
+    // Booked through the API: the confirmation carries the short link, which mints a token when opened.
+    EXPECT_NE(m["body"].get<std::string>().find("/j/" + code_of(s.id)), std::string::npos) << m["body"];
     EXPECT_EQ(m["_status_callback"], "http://127.0.0.1:" + std::to_string(api_.proc().port()) +
                                          "/api/webhooks/twilio/message-status");
     ASSERT_TRUE(eventually([&] { return stored_status(m["sid"]) == "queued"; }));
@@ -94,7 +95,7 @@ TEST_F(MessagingTest, UndeliveredSmsFallsBackToEmail) {
     const std::string mail = emails()[0];
     EXPECT_NE(mail.find("To: patient.one@example.org\r\n"), std::string::npos);
     EXPECT_NE(mail.find("From: " + kClinicEmail + "\r\n"), std::string::npos);
-    EXPECT_NE(mail.find("/v/" + s.room + "#t="), std::string::npos);
+    EXPECT_NE(mail.find("/j/" + code_of(s.id)), std::string::npos) << mail;
     auto detail = api_.call("GET", kSessions + "/" + s.id, api_.admin);
     EXPECT_EQ(detail.body["invite"]["channel"], "email") << detail.text();
     EXPECT_EQ(detail.body["invite"]["sms_error"]["code"], 30003);
@@ -103,10 +104,10 @@ TEST_F(MessagingTest, UndeliveredSmsFallsBackToEmail) {
 }
 
 TEST_F(MessagingTest, OptedOutPatientGetsEmailInstead) {
-    auto appt = api_.book();
-    set_email(appt["patient_id"], "patient.two@example.org");
-    twilio_.control("opt_out", {{"number", phone_of(appt["patient_id"])}});
-    auto s = api_.create_session(appt);
+    const std::string patient = api_.next_patient();
+    set_email(patient, "patient.two@example.org");
+    twilio_.control("opt_out", {{"number", phone_of(patient)}});
+    auto s = api_.create_session(api_.book(patient));
     ASSERT_TRUE(eventually([&] { return emails().size() == 1; })) << api_.proc().stderr_text();
     EXPECT_TRUE(messages_to(phone_of(s.patient_id)).empty());
     EXPECT_EQ(api_.query_column("SELECT status || ' ' || error_code FROM outbound_messages WHERE channel = 'sms'"),
@@ -259,22 +260,24 @@ TEST_F(MessagingTest, KioskResendsAFailedInviteOrSendsItByEmail) {
 TEST_F(MessagingTest, TheDaemonsClockSendsTheReminderOnce) {
     auto s = api_.scheduled_session();
     ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 1; }));
-    // The slot moves to 10 minutes from now, and the session was made well before.
-    exec_sql(api_.db_path(), "UPDATE appointments SET starts_at = '" + api::iso_utc(std::time(nullptr) + 600) +
-                                 "' WHERE id = '" + s.appointment_id + "'");
+    // The slot moves to 10 minutes from now (the patient hears of the move), and the
+    // session was made well before.
     exec_sql(api_.db_path(), "UPDATE video_consultation_sessions SET created_at = '" +
                                  api::iso_utc(std::time(nullptr) - 3600) + "' WHERE id = '" + s.id + "'");
-    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 2; }, 40s));   // a 15 s clock
+    exec_sql(api_.db_path(), "UPDATE appointments SET starts_at = '" + api::iso_utc(std::time(nullptr) + 600) +
+                                 "' WHERE id = '" + s.appointment_id + "'");
+    ASSERT_TRUE(eventually([&] { return messages_to(phone_of(s.patient_id)).size() == 3; }, 40s));   // a 15 s clock
     const auto sent = messages_to(phone_of(s.patient_id));
-    EXPECT_NE(sent[1]["body"].get<std::string>().find("reminder"), std::string::npos) << sent[1]["body"];
-    EXPECT_NE(sent[1]["body"].get<std::string>().find("/v/" + s.room + "#t="), std::string::npos);
+    EXPECT_NE(sent[1]["body"].get<std::string>().find("has moved to"), std::string::npos) << sent[1]["body"];
+    EXPECT_NE(sent[2]["body"].get<std::string>().find("reminder"), std::string::npos) << sent[2]["body"];
+    EXPECT_NE(sent[2]["body"].get<std::string>().find("/v/" + s.room + "#t="), std::string::npos);
     // One more pass of the clock, counted by the daemon itself: nothing new.
     const std::string ticks = "consult_patient_message_clock_ticks_total";
     auto passes = [&] { return metric_value(api_.call("GET", "/metrics", "").raw.body, ticks); };
     const double seen = passes();
     ASSERT_GE(seen, 1);
     ASSERT_TRUE(eventually([&] { return passes() > seen; }, 40s));
-    EXPECT_EQ(messages_to(phone_of(s.patient_id)).size(), 2u);
+    EXPECT_EQ(messages_to(phone_of(s.patient_id)).size(), 3u);
 }
 
 }  // namespace

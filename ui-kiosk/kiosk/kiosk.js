@@ -280,7 +280,11 @@ async function startAppointment(appt) {
   }
 }
 
+// A session not started yet (prepared at booking, or by an earlier Start) opens through
+// Start, which answers with the invite's state: the link and QR code when no message
+// reached the patient. A call in progress is simply rejoined.
 function openAppointment(appt) {
+  if (appt.session.status === 'scheduled' || appt.session.status === 'waiting') return startAppointment(appt);
   enterRoom({ sessionId: appt.session.id, patientName: appt.patient.name, appointment: appt }, null);
 }
 

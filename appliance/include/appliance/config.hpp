@@ -59,6 +59,12 @@ struct Config {
         std::string smtp_url;                 // empty: email off
         std::string from;
     } email;
+    // What patients hear and how (the patient's own choice, from the clinic's patient row,
+    // comes first; `channels` is the clinic's default for patients who made none).
+    struct Notify {
+        std::string channels = "sms";         // sms | email | both | none (sms/email: the other only as a backup)
+        bool prepare_at_booking = true;       // a video appointment gets its session and confirmation when booked
+    } notify;
     struct Media {
         std::string camera = "auto";
         std::string microphone = "auto";

@@ -73,7 +73,9 @@ RecordingFacts recording_facts(store::Database& db, const room::Event& e, const 
     rec.recording_sid = e.recording_sid;
     rec.recording_uri = base_url + "/api/video-consultations/sessions/" + e.session_id + "/recording";
     rec.media_uri = rec.recording_uri + "/media";
-    rec.failed_operation = e.part > 0 ? "RecordingComplete" : "RecordingStart";
+    rec.failed_operation = !e.failed_operation.empty() ? e.failed_operation
+                           : e.part > 0                ? "RecordingComplete"
+                                                       : "RecordingStart";
     store::RecordingStore rs(db);
     auto row = rs.for_session(e.session_id);
     if (!row) return rec;

@@ -365,7 +365,9 @@ void RecordingUploader::try_later(const std::string& why, ch::seconds at_least) 
 void RecordingUploader::give_up(const std::string& why) {
     store::UploadStore(db_).failed(job_->row.recording_id, why);
     log::error("recording upload given up: " + why, {{"SESSION_ID", job_->row.session_id}});
+    const store::UploadJob row = job_->row;
     job_.reset();
+    if (on_given_up_) on_given_up_(row.session_id, row.recording_sid, why);
     schedule(ch::milliseconds(0));
 }
 

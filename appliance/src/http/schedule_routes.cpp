@@ -1,9 +1,13 @@
-// Timings, availability and appointments.
+// Timings, availability, appointments, and how each patient wants to hear from the clinic.
 #include "appliance/domain/errors.hpp"
+#include "appliance/domain/short_code.hpp"
 #include "appliance/http/auth.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/http/validation.hpp"
+#include "appliance/log.hpp"
+#include "appliance/notify/messaging.hpp"
 #include "appliance/store/schedule_store.hpp"
+#include "appliance/store/short_link_store.hpp"
 
 namespace consult::http {
 
@@ -94,6 +98,24 @@ Response list_appointments(const ScheduleDeps& deps, const Request& req) {
     return Response::json(200, {{"appointments", out}});
 }
 
+// A video appointment's session and confirmation, made as it is booked; a failure here
+// leaves the booking standing and the appointment queued for the messaging clock.
+nlohmann::json prepare(const ScheduleDeps& deps, const std::string& appointment_id) {
+    if (!deps.messaging) return nullptr;
+    try {
+        auto outcome = deps.messaging->journey().process(appointment_id, std::time(nullptr));
+        if (!outcome.session_id) return nullptr;
+        const std::string code = store::ShortLinkStore(deps.db).code_for(*outcome.session_id);
+        return {{"session_id", *outcome.session_id},
+                {"patient_short_url", deps.public_base_url + "/j/" + code},
+                {"patient_code", domain::spoken_short_code(code)},
+                {"confirmation", deps.messaging->notifier().invite_summary(*outcome.session_id)}};
+    } catch (const std::exception& e) {
+        log::error(std::string("booking's session not prepared yet: ") + e.what(), {{"APPOINTMENT_ID", appointment_id}});
+        return nullptr;
+    }
+}
+
 Response book_appointment(const ScheduleDeps& deps, const Request& req) {
     Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
     auto b = req.json_body();
@@ -107,7 +129,39 @@ Response book_appointment(const ScheduleDeps& deps, const Request& req) {
     doctor_scope(c, a.doctor_id);
     auto row = store::ScheduleStore(deps.db).book(a);
     audit(deps, c, "appointment.book", std::nullopt, {{"appointment_id", row.id}});
-    return Response::json(201, store::to_json(row));
+    auto out = store::to_json(row);
+    out["video_session"] = prepare(deps, row.id);
+    return Response::json(201, out);
+}
+
+Response patient_notifications(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
+    const auto id = path_uuid(req, "id");
+    auto choice = store::ScheduleStore(deps.db).notify_via(id);
+    if (!choice) throw ApiError(404, "patient_not_found", "no such patient");
+    audit(deps, c, "patient.notifications_read", std::nullopt, {{"patient_id", id}});
+    return Response::json(200, {{"patient_id", id},
+                                {"notify_via", *choice ? nlohmann::json(**choice) : nlohmann::json(nullptr)},
+                                {"editable", !deps.cloud_paired}});
+}
+
+Response set_patient_notifications(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
+    const auto id = path_uuid(req, "id");
+    auto body = req.json_body();
+    std::optional<std::string> choice;
+    if (!body.contains("notify_via")) throw ApiError(400, "missing_field", "notify_via is required", "notify_via");
+    if (!body["notify_via"].is_null()) choice = require_enum(body, "notify_via", {"sms", "email", "both", "none"});
+    if (deps.cloud_paired)
+        throw ApiError(409, "managed_by_cloud",
+                       "patients belong to the clinic system on this box: change the choice there (notify_via)");
+    if (!store::ScheduleStore(deps.db).set_notify_via(id, choice))
+        throw ApiError(404, "patient_not_found", "no such patient");
+    audit(deps, c, "patient.notifications_set", std::nullopt,
+          {{"patient_id", id}, {"notify_via", choice.value_or("default")}});
+    return Response::json(200, {{"patient_id", id},
+                                {"notify_via", choice ? nlohmann::json(*choice) : nlohmann::json(nullptr)},
+                                {"editable", true}});
 }
 
 }  // namespace
@@ -123,6 +177,8 @@ void add_schedule_routes(Router& r, const ScheduleDeps& deps) {
     r.add("GET", "/api/video-consultations/availability", bind(availability));
     r.add("GET", "/api/appointments", bind(list_appointments));
     r.add("POST", "/api/appointments", bind(book_appointment));
+    r.add("GET", "/api/patients/{id}/notifications", bind(patient_notifications));
+    r.add("PUT", "/api/patients/{id}/notifications", bind(set_patient_notifications));
 }
 
 }  // namespace consult::http

@@ -6,6 +6,7 @@
 #include "appliance/domain/errors.hpp"
 #include "appliance/log.hpp"
 #include "appliance/notify/messaging.hpp"
+#include "appliance/store/cloud_rows.hpp"
 #include "appliance/store/rating_store.hpp"
 #include "appliance/store/schedule_store.hpp"
 #include "appliance/store/session_store.hpp"
@@ -78,10 +79,14 @@ Response create_session(const SessionDeps& deps, const Request& req) {
         if (!appt) throw ApiError(422, "appointment_not_found", "no appointment " + appointment_id, "appointment_id");
         if (c.is(Role::Doctor) && appt->doctor_id != c.claims.identity)
             throw ApiError(403, "forbidden", "this is another doctor's appointment");
-        auto s = store::SessionStore(deps.db).create(appointment_id, duration, c.claims.identity);
+        // A session prepared at booking (or by an earlier Start) is the one Start opens.
+        store::SessionStore sessions(deps.db);
+        const auto prepared = store::unstarted_sessions_of(deps.db, appointment_id);
+        const bool existed = !prepared.empty();
+        auto s = existed ? *sessions.find(prepared.front()) : sessions.create(appointment_id, duration, c.claims.identity);
         auto doctor = issue(deps, s.doctor_id, Role::Doctor, std::nullopt);
         auto patient = issue(deps, s.patient_id, Role::Patient, s.id);
-        audit(deps, c, "session.create", s.id);
+        audit(deps, c, existed ? "session.open" : "session.create", s.id);
         const std::string invite_url = deps.public_base_url + "/v/" + s.room_name + "#t=" + patient.token;
         const std::string code = store::ShortLinkStore(deps.db).code_for(s.id);
         const std::string short_url = deps.public_base_url + "/j/" + code;
@@ -91,7 +96,8 @@ Response create_session(const SessionDeps& deps, const Request& req) {
             invite["code"] = domain::spoken_short_code(code);
         }
         if (auto warning = net::public_url_warning(deps.public_base_url)) invite["warning"] = *warning;
-        return Response::json(201, {{"session_id", s.id},
+        return Response::json(existed ? 200 : 201, {{"session_id", s.id},
+                                    {"prepared", existed},
                                     {"room_name", s.room_name},
                                     {"doctor_token", doctor.token},
                                     {"patient_invite_url", invite_url},

@@ -6,7 +6,7 @@ namespace consult::notify {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kPurposes{"invite", "reminder", "ready", "summary"};
+constexpr std::array<std::string_view, 6> kPurposes{"invite", "reminder", "ready", "summary", "update", "cancellation"};
 
 }  // namespace
 
@@ -22,7 +22,7 @@ std::optional<Purpose> parse_purpose(std::string_view s) {
 nlohmann::json to_json(const MessageRow& m) {
     nlohmann::json j{{"id", m.id},           {"purpose", m.purpose},       {"channel", m.channel},
                      {"status", m.status},   {"attempts", m.attempts},     {"created_at", m.created_at},
-                     {"updated_at", m.updated_at}};
+                     {"updated_at", m.updated_at}, {"about", m.about}};
     j["provider_sid"] = m.provider_sid ? nlohmann::json(*m.provider_sid) : nlohmann::json(nullptr);
     j["error"] = nullptr;
     if (m.error_code || m.error_message)

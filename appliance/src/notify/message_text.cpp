@@ -12,9 +12,14 @@ std::string format_when(std::time_t t) {
 
 std::string sms_text(Purpose purpose, const MessageFacts& f) {
     const std::string when = format_when(f.starts_at);
+    const std::string call = f.clinic_phone.empty() ? "contact the clinic" : "call " + f.clinic_phone;
     switch (purpose) {
     case Purpose::Invite:
         return f.clinic_name + ": your video consultation is at " + when + ". Join here: " + f.link;
+    case Purpose::Update:
+        return f.clinic_name + ": your video consultation has moved to " + when + ". Join here: " + f.link;
+    case Purpose::Cancellation:
+        return f.clinic_name + ": your video consultation at " + when + " is cancelled. To book again, " + call + ".";
     case Purpose::Reminder:
         return f.clinic_name + ": reminder, your video consultation starts at " + when + ". Join here: " + f.link;
     case Purpose::Ready:
@@ -35,6 +40,14 @@ EmailText email_text(Purpose purpose, const MessageFacts& f) {
                 "Hello,\n\nyour video consultation with " + f.clinic_name + " is at " + when +
                     ".\n\nJoin from your phone or computer with this link:\n" + f.link +
                     "\n\nOpen it a few minutes early to check your camera and microphone." + sign};
+    case Purpose::Update:
+        return {"Your video consultation has moved to " + when,
+                "Hello,\n\nyour video consultation with " + f.clinic_name + " has moved to " + when +
+                    ".\n\nJoin with this link:\n" + f.link + sign};
+    case Purpose::Cancellation:
+        return {"Your video consultation at " + when + " is cancelled",
+                "Hello,\n\nyour video consultation with " + f.clinic_name + " at " + when +
+                    " is cancelled.\n\nTo book again, contact the clinic the usual way" + contact + "." + sign};
     case Purpose::Reminder:
         return {"Reminder: video consultation at " + when,
                 "Hello,\n\nyour video consultation with " + f.clinic_name + " starts at " + when +

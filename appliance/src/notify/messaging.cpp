@@ -125,6 +125,7 @@ std::unique_ptr<Messaging> Messaging::create(const Config& config, const std::fi
         p.email = std::make_unique<SmtpEmail>(std::move(s));
     }
     m->notifier_ = std::make_unique<Notifier>(db, config, tokens, p.sms.get(), p.email.get(), &metrics);
+    m->journey_ = std::make_unique<Journey>(db, config, *m->notifier_, &metrics);
     m->ice_ = std::make_unique<twilio::IceServers>(p.rest.get(), config.media.stun_servers);
     if (!p.rest && config.media.stun_servers.empty())
         log::warning("no TURN (Twilio off) and no [media] stun_servers: patients behind NAT may not connect");
@@ -138,6 +139,7 @@ std::unique_ptr<Messaging> Messaging::create(const Config& config, const std::fi
 Messaging::~Messaging() {
     if (clock_) g_source_remove(clock_);
     // The notifier and the ICE cache go before the clients they call into.
+    journey_.reset();
     notifier_.reset();
     ice_.reset();
 }
@@ -145,8 +147,15 @@ Messaging::~Messaging() {
 void Messaging::start_clock(unsigned seconds) {
     if (clock_) return;
     auto tick = [](gpointer self) -> gboolean {
+        auto* m = static_cast<Messaging*>(self);
+        const std::time_t now = std::time(nullptr);
         try {
-            static_cast<Messaging*>(self)->notifier_->tick(std::time(nullptr));
+            m->journey_->tick(now);
+        } catch (const std::exception& e) {
+            log::error(std::string("appointment changes not handled: ") + e.what());
+        }
+        try {
+            m->notifier_->tick(now);
         } catch (const std::exception& e) {
             log::error(std::string("messaging tick failed: ") + e.what());
         }

@@ -20,9 +20,27 @@ std::time_t parse_time(const std::string& iso) { return domain::parse_iso(iso).v
 
 struct Notifier::Recipient {
     std::string session_id, room, session_status, patient_id, clinic_name, clinic_phone;
-    std::optional<std::string> phone, email;
+    std::optional<std::string> phone, email, short_code;
+    std::string notify_via;      // the patient's choice, else the clinic's default
+    std::string starts_iso;      // what `about` holds for this appointment time
     std::time_t starts_at = 0, created_at = 0;
 };
+
+namespace {
+
+// Reminders and updates go once per appointment time; everything else once per session.
+bool once_per_time(Purpose p) { return p == Purpose::Reminder || p == Purpose::Update; }
+
+// Whether a message of `p` may go to a session in this state.
+bool fits_state(Purpose p, const std::string& status) {
+    if (p == Purpose::Summary) return status == "completed";
+    if (p == Purpose::Cancellation) return status == "cancelled";
+    return is_open(status);
+}
+
+bool reached_no_one(const MessageRow& m) { return m.status == "failed" || twilio::is_failure(m.status); }
+
+}  // namespace
 
 std::string describe_twilio_error(std::optional<int> code) {
     static constexpr std::array<std::pair<int, const char*>, 10> kText{{
@@ -76,14 +94,31 @@ std::optional<Notifier::Recipient> Notifier::recipient(const std::string& sessio
     r.email = row->email;
     r.clinic_name = row->clinic_name;
     r.clinic_phone = row->clinic_phone.value_or("");
+    r.short_code = row->short_code;
+    r.notify_via = row->notify_via.value_or(config_.notify.channels);
+    r.starts_iso = row->starts_at;
     return r;
 }
 
-std::optional<Channel> Notifier::channel_for(const Recipient& r, Purpose p) {
-    const bool sms_ok = sms_ && r.phone && !r.phone->empty() && p != Purpose::Summary && !messages_.opted_out(r.patient_id);
-    if (sms_ok) return Channel::Sms;
-    if (email_ && r.email && !r.email->empty()) return Channel::Email;
-    return std::nullopt;
+bool Notifier::can_use(const Recipient& r, Channel c, Purpose p) {
+    if (c == Channel::Email) return email_ && r.email && !r.email->empty();
+    return sms_ && r.phone && !r.phone->empty() && p != Purpose::Summary && !messages_.opted_out(r.patient_id);
+}
+
+std::vector<Channel> Notifier::channels_for(const Recipient& r, Purpose p) {
+    if (r.notify_via == "none") return {};
+    if (r.notify_via == "both") {
+        std::vector<Channel> out;
+        for (Channel c : {Channel::Sms, Channel::Email})
+            if (can_use(r, c, p)) out.push_back(c);
+        return out;
+    }
+    // The chosen channel first; the other only when the chosen one cannot reach the patient.
+    const Channel first = r.notify_via == "email" ? Channel::Email : Channel::Sms;
+    const Channel second = first == Channel::Sms ? Channel::Email : Channel::Sms;
+    if (can_use(r, first, p)) return {first};
+    if (can_use(r, second, p)) return {second};
+    return {};
 }
 
 std::string Notifier::patient_link(const Recipient& r) {
@@ -95,22 +130,27 @@ std::string Notifier::patient_link(const Recipient& r) {
 
 std::optional<MessageRow> Notifier::start(const std::string& session_id, Purpose p, const std::string& link) {
     auto r = recipient(session_id);
-    if (!r) return std::nullopt;
-    // Only the note after the call goes to a session that is no longer waiting to start.
-    if ((p == Purpose::Summary) == is_open(r->session_status)) return std::nullopt;
+    if (!r || !fits_state(p, r->session_status)) return std::nullopt;
     for (const auto& m : messages_.for_session(session_id))
-        if (m.purpose == purpose_name(p)) return std::nullopt;   // sent (or tried) already
-    auto channel = channel_for(*r, p);
-    if (!channel) return std::nullopt;
-    auto row = messages_.reserve(session_id, r->patient_id, purpose_name(p), channel_name(*channel));
-    if (!row) return std::nullopt;
-    dispatch(*row, *r, link);
-    return messages_.find(row->id);
+        if (m.purpose == purpose_name(p) && (!once_per_time(p) || m.about == r->starts_iso))
+            return std::nullopt;   // sent (or tried) already
+    std::optional<MessageRow> first;
+    for (Channel channel : channels_for(*r, p)) {
+        auto row = messages_.reserve(session_id, r->patient_id, purpose_name(p), channel_name(channel), r->starts_iso);
+        if (!row) continue;
+        dispatch(*row, *r, link);
+        if (!first) first = messages_.find(row->id);
+    }
+    return first;
 }
 
 void Notifier::dispatch(const MessageRow& row, const Recipient& r, std::string link) {
     const auto purpose = parse_purpose(row.purpose).value_or(Purpose::Invite);
-    if (link.empty() && purpose != Purpose::Summary) link = patient_link(r);
+    // Sent ahead (a confirmation, an update): the short link, which makes a fresh token
+    // when opened; close to the time: the patient page's own link with a token.
+    const bool ahead = purpose == Purpose::Invite || purpose == Purpose::Update;
+    if (link.empty() && ahead && r.short_code) link = config_.public_base_url() + "/j/" + *r.short_code;
+    if (link.empty() && purpose != Purpose::Summary && purpose != Purpose::Cancellation) link = patient_link(r);
     const MessageFacts facts{r.clinic_name, r.starts_at, link, r.clinic_phone};
     in_flight_.insert(row.id);
     log::info("sending " + row.purpose + " by " + row.channel, {{"SESSION_ID", row.session_id}, {"MESSAGE_ID", row.id}});
@@ -147,19 +187,24 @@ void Notifier::finished(const std::string& row_id, const SendOutcome& o) {
                   {"TWILIO_ERROR", o.error_code ? std::to_string(*o.error_code) : ""},
                   {"ATTEMPTS", std::to_string(o.attempts)}});
     if (o.error_code == twilio::kErrorOptedOut) messages_.opt_out(row->patient_id, *o.error_code);
-    fall_back_to_email(*messages_.find(row_id));
+    fall_back(*messages_.find(row_id));
 }
 
-void Notifier::fall_back_to_email(const MessageRow& failed) {
-    if (failed.channel != "sms" || !email_) return;
+void Notifier::fall_back(const MessageRow& failed) {
     auto r = recipient(failed.session_id);
-    if (!r || !r->email || r->email->empty()) return;
+    if (!r || r->notify_via == "both" || r->notify_via == "none") return;
     const auto purpose = parse_purpose(failed.purpose).value_or(Purpose::Invite);
     // A late failure of "ready" or a reminder after the call is over helps no one.
-    if (purpose != Purpose::Invite && purpose != Purpose::Summary && !is_open(r->session_status)) return;
-    auto row = messages_.reserve(failed.session_id, failed.patient_id, purpose_name(purpose), channel_name(Channel::Email));
+    if (!fits_state(purpose, r->session_status)) return;
+    const Channel other = failed.channel == "sms" ? Channel::Email : Channel::Sms;
+    // SMS is the backup of an email only for a patient who chose email.
+    if (other == Channel::Sms && r->notify_via != "email") return;
+    if (!can_use(*r, other, purpose)) return;
+    auto row = messages_.reserve(failed.session_id, failed.patient_id, purpose_name(purpose), channel_name(other),
+                                 failed.about);
     if (!row) return;
-    log::info("falling back to email", {{"SESSION_ID", failed.session_id}, {"MESSAGE_ID", row->id}});
+    log::info("falling back to " + std::string(channel_name(other)),
+              {{"SESSION_ID", failed.session_id}, {"MESSAGE_ID", row->id}});
     dispatch(*row, *r, {});
 }
 
@@ -167,6 +212,7 @@ nlohmann::json Notifier::state_of(const std::optional<MessageRow>& row, const st
     if (!row) {
         std::string reason;
         if (!sms_ && !email_) reason = "SMS and email are off on this appliance; give the patient the link";
+        else if (r && r->notify_via == "none") reason = "the patient asked for no messages; give the patient the link";
         else if (r && !r->phone && !r->email) reason = "the patient has no phone number or email address";
         else reason = "no way to reach the patient is switched on; give the patient the link";
         nlohmann::json j{{"channel", "none"}, {"status", "not_sent"}, {"reason", reason}};
@@ -196,6 +242,30 @@ nlohmann::json Notifier::doctor_ready(const std::string& session_id) {
     return state_of(row, {}, r ? &*r : nullptr);
 }
 
+std::optional<MessageRow> Notifier::confirm(const std::string& session_id) {
+    return start(session_id, Purpose::Invite);
+}
+
+std::optional<MessageRow> Notifier::rescheduled(const std::string& session_id) {
+    auto r = recipient(session_id);
+    if (!r || !is_open(r->session_status)) return std::nullopt;
+    // What the patient was last told (an invite or an update that reached them).
+    std::optional<MessageRow> told;
+    for (const auto& m : messages_.for_session(session_id))
+        if ((m.purpose == "invite" || m.purpose == "update") && !reached_no_one(m)) told = m;
+    if (!told || told->about.empty() || told->about == r->starts_iso) return std::nullopt;
+    return start(session_id, Purpose::Update);
+}
+
+std::optional<MessageRow> Notifier::cancelled(const std::string& session_id) {
+    bool told = false;
+    for (const auto& m : messages_.for_session(session_id))
+        if ((m.purpose == "invite" || m.purpose == "update" || m.purpose == "reminder") && !reached_no_one(m)) told = true;
+    // Nobody tells a patient that something they never heard of is off.
+    if (!told) return std::nullopt;
+    return start(session_id, Purpose::Cancellation);
+}
+
 nlohmann::json Notifier::resend_invite(const std::string& session_id, Channel channel) {
     auto r = recipient(session_id);
     if (!r) throw InviteRefused("session_not_found", "no such session");
@@ -214,7 +284,9 @@ nlohmann::json Notifier::resend_invite(const std::string& session_id, Channel ch
         if (m.purpose == "invite" && m.channel == channel_name(channel)) row = m;
     if (row && (in_flight_.contains(row->id) || !messages_.retry_failed(row->id)))
         throw InviteRefused("invite_already_sent", "the invite is " + row->status + " by " + row->channel);
-    if (!row) row = messages_.reserve(session_id, r->patient_id, purpose_name(Purpose::Invite), channel_name(channel));
+    if (!row)
+        row = messages_.reserve(session_id, r->patient_id, purpose_name(Purpose::Invite), channel_name(channel),
+                                r->starts_iso);
     if (!row) throw InviteRefused("invite_already_sent", "the invite was just sent");
     log::info("invite sent again on request", {{"SESSION_ID", session_id}, {"MESSAGE_ID", row->id}});
     dispatch(*messages_.find(row->id), *r, {});
@@ -265,7 +337,7 @@ bool Notifier::message_status(const std::string& provider_sid, const std::string
     log::info("message " + m.purpose + " is " + status, {{"SESSION_ID", m.session_id}, {"MESSAGE_ID", m.id},
                                                          {"TWILIO_ERROR", error_code ? std::to_string(*error_code) : ""}});
     if (error_code == twilio::kErrorOptedOut) messages_.opt_out(m.patient_id, *error_code);
-    if (twilio::is_failure(status) || error_code == twilio::kErrorOptedOut) fall_back_to_email(m);
+    if (twilio::is_failure(status) || error_code == twilio::kErrorOptedOut) fall_back(m);
     return true;
 }
 

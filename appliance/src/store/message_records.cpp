@@ -6,7 +6,7 @@ namespace {
 
 constexpr const char* kSelect =
     "SELECT id, session_id, patient_id, purpose, channel, status, provider_sid, error_code, error_message, "
-    "attempts, created_at, updated_at FROM outbound_messages ";
+    "attempts, created_at, updated_at, about FROM outbound_messages ";
 
 MessageRow read_row(const Statement& st) {
     MessageRow m;
@@ -22,6 +22,7 @@ MessageRow read_row(const Statement& st) {
     m.attempts = int(st.integer(9));
     m.created_at = st.text(10);
     m.updated_at = st.text(11);
+    m.about = st.text(12);
     return m;
 }
 
@@ -41,13 +42,14 @@ std::optional<MessageRow> MessageRecords::select_one(const char* where, const st
 }
 
 std::optional<MessageRow> MessageRecords::reserve(const std::string& session_id, const std::string& patient_id,
-                                                  std::string_view purpose, std::string_view channel) {
+                                                  std::string_view purpose, std::string_view channel,
+                                                  std::string_view about) {
     const std::string id = new_uuid(), now = now_iso();
-    db_.prepare("INSERT INTO outbound_messages(id, session_id, patient_id, purpose, channel, status, created_at, "
-                "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6) "
-                "ON CONFLICT(session_id, purpose, channel) DO NOTHING")
+    db_.prepare("INSERT INTO outbound_messages(id, session_id, patient_id, purpose, channel, about, status, created_at, "
+                "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?7, 'pending', ?6, ?6) "
+                "ON CONFLICT(session_id, purpose, channel, about) DO NOTHING")
         .bind(1, std::string_view(id)).bind(2, std::string_view(session_id)).bind(3, std::string_view(patient_id))
-        .bind(4, purpose).bind(5, channel).bind(6, std::string_view(now))
+        .bind(4, purpose).bind(5, channel).bind(6, std::string_view(now)).bind(7, about)
         .run();
     if (db_.changes() == 0) return std::nullopt;
     return find(id);

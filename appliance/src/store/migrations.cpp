@@ -376,6 +376,59 @@ CREATE TABLE session_ratings (
 );
 )sql";
 
+// 14: the patient's journey. Messages say which appointment time they told the patient
+// (`about`): a reminder or an update goes once per time, the rest once per session; an
+// update when the appointment moved, a cancellation when it was cancelled. Patients may
+// choose how they hear (notify_via). Every booking or change of an appointment queues it
+// for the appliance to prepare, update or cancel its session (appointment_changes, filled
+// by triggers whoever writes: the API, the cloud pull or a person with sqlite3).
+constexpr const char* kPatientJourney = R"sql(
+CREATE TABLE outbound_messages_v14 (
+  id            TEXT PRIMARY KEY CHECK (length(id) = 36),
+  session_id    TEXT NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  patient_id    TEXT NOT NULL,
+  purpose       TEXT NOT NULL
+                CHECK (purpose IN ('invite', 'reminder', 'ready', 'summary', 'update', 'cancellation')),
+  channel       TEXT NOT NULL CHECK (channel IN ('sms', 'email')),
+  about         TEXT NOT NULL DEFAULT '',
+  status        TEXT NOT NULL DEFAULT 'pending',
+  provider_sid  TEXT UNIQUE,
+  error_code    INTEGER,
+  error_message TEXT,
+  attempts      INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  created_at    TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at    TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  UNIQUE (session_id, purpose, channel, about)
+);
+INSERT INTO outbound_messages_v14(id, session_id, patient_id, purpose, channel, about, status, provider_sid,
+                                  error_code, error_message, attempts, created_at, updated_at)
+  SELECT m.id, m.session_id, m.patient_id, m.purpose, m.channel,
+         coalesce((SELECT a.starts_at FROM video_consultation_sessions s JOIN appointments a ON a.id = s.appointment_id
+                   WHERE s.id = m.session_id), ''),
+         m.status, m.provider_sid, m.error_code, m.error_message, m.attempts, m.created_at, m.updated_at
+  FROM outbound_messages m;
+DROP TABLE outbound_messages;
+ALTER TABLE outbound_messages_v14 RENAME TO outbound_messages;
+CREATE INDEX outbound_messages_status ON outbound_messages(status);
+ALTER TABLE patients ADD COLUMN notify_via TEXT
+  CHECK (notify_via IS NULL OR notify_via IN ('sms', 'email', 'both', 'none'));
+CREATE TABLE appointment_changes (
+  appointment_id TEXT PRIMARY KEY,
+  queued_at      TEXT NOT NULL,
+  attempts       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER appointment_booked AFTER INSERT ON appointments BEGIN
+  INSERT INTO appointment_changes(appointment_id, queued_at) VALUES (new.id, )sql" NOW R"sql()
+    ON CONFLICT(appointment_id) DO UPDATE SET queued_at = excluded.queued_at, attempts = 0;
+END;
+CREATE TRIGGER appointment_changed AFTER UPDATE OF starts_at, status, consultation_type, patient_id ON appointments
+  WHEN old.starts_at IS NOT new.starts_at OR old.status IS NOT new.status
+    OR old.consultation_type IS NOT new.consultation_type OR old.patient_id IS NOT new.patient_id BEGIN
+  INSERT INTO appointment_changes(appointment_id, queued_at) VALUES (new.id, )sql" NOW R"sql()
+    ON CONFLICT(appointment_id) DO UPDATE SET queued_at = excluded.queued_at, attempts = 0;
+END;
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -392,6 +445,7 @@ const Migration kMigrations[] = {
     {11, "status callbacks and the seed's room and participant SIDs", kStatusCallbacks},
     {12, "short links a person can read out", kShortLinks},
     {13, "patients' ratings of their consultations", kRatings},
+    {14, "the patient's journey: confirmations, updates, cancellations, preferences", kPatientJourney},
 };
 
 }  // namespace

@@ -200,4 +200,18 @@ AppointmentRow ScheduleStore::book(const NewAppointment& a) {
     return row;
 }
 
+std::optional<std::optional<std::string>> ScheduleStore::notify_via(const std::string& patient_id) {
+    auto st = db_.prepare("SELECT notify_via FROM patients WHERE id = ?1");
+    st.bind(1, std::string_view(patient_id));
+    if (!st.step()) return std::nullopt;
+    return st.optional_text(0);
+}
+
+bool ScheduleStore::set_notify_via(const std::string& patient_id, const std::optional<std::string>& choice) {
+    db_.prepare("UPDATE patients SET notify_via = ?1, updated_at = ?2 WHERE id = ?3")
+        .bind(1, choice).bind(2, std::string_view(domain::now_iso())).bind(3, std::string_view(patient_id))
+        .run();
+    return db_.changes() > 0;
+}
+
 }  // namespace consult::store

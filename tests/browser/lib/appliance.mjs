@@ -166,8 +166,10 @@ export class Appliance {
         { doctor_id: DOCTOR_B, patient_id: patient, starts_at: slot.starts_at, duration_minutes: slot.duration_minutes, consultation_type: 'video' });
       if (appt.status === 409) continue;   // the patient already has that slot: try the next day
       if (appt.status !== 201) throw new Error('booking: ' + JSON.stringify(appt.body));
-      const created = await this.must('POST', SESSIONS, this.doctor, { appointment_id: appt.body.id, duration_minutes: 30 }, 201);
+      // Its session was prepared as it was booked: Start opens it (200).
+      const created = await this.must('POST', SESSIONS, this.doctor, { appointment_id: appt.body.id, duration_minutes: 30 }, 200);
       return { id: created.session_id, room: created.room_name, invite: created.patient_invite_url, patient,
+               short: created.patient_short_url,
                token: created.patient_invite_url.split('#t=')[1] };
     }
     throw new Error('no free slot for doctor B this week');

@@ -40,7 +40,7 @@ export async function signIn(page, doctor, pin = PINS[doctor]) {
 }
 
 // A video appointment for doctor B in the next free slot of today (tomorrow late at
-// night), with no session yet: the kiosk's Start makes it.
+// night); its session is prepared as it is booked, and the kiosk's Open opens it.
 export async function bookAppointment(app) {
   const soon = Date.now() + 120000;
   for (let day = 0; day < 7; ++day) {

@@ -53,6 +53,9 @@ public:
     // After an upload is verified or a cloud copy deleted, and the session row queued
     // (the daemon then pushes it).
     void on_rows_queued(std::function<void()> f) { on_rows_queued_ = std::move(f); }
+    // An upload given up for good (the recording stays on the box): (session, recording SID, why).
+    using GivenUp = std::function<void(const std::string&, const std::string&, const std::string&)>;
+    void on_given_up(GivenUp f) { on_given_up_ = std::move(f); }
     std::string metrics_text();
 
 private:
@@ -92,6 +95,7 @@ private:
     guint timer_ = 0;
     std::mt19937 random_{std::random_device{}()};
     std::function<void()> on_rows_queued_;
+    GivenUp on_given_up_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     long uploaded_ = 0, resumed_ = 0, verify_failures_ = 0, copies_deleted_ = 0;
 };

@@ -55,8 +55,12 @@ struct RecordingDeps : Access {
     const LiveRooms& rooms;
 };
 
-// Timings, availability, appointments.
-struct ScheduleDeps : Access {};
+// Timings, availability, appointments, patients' notification choices.
+struct ScheduleDeps : Access {
+    notify::Messaging* messaging;   // null: a booking gets no session or confirmation
+    std::string public_base_url;
+    bool cloud_paired;              // patients' rows belong to the clinic system: not edited here
+};
 
 // PIN sign-in, renewal, sign-out, the day view, notes.
 struct KioskDeps : Access {

@@ -1,5 +1,6 @@
-// A message to a patient: why it goes (invite, reminder, "the doctor is ready", the
-// summary after the call), by which channel, and its stored row as the API shows it.
+// A message to a patient: why it goes (the invite or confirmation, a reminder, "the
+// doctor is ready", the note after the call, an update when the appointment moved, a
+// cancellation), by which channel, and its stored row as the API shows it.
 // The rows themselves: store/message_records.hpp.
 #pragma once
 
@@ -12,7 +13,7 @@
 
 namespace consult::notify {
 
-enum class Purpose { Invite, Reminder, Ready, Summary };
+enum class Purpose { Invite, Reminder, Ready, Summary, Update, Cancellation };
 enum class Channel { Sms, Email };
 
 std::string_view purpose_name(Purpose p);

@@ -12,7 +12,7 @@ namespace consult::notify {
 struct MessageFacts {
     std::string clinic_name;
     std::time_t starts_at = 0;     // the appointment's start
-    std::string link;              // <public base>/v/<room>#t=<patient token>; empty for the summary
+    std::string link;              // <public base>/j/<code> or /v/<room>#t=<token>; empty for the summary, a cancellation
     std::string clinic_phone;      // may be empty
 };
 

@@ -3,6 +3,7 @@
 // cleanly when what it needs is missing, and the notifier's clock.
 #pragma once
 
+#include "appliance/notify/journey.hpp"
 #include "appliance/notify/notifier.hpp"
 #include "appliance/twilio/ice_servers.hpp"
 
@@ -24,10 +25,11 @@ public:
     Messaging& operator=(const Messaging&) = delete;
 
     Notifier& notifier() { return *notifier_; }
+    Journey& journey() { return *journey_; }
     twilio::IceServers& ice_servers() { return *ice_; }
     // The account's auth token, which signs Twilio's webhooks (an API key secret does not).
     const std::optional<std::string>& webhook_token() const { return auth_token_; }
-    // Runs the notifier's tick every `seconds` on the default main context.
+    // Runs the journey's and the notifier's ticks every `seconds` on the default main context.
     void start_clock(unsigned seconds = 15);
     nlohmann::json status() const;   // {sms, email, turn, status_callbacks}: on/off
 
@@ -37,6 +39,7 @@ private:
     Messaging() = default;
     std::unique_ptr<Parts> parts_;
     std::unique_ptr<Notifier> notifier_;
+    std::unique_ptr<Journey> journey_;
     std::unique_ptr<twilio::IceServers> ice_;
     std::optional<std::string> auth_token_;
     guint clock_ = 0;

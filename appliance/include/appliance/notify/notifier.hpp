@@ -1,8 +1,10 @@
-// Tells patients about their video consultation: the invite when the session is
-// made, a reminder 15 minutes before, "the doctor is ready", and a short note after
-// the call. SMS first (Twilio), email when SMS is off, refused or undelivered, or
-// when the patient has opted out of SMS. Every message and its fate is stored; none
-// goes out twice for the same purpose.
+// Tells patients about their video consultation: the invite (a confirmation when the
+// appointment is booked, or at Start), an update when it moves, a cancellation, a
+// reminder 15 minutes before, "the doctor is ready", and a short note after the call.
+// By the patient's choice (notify_via, else [notify] channels): SMS first (Twilio) with
+// email as the backup when SMS is off, refused, undelivered or opted out of; email first
+// with SMS as the backup; both; or none. Every message and its fate is stored; none goes
+// out twice for the same purpose (and, for reminders and updates, the same time).
 #pragma once
 
 #include "appliance/config.hpp"
@@ -21,6 +23,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace consult::notify {
 
@@ -70,6 +73,13 @@ public:
     nlohmann::json session_created(const std::string& session_id, const std::string& link);
     // The doctor opened the waiting room: tell the patient (once per session).
     nlohmann::json doctor_ready(const std::string& session_id);
+    // The appointment was booked: the invite with the short link, once. Nothing when the
+    // patient cannot or will not be reached; the first row sent otherwise.
+    std::optional<MessageRow> confirm(const std::string& session_id);
+    // The appointment moved since the patient was last told its time: one update.
+    std::optional<MessageRow> rescheduled(const std::string& session_id);
+    // The session was cancelled: a cancellation, once, when the patient had been told of it.
+    std::optional<MessageRow> cancelled(const std::string& session_id);
     // The kiosk's "resend" / "email": the invite again by this channel, only when it has
     // not gone out that way yet or failed. Throws InviteRefused otherwise.
     nlohmann::json resend_invite(const std::string& session_id, Channel channel);
@@ -86,11 +96,12 @@ public:
 private:
     struct Recipient;
     std::optional<Recipient> recipient(const std::string& session_id);
-    std::optional<Channel> channel_for(const Recipient& r, Purpose p);
+    bool can_use(const Recipient& r, Channel c, Purpose p);
+    std::vector<Channel> channels_for(const Recipient& r, Purpose p);
     std::optional<MessageRow> start(const std::string& session_id, Purpose p, const std::string& link = {});
     void dispatch(const MessageRow& row, const Recipient& r, std::string link);
     void finished(const std::string& row_id, const SendOutcome& outcome);
-    void fall_back_to_email(const MessageRow& failed);
+    void fall_back(const MessageRow& failed);
     std::string patient_link(const Recipient& r);
     nlohmann::json state_of(const std::optional<MessageRow>& row, const std::string& link, const Recipient* r);
     nlohmann::json invite_of(const std::vector<MessageRow>& rows, const Recipient* r);

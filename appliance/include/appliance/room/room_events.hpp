@@ -38,6 +38,7 @@ struct Event {
     std::int64_t at_ms = 0;       // Unix time, milliseconds
     std::string recording_sid;    // recording events: RT…
     int part = 0;                 // recording events: the part (1, 2, …) started or ended
+    std::string failed_operation; // recording-failed: RecordingUpload (else told by `part`)
 };
 
 class Events {

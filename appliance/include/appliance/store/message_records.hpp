@@ -1,6 +1,6 @@
 // The messages the appliance sent patients (outbound_messages) and the patients who
-// opted out of SMS. One row per session, purpose and channel: the unique key is what
-// keeps a message from going out twice.
+// opted out of SMS. One row per session, purpose, channel and the appointment time the
+// message states (`about`): the unique key is what keeps a message from going out twice.
 #pragma once
 
 #include "appliance/store/database.hpp"
@@ -21,6 +21,7 @@ struct MessageRow {
     std::optional<int> error_code;
     int attempts = 0;
     std::string created_at, updated_at;
+    std::string about;   // the appointment's start (ISO UTC) the message told the patient
 };
 
 // A status callback's effect on the stored message.
@@ -41,9 +42,9 @@ public:
     explicit MessageRecords(Database& db) : db_(db) {}
 
     // A new 'pending' row, or nothing when this session already has one for this
-    // purpose and channel (whatever its state).
+    // purpose, channel and appointment time (whatever its state).
     std::optional<MessageRow> reserve(const std::string& session_id, const std::string& patient_id,
-                                      std::string_view purpose, std::string_view channel);
+                                      std::string_view purpose, std::string_view channel, std::string_view about);
     // The provider accepted it, with its first status, after `attempts` tries.
     void accepted(const std::string& id, const std::string& provider_sid, const std::string& status, int attempts);
     // The SMTP server took the email.

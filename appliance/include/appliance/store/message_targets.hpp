@@ -14,10 +14,13 @@ namespace consult::store {
 struct MessageRecipient {
     std::string room, session_status, created_at, starts_at, patient_id, clinic_name;
     std::optional<std::string> phone, email, clinic_phone;
+    std::optional<std::string> notify_via;    // the patient's own choice: sms, email, both, none
+    std::optional<std::string> short_code;    // the session's /j/ code, when it has one
 };
 std::optional<MessageRecipient> find_recipient(Database& db, const std::string& session_id);
 
-// Scheduled or waiting sessions whose appointment starts in [from, to] (ISO times), soonest first.
+// Scheduled sessions the patient has not joined whose appointment starts in [from, to]
+// (ISO times), soonest first.
 struct UpcomingSession {
     std::string id, starts_at, created_at;
 };

@@ -35,6 +35,10 @@ public:
     std::optional<AppointmentRow> appointment(const std::string& id);
     // Video and hybrid bookings must take a free slot; one slot, one booking.
     AppointmentRow book(const NewAppointment& a);
+    // A patient's own choice of messages (sms, email, both, none; null: the clinic's
+    // default); nothing when there is no such patient.
+    std::optional<std::optional<std::string>> notify_via(const std::string& patient_id);
+    bool set_notify_via(const std::string& patient_id, const std::optional<std::string>& choice);
 
     bool doctor_exists(const std::string& id);
 

@@ -6,43 +6,13 @@
 #include "appliance/store/demo_data.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/store/session_store.hpp"
+#include "fake_channels.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
 namespace consult::notify {
 namespace {
-
-struct FakeSms : SmsChannel {
-    struct Sent { std::string to, body; };
-    std::vector<Sent> sent;
-    std::vector<std::function<void(SendOutcome)>> held;
-    bool hold = false;
-    std::optional<SendOutcome> refuse;   // answer every send with this failure
-    void send_sms(const std::string& to, const std::string& body, std::function<void(SendOutcome)> done) override {
-        sent.push_back({to, body});
-        if (hold) return held.push_back(std::move(done));
-        if (refuse) return done(*refuse);
-        SendOutcome o;
-        o.ok = true;
-        o.provider_sid = "SM" + std::string(31, '0') + std::to_string(sent.size() % 10);
-        o.status = "queued";
-        done(o);
-    }
-    std::string sid(size_t i) const { return "SM" + std::string(31, '0') + std::to_string((i + 1) % 10); }
-};
-
-struct FakeEmail : EmailChannel {
-    std::vector<Email> sent;
-    bool fail = false;
-    void send_email(Email e, std::function<void(SendOutcome)> done) override {
-        sent.push_back(e);
-        SendOutcome o;
-        o.ok = !fail;
-        if (fail) o.error_message = "550 no such user";
-        done(o);
-    }
-};
 
 class NotifierTest : public ::testing::Test {
 protected:
@@ -101,16 +71,19 @@ TEST_F(NotifierTest, InviteGoesBySmsOnceWithTheLinkAndNoClinicalDetail) {
     EXPECT_EQ(scalar("SELECT provider_sid FROM outbound_messages WHERE session_id = '" + id + "'"), sms_.sid(0));
 }
 
-TEST_F(NotifierTest, TheSqlKeyRefusesASecondRowForTheSamePurposeAndChannel) {
+TEST_F(NotifierTest, TheSqlKeyRefusesASecondRowForTheSamePurposeChannelAndTime) {
     const auto id = session(now_ + 3 * 3600);
     store::MessageRecords store(*db_);
     const std::string patient = scalar("SELECT a.patient_id FROM video_consultation_sessions s JOIN appointments a "
                                        "ON a.id = s.appointment_id WHERE s.id = '" + id + "'");
-    EXPECT_TRUE(store.reserve(id, patient, "invite", "sms"));
-    EXPECT_FALSE(store.reserve(id, patient, "invite", "sms"));
-    EXPECT_TRUE(store.reserve(id, patient, "invite", "email"));
-    EXPECT_THROW(db_->exec("INSERT INTO outbound_messages(id, session_id, patient_id, purpose, channel) SELECT "
-                           "'00000000-0000-4000-8000-000000000000', session_id, patient_id, purpose, channel "
+    const std::string at = "2026-12-01T09:00:00.000Z", moved = "2026-12-01T10:00:00.000Z";
+    EXPECT_TRUE(store.reserve(id, patient, "invite", "sms", at));
+    EXPECT_FALSE(store.reserve(id, patient, "invite", "sms", at));
+    EXPECT_TRUE(store.reserve(id, patient, "invite", "email", at));
+    EXPECT_TRUE(store.reserve(id, patient, "update", "sms", moved));
+    EXPECT_FALSE(store.reserve(id, patient, "update", "sms", moved));
+    EXPECT_THROW(db_->exec("INSERT INTO outbound_messages(id, session_id, patient_id, purpose, channel, about) SELECT "
+                           "'00000000-0000-4000-8000-000000000000', session_id, patient_id, purpose, channel, about "
                            "FROM outbound_messages LIMIT 1"),
                  store::StoreError);
 }
