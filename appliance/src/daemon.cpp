@@ -13,6 +13,7 @@
 #include "appliance/session_sweeper.hpp"
 #include "appliance/store/demo_data.hpp"
 #include "appliance/http/kiosk_routes.hpp"
+#include "appliance/http/report_routes.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/wiring.hpp"
 #include "hwconfig/main_loop.hpp"
@@ -248,6 +249,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     http::add_schedule_routes(router, wiring::schedule_routes(ctx));
     http::add_recording_routes(router, wiring::recording_routes(ctx));
     http::add_kiosk_routes(router, wiring::kiosk_routes(ctx));
+    http::add_report_routes(router, wiring::access(ctx));
     http::add_device_routes(router, wiring::device_routes(ctx));
     http::add_twilio_routes(router, wiring::twilio_routes(ctx));
     http::add_twilio_webhook_routes(router, wiring::twilio_routes(ctx));

@@ -1,10 +1,11 @@
 // Settings, behind the admin PIN: the video hours of each doctor (create, edit,
 // delete; the server's refusal shown as it says it), the camera, content camera,
 // microphone and speaker (chosen here, with a still of the camera about twice a second
-// while Settings is open), recordings (recording_settings.js), network and cloud, and
-// the software version.
+// while Settings is open), recordings (recording_settings.js), reports (reports.js),
+// network and cloud, and the software version.
 import { busy } from '/kiosk/busy.js';
 import { RecordingSettings } from '/kiosk/recording_settings.js';
+import { Reports } from '/kiosk/reports.js';
 
 const $ = (id) => document.getElementById(id);
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -58,6 +59,7 @@ export class Settings {
     $('device-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveDevices(); });
     for (const which of ['camera', 'content']) $(`preview-${which}`).addEventListener('click', () => this.previewOf(which));
     this.recordings = new RecordingSettings(app, () => this.token);
+    this.reports = new Reports($('reports'), { api: app.api, token: () => this.token });
   }
 
   get token() { return this.app.adminToken; }
@@ -75,12 +77,13 @@ export class Settings {
     if (current) select.value = current;
     this.edit(null);
     this.startPreview();
-    await Promise.all([this.loadTimings(), this.loadDevices(), this.status(), this.recordings.load()]);
+    await Promise.all([this.loadTimings(), this.loadDevices(), this.status(), this.recordings.load(), this.reports.load()]);
   }
 
   // Leaving Settings: the preview stops (it also stops by itself on any other screen).
   hide() {
     this.previewing = false;
+    this.reports.clear();
   }
 
   // ------------------------------------------------------------ devices

@@ -19,7 +19,8 @@ namespace {
 
 }  // namespace
 
-Caller authenticate(const Access& access, const Request& req, std::initializer_list<tokens::Role> allowed) {
+Caller authenticate(const Access& access, const Request& req, std::initializer_list<tokens::Role> allowed,
+                    Scope scope) {
     auto header = req.header("authorization");
     if (!header) refuse(access, 401, "unauthenticated", "this needs an Authorization: Bearer token");
     constexpr std::string_view prefix = "Bearer ";
@@ -34,6 +35,8 @@ Caller authenticate(const Access& access, const Request& req, std::initializer_l
     }
     if (std::find(allowed.begin(), allowed.end(), claims->role) == allowed.end())
         refuse(access, 403, "forbidden", "a " + std::string(tokens::role_name(claims->role)) + " token cannot do this");
+    if (claims->identity == kReportsViewer && scope != Scope::ReportsToo)
+        refuse(access, 403, "forbidden", "this sign-in opens the reports only");
     return {*claims, req.client_address};
 }
 

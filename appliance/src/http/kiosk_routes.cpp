@@ -170,10 +170,14 @@ void add_kiosk_sign_in_routes(Router& r, const KioskDeps& deps) {
         return sign_in(deps, guards, {doctor, doctor, Role::Doctor, req.client_address}, pin);
     });
     r.add("POST", "/api/kiosk/admin-sign-in", [deps, guards](const Request& req) {
-        require_loopback(req);
+        // {"scope": "reports"}: a token that reads the reports only, which a manager's
+        // browser on the LAN may ask for too (/admin/reports), under the same lockouts.
         auto body = req.json_body();
-        return sign_in(deps, guards, {store::PinStore::kAdmin, kAdminIdentity, Role::Admin, req.client_address},
-                       pin_of(body));
+        const bool reports_only = body.contains("scope");
+        if (reports_only) require_enum(body, "scope", {"reports"});
+        else require_loopback(req);
+        return sign_in(deps, guards, {store::PinStore::kAdmin, reports_only ? kReportsViewer : kAdminIdentity,
+                                      Role::Admin, req.client_address}, pin_of(body));
     });
 }
 
@@ -185,7 +189,7 @@ void add_kiosk_routes(Router& r, const KioskDeps& deps) {
         return issue_kiosk_token(deps, c.claims.identity, c.claims.role);
     });
     r.add("POST", "/api/kiosk/sign-out", [deps](const Request& req) {
-        Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin});
+        Caller c = authenticate(deps, req, {Role::Doctor, Role::Admin}, Scope::ReportsToo);
         std::optional<std::string> why;
         if (!req.body.empty()) why = optional_string(req.json_body(), "reason", 40);
         // The token stops working now, not when it expires.

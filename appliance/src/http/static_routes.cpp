@@ -62,6 +62,12 @@ void add_static_routes(Router& router) {
         r.headers.emplace_back("Permissions-Policy", "camera=(self), microphone=(self), speaker-selection=(self)");
         return r;
     });
+    // The Reports screen for a manager's browser on the LAN (admin PIN, reports only).
+    router.add("GET", "/admin/reports", [](const Request&) {
+        Response r = asset("admin/reports.html");
+        r.headers.emplace_back("Cache-Control", "no-store");
+        return r;
+    });
     router.add("GET", "/patient/{*}", [](const Request& q) { return asset("patient/" + q.params.at("*")); });
 }
 

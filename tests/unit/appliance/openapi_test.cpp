@@ -5,6 +5,7 @@
 #include "appliance/wiring.hpp"
 #include "appliance/http/cloud_routes.hpp"
 #include "appliance/http/kiosk_routes.hpp"
+#include "appliance/http/report_routes.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/store/migrations.hpp"
 #include "temp_dir.hpp"
@@ -88,6 +89,7 @@ protected:
         http::add_twilio_routes(router_, wiring::twilio_routes(*ctx_));
         http::add_twilio_webhook_routes(router_, wiring::twilio_routes(*ctx_));
         http::add_kiosk_routes(router_, wiring::kiosk_routes(*ctx_));
+        http::add_report_routes(router_, wiring::access(*ctx_));
         http::add_device_routes(router_, wiring::device_routes(*ctx_));
         cloud_ = std::make_unique<cloud::CloudSync>(ctx_->db, dir_.path(), cloud::SyncSettings{});
         http::add_cloud_routes(router_, wiring::access(*ctx_), *cloud_);

@@ -16,8 +16,15 @@ struct Caller {
     std::string role() const { return std::string(tokens::role_name(claims.role)); }
 };
 
-// 401 without a valid token, 403 when the token's role is not among `allowed`.
-Caller authenticate(const Access& access, const Request& req, std::initializer_list<tokens::Role> allowed);
+// The identity of an admin token from a reports-only sign-in (the admin PIN from a
+// manager's browser on the LAN): it opens the reports and nothing else.
+inline constexpr const char* kReportsViewer = "reports-viewer";
+enum class Scope { Full, ReportsToo };   // ReportsToo: a reports-only token is enough here
+
+// 401 without a valid token, 403 when the token's role is not among `allowed` (or it is
+// a reports-only token and `scope` is Full).
+Caller authenticate(const Access& access, const Request& req, std::initializer_list<tokens::Role> allowed,
+                    Scope scope = Scope::Full);
 
 // 403 unless the caller may act on this session: its doctor, an admin, or (when
 // `patient_ok`) the session's own patient. A patient token for an ended session is 401.
