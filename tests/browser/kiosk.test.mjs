@@ -279,6 +279,12 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   await until('the doctor told the notes are kept', async () => /could not be saved.*kept on this kiosk/.test(await text(page, '#problem')));
   assert.ok((await notesNow()).endsWith('twice a day.'), 'the refused text never reached the appliance');
   await page.unroute('**/notes', refuse);
+  // The kiosk's page reloads (its tab crashed, someone pressed F5): the draft is kept too.
+  await page.reload();
+  await signIn(page, DOCTOR_B);
+  await until('Today after the reload', async () => (await screenOf(page)) === 'today');
+  for (let i = 0; i < appt.dayOffset; ++i) await page.tap('#day-next');
+  await until('the row after the reload', () => visible(page, row));
   await page.tap(`${row} .actions button`);
   await until('the draft back', async () => (await page.inputValue('#notes')) === draft);
   assert.match(await text(page, '#notes-state'), /not saved yet/);

@@ -2,6 +2,8 @@
 // lost without a word: leaving the screen (Back to Today, a patient arriving, signing
 // out, the idle sign-out) saves them; when that fails they are kept on this kiosk as a
 // draft, the doctor is told, and the draft comes back when the notes are opened again.
+// Drafts live in the tab's session storage, so a reload of the kiosk page keeps them
+// (and what was typed when the page went away becomes one); saved notes leave it.
 import { facts } from '/kiosk/settings.js';
 import { clockTime } from '/kiosk/today.js';
 
@@ -9,13 +11,35 @@ const $ = (id) => document.getElementById(id);
 const SESSIONS = '/api/video-consultations/sessions';
 const at = () => new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
+// Notes typed and not saved, by session, in this tab's session storage.
+class Drafts {
+  static KEY = 'consult.notes-drafts';
+  all() {
+    try { return JSON.parse(sessionStorage.getItem(Drafts.KEY) || '{}'); } catch { return {}; }
+  }
+  get(session) { return this.all()[session]; }
+  set(session, text) { this.write({ ...this.all(), [session]: text }); }
+  delete(session) {
+    const all = this.all();
+    delete all[session];
+    this.write(all);
+  }
+  write(all) {
+    try {
+      if (Object.keys(all).length) sessionStorage.setItem(Drafts.KEY, JSON.stringify(all));
+      else sessionStorage.removeItem(Drafts.KEY);
+    } catch { /* storage full or off: the draft stays on screen, as before */ }
+  }
+}
+
 export class AfterCall {
   constructor(app) {
     this.app = app;
     this.sessionId = null;
     this.patientName = '';
     this.saved = '';            // the notes as the appliance has them
-    this.drafts = new Map();    // session → notes typed but not saved (memory only)
+    this.drafts = new Drafts(); // session → notes typed but not saved
+    addEventListener('pagehide', () => { if (this.unsaved()) this.drafts.set(this.sessionId, $('notes').value); });
   }
 
   // Opens the screen's content for one consultation (the caller shows the screen).
