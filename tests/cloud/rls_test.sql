@@ -39,10 +39,21 @@ INSERT INTO consult_devices(device_id, clinic_id) VALUES
 INSERT INTO consult_devices(device_id, clinic_id, revoked_at) VALUES
   ('box-stolen', 'aaaaaaaa-0000-4000-8000-000000000001', now());
 
+-- 0004: the patient's choice of messages, kept as the clinic system writes it, and nothing else.
+UPDATE patients SET notify_via = 'email' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000e1';
+DO $$
+BEGIN
+  UPDATE patients SET notify_via = 'pigeon' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000e1';
+  RAISE EXCEPTION 'FAILED: notify_via took a value outside sms, email, both, none';
+EXCEPTION WHEN check_violation THEN
+  RAISE NOTICE 'ok: notify_via refuses a value outside sms, email, both, none';
+END $$;
+
 -- The north box reads only the north clinic.
 SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
 SELECT pg_temp.expect((SELECT count(*) FROM clinics) = 1, 'a device sees one clinic, its own');
 SELECT pg_temp.expect((SELECT count(*) FROM doctors) = 1 AND (SELECT count(*) FROM patients) = 1, 'own doctors and patients only');
+SELECT pg_temp.expect((SELECT notify_via FROM patients) = 'email', 'a device reads its patient''s choice of messages');
 SELECT pg_temp.expect((SELECT count(*) FROM appointments) = 2, 'own appointments only');
 SELECT pg_temp.expect(NOT EXISTS (SELECT 1 FROM appointments WHERE clinic_id <> 'aaaaaaaa-0000-4000-8000-000000000001'),
                       'no other clinic''s appointment is visible');

@@ -41,12 +41,25 @@ TEST_F(CloudFixture, PullsIncrementallyAcrossPagesWithUpdatesCancellationsAndDel
 // its session (pushed back up), a move keeps it, a cancellation cancels it.
 TEST_F(CloudFixture, PulledVideoAppointmentsArePreparedMovedAndCancelled) {
     seed(3);
+    // How each patient hears is the clinic system's choice (cloud/migrations/0004); a value
+    // the appliance does not know is the clinic's default, and the patient row still comes.
+    cloud.control("update", {{"table", "patients"}, {"id", patient_id(0)}, {"set", {{"notify_via", "email"}}}});
+    cloud.control("update", {{"table", "patients"}, {"id", patient_id(1)}, {"set", {{"notify_via", "pigeon"}}}});
     pair_files(cloud.token(kClinic));
     extra_args = {"--set", "notify.prepare_at_booking=true"};   // after the fixture's own false: the last one wins
     start_daemon();
     ASSERT_TRUE(wait_for([&] { return local_value("SELECT count(*) FROM video_consultation_sessions") == "3"; }, 60s))
         << status().dump();
     EXPECT_EQ(local_value("SELECT count(*) FROM short_links"), "3");
+    EXPECT_EQ(local_value("SELECT notify_via FROM patients WHERE id = '" + patient_id(0) + "'"), "email");
+    EXPECT_EQ(local_value("SELECT coalesce(notify_via, 'default') FROM patients WHERE id = '" + patient_id(1) + "'"),
+              "default");
+    // Here the clinic system decides: the box does not edit it.
+    auto put = daemon->http("PUT", "/api/patients/" + patient_id(0) + "/notifications",
+                            R"({"notify_via": "none"})", {"Content-Type: application/json", "Authorization: Bearer " +
+                                                           token("admin", "it-desk-admin")}, 5000);
+    EXPECT_EQ(put.status, 409) << put.body;
+    EXPECT_NE(put.body.find("managed_by_cloud"), std::string::npos) << put.body;
     ASSERT_TRUE(wait_for([&] { return cloud.rows("video_consultation_sessions").size() == 3; }, 30s)) << status().dump();
     const std::string moved = local_value("SELECT id FROM video_consultation_sessions WHERE appointment_id = '" +
                                           appointment_id(0) + "'");

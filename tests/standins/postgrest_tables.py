@@ -15,7 +15,7 @@ TABLES = {
     "doctors": {"id": "uuid", "clinic_id": "uuid", "full_name": "text", "email": "text", "phone": "text",
                 "is_active": "bool", "created_at": TS, "updated_at": TS},
     "patients": {"id": "uuid", "clinic_id": "uuid", "full_name": "text", "phone": "text", "email": "text",
-                 "created_at": TS, "updated_at": TS},
+                 "notify_via": "text", "created_at": TS, "updated_at": TS},
     "appointments": {"id": "uuid", "clinic_id": "uuid", "doctor_id": "uuid", "patient_id": "uuid", "starts_at": TS,
                      "duration_minutes": "int", "consultation_type": "text", "status": "text", "reason": "text",
                      "video_session_id": "uuid", "created_at": TS, "updated_at": TS},

@@ -13,7 +13,7 @@ namespace consult::cloud {
 namespace {
 
 // How a cloud value becomes a local one.
-enum class Kind { Text, OptText, Time, Int, Bool, Clock, Phone, Email };
+enum class Kind { Text, OptText, Time, Int, Bool, Clock, Phone, Email, NotifyVia };
 
 struct Column {
     const char* name;
@@ -33,7 +33,8 @@ const std::vector<LocalTable>& local_tables() {
                      {"phone", Kind::Phone}, {"is_active", Kind::Bool}, {"created_at", Kind::Time},
                      {"updated_at", Kind::Time}}},
         {"patients", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"phone", Kind::Phone},
-                      {"email", Kind::Email}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+                      {"email", Kind::Email}, {"notify_via", Kind::NotifyVia}, {"created_at", Kind::Time},
+                      {"updated_at", Kind::Time}}},
         {"appointments", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"doctor_id", Kind::Text},
                           {"patient_id", Kind::Text}, {"starts_at", Kind::Time}, {"duration_minutes", Kind::Int},
                           {"consultation_type", Kind::Text}, {"status", Kind::Text}, {"reason", Kind::OptText},
@@ -85,6 +86,11 @@ std::optional<store::CloudValue> value_of(const Column& c, const nlohmann::json&
         std::string s = v.is_string() ? v.get<std::string>() : "";
         bool e164 = s.size() >= 3 && s[0] == '+' && s[1] >= '1' && s[1] <= '9';
         if (e164) return s;
+        return nullptr;
+    }
+    case Kind::NotifyVia: {   // anything but the four choices is the clinic's default, not a lost patient row
+        std::string s = v.is_string() ? v.get<std::string>() : "";
+        if (s == "sms" || s == "email" || s == "both" || s == "none") return s;
         return nullptr;
     }
     case Kind::Email: {
@@ -142,7 +148,7 @@ const std::vector<PulledTable>& pulled_tables() {
     static const std::vector<PulledTable> t = {
         {"clinics", "id,name,timezone,phone,email,created_at,updated_at", "id"},
         {"doctors", "id,clinic_id,full_name,email,phone,is_active,created_at,updated_at", "clinic_id"},
-        {"patients", "id,clinic_id,full_name,phone,email,created_at,updated_at", "clinic_id"},
+        {"patients", "id,clinic_id,full_name,phone,email,notify_via,created_at,updated_at", "clinic_id"},
         {"appointments",
          "id,clinic_id,doctor_id,patient_id,starts_at,duration_minutes,consultation_type,status,reason,created_at,updated_at",
          "clinic_id"},
