@@ -246,6 +246,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     http::add_static_routes(router);
     http::add_session_routes(router, wiring::session_routes(ctx));
     http::add_short_link_routes(router, wiring::session_routes(ctx));
+    http::add_summary_routes(router, wiring::session_routes(ctx));
     http::add_schedule_routes(router, wiring::schedule_routes(ctx));
     http::add_recording_routes(router, wiring::recording_routes(ctx));
     http::add_kiosk_routes(router, wiring::kiosk_routes(ctx));

@@ -290,6 +290,29 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   assert.match(await text(page, '#notes-state'), /not saved yet/);
   await page.tap('#save-notes');
   await until('the draft saved', async () => (await notesNow()) === draft);
+  // The summary for the patient, beside the private notes: pre-filled with the call's facts.
+  assert.match(await page.inputValue('#patient-summary'), /^Video consultation on .*\(\d+ min \d+ s\)/);
+  const advice = 'Use the fluoride gel twice a day. We will call you to book the X-ray.';
+  await page.fill('#patient-summary', (await page.inputValue('#patient-summary')) + advice);
+  await page.tap('#send-summary');
+  // SMS and email are off here: saved, and the doctor is told it did not go.
+  await until('the summary saved', async () => /Saved, not sent/.test(await text(page, '#patient-summary-state')));
+  await checkScreen(page, artifacts, 'after-call-summary');
+  // The patient's page for it (what the SMS would link to) shows it for the invite's code only.
+  const written = await page.inputValue('#patient-summary');
+  const summaryPage = (await app.must('PUT', `${SESSIONS}/${sessionId}/summary`, app.admin, { text: written.trim() }, 200)).page;
+  const reader = await patient.context.newPage();
+  await reader.goto(summaryPage);
+  await reader.fill('#code', 'WRONGCODE');
+  await Promise.all([reader.waitForNavigation(), reader.click('button[type=submit]')]);
+  assert.match(await reader.textContent('[role=alert]'), /does not match/);
+  assert.ok(!(await reader.content()).includes('fluoride'), 'no summary for a wrong code');
+  await reader.fill('#code', link.split('/j/')[1].toLowerCase());
+  await Promise.all([reader.waitForNavigation(), reader.click('button[type=submit]')]);
+  assert.ok((await reader.textContent('.summary')).includes(advice));
+  assert.ok(!(await reader.content()).includes('X-ray booked'), 'never the private notes');
+  await checkScreen(reader, artifacts, 'patient-summary-page');
+  await reader.close();
   await page.tap('#after-done');
   // Nobody is left waiting from the finished call.
   await until('no one waiting', async () => (await text(page, '#waiting-count')) === '0');

@@ -50,6 +50,8 @@ export class AfterCall {
     $('after-title').textContent = `Consultation with ${appt.patient.name}`;
     $('notes-state').textContent = '';
     $('notes').value = '';
+    $('patient-summary').value = '';
+    $('patient-summary-state').textContent = '';
     try {
       const s = await this.app.api.get(`${SESSIONS}/${appt.session.id}`);
       if (this.sessionId !== s.id) return;
@@ -58,6 +60,12 @@ export class AfterCall {
       $('notes').value = draft ?? this.saved;
       if (draft !== undefined) $('notes-state').textContent = 'These notes were not saved yet: tap Save notes.';
       const minutes = s.duration_seconds != null ? `${Math.floor(s.duration_seconds / 60)} min ${s.duration_seconds % 60} s` : '—';
+      // The summary for the patient starts from the call's facts; the doctor adds the advice.
+      const day = s.started_at ? new Date(s.started_at).toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long' }) : '';
+      $('patient-summary').value = s.started_at
+        ? `Video consultation on ${day}, ${clockTime(s.started_at)} to ${s.ended_at ? clockTime(s.ended_at) : '—'} (${minutes}).` +
+          (room?.quality ? ` Connection: ${room.quality}.` : '') + '\n\n'
+        : '';
       facts($('summary'), [
         ['Patient', appt.patient.name],
         ['Started', s.started_at ? clockTime(s.started_at) : '—'],
@@ -68,6 +76,21 @@ export class AfterCall {
       ]);
     } catch (err) {
       this.app.toast(err.message);
+    }
+  }
+
+  // The summary goes to the patient (the private notes never do): by their channel, once.
+  async sendSummary() {
+    const text = $('patient-summary').value.trim();
+    if (!text) { $('patient-summary-state').textContent = 'Write the summary first.'; return; }
+    try {
+      const r = await this.app.api.put(`${SESSIONS}/${this.sessionId}/summary`, { text, send: true });
+      const sent = r.sent || {};
+      const how = { sms: 'by text message (a link that asks for the code from the invite)', email: 'by email' }[sent.channel];
+      $('patient-summary-state').textContent = sent.already_sent ? `Already sent ${how || ''}; the page shows this text now.`
+        : how ? `Sent ${how} at ${at()}.` : `Saved, not sent: ${sent.reason || 'the patient cannot be reached'}.`;
+    } catch (err) {
+      $('patient-summary-state').textContent = `Not sent: ${err.message}`;
     }
   }
 

@@ -495,6 +495,7 @@ function wire() {
     if (room && (await app.confirm(`End the consultation with ${room.patientName}?`, 'End call'))) room.end();
   });
   $('save-notes').addEventListener('click', () => busy($('save-notes'), () => after.save()));
+  $('send-summary').addEventListener('click', () => busy($('send-summary'), () => after.sendSummary()));
   $('after-done').addEventListener('click', () => { show('today'); refreshDay(); });
 }
 

@@ -6,7 +6,8 @@ namespace consult::notify {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kPurposes{"invite", "reminder", "ready", "summary", "update", "cancellation"};
+constexpr std::array<std::string_view, 7> kPurposes{"invite",       "reminder", "ready",        "summary",
+                                                    "update",       "cancellation", "visit_summary"};
 
 }  // namespace
 

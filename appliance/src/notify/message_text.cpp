@@ -20,6 +20,9 @@ std::string sms_text(Purpose purpose, const MessageFacts& f) {
         return f.clinic_name + ": your video consultation has moved to " + when + ". Join here: " + f.link;
     case Purpose::Cancellation:
         return f.clinic_name + ": your video consultation at " + when + " is cancelled. To book again, " + call + ".";
+    case Purpose::VisitSummary:   // the text itself only behind the invite's code
+        return f.clinic_name + ": the summary of your video consultation of " + when + " is ready: " + f.link +
+               " (you will be asked for the code from your invite).";
     case Purpose::Reminder:
         return f.clinic_name + ": reminder, your video consultation starts at " + when + ". Join here: " + f.link;
     case Purpose::Ready:
@@ -48,6 +51,10 @@ EmailText email_text(Purpose purpose, const MessageFacts& f) {
         return {"Your video consultation at " + when + " is cancelled",
                 "Hello,\n\nyour video consultation with " + f.clinic_name + " at " + when +
                     " is cancelled.\n\nTo book again, contact the clinic the usual way" + contact + "." + sign};
+    case Purpose::VisitSummary:
+        return {"Summary of your video consultation with " + f.clinic_name,
+                "Hello,\n\nhere is the summary of your video consultation of " + when + ", from your doctor:\n\n" +
+                    f.summary + "\n\nIf you have questions, contact the clinic the usual way" + contact + "." + sign};
     case Purpose::Reminder:
         return {"Reminder: video consultation at " + when,
                 "Hello,\n\nyour video consultation with " + f.clinic_name + " starts at " + when +

@@ -4,6 +4,7 @@
 #include "appliance/log.hpp"
 #include "appliance/notify/message_text.hpp"
 #include "appliance/store/message_targets.hpp"
+#include "appliance/store/visit_summary_store.hpp"
 #include "appliance/twilio/message_status.hpp"
 
 #include <array>
@@ -33,7 +34,7 @@ bool once_per_time(Purpose p) { return p == Purpose::Reminder || p == Purpose::U
 
 // Whether a message of `p` may go to a session in this state.
 bool fits_state(Purpose p, const std::string& status) {
-    if (p == Purpose::Summary) return status == "completed";
+    if (p == Purpose::Summary || p == Purpose::VisitSummary) return status == "completed";
     if (p == Purpose::Cancellation) return status == "cancelled";
     return is_open(status);
 }
@@ -150,8 +151,15 @@ void Notifier::dispatch(const MessageRow& row, const Recipient& r, std::string l
     // when opened; close to the time: the patient page's own link with a token.
     const bool ahead = purpose == Purpose::Invite || purpose == Purpose::Update;
     if (link.empty() && ahead && r.short_code) link = config_.public_base_url() + "/j/" + *r.short_code;
-    if (link.empty() && purpose != Purpose::Summary && purpose != Purpose::Cancellation) link = patient_link(r);
-    const MessageFacts facts{r.clinic_name, r.starts_at, link, r.clinic_phone};
+    MessageFacts facts{r.clinic_name, r.starts_at, link, r.clinic_phone, {}};
+    if (purpose == Purpose::VisitSummary) {
+        auto v = store::VisitSummaryStore(db_).for_session(row.session_id);
+        if (!v) throw std::runtime_error("no summary written for this session");
+        facts.summary = v->text;
+        facts.link = config_.public_base_url() + "/s/" + v->ref;
+    } else if (link.empty() && purpose != Purpose::Summary && purpose != Purpose::Cancellation) {
+        facts.link = patient_link(r);
+    }
     in_flight_.insert(row.id);
     log::info("sending " + row.purpose + " by " + row.channel, {{"SESSION_ID", row.session_id}, {"MESSAGE_ID", row.id}});
     auto done = [this, id = row.id, alive = std::weak_ptr<bool>(alive_)](SendOutcome o) {
@@ -244,6 +252,18 @@ nlohmann::json Notifier::doctor_ready(const std::string& session_id) {
 
 std::optional<MessageRow> Notifier::confirm(const std::string& session_id) {
     return start(session_id, Purpose::Invite);
+}
+
+nlohmann::json Notifier::visit_summary(const std::string& session_id) {
+    auto row = start(session_id, Purpose::VisitSummary);
+    if (!row) {
+        for (const auto& m : messages_.for_session(session_id))
+            if (m.purpose == "visit_summary") return {{"channel", m.channel}, {"status", m.status}, {"already_sent", true}};
+    }
+    auto r = recipient(session_id);
+    nlohmann::json state = state_of(row, {}, r ? &*r : nullptr);
+    state.erase("link");
+    return state;
 }
 
 std::optional<MessageRow> Notifier::rescheduled(const std::string& session_id) {

@@ -378,7 +378,8 @@ CREATE TABLE session_ratings (
 
 // 14: the patient's journey. Messages say which appointment time they told the patient
 // (`about`): a reminder or an update goes once per time, the rest once per session; an
-// update when the appointment moved, a cancellation when it was cancelled. Patients may
+// update when the appointment moved, a cancellation when it was cancelled; the doctor's
+// summary for the patient (visit_summaries), shown behind the invite's code. Patients may
 // choose how they hear (notify_via). Every booking or change of an appointment queues it
 // for the appliance to prepare, update or cancel its session (appointment_changes, filled
 // by triggers whoever writes: the API, the cloud pull or a person with sqlite3).
@@ -388,7 +389,8 @@ CREATE TABLE outbound_messages_v14 (
   session_id    TEXT NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
   patient_id    TEXT NOT NULL,
   purpose       TEXT NOT NULL
-                CHECK (purpose IN ('invite', 'reminder', 'ready', 'summary', 'update', 'cancellation')),
+                CHECK (purpose IN ('invite', 'reminder', 'ready', 'summary', 'update', 'cancellation',
+                                   'visit_summary')),
   channel       TEXT NOT NULL CHECK (channel IN ('sms', 'email')),
   about         TEXT NOT NULL DEFAULT '',
   status        TEXT NOT NULL DEFAULT 'pending',
@@ -412,6 +414,14 @@ ALTER TABLE outbound_messages_v14 RENAME TO outbound_messages;
 CREATE INDEX outbound_messages_status ON outbound_messages(status);
 ALTER TABLE patients ADD COLUMN notify_via TEXT
   CHECK (notify_via IS NULL OR notify_via IN ('sms', 'email', 'both', 'none'));
+CREATE TABLE visit_summaries (
+  session_id  TEXT PRIMARY KEY REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
+  text        TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 4000),
+  ref         TEXT NOT NULL UNIQUE CHECK (length(ref) = 32),
+  wrong_codes INTEGER NOT NULL DEFAULT 0 CHECK (wrong_codes >= 0),
+  created_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(,
+  updated_at  TEXT NOT NULL DEFAULT )sql" NOW R"sql(
+);
 CREATE TABLE appointment_changes (
   appointment_id TEXT PRIMARY KEY,
   queued_at      TEXT NOT NULL,
@@ -445,7 +455,7 @@ const Migration kMigrations[] = {
     {11, "status callbacks and the seed's room and participant SIDs", kStatusCallbacks},
     {12, "short links a person can read out", kShortLinks},
     {13, "patients' ratings of their consultations", kRatings},
-    {14, "the patient's journey: confirmations, updates, cancellations, preferences", kPatientJourney},
+    {14, "the patient's journey: confirmations, updates, cancellations, summaries, preferences", kPatientJourney},
 };
 
 }  // namespace

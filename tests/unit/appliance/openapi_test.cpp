@@ -84,6 +84,7 @@ protected:
         http::add_static_routes(router_);
         http::add_session_routes(router_, wiring::session_routes(*ctx_));
         http::add_short_link_routes(router_, wiring::session_routes(*ctx_));
+        http::add_summary_routes(router_, wiring::session_routes(*ctx_));
         http::add_schedule_routes(router_, wiring::schedule_routes(*ctx_));
         http::add_recording_routes(router_, wiring::recording_routes(*ctx_));
         http::add_twilio_routes(router_, wiring::twilio_routes(*ctx_));
@@ -106,6 +107,9 @@ protected:
         // A recording's media is opened by a <video> element: its short-lived ticket
         // replaces the bearer token (recording_routes.cpp).
         public_.emplace("GET", "/api/video-consultations/sessions/{id}/recording/media");
+        // The summary's page asks for the invite's code instead (summary_routes.cpp).
+        public_.emplace("GET", "/s/{ref}");
+        public_.emplace("POST", "/s/{ref}");
 
         std::ifstream in(CONSULT_SOURCE_DIR "/appliance/openapi.json");
         ASSERT_TRUE(in) << "cannot read " CONSULT_SOURCE_DIR "/appliance/openapi.json";

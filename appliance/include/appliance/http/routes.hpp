@@ -10,6 +10,7 @@ void add_system_routes(Router& router, const SystemDeps& deps);
 void add_static_routes(Router& router);
 void add_session_routes(Router& router, const SessionDeps& deps);
 void add_short_link_routes(Router& router, const SessionDeps& deps);    // /j/<code>
+void add_summary_routes(Router& router, const SessionDeps& deps);       // …/summary, /s/<ref>
 void add_schedule_routes(Router& router, const ScheduleDeps& deps);
 void add_recording_routes(Router& router, const RecordingDeps& deps);
 void add_device_routes(Router& router, const DeviceDeps& deps);           // camera/mic/speaker choice, preview

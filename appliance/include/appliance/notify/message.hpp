@@ -1,6 +1,6 @@
 // A message to a patient: why it goes (the invite or confirmation, a reminder, "the
 // doctor is ready", the note after the call, an update when the appointment moved, a
-// cancellation), by which channel, and its stored row as the API shows it.
+// cancellation, the doctor's summary for the patient), by which channel, and its stored row as the API shows it.
 // The rows themselves: store/message_records.hpp.
 #pragma once
 
@@ -13,7 +13,7 @@
 
 namespace consult::notify {
 
-enum class Purpose { Invite, Reminder, Ready, Summary, Update, Cancellation };
+enum class Purpose { Invite, Reminder, Ready, Summary, Update, Cancellation, VisitSummary };
 enum class Channel { Sms, Email };
 
 std::string_view purpose_name(Purpose p);

@@ -14,6 +14,7 @@ struct MessageFacts {
     std::time_t starts_at = 0;     // the appointment's start
     std::string link;              // <public base>/j/<code> or /v/<room>#t=<token>; empty for the summary, a cancellation
     std::string clinic_phone;      // may be empty
+    std::string summary;           // the doctor's summary for the patient (its email only)
 };
 
 // "09:30 on Tue 24 Nov" in the box's time zone (the clinic's).

@@ -78,6 +78,10 @@ public:
     std::optional<MessageRow> confirm(const std::string& session_id);
     // The appointment moved since the patient was last told its time: one update.
     std::optional<MessageRow> rescheduled(const std::string& session_id);
+    // The doctor's summary (written with VisitSummaryStore) to the patient, once: by
+    // email with its text, or by SMS with the link to the page that shows it behind the
+    // invite's code. The message's state for the API ({channel, status} or why none).
+    nlohmann::json visit_summary(const std::string& session_id);
     // The session was cancelled: a cancellation, once, when the patient had been told of it.
     std::optional<MessageRow> cancelled(const std::string& session_id);
     // The kiosk's "resend" / "email": the invite again by this channel, only when it has
