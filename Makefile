@@ -7,6 +7,9 @@ FUZZ_SECONDS ?= 600
 IMAGE_BUILD ?= build-image
 IMAGE_OUT   ?= $(BUILD)/image
 IMAGE_ARTIFACTS ?= $(BUILD)/test-artifacts/image
+# 1: a development image that boots without a TPM2 (its data partition protects nothing;
+# named ...-insecure-no-tpm.img). Never for a clinic.
+CONSULT_IMAGE_INSECURE_NO_TPM ?= 0
 STATE_DIR  ?= .state
 PORT       ?= 8080
 JOBS       ?= $(shell nproc)
@@ -77,7 +80,7 @@ image: image-deps
 	@cmake -S . -B $(IMAGE_BUILD) $(CMAKE_GEN) $(LAUNCHER) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONSULT_TESTS=OFF >/dev/null
 	@cmake --build $(IMAGE_BUILD) -j $(JOBS)
 	@cd $(IMAGE_BUILD) && cpack -G DEB >/dev/null
-	@tools/image/build-image.sh $(IMAGE_BUILD) $(IMAGE_OUT)
+	@CONSULT_IMAGE_INSECURE_NO_TPM=$(CONSULT_IMAGE_INSECURE_NO_TPM) tools/image/build-image.sh $(IMAGE_BUILD) $(IMAGE_OUT)
 
 # Boots the image in QEMU (TCG, OVMF, swtpm) and checks it (tests/image/boot_test.sh).
 image-test: image

@@ -1,165 +1,324 @@
 #!/usr/bin/env bash
-# Boots the appliance disk image in QEMU and checks that it comes up by itself.
+# Boots the appliance disk image in QEMU and checks that it comes up by itself, with its
+# data partition encrypted at rest.
 #
 #   tests/image/boot_test.sh IMAGE_DIR ARTIFACTS_DIR
 #
 # IMAGE_DIR holds consult-appliance-<version>.img (make image). The image itself is
-# never written: the box boots a copy-on-write overlay bigger than the image, so first
+# never written: each box boots a copy-on-write overlay bigger than the image, so first
 # boot has room to grow the data partition. QEMU runs with TCG (no KVM needed), OVMF,
 # a swtpm TPM2, virtio-gpu (the kiosk's screen), an i6300esb watchdog and user
 # networking restricted to a port forward on 127.0.0.1 (the guest reaches nothing).
+# consultd's token-signing-key comes in as a systemd credential (SMBIOS type 11, which
+# systemd imports only in a VM), so the test can sign an admin token for the API.
 #
-# Checks, each under a hard timeout:
-#   - the box boots to multi-user and prints its boot report on the serial console
-#     (systemd stops printing status once the serial getty starts: the report says it);
-#   - consultd is active and /healthz answers 200 through the forwarded port;
-#   - / is the read-only erofs of slot A; /var is the data partition (ext4), grown;
-#   - consult-kiosk.service is enabled; no unit failed.
-# Serial log, timings and QEMU's own log go to ARTIFACTS_DIR.
+# Four stages, each under a hard timeout:
+#   1. first boot (swtpm): multi-user, the boot report on the serial console, /healthz
+#      200; / is the read-only erofs of slot A; /var is dm-crypt on the data partition,
+#      grown; the LUKS2 volume has a TPM2 and a recovery token; the recovery key file is
+#      consult:consult 0600; no unit failed. Then, through the API with an admin token
+#      whose identity is a patient-like name: the recording settings are changed and
+#      the token signed out (both audited with that name, stored in SQLite on /var).
+#   2. from the host, after the power-off: the data partition of the disk is LUKS2
+#      (cryptsetup on its header, read out of the overlay with qemu-img dd), its TPM2
+#      token sealed to PCR 7; the name is nowhere in the image or the overlay (grep -a).
+#   3. second boot of the same disk, firmware variables and TPM: no passphrase prompt,
+#      no second encryption, /healthz 200, the settings and the sign-out are still there.
+#   4. a fresh copy of the image with no TPM: first boot refuses with its message on
+#      the serial console, and the data partition stays untouched.
+# Serial logs (serial-<stage>.log), timings and QEMU's and swtpm's logs go to ARTIFACTS_DIR.
 set -euo pipefail
 
 die() { echo "boot_test: FAIL: $*" >&2; exit 1; }
 log() { echo "boot_test: $*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 [ $# -eq 2 ] || die "usage: $0 IMAGE_DIR ARTIFACTS_DIR"
 image_dir="$1" artifacts="$2"
 BOOT_TIMEOUT="${BOOT_TIMEOUT:-600}"      # seconds from QEMU start to the boot report
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-120}"  # seconds from the report to /healthz 200
+REFUSE_TIMEOUT="${REFUSE_TIMEOUT:-300}"  # seconds from QEMU start to the no-TPM refusal
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 
-for tool in qemu-system-x86_64 qemu-img swtpm curl python3 timeout; do
+for tool in qemu-system-x86_64 qemu-img swtpm curl python3 timeout cryptsetup sfdisk; do
   command -v "$tool" >/dev/null || die "$tool is missing: run tools/install-deps.sh image"
 done
 for f in "$OVMF_CODE" "$OVMF_VARS"; do [ -f "$f" ] || die "$f is missing (package ovmf)"; done
-img="$(ls -t "$image_dir"/consult-appliance-*.img 2>/dev/null | head -n1 || true)"
+# The clinic image, not a development one built with CONSULT_IMAGE_INSECURE_NO_TPM=1.
+img="$(ls -t "$image_dir"/consult-appliance-*.img 2>/dev/null | grep -v -- '-insecure-no-tpm\.img$' | head -n1 || true)"
 [ -n "$img" ] || die "no consult-appliance-*.img in $image_dir (make image)"
+img="$(cd "$(dirname "$img")" && pwd)/$(basename "$img")"
 
 mkdir -p "$artifacts"
 artifacts="$(cd "$artifacts" && pwd)"
-serial="$artifacts/serial.log" timings="$artifacts/timings.txt"
-rm -f "$serial" "$timings" "$artifacts/qemu.log" "$artifacts/swtpm.log"
+timings="$artifacts/timings.txt"
+rm -f "$artifacts"/serial*.log "$timings" "$artifacts"/qemu*.log "$artifacts"/swtpm*.log
 work="$(mktemp -d "$artifacts/.run.XXXXXX")"
 qemu_pid="" swtpm_pid=""
-cleanup() {
+stop_vm() {
   [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true
+  [ -n "$qemu_pid" ] && wait "$qemu_pid" 2>/dev/null || true
   [ -n "$swtpm_pid" ] && kill "$swtpm_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "$swtpm_pid" ] && wait "$swtpm_pid" 2>/dev/null || true
+  qemu_pid="" swtpm_pid=""
 }
+cleanup() { stop_vm; rm -rf "$work"; }
 trap cleanup EXIT
 
-fail() {   # fail MESSAGE: the serial log's tail, then the failure
+serial="$artifacts/serial.log"
+fail() {   # fail MESSAGE: the current serial log's tail, then the failure
   log "last 60 lines of $serial:"
   tail -n 60 "$serial" >&2 2>/dev/null || true
   die "$1"
 }
 
-# A free TCP port on 127.0.0.1 for the forward to consultd's 8080.
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-
-# --- The disk (overlay), firmware variables, TPM -----------------------------------------------
-timeout 60 qemu-img create -q -f qcow2 -b "$(cd "$(dirname "$img")" && pwd)/$(basename "$img")" -F raw \
-  "$work/disk.qcow2" 8G || die "qemu-img could not create the overlay"
-cp "$OVMF_VARS" "$work/vars.fd"
-mkdir -p "$work/tpm"
-swtpm socket --tpm2 --tpmstate dir="$work/tpm" --ctrl type=unixio,path="$work/swtpm.sock" \
-  --log file="$artifacts/swtpm.log" --flags startup-clear &
-swtpm_pid=$!
-for _ in $(seq 50); do [ -S "$work/swtpm.sock" ] && break; sleep 0.1; done
-[ -S "$work/swtpm.sock" ] || die "swtpm did not start (see $artifacts/swtpm.log)"
-
-# --- Boot ----------------------------------------------------------------------------------------
-log "booting $(basename "$img") (TCG; /healthz forwarded to 127.0.0.1:$port)"
-t0=$(now)
-nice timeout "$((BOOT_TIMEOUT + HEALTH_TIMEOUT + 120))" qemu-system-x86_64 \
-  -machine q35 -accel tcg -cpu Nehalem-v2 -smp 2 -m 3072 \
-  -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
-  -drive if=pflash,format=raw,unit=1,file="$work/vars.fd" \
-  -drive if=none,id=disk,format=qcow2,file="$work/disk.qcow2" -device virtio-blk-pci,drive=disk \
-  -chardev socket,id=chrtpm,path="$work/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
-  -device tpm-tis,tpmdev=tpm0 \
-  -netdev user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:8080 -device virtio-net-pci,netdev=net0 \
-  -device virtio-gpu-pci -display none -device i6300esb \
-  -serial file:"$serial" -monitor unix:"$work/monitor.sock",server,nowait \
-  -no-reboot >"$artifacts/qemu.log" 2>&1 &
-qemu_pid=$!
-
-alive() { kill -0 "$qemu_pid" 2>/dev/null; }
-# Waits for an extended regex in the serial log; prints the seconds since QEMU started.
-wait_serial() {   # wait_serial REGEX DEADLINE_SECONDS
-  while ! grep -qaE "$1" "$serial" 2>/dev/null; do
-    alive || fail "QEMU exited before the serial console showed /$1/ (qemu.log: $(tail -n 3 "$artifacts/qemu.log" 2>/dev/null))"
-    awk -v e="$(elapsed)" -v d="$2" 'BEGIN { exit !(e > d) }' && fail "no /$1/ on the serial console within $2 s"
-    sleep 1
-  done
-  elapsed
-}
-
-t_kernel=$(wait_serial 'Linux version' 180)
-log "kernel started after $t_kernel s"
-t_report=$(wait_serial 'consult-boot-report:' "$BOOT_TIMEOUT")
-report="$(grep -a -m1 -o 'consult-boot-report:.*' "$serial" | tr -d '\r')"
-log "boot report after $t_report s: $report"
-
-field() { echo "$report" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-
-# /healthz through the forwarded port (consultd may answer a moment after it is active).
-t_health=""
-deadline=$(awk -v a="$(elapsed)" -v b="$HEALTH_TIMEOUT" 'BEGIN { print a + b }')
-while :; do
-  code="$(curl -s -o "$work/healthz" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port/healthz" || true)"
-  if [ "$code" = 200 ]; then t_health=$(elapsed); break; fi
-  alive || fail "QEMU exited while waiting for /healthz"
-  awk -v e="$(elapsed)" -v d="$deadline" 'BEGIN { exit !(e > d) }' && \
-    fail "/healthz did not answer 200 within $HEALTH_TIMEOUT s after the boot report (last: HTTP $code)"
-  sleep 2
-done
-log "/healthz 200 after $t_health s: $(head -c 200 "$work/healthz")"
-
-{
-  echo "image $(basename "$img")"
-  echo "kernel_started_s $t_kernel"
-  echo "boot_report_s $t_report"
-  echo "healthz_200_s $t_health"
-  echo "report $report"
-} >"$timings"
-
-# --- The checks -----------------------------------------------------------------------------------
 failures=0 checks=0
 check() {   # check DESCRIPTION ACTUAL EXPECTED_REGEX
   checks=$((checks + 1))
   if echo "$2" | grep -qE "^($3)\$"; then log "ok   $1 ($2)"
   else log "FAIL $1: got '$2', want /$3/"; failures=$((failures + 1)); fi
 }
-img_var_bytes=$((256 * 1024 * 1024))
-check "multi-user.target is reached"          "$(field multi_user)" 'active'
-check "root is slot A"                        "$(field slot)" 'consult-root-a'
-check "root is read-only"                     "$(field root_mode)" 'ro'
-check "root is erofs"                         "$(field root_fstype)" 'erofs'
-check "/var is the data partition (ext4)"     "$(field var_fstype)" 'ext4'
-check "consultd is active"                    "$(field consultd)" 'active'
-check "the kiosk unit is enabled"             "$(field kiosk_enabled)" 'enabled'
-check "nftables is active"                    "$(field nftables)" 'active'
-check "timesyncd is active"                   "$(field timesyncd)" 'active'
-check "the watchdog is armed"                 "$(field watchdog)" '30s'
-check "no unit failed"                        "$(field failed)" ''
-var_part=$(field var_part_bytes) var_fs=$(field var_fs_bytes)
-check "the data partition grew past the image's 256 MiB" \
-  "$([ "${var_part:-0}" -gt $((4 * img_var_bytes)) ] && echo grown || echo "not grown: $var_part bytes")" 'grown'
-check "its file system grew with it" \
-  "$([ "${var_fs:-0}" -gt $((var_part * 8 / 10)) ] && echo grown || echo "not grown: $var_fs of $var_part bytes")" 'grown'
+t_all=$(now)
+echo "image $(basename "$img")" >"$timings"
+timing() { echo "$1 $2" >>"$timings"; }
 
-# --- Clean power-off (ACPI), then the verdict -------------------------------------------------------
-python3 - "$work/monitor.sock" <<'EOF' || true
+# A free TCP port on 127.0.0.1 for the forward to consultd's 8080.
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+api="http://127.0.0.1:$port"
+
+# consultd's token-signing-key for this run, and the name that must never be readable
+# on the disk (random, so nothing else on the disk can match it).
+signing_key="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+marker="Zelda Quackenbush-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+retention_days=$((1000 + RANDOM % 2000))
+admin_token() {   # an HS256 admin token whose identity is the marker name (as consultctl token makes)
+  python3 - "$signing_key" "$marker" <<'EOF'
+import base64, hashlib, hmac, json, os, sys, time
+def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+key, sub, now = sys.argv[1], sys.argv[2], int(time.time())
+h = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+p = b64(json.dumps({"sub": sub, "role": "admin", "iat": now - 60, "exp": now + 1800,
+                    "jti": b64(os.urandom(16))}, separators=(",", ":")).encode())
+print(h + "." + p + "." + b64(hmac.new(key.encode(), (h + "." + p).encode(), hashlib.sha256).digest()))
+EOF
+}
+call() {   # call METHOD PATH TOKEN [JSON]: prints "<http code> <body>"
+  local args=(-s -o "$work/body" -w '%{http_code}' --max-time 20 -X "$1" -H "Authorization: Bearer $3")
+  [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' -d "$4")
+  local code; code="$(curl "${args[@]}" "$api$2" || echo 000)"
+  echo "$code $(head -c 400 "$work/body" 2>/dev/null)"
+}
+
+# --- QEMU ------------------------------------------------------------------------------------
+start_swtpm() {   # the box's TPM: its state stays in $work/tpm from one boot to the next
+  mkdir -p "$work/tpm"
+  rm -f "$work/swtpm.sock"
+  swtpm socket --tpm2 --tpmstate dir="$work/tpm" --ctrl type=unixio,path="$work/swtpm.sock" \
+    --log file="$artifacts/swtpm-$1.log" --flags startup-clear &
+  swtpm_pid=$!
+  for _ in $(seq 50); do [ -S "$work/swtpm.sock" ] && break; sleep 0.1; done
+  [ -S "$work/swtpm.sock" ] || die "swtpm did not start (see $artifacts/swtpm-$1.log)"
+}
+boot() {   # boot STAGE DISK VARS tpm|no-tpm
+  local stage="$1" disk="$2" vars="$3" tpm_args=()
+  serial="$artifacts/serial-$stage.log"
+  if [ "$4" = tpm ]; then
+    start_swtpm "$stage"
+    tpm_args=(-chardev socket,id=chrtpm,path="$work/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
+              -device tpm-tis,tpmdev=tpm0)
+  fi
+  log "$stage boot of $(basename "$img") (TCG, $4; /healthz forwarded to 127.0.0.1:$port)"
+  t0=$(now)
+  nice timeout "$((BOOT_TIMEOUT + HEALTH_TIMEOUT + 300))" qemu-system-x86_64 \
+    -machine q35 -accel tcg -cpu Nehalem-v2 -smp 2 -m 3072 \
+    -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
+    -drive if=pflash,format=raw,unit=1,file="$vars" \
+    -drive if=none,id=disk,format=qcow2,file="$disk" -device virtio-blk-pci,drive=disk \
+    "${tpm_args[@]}" \
+    -smbios type=11,value=io.systemd.credential:token-signing-key="$signing_key" \
+    -netdev user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:8080 -device virtio-net-pci,netdev=net0 \
+    -device virtio-gpu-pci -display none -device i6300esb \
+    -serial file:"$serial" -monitor unix:"$work/monitor.sock",server,nowait \
+    -no-reboot >"$artifacts/qemu-$stage.log" 2>&1 &
+  qemu_pid=$!
+}
+alive() { [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; }
+# Waits for an extended regex in the serial log; prints the seconds since QEMU started.
+wait_serial() {   # wait_serial REGEX DEADLINE_SECONDS
+  while ! grep -qaE "$1" "$serial" 2>/dev/null; do
+    alive || fail "QEMU exited before the serial console showed /$1/"
+    awk -v e="$(elapsed)" -v d="$2" 'BEGIN { exit !(e > d) }' && fail "no /$1/ on the serial console within $2 s"
+    sleep 1
+  done
+  elapsed
+}
+wait_health() {   # /healthz through the forwarded port (consultd may answer a moment after it is active)
+  local deadline code
+  deadline=$(awk -v a="$(elapsed)" -v b="$HEALTH_TIMEOUT" 'BEGIN { print a + b }')
+  while :; do
+    code="$(curl -s -o "$work/healthz" -w '%{http_code}' --max-time 10 "$api/healthz" || true)"
+    [ "$code" = 200 ] && { elapsed; return; }
+    alive || fail "QEMU exited while waiting for /healthz"
+    awk -v e="$(elapsed)" -v d="$deadline" 'BEGIN { exit !(e > d) }' && \
+      fail "/healthz did not answer 200 within $HEALTH_TIMEOUT s after the boot report (last: HTTP $code)"
+    sleep 2
+  done
+}
+power_off() {   # ACPI power-off, so the disk is consistent before the host reads it
+  python3 - "$work/monitor.sock" <<'EOF' || true
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"system_powerdown\n")
 EOF
-for _ in $(seq 90); do alive || break; sleep 1; done
-if alive; then log "no power-off within 90 s (ACPI): stopping QEMU"; kill "$qemu_pid"; else
-  echo "powered_off_s $(elapsed)" >>"$timings"; fi
-log "timings and serial log in $artifacts"
-[ "$failures" -eq 0 ] || { echo "image boot test: $((checks + 1 - failures)) passed, $failures failed"; fail "$failures check(s) failed"; }
-echo "image boot test: $((checks + 1)) passed, $failures failed"   # + /healthz
+  for _ in $(seq 90); do alive || break; sleep 1; done
+  if alive; then log "no power-off within 90 s (ACPI): stopping QEMU"; fi
+  stop_vm
+}
+report=""
+field() { echo "$report" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+boot_to_report() {   # the kernel, the boot report, /healthz; timings under STAGE
+  local t_kernel t_report t_health
+  t_kernel=$(wait_serial 'Linux version' 180)
+  t_report=$(wait_serial 'consult-boot-report:' "$BOOT_TIMEOUT")
+  report="$(grep -a -m1 -o 'consult-boot-report:.*' "$serial" | tr -d '\r')"
+  log "boot report after $t_report s (kernel at $t_kernel s): $report"
+  t_health=$(wait_health)
+  log "/healthz 200 after $t_health s: $(head -c 200 "$work/healthz")"
+  timing "$1_kernel_started_s" "$t_kernel"
+  timing "$1_boot_report_s" "$t_report"
+  timing "$1_healthz_200_s" "$t_health"
+  echo "$1_report $report" >>"$timings"
+}
+check_box() {   # what every boot of the clinic image must show in its report
+  check "multi-user.target is reached"          "$(field multi_user)" 'active'
+  check "root is slot A"                        "$(field slot)" 'consult-root-a'
+  check "root is read-only"                     "$(field root_mode)" 'ro'
+  check "root is erofs"                         "$(field root_fstype)" 'erofs'
+  check "/var is ext4 ..."                      "$(field var_fstype)" 'ext4'
+  check "... on dm-crypt"                       "$(field var)/$(field var_type)" '/dev/mapper/consult-data/crypt'
+  check "the LUKS2 volume is complete"          "$(field luks_label)" 'consult-data'
+  check "its keys: TPM2 and recovery key only"  "$(field luks_tokens)" 'systemd-tpm2,systemd-recovery'
+  check "the recovery key file is consultd's, 0600" "$(field recovery_key)" 'consult:consult:600'
+  check "consultd is active"                    "$(field consultd)" 'active'
+  check "the kiosk unit is enabled"             "$(field kiosk_enabled)" 'enabled'
+  check "nftables is active"                    "$(field nftables)" 'active'
+  check "timesyncd is active"                   "$(field timesyncd)" 'active'
+  check "the watchdog is armed"                 "$(field watchdog)" '30s'
+  check "no unit failed"                        "$(field failed)" ''
+  check "no passphrase prompt on the console" \
+    "$(grep -a -c -iE 'please enter (passphrase|recovery key)' "$serial" || true)" '0'
+  local img_var_bytes=$((256 * 1024 * 1024)) var_part var_fs
+  var_part=$(field var_part_bytes) var_fs=$(field var_fs_bytes)
+  check "the data partition grew past the image's 256 MiB before encryption" \
+    "$([ "${var_part:-0}" -gt $((4 * img_var_bytes)) ] && echo grown || echo "not grown: $var_part bytes")" 'grown'
+  check "its file system fills it" \
+    "$([ "${var_fs:-0}" -gt $((var_part * 8 / 10)) ] && echo grown || echo "not grown: $var_fs of $var_part bytes")" 'grown'
+}
+
+# The data partition's first 16 MiB (where a LUKS2 header lives), out of a qcow2 overlay.
+# Its offset comes from the image's GPT: growing the partition moves only its end.
+data_offset="$(sfdisk -J "$img" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["partitiontable"]
+p = [p for p in t["partitions"] if p.get("name") == "consult-data"]
+print(p[0]["start"] * t.get("sectorsize", 512) if p else "")')"
+[ -n "$data_offset" ] && [ $((data_offset % 1048576)) -eq 0 ] || \
+  die "no MiB-aligned partition consult-data in the image's GPT (offset '$data_offset')"
+data_header() {   # data_header DISK.qcow2 OUT
+  rm -f "$2"
+  # qemu-img dd's count= counts from the start of the input, not from skip=.
+  local skip=$((data_offset / 1048576))
+  timeout 60 qemu-img dd -f qcow2 -O raw bs=1M skip=$skip count=$((skip + 16)) if="$1" of="$2" \
+    || die "qemu-img dd could not read the data partition of $1"
+  [ "$(stat -c %s "$2" 2>/dev/null || echo 0)" -eq $((16 * 1048576)) ] || die "qemu-img dd read no header from $1"
+}
+# Counts the marker in a file; NULs become line ends so that grep never holds a huge "line".
+count_marker() { tr '\0' '\n' <"$1" | grep -a -c -F -- "$marker" || true; }
+
+cp "$OVMF_VARS" "$work/vars.fd"
+timeout 60 qemu-img create -q -f qcow2 -b "$img" -F raw "$work/disk.qcow2" 8G || die "qemu-img could not create the overlay"
+
+# --- 1. First boot ------------------------------------------------------------------------------
+t_stage=$(now)
+boot first "$work/disk.qcow2" "$work/vars.fd" tpm
+boot_to_report first
+check "first boot encrypted the data partition" \
+  "$(grep -a -c 'consult-data-setup: first boot: encrypting the data partition' "$serial" || true)" '1'
+setup_s="$(grep -a -o 'data partition ready in [0-9]* s' "$serial" | grep -o '[0-9]*' | head -n1 || true)"
+check "... and said it was ready" "${setup_s:+ready}" 'ready'
+timing first_data_encryption_s "${setup_s:-?}"
+log "the data partition's encryption took ${setup_s:-?} s of the first boot"
+check_box
+
+token="$(admin_token)"
+check "the API takes the admin token (recording settings changed)" \
+  "$(call PUT /api/system/recording "$token" "{\"retention_days\": $retention_days}" | cut -d' ' -f1)" '200'
+check "the token signs out (audited under its name)" \
+  "$(call POST /api/kiosk/sign-out "$token" '{"reason":"tapped"}' | cut -d' ' -f1)" '204'
+check "the signed-out token is refused" \
+  "$(call GET /api/system/recording "$token" | grep -o '^401 .*token_revoked' | cut -d' ' -f1)" '401'
+power_off
+timing first_boot_total_s "$(since "$t_stage")"
+
+# --- 2. The disk, read from the host ---------------------------------------------------------
+t_stage=$(now)
+data_header "$work/disk.qcow2" "$work/data-header.img"
+check "the data partition is LUKS2 (cryptsetup isLuks, from the host)" \
+  "$(cryptsetup isLuks --type luks2 "$work/data-header.img" && echo luks2 || echo 'not LUKS2')" 'luks2'
+check "its TPM2 key is sealed to PCR 7 only" \
+  "$(cryptsetup luksDump --dump-json-metadata "$work/data-header.img" 2>/dev/null | python3 -c '
+import json, sys
+t = [t for t in json.load(sys.stdin)["tokens"].values() if t["type"] == "systemd-tpm2"]
+print(",".join(str(p) for p in t[0]["tpm2-pcrs"]) if len(t) == 1 else "%d TPM2 tokens" % len(t))' 2>/dev/null \
+   || echo unreadable)" '7'
+check "its key slots: TPM2 and recovery key (the setup key is gone)" \
+  "$(cryptsetup luksDump --dump-json-metadata "$work/data-header.img" 2>/dev/null | python3 -c '
+import json, sys; print(len(json.load(sys.stdin)["keyslots"]))' 2>/dev/null || echo unreadable)" '2'
+check "the name written through the API is not in the shipped image" "$(count_marker "$img")" '0'
+check "... nor anywhere the box wrote on its disk (qcow2 overlay)" "$(count_marker "$work/disk.qcow2")" '0'
+timing host_disk_checks_s "$(since "$t_stage")"
+
+# --- 3. Second boot: the same disk, firmware variables and TPM ---------------------------------
+t_stage=$(now)
+boot second "$work/disk.qcow2" "$work/vars.fd" tpm
+boot_to_report second
+check "the second boot did not encrypt again" \
+  "$(grep -a -c 'consult-data-setup: first boot' "$serial" || true)" '0'
+check_box
+token2="$(admin_token)"
+check "the recording settings from the first boot are still there" \
+  "$(call GET /api/system/recording "$token2" | grep -o "\"retention_days\":$retention_days" || echo missing)" \
+  "\"retention_days\":$retention_days"
+check "the first boot's sign-out is still there (its token stays refused)" \
+  "$(call GET /api/system/recording "$token" | grep -o '^401 .*token_revoked' | cut -d' ' -f1)" '401'
+power_off
+timing second_boot_total_s "$(since "$t_stage")"
+
+# --- 4. No TPM: a fresh copy of the image refuses its first boot --------------------------------
+t_stage=$(now)
+cp "$OVMF_VARS" "$work/vars-notpm.fd"
+timeout 60 qemu-img create -q -f qcow2 -b "$img" -F raw "$work/notpm.qcow2" 8G || die "qemu-img could not create the overlay"
+boot no-tpm "$work/notpm.qcow2" "$work/vars-notpm.fd" no-tpm
+t_refused=$(wait_serial 'FIRST START STOPPED - NO TPM 2.0' "$REFUSE_TIMEOUT")
+log "no TPM: first boot refused after $t_refused s"
+timing no_tpm_refused_s "$t_refused"
+check "without a TPM the box says why on the console" \
+  "$(grep -a -c 'This box has no TPM 2.0 security chip' "$serial" || true)" '[1-9][0-9]*'
+check "... and does not come up" "$(grep -a -c 'consult-boot-report:' "$serial" || true)" '0'
+# It stops in emergency mode, whose drop-in says it again just above sulogin's words.
+t_again=$(wait_serial 'You are in emergency mode' "$(awk -v t="$t_refused" 'BEGIN { print t + 60 }')")
+check "... and says it again in emergency mode" \
+  "$(grep -a -c '^CONSULT ROOM: FIRST START STOPPED - NO TPM 2.0' "$serial" || true)" '[1-9][0-9]*'
+log "emergency mode after $t_again s"
+stop_vm
+data_header "$work/notpm.qcow2" "$work/notpm-header.img"
+check "... and leaves the data partition untouched" \
+  "$(cryptsetup isLuks "$work/notpm-header.img" && echo LUKS || echo untouched)" 'untouched'
+timing no_tpm_total_s "$(since "$t_stage")"
+
+timing image_test_total_s "$(since "$t_all")"
+log "timings and serial logs in $artifacts (total $(since "$t_all") s)"
+[ "$failures" -eq 0 ] || { echo "image boot test: $((checks - failures)) passed, $failures failed"; die "$failures check(s) failed"; }
+echo "image boot test: $checks passed, $failures failed"

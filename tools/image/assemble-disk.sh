@@ -7,7 +7,8 @@
 #    need not know vfat): systemd-boot, loader.conf, one UKI per root slot;
 #  - the GPT: systemd-repart with the appliance's own definitions (the ones installed in
 #    the image as /usr/lib/repart.d, which grow /var at first boot), plus CopyBlocks= for
-#    the ESP, root A and the data partition; root B stays empty (sparse);
+#    the ESP and root A; root B and the data partition stay empty (sparse): the box makes
+#    the data partition LUKS2 on first boot;
 #  - OUT.img.bmap (bmaptool), OUT.img.zst and OUT.sha256; sizes printed.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ log() { echo "assemble-disk: $*" >&2; }
 [ $# -eq 3 ] || die "usage: $0 SLOT_DIR REPART_DIR OUT.img"
 slot="$1" repart_dir="$2" img="$3"
 here="$(cd "$(dirname "$0")/../.." && pwd)"
-for f in vmlinuz initrd os-release linuxx64.efi.stub systemd-bootx64.efi root.erofs var.ext4 version; do
+for f in vmlinuz initrd os-release linuxx64.efi.stub systemd-bootx64.efi root.erofs version; do
   [ -s "$slot/$f" ] || die "$slot/$f is missing: rebuild the slot"
 done
 version="$(cat "$slot/version")"
@@ -70,7 +71,6 @@ mkdir -p "$defs"
 cp "$repart_dir"/*.conf "$defs/"
 echo "CopyBlocks=$esp" >>"$defs/00-esp.conf"
 echo "CopyBlocks=$slot/root.erofs" >>"$defs/10-root-a.conf"
-echo "CopyBlocks=$slot/var.ext4" >>"$defs/20-data.conf"
 # The partition UUIDs follow from the seed: the same slot gives the same disk.
 seed="$(printf '%s %s' "$(basename "$(cd "$slot" && pwd)")" "$version" | sha256sum | cut -c1-32 \
         | sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/')"

@@ -11,10 +11,17 @@
 #   1. base tree   mkosi 14 (image/mkosi.conf, mkosi.extra, mkosi.postinst) plus the
 #                  .deb's dependencies; apt's downloads stay in mkosi/ for the next build
 #   2. slot A      the base tree + the .deb (dpkg in systemd-nspawn), units enabled,
-#                  packed: erofs root, ext4 /var, kernel and initrd
+#                  packed: erofs root (with /var's factory contents in
+#                  /usr/share/factory/var: the data partition ships empty and is made
+#                  LUKS2 on first boot), kernel and initrd
 #   3. the disk    ESP (systemd-boot + one UKI per slot) and GPT by systemd-repart:
 #                  always redone, it takes seconds
 # Needs root (mkosi, nspawn). Packages: tools/install-deps.sh image.
+#
+# CONSULT_IMAGE_INSECURE_NO_TPM=1 makes a development image that boots without a TPM2:
+# its data partition is still LUKS2, but keyed with a file in the read-only root
+# (/usr/lib/consult/insecure-data.key), so it protects nothing. It is named
+# consult-appliance-<version>-insecure-no-tpm.img and says so on every first boot.
 set -euo pipefail
 
 die() { echo "build-image: $*" >&2; exit 1; }
@@ -39,7 +46,14 @@ done
 deb="$(ls -t "$deb_dir"/consult-room_*_amd64.deb 2>/dev/null | head -n1 || true)"
 [ -n "$deb" ] || die "no consult-room_*_amd64.deb in $deb_dir (cpack -G DEB makes it)"
 version="$(dpkg-deb -f "$deb" Version)"
-log "package $(basename "$deb"), image version $version"
+insecure="${CONSULT_IMAGE_INSECURE_NO_TPM:-0}"
+case "$insecure" in
+  0|"") insecure=0 variant="" ;;
+  1) insecure=1 variant="-insecure-no-tpm"
+     log "CONSULT_IMAGE_INSECURE_NO_TPM=1: a DEVELOPMENT image whose data partition is not protected (no TPM2 needed)" ;;
+  *) die "CONSULT_IMAGE_INSECURE_NO_TPM must be 0 or 1 (got '$insecure')" ;;
+esac
+log "package $(basename "$deb"), image version $version$variant"
 
 t_start=$(now)
 mkdir -p "$cache/mkosi" "$cache/base" "$cache/slot" "$cache/work" "$out_dir"
@@ -103,7 +117,7 @@ fi
 # The key uses the .deb's control file and file checksums, not the .deb itself: cpack
 # writes a new archive (new time stamps) on every run even when nothing changed.
 deb_key="$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./control ./md5sums | sha256sum | cut -c1-16)"
-slot_key="$(cat "$0" <(echo "$base_key $deb_key") | sha256sum | cut -c1-16)"
+slot_key="$(cat "$0" <(echo "$base_key $deb_key insecure=$insecure") | sha256sum | cut -c1-16)"
 slot="$cache/slot/$slot_key"
 if [ -f "$slot/done" ]; then
   log "slot A $slot_key: cached"
@@ -131,6 +145,17 @@ else
   # read-only /etc that would make every boot a first boot. Empty: systemd makes a
   # transient one per boot (image/README.md, "Not done yet").
   : >"$tree/etc/machine-id"
+  if [ "$insecure" = 1 ]; then
+    # The opt-out (image/README.md): a flag for consult-data-setup, a key file instead of
+    # the TPM2 in /etc/crypttab, and the variant in os-release.
+    mkdir -p "$tree/usr/lib/consult"
+    echo "built with CONSULT_IMAGE_INSECURE_NO_TPM=1: the data partition is not protected" \
+      >"$tree/usr/lib/consult/insecure-no-tpm"
+    (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tree/usr/lib/consult/insecure-data.key")
+    sed -i 's|^consult-data .*|consult-data  /dev/disk/by-partlabel/consult-data  /usr/lib/consult/insecure-data.key  luks|' \
+      "$tree/etc/crypttab"
+    echo "IMAGE_VARIANT=insecure-no-tpm" >>"$tree/usr/lib/os-release"
+  fi
   # Boot files go to the ESP (inside the UKIs), not into the root file system.
   kernel="$(ls "$tree"/boot/vmlinuz-* | sort -V | tail -n1)"
   [ -f "$tree/boot/consult-initrd.img" ] || die "the base tree has no initrd (mkosi.postinst)"
@@ -141,10 +166,12 @@ else
   cp "$tree/usr/lib/systemd/boot/efi/linuxx64.efi.stub" "$tree/usr/lib/systemd/boot/efi/systemd-bootx64.efi" "$work/out/"
   rm -rf "${tree:?}"/boot/* "$tree"/var/cache/apt/* "$tree"/var/lib/apt/lists/* "$tree"/var/log/* \
          "$tree"/var/cache/debconf/*-old "$tree"/var/lib/dpkg/*-old "$tree"/tmp/* "$tree"/var/tmp/*
-  # /var becomes the data partition (ext4, grown at first boot); / the read-only erofs.
-  mkfs.ext4 -q -F -L consult-data -d "$tree/var" -E root_owner=0:0 "$work/out/var.ext4" 256M >/dev/null \
-    || die "mkfs.ext4 could not pack $tree/var"
-  find "$tree/var" -mindepth 1 -delete
+  # /var is the data partition, which the image ships empty: first boot makes it LUKS2
+  # and copies these factory contents in (consult-data-setup). / is the read-only erofs.
+  mkdir -p "$tree/usr/share/factory"
+  rm -rf "$tree/usr/share/factory/var"
+  mv "$tree/var" "$tree/usr/share/factory/var"
+  install -d -m 0755 "$tree/var"
   nice mkfs.erofs -zlz4hc "$work/out/root.erofs" "$tree" >"$work/erofs.log" 2>&1 \
     || { cat "$work/erofs.log" >&2; die "mkfs.erofs failed"; }
   echo "$version" >"$work/out/version"
@@ -156,5 +183,5 @@ fi
 
 # --- 3. The disk ----------------------------------------------------------------------------
 "$here/tools/image/assemble-disk.sh" "$slot" "$image_dir/mkosi.extra/usr/lib/repart.d" \
-  "$out_dir/consult-appliance-$version.img"
+  "$out_dir/consult-appliance-$version$variant.img"
 log "image ready in $(since "$t_start") s"
