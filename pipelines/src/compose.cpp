@@ -12,6 +12,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 namespace consult::media {
@@ -56,6 +57,12 @@ std::string part_label(std::size_t i, const std::string& path) {
     return "part " + std::to_string(i + 1) + " (" + std::filesystem::path(path).filename().string() + ")";
 }
 
+std::string seconds_text(GstClockTime t) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", double(t) / GST_SECOND);
+    return text;
+}
+
 bool cancelled(const ComposeJob& job) { return job.cancel && job.cancel->load(); }
 
 // Every part that can be read, with notes for the rest; none is an error.
@@ -85,8 +92,8 @@ expected<std::vector<PartInfo>, std::string> scan_parts(const ComposeJob& job, C
 
 class Composition {
 public:
-    Composition(const ComposeJob& job, ProgressFn progress, ComposeLoop& loop)
-        : job_(job), progress_(std::move(progress)), loop_(loop) {}
+    Composition(const ComposeJob& job, ProgressFn progress, ComposeLoop& loop, std::vector<std::string>& notes)
+        : job_(job), progress_(std::move(progress)), loop_(loop), notes_(notes) {}
 
     expected<ComposeResult, std::string> run(const OutputProfile& profile, const std::vector<PartInfo>& parts) {
         auto file = OutputFile::create(job_.output);
@@ -103,11 +110,17 @@ public:
         if (gst_element_set_state(writer_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
             return fail("output: the encoder would not start");
         GstClockTime offset = 0;
+        std::vector<std::string> cut;
         for (std::size_t i = 0; i < parts.size(); ++i) {
             const GstClockTime length = part_length(parts[i].duration);
-            auto ran = compose_part(parts[i], canvas, offset, length, part_label(i, parts[i].path));
+            auto ran = compose_part(parts[i], canvas, offset, length, part_label(i, parts[i].path), cut);
             if (!ran) return fail(ran.error());
-            offset += length;
+            offset += *ran;
+        }
+        if (offset == 0) {
+            std::string why = "no part can be composed";
+            for (const auto& c : cut) why += "; " + c;
+            return fail(why);
         }
         gst_app_src_end_of_stream(GST_APP_SRC(video_.into));
         gst_app_src_end_of_stream(GST_APP_SRC(audio_.into));
@@ -134,8 +147,14 @@ public:
     }
 
 private:
-    expected<void, std::string> compose_part(const PartInfo& part, const Canvas& canvas, GstClockTime offset,
-                                             GstClockTime length, const std::string& label) {
+    // Composes one part onto the output from `offset`; answers how long it lasted there.
+    // A part that fails while it is read (a track its decoder refuses, data damaged past
+    // what the scan reads) ends where it failed, with a note: what came before stays, and
+    // the parts after it follow on. Only the output's failure, a stall or a cancel fails
+    // the whole composition.
+    expected<GstClockTime, std::string> compose_part(const PartInfo& part, const Canvas& canvas, GstClockTime offset,
+                                                     GstClockTime length, const std::string& label,
+                                                     std::vector<std::string>& cut) {
         auto reader = build_reader(part, canvas, length);
         if (!reader) return unexpected(label + ": " + reader.error());
         video_.offset = offset;
@@ -147,9 +166,18 @@ private:
             ran = unexpected(label + ": would not start");
         else
             ran = loop_.run_until_eos({reader->pipeline.get(), label}, {{writer_.get(), "output"}}, marker(), tick());
-        if (!ran) gst_element_set_state(writer_.get(), GST_STATE_NULL);
-        gst_element_set_state(reader->pipeline.get(), GST_STATE_NULL);
-        return ran;
+        const bool part_failed = !ran && loop_.failed_pipeline() == reader->pipeline.get();
+        if (!ran && !part_failed) gst_element_set_state(writer_.get(), GST_STATE_NULL);
+        gst_element_set_state(reader->pipeline.get(), GST_STATE_NULL);   // its threads have stopped pushing
+        if (ran) return length;
+        if (!part_failed) return unexpected(ran.error());
+        const std::uint64_t reached = std::max(video_.reached.load(), audio_.reached.load());
+        const GstClockTime composed = reached > offset ? std::min<GstClockTime>(reached - offset, length) : 0;
+        const std::string why = ran.error().substr(std::min(ran.error().size(), label.size() + 2));
+        cut.push_back(label + ": " + why);
+        notes_.push_back(composed == 0 ? label + " left out: " + why
+                                       : label + " cut at " + seconds_text(composed) + " s of " + seconds_text(length) + ": " + why);
+        return composed;
     }
 
     unexpected<std::string> fail(std::string why) {
@@ -174,6 +202,7 @@ private:
     const ComposeJob& job_;
     ProgressFn progress_;
     ComposeLoop& loop_;
+    std::vector<std::string>& notes_;
     std::unique_ptr<OutputFile> file_;
     GRef<GstElement> writer_;
     Lane video_, audio_;
@@ -209,7 +238,7 @@ expected<ComposeResult, std::string> compose(const ComposeJob& job, ProgressFn p
     std::vector<std::string> notes = profile->notes;
     auto parts = scan_parts(job, loop, notes);
     if (!parts) return unexpected(parts.error());
-    Composition composition(job, std::move(progress), loop);
+    Composition composition(job, std::move(progress), loop, notes);
     auto result = composition.run(*profile, *parts);
     if (result) result->notes = std::move(notes);
     return result;

@@ -25,6 +25,7 @@ struct ComposeLoop::Run {
     unsigned idle_ticks = 0;
     bool done = false;
     std::optional<std::string> error;
+    GstElement* failed = nullptr;   // whose bus posted the error
     std::vector<std::pair<Run*, const Watched*>> buses;   // bus watch user data
 
     void finish(std::optional<std::string> e) {
@@ -75,6 +76,7 @@ gboolean ComposeLoop::on_bus(GstBus*, GstMessage* msg, gpointer p) {
     at_boundary("compose bus", [&] {
         switch (GST_MESSAGE_TYPE(msg)) {
         case GST_MESSAGE_ERROR:
+            if (!run->done) run->failed = watch->second->pipeline;
             run->finish(labelled(watch->second->label, describe_error(msg)));
             break;
         case GST_MESSAGE_EOS:
@@ -112,6 +114,7 @@ expected<void, std::string> ComposeLoop::run_until_eos(const Watched& waited, co
                                                        const std::function<void()>& on_tick_fn) {
     const std::function<void()> no_tick = [] {};
     Run run{this, &waited, &progress_marker, on_tick_fn ? &on_tick_fn : &no_tick};
+    failed_pipeline_ = nullptr;
     run.last_marker = progress_marker();
     run.buses.emplace_back(&run, &waited);
     for (const Watched& w : also) run.buses.emplace_back(&run, &w);
@@ -134,6 +137,7 @@ expected<void, std::string> ComposeLoop::run_until_eos(const Watched& waited, co
         g_source_destroy(s);
         g_source_unref(s);
     }
+    failed_pipeline_ = run.failed;
     if (run.error) return unexpected(*run.error);
     return {};
 }

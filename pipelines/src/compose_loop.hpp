@@ -38,6 +38,10 @@ public:
                                               const std::function<std::uint64_t()>& progress_marker,
                                               const std::function<void()>& on_tick = {});
 
+    // After a run that ended on an error: the pipeline whose bus posted it (the waited
+    // one or one of `also`); nullptr for a stall, a cancel or a run that ended well.
+    GstElement* failed_pipeline() const { return failed_pipeline_; }
+
 private:
     struct Run;
     static gboolean on_bus(GstBus* bus, GstMessage* msg, gpointer run);
@@ -46,6 +50,7 @@ private:
     GMainContext* context_;
     unsigned stall_ticks_;
     const std::atomic<bool>* cancel_;
+    GstElement* failed_pipeline_ = nullptr;
 };
 
 // "element: message" for an error message.

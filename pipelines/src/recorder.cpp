@@ -69,6 +69,19 @@ void sync_sticky_events(GstPad* from, GstPad* to) {
     }, to);
 }
 
+// Matroska cannot change a track's codec settings mid-file, and matroskamux fails the
+// whole file on new caps. Browsers change the size they send as their link allows: the
+// track keeps its first caps, and the change travels in the stream itself (a VP8 keyframe
+// carries its size; H.264 repeats its parameter sets before every keyframe), which the
+// decoders follow.
+GstPadProbeReturn keep_first_caps(GstPad* pad, GstPadProbeInfo* info, gpointer) {
+    GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+    GRef<GstPad> peer = adopt(gst_pad_get_peer(pad));
+    if (!peer || !gst_pad_has_current_caps(peer.get())) return GST_PAD_PROBE_OK;
+    return GST_PAD_PROBE_DROP;
+}
+
 bool starts_with(GstObject* element, const std::string& prefix) {
     for (GstObject* o = element; o; o = GST_OBJECT_PARENT(o)) {
         const char* name = GST_OBJECT_NAME(o);
@@ -196,8 +209,11 @@ expected<void, BuildError> Recorder::build_track(const RecorderTrack& spec, unsi
     b.add("queue", n + "queue", {{"leaky", "downstream"}, {"max-size-buffers", "0"}, {"max-size-bytes", "0"},
                                  {"max-size-time", "2000000000"}});
     GstElement* queue = b.last();
+    // The parameter sets go in the stream before every keyframe too: after a change of
+    // size the file's header still holds the first ones (see keep_first_caps).
     if (spec.format == TrackFormat::H264)
-        b.add("h264parse", n + "parse").caps("video/x-h264,stream-format=avc,alignment=au", n + "avc");
+        b.add("h264parse", n + "parse", {{"config-interval", "-1"}})
+            .caps("video/x-h264,stream-format=avc,alignment=au", n + "avc");
     if (b.error()) return unexpected(*b.error());
     auto track = std::make_shared<Track>();
     track->spec = spec;
@@ -212,6 +228,7 @@ expected<void, BuildError> Recorder::build_track(const RecorderTrack& spec, unsi
         gst_pad_add_probe(queued.get(), GST_PAD_PROBE_TYPE_BUFFER, &Track::keyframe_gate, track.get(), nullptr);
     }
     GRef<GstPad> out = adopt(gst_element_get_static_pad(b.last(), "src"));
+    gst_pad_add_probe(out.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, keep_first_caps, nullptr, nullptr);
     GRef<GstPad> in = adopt(mux_pad(mux_, track->video));
     if (!in || gst_pad_link(out.get(), in.get()) != GST_PAD_LINK_OK)
         return unexpected(BuildError{n + "queue", "cannot join the recording's muxer"});

@@ -106,7 +106,12 @@ test('"Yes" records with the mark on both screens; the end of the call composes 
   await until('the mark gone from the patient\'s page', async () => !(await visible(patient.page, '#recording')));
   await until('the mark gone from the kiosk', async () => !(await visible(kiosk.page, '#recording-chip')));
   await app.must('POST', `${SESSIONS}/${call.s.id}/end`, app.doctor, undefined, 200);
-  await until('the recording composed', async () => (await recordingRow(call.s.id)).body?.state === 'ready', 120000, 500);
+  // A composition that failed is final: say why at once rather than wait out the limit.
+  const composed = await until('the recording composed', async () => {
+    const body = (await recordingRow(call.s.id)).body;
+    return ['ready', 'failed'].includes(body?.state) && body;
+  }, 120000, 500);
+  assert.equal(composed.state, 'ready', `the composition failed: ${JSON.stringify(composed)}`);
   const row = (await recordingRow(call.s.id)).body;
   // The take lasts from the first red mark (the file starts on a keyframe of each picture
   // just before it) to the stop tap (the file ends once the hub has heard it), timed here

@@ -86,6 +86,43 @@ TEST_F(ComposeHostileTest, BadPartsBesideGoodOnesAreLeftOutWithANote) {
     EXPECT_NEAR(double(r->duration.count()) / 1000.0, seconds(media_end(good)), 0.2);
 }
 
+// A part whose header and blocks read fine but whose picture its decoder refuses (an
+// H.264 track with a broken avcC, the codec configuration): the scan, which only
+// demuxes, takes it; the composition fails on it. That part is left out with a note,
+// and the parts around it are composed back to back.
+TEST_F(ComposeHostileTest, APartThatFailsWhileComposedIsLeftOutAndTheOthersFollowOn) {
+    const std::string first = make_part(dir, "first.mkv", PartSpec{2});
+    const std::string broken = (dir / "broken.mkv").string();
+    GErrorOut err;
+    GRef<GstElement> p = adopt(gst_parse_launch(
+        ("videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240,framerate=15/1 ! x264enc ! h264parse ! "
+         "video/x-h264,stream-format=avc ! capssetter caps=\"video/x-h264,codec_data=(buffer)0142c01effe1\" ! "
+         "taginject tags=\"title=room-video\" ! mux. "
+         "audiotestsrc num-buffers=94 ! opusenc ! taginject tags=\"title=room-audio\" ! mux. "
+         "matroskamux name=mux ! filesink location=" + broken).c_str(), err.out()));
+    ASSERT_TRUE(p) << err.message();
+    gst_element_set_state(p.get(), GST_STATE_PLAYING);
+    GRef<GstBus> bus = adopt(gst_element_get_bus(p.get()));
+    GstMessagePtr m{gst_bus_timed_pop_filtered(bus.get(), 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR))};
+    gst_element_set_state(p.get(), GST_STATE_NULL);
+    ASSERT_TRUE(m && GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_EOS);
+    const std::string last = make_part(dir, "last.mkv", PartSpec{2});
+
+    auto alone = compose({broken});
+    ASSERT_FALSE(alone);
+    EXPECT_NE(alone.error().find("no part can be composed; part 1 (broken.mkv): "), std::string::npos) << alone.error();
+    EXPECT_FALSE(std::filesystem::exists(output));
+
+    auto r = compose({first, broken, last});
+    ASSERT_TRUE(r) << r.error();
+    ASSERT_EQ(r->notes.size(), 1u);
+    EXPECT_EQ(r->notes[0].rfind("part 2 (broken.mkv) left out: room-video", 0), 0u) << r->notes[0];
+    EXPECT_NEAR(double(r->duration.count()) / 1000.0, seconds(media_end(first)) + seconds(media_end(last)), 0.3);
+    const Discovered d = discover(output);
+    ASSERT_TRUE(d.ok) << d.error;
+    EXPECT_NEAR(double(d.duration) / GST_SECOND, double(r->duration.count()) / 1000.0, 0.3);
+}
+
 TEST_F(ComposeHostileTest, AnExistingOutputIsNeverOverwritten) {
     const std::string good = make_part(dir, "good.mkv", PartSpec{1});
     dir.write("consult.webm", "someone else's");

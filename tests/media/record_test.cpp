@@ -339,6 +339,43 @@ TEST_F(RecordingTest, AVp8OnlyCallIsRecordedAsItIsEncodedAndComposes) {
     EXPECT_TRUE(composed->notes.empty()) << composed->notes.front();
 }
 
+// Browsers change the size of what they send as their link allows (Chromium starts small
+// and grows). The file goes on through it: one file, no failure, the patient's picture to
+// the end, and the composition reads it across the change.
+TEST_F(RecordingTest, ThePatientsPictureChangingSizeMidRecordingStaysInTheFile) {
+    RemotePeer& r = call_with_patient();
+    const auto o = options("resized.mkv");
+    ASSERT_TRUE(call->start_recording(o).has_value());
+    ASSERT_TRUE(wait_for(MediaEvent::RecordingStarted, 10s)) << "no keyframe reached the file";
+    run_for(2s);
+    const auto decoded = last_stats["patient"].frames_decoded;
+    r.send_size(640, 360);
+    EXPECT_TRUE(run_until([&] { return last_stats["patient"].frames_decoded > decoded + 30; }, 10s))
+        << "the appliance stopped decoding the patient at the new size";
+    run_for(2s);
+    call->stop_recording();
+    ASSERT_TRUE(wait_for(MediaEvent::RecordingStopped, 10s));
+    EXPECT_FALSE(saw(MediaEvent::RecordingFailed)) << last_detail;
+    expect_call_goes_on(r);
+
+    const Demuxed m = demux(o.file);
+    EXPECT_TRUE(m.reached_end && m.error.empty()) << m.error;
+    const DemuxedTrack* patient = nullptr;
+    for (const auto& [pad, t] : m.tracks)
+        if (t.title == "patient-video") patient = &t;
+    ASSERT_NE(patient, nullptr);
+    EXPECT_GT(double(patient->last_pts) / GST_SECOND, double(m.last_pts()) / GST_SECOND - 1.0)
+        << "the patient's picture stops before the end of the file";
+
+    media::ComposeJob job;
+    job.parts = {o.file.string()};
+    job.output = (dir / "resized.webm").string();
+    auto composed = media::compose(job, {});
+    ASSERT_TRUE(composed.has_value()) << composed.error();
+    EXPECT_TRUE(composed->notes.empty()) << composed->notes.front();
+    EXPECT_NEAR(double(composed->duration.count()) / 1000, double(m.last_pts()) / GST_SECOND, 1.0);
+}
+
 TEST_F(RecordingTest, AnExistingFileIsNeverOverwritten) {
     start(settings("x264enc"));
     const auto o = options("exists.mkv");

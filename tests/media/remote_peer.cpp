@@ -16,7 +16,7 @@ std::string sender(hw::Codec codec) {
         : "vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 target-bitrate=600000 ! rtpvp8pay pt=97 "
           "! application/x-rtp,media=video,encoding-name=VP8,payload=97";
     return "webrtcbin name=remote bundle-policy=max-bundle latency=100 "
-           "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=15/1 ! videoconvert ! "
+           "videotestsrc is-live=true pattern=ball ! capsfilter name=vsize caps=video/x-raw,width=320,height=240,framerate=15/1 ! videoconvert ! "
            "queue ! " + video + " ! queue name=vout "
            "audiotestsrc is-live=true wave=sine ! audioconvert ! audioresample ! queue ! opusenc ! rtpopuspay pt=111 ! "
            "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! queue name=aout ";
@@ -96,6 +96,13 @@ void RemotePeer::set_offer(const std::string& text) {
 
 void RemotePeer::add_candidate(unsigned mline, const std::string& candidate) {
     g_signal_emit_by_name(webrtc_, "add-ice-candidate", mline, candidate.c_str());
+}
+
+void RemotePeer::send_size(int width, int height) {
+    GRef<GstElement> size = adopt(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "vsize"));
+    GstCapsPtr caps(gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
+                                        "framerate", GST_TYPE_FRACTION, 15, 1, nullptr));
+    g_object_set(size.get(), "caps", caps.get(), nullptr);
 }
 
 void RemotePeer::request_keyframe() {

@@ -26,6 +26,9 @@ public:
     void add_candidate(unsigned mline, const std::string& candidate);
     // Asks the appliance for a keyframe the way a decoder does (RTCP PLI).
     void request_keyframe();
+    // Sends its picture at another size from now on, as a browser adapting to its link does
+    // (320x240 at first).
+    void send_size(int width, int height);
 
     std::atomic<unsigned> video_frames{0};
     std::atomic<unsigned> audio_buffers{0};

@@ -64,8 +64,9 @@ using ProgressFn = std::function<void(double)>;
 
 // Runs the whole composition on the calling thread (it runs its own GLib main context;
 // needs gst_init). A part that cannot be read is skipped with a note while others can be;
-// with none readable, or on any encoding or writing failure, the error says which part or
-// element failed and nothing is left at `output`.
+// a part that fails while it is composed ends there, with a note, and the next follows on.
+// With nothing composed, or on any encoding or writing failure, the error says which part
+// or element failed and nothing is left at `output`.
 expected<ComposeResult, std::string> compose(const ComposeJob& job, ProgressFn progress);
 
 std::optional<ComposeLayout> parse_layout(std::string_view name);        // side-by-side | pip
