@@ -1,18 +1,30 @@
 -- Consult Room Appliance: what a clinic applies to its Supabase (PostgreSQL) project so
 -- its appliances can sync through PostgREST (/rest/v1).
 --
---   * the tables the appliance reads (clinics, doctors, patients, appointments,
---     video_consultation_timings) and writes (video_consultation_sessions and
---     _participants; appointment status, e.g. no-shows; timings edited on the box);
---     existing tables are kept, and only missing columns are added;
---   * updated_at kept by triggers, so the appliance can read incrementally by (updated_at, id);
---   * consult_tombstones, written by delete triggers, so deletions reach the appliance;
---   * row-level security: a device JWT (role consult_device, claims clinic_id and device_id)
---     sees and writes only its own clinic's rows, and only while its consult_devices row is
---     not revoked.
+-- The clinic system's tables are used as they are: clinics, profiles (doctors and staff),
+-- consultations and appointments, and the specification's video_consultation_timings,
+-- _sessions and _participants (and the two columns it adds to appointments), whose DDL is
+-- tests/cloud/seed_schema.sql. Nothing of theirs is renamed or dropped:
 --
--- Apply once (psql -f, or the Supabase SQL editor). It is idempotent: applying it again
--- changes nothing. One transaction: all of it or none of it.
+--   * the columns the appliance needs and they lack are added beside theirs, nullable or
+--     with a default (a CHECK only on a column added here);
+--   * tables the clinic system does not have are added beside them: patients,
+--     consult_tombstones (deletions, so incremental readers see them) and consult_devices
+--     (which appliance belongs to which clinic);
+--   * updated_at kept by triggers, so the appliance reads incrementally by (updated_at, id);
+--     the specification's participants have no updated_at, and the appliance only writes them;
+--   * doctors are the profiles whose role is 'doctor'; a doctor deleted, moved to another
+--     clinic or no longer a doctor leaves a tombstone for the clinic that loses them;
+--   * row-level security: a device JWT (role consult_device, claims clinic_id and device_id)
+--     sees and writes only its own clinic's rows (of profiles: its doctors, and only the
+--     columns it reads), and only while its consult_devices row is not revoked. RLS is
+--     enabled on the clinic system's tables too: Supabase has it on already; a project that
+--     had it off needs policies for its own roles.
+--
+-- Apply once (psql -f, or the Supabase SQL editor), after the clinic system's own schema
+-- (without it, it stops and says so). It is idempotent: applying it again changes nothing.
+-- One transaction: all of it or none. A development project: tests/cloud/seed_stubs.sql,
+-- then tests/cloud/seed_schema.sql, then these.
 
 BEGIN;
 
@@ -28,29 +40,33 @@ BEGIN
   END IF;
 END $$;
 
--- Tables -----------------------------------------------------------------------------------
+-- The clinic system's tables ------------------------------------------------------------------
 
-CREATE TABLE IF NOT EXISTS clinics (
-  id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-  timezone    text NOT NULL DEFAULT 'UTC',
-  phone       text,
-  email       text,
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now()
-);
+DO $$
+BEGIN
+  IF to_regclass('video_consultation_timings') IS NULL OR to_regclass('profiles') IS NULL THEN
+    RAISE EXCEPTION 'the clinic system''s schema is missing (profiles, video_consultation_timings, ...): '
+                    'apply it first (its specification''s DDL is tests/cloud/seed_schema.sql)';
+  END IF;
+END $$;
 
-CREATE TABLE IF NOT EXISTS doctors (
-  id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  clinic_id   uuid NOT NULL REFERENCES clinics(id) ON DELETE CASCADE,
-  full_name   text NOT NULL,
-  email       text,
-  phone       text,
-  is_active   boolean NOT NULL DEFAULT true,
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now()
-);
+ALTER TABLE clinics ADD COLUMN IF NOT EXISTS name text;
+ALTER TABLE clinics ADD COLUMN IF NOT EXISTS timezone text NOT NULL DEFAULT 'UTC';
+ALTER TABLE clinics ADD COLUMN IF NOT EXISTS phone text;
+ALTER TABLE clinics ADD COLUMN IF NOT EXISTS email text;
+ALTER TABLE clinics ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE clinics ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS clinic_id uuid REFERENCES clinics(id);
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS full_name text;
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS email text;
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS phone text;
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS role text;              -- 'doctor' for doctors
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS is_active boolean NOT NULL DEFAULT true;
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE profiles ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
+
+-- Patients: beside the clinic system's tables (the specification names none).
 CREATE TABLE IF NOT EXISTS patients (
   id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   clinic_id   uuid NOT NULL REFERENCES clinics(id) ON DELETE CASCADE,
@@ -61,77 +77,28 @@ CREATE TABLE IF NOT EXISTS patients (
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE TABLE IF NOT EXISTS appointments (
-  id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  clinic_id   uuid NOT NULL REFERENCES clinics(id) ON DELETE CASCADE,
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now()
-);
--- The columns the appliance reads (and the status it writes back), added to an existing table too.
-ALTER TABLE appointments ADD COLUMN IF NOT EXISTS doctor_id uuid REFERENCES doctors(id);
+-- What the appliance needs beside the specification's columns ------------------------------
+
+ALTER TABLE appointments ADD COLUMN IF NOT EXISTS clinic_id uuid REFERENCES clinics(id);
+ALTER TABLE appointments ADD COLUMN IF NOT EXISTS doctor_id uuid REFERENCES profiles(id);
 ALTER TABLE appointments ADD COLUMN IF NOT EXISTS patient_id uuid REFERENCES patients(id);
 ALTER TABLE appointments ADD COLUMN IF NOT EXISTS starts_at timestamptz;
 ALTER TABLE appointments ADD COLUMN IF NOT EXISTS duration_minutes integer NOT NULL DEFAULT 30;
-ALTER TABLE appointments ADD COLUMN IF NOT EXISTS consultation_type text NOT NULL DEFAULT 'in-person';
-ALTER TABLE appointments ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'scheduled';
 ALTER TABLE appointments ADD COLUMN IF NOT EXISTS reason text;
-ALTER TABLE appointments ADD COLUMN IF NOT EXISTS video_session_id uuid;   -- no FK: sessions point here
+ALTER TABLE appointments ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE appointments ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'appointments_consultation_type_check') THEN
-    ALTER TABLE appointments ADD CONSTRAINT appointments_consultation_type_check
-      CHECK (consultation_type IN ('in-person', 'video', 'hybrid'));
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'appointments_status_check') THEN
-    ALTER TABLE appointments ADD CONSTRAINT appointments_status_check
-      CHECK (status IN ('scheduled', 'confirmed', 'completed', 'cancelled', 'no-show'));
+  -- The appointment's status (the appliance writes no-shows): constrained only when it is ours.
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'appointments'::regclass AND attname = 'status'
+                 AND NOT attisdropped) THEN
+    ALTER TABLE appointments ADD COLUMN status text NOT NULL DEFAULT 'scheduled'
+      CONSTRAINT appointments_status_check CHECK (status IN ('scheduled', 'confirmed', 'completed', 'cancelled', 'no-show'));
   END IF;
 END $$;
 
-CREATE TABLE IF NOT EXISTS video_consultation_timings (
-  id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  doctor_id             uuid NOT NULL REFERENCES doctors(id) ON DELETE CASCADE,
-  day_of_week           integer NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
-  start_time            time NOT NULL,
-  end_time              time NOT NULL,
-  slot_duration_minutes integer NOT NULL DEFAULT 30 CHECK (slot_duration_minutes BETWEEN 5 AND 240),
-  is_active             boolean NOT NULL DEFAULT true,
-  created_at            timestamptz NOT NULL DEFAULT now(),
-  updated_at            timestamptz NOT NULL DEFAULT now(),
-  CHECK (start_time < end_time)
-);
-
-CREATE TABLE IF NOT EXISTS video_consultation_sessions (
-  id                          uuid PRIMARY KEY,
-  appointment_id              uuid NOT NULL REFERENCES appointments(id),
-  room_name                   text NOT NULL UNIQUE,
-  status                      text NOT NULL DEFAULT 'scheduled'
-                              CHECK (status IN ('scheduled', 'waiting', 'in-progress', 'completed', 'cancelled')),
-  scheduled_duration_minutes  integer NOT NULL DEFAULT 30,
-  started_at                  timestamptz,
-  ended_at                    timestamptz,
-  duration_seconds            integer CHECK (duration_seconds IS NULL OR duration_seconds >= 0),
-  doctor_joined_at            timestamptz,
-  patient_joined_at           timestamptz,
-  recording_url               text,
-  end_reason                  text,
-  notes                       text,
-  created_at                  timestamptz NOT NULL DEFAULT now(),
-  updated_at                  timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE IF NOT EXISTS video_consultation_participants (
-  id                 uuid PRIMARY KEY,
-  session_id         uuid NOT NULL REFERENCES video_consultation_sessions(id) ON DELETE CASCADE,
-  user_id            text NOT NULL,
-  user_type          text NOT NULL CHECK (user_type IN ('doctor', 'patient')),
-  joined_at          timestamptz NOT NULL DEFAULT now(),
-  left_at            timestamptz,
-  connection_quality jsonb,
-  precheck           jsonb,
-  created_at         timestamptz NOT NULL DEFAULT now(),
-  updated_at         timestamptz NOT NULL DEFAULT now()
-);
+ALTER TABLE video_consultation_sessions ADD COLUMN IF NOT EXISTS scheduled_duration_minutes integer NOT NULL DEFAULT 30;
+ALTER TABLE video_consultation_sessions ADD COLUMN IF NOT EXISTS end_reason text;
 
 -- Deletions, for incremental readers.
 CREATE TABLE IF NOT EXISTS consult_tombstones (
@@ -153,13 +120,11 @@ CREATE TABLE IF NOT EXISTS consult_devices (
 );
 
 -- The incremental reads: (clinic, updated_at, id).
-CREATE INDEX IF NOT EXISTS doctors_sync ON doctors(clinic_id, updated_at, id);
+CREATE INDEX IF NOT EXISTS profiles_sync ON profiles(clinic_id, updated_at, id);
 CREATE INDEX IF NOT EXISTS patients_sync ON patients(clinic_id, updated_at, id);
 CREATE INDEX IF NOT EXISTS appointments_sync ON appointments(clinic_id, updated_at, id);
-CREATE INDEX IF NOT EXISTS timings_sync ON video_consultation_timings(doctor_id, updated_at, id);
+CREATE INDEX IF NOT EXISTS timings_sync ON video_consultation_timings(clinic_id, updated_at, id);
 CREATE INDEX IF NOT EXISTS tombstones_sync ON consult_tombstones(clinic_id, updated_at, id);
-CREATE INDEX IF NOT EXISTS sessions_appointment ON video_consultation_sessions(appointment_id);
-CREATE INDEX IF NOT EXISTS participants_session ON video_consultation_participants(session_id);
 
 -- Triggers ---------------------------------------------------------------------------------
 
@@ -172,40 +137,78 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- The specification's `timestamp` columns (no zone) hold UTC, whatever the session's TimeZone.
+CREATE OR REPLACE FUNCTION consult_touch_updated_at_utc() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.updated_at := clock_timestamp() AT TIME ZONE 'UTC';
+  RETURN NEW;
+END $$;
+
+-- A timing written without its clinic (the specification allows it) takes its doctor's.
+CREATE OR REPLACE FUNCTION consult_timing_clinic() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+  IF NEW.clinic_id IS NULL THEN
+    SELECT p.clinic_id INTO NEW.clinic_id FROM profiles p WHERE p.id = NEW.doctor_id;
+  END IF;
+  RETURN NEW;
+END $$;
+
+-- A row a clinic's devices could read and no longer can: deleted, or (profiles) no longer
+-- a doctor of that clinic.
 CREATE OR REPLACE FUNCTION consult_record_deletion() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-  owner uuid;
 BEGIN
-  IF TG_TABLE_NAME = 'clinics' THEN
-    RETURN OLD;
-  ELSIF TG_TABLE_NAME = 'video_consultation_timings' THEN
-    SELECT clinic_id INTO owner FROM doctors WHERE id = OLD.doctor_id;
-  ELSE
-    owner := OLD.clinic_id;
+  IF TG_TABLE_NAME = 'profiles' THEN
+    IF OLD.role::text IS DISTINCT FROM 'doctor' THEN
+      RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+      IF NEW.role::text = 'doctor' AND NEW.clinic_id IS NOT DISTINCT FROM OLD.clinic_id THEN
+        RETURN NULL;
+      END IF;
+    END IF;
   END IF;
-  IF owner IS NOT NULL THEN
-    INSERT INTO consult_tombstones(clinic_id, table_name, row_id) VALUES (owner, TG_TABLE_NAME, OLD.id);
+  IF OLD.clinic_id IS NOT NULL THEN
+    INSERT INTO consult_tombstones(clinic_id, table_name, row_id) VALUES (OLD.clinic_id, TG_TABLE_NAME, OLD.id);
   END IF;
-  RETURN OLD;
+  RETURN NULL;
 END $$;
 
 DO $$
 DECLARE
   t text;
+  kind text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['clinics', 'doctors', 'patients', 'appointments', 'video_consultation_timings',
+  -- Every table with an updated_at: the trigger that fits its type; none where there is none.
+  FOREACH t IN ARRAY ARRAY['clinics', 'profiles', 'patients', 'appointments', 'video_consultation_timings',
                            'video_consultation_sessions', 'video_consultation_participants'] LOOP
+    SELECT format_type(atttypid, atttypmod) INTO kind FROM pg_attribute
+      WHERE attrelid = t::regclass AND attname = 'updated_at' AND NOT attisdropped;
     EXECUTE format('DROP TRIGGER IF EXISTS consult_updated_at ON %I', t);
-    EXECUTE format('CREATE TRIGGER consult_updated_at BEFORE INSERT OR UPDATE ON %I '
-                   'FOR EACH ROW EXECUTE FUNCTION consult_touch_updated_at()', t);
+    IF kind = 'timestamp without time zone' THEN
+      EXECUTE format('CREATE TRIGGER consult_updated_at BEFORE INSERT OR UPDATE ON %I '
+                     'FOR EACH ROW EXECUTE FUNCTION consult_touch_updated_at_utc()', t);
+    ELSIF kind IS NOT NULL THEN
+      EXECUTE format('CREATE TRIGGER consult_updated_at BEFORE INSERT OR UPDATE ON %I '
+                     'FOR EACH ROW EXECUTE FUNCTION consult_touch_updated_at()', t);
+    END IF;
   END LOOP;
-  FOREACH t IN ARRAY ARRAY['doctors', 'patients', 'appointments', 'video_consultation_timings'] LOOP
+  FOREACH t IN ARRAY ARRAY['patients', 'appointments', 'video_consultation_timings'] LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS consult_tombstone ON %I', t);
     EXECUTE format('CREATE TRIGGER consult_tombstone AFTER DELETE ON %I '
                    'FOR EACH ROW EXECUTE FUNCTION consult_record_deletion()', t);
   END LOOP;
 END $$;
+DROP TRIGGER IF EXISTS consult_tombstone ON profiles;
+CREATE TRIGGER consult_tombstone AFTER DELETE OR UPDATE OF role, clinic_id ON profiles
+  FOR EACH ROW EXECUTE FUNCTION consult_record_deletion();
+DROP TRIGGER IF EXISTS consult_timing_clinic ON video_consultation_timings;
+CREATE TRIGGER consult_timing_clinic BEFORE INSERT OR UPDATE ON video_consultation_timings
+  FOR EACH ROW EXECUTE FUNCTION consult_timing_clinic();
+UPDATE video_consultation_timings t SET clinic_id = p.clinic_id
+  FROM profiles p WHERE t.clinic_id IS NULL AND p.id = t.doctor_id AND p.clinic_id IS NOT NULL;
 
 -- Row-level security -----------------------------------------------------------------------
 
@@ -223,7 +226,7 @@ REVOKE ALL ON FUNCTION consult_device_clinic() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION consult_device_clinic() TO consult_device;
 
 ALTER TABLE clinics ENABLE ROW LEVEL SECURITY;
-ALTER TABLE doctors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE profiles ENABLE ROW LEVEL SECURITY;
 ALTER TABLE patients ENABLE ROW LEVEL SECURITY;
 ALTER TABLE appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE video_consultation_timings ENABLE ROW LEVEL SECURITY;
@@ -233,15 +236,20 @@ ALTER TABLE consult_tombstones ENABLE ROW LEVEL SECURITY;
 ALTER TABLE consult_devices ENABLE ROW LEVEL SECURITY;   -- no policy for devices: they never read it
 
 GRANT USAGE ON SCHEMA public TO consult_device;
-GRANT SELECT ON clinics, doctors, patients, consult_tombstones TO consult_device;
+-- Of the clinic system's clinics and profiles, only the columns the appliance reads.
+GRANT SELECT (id, name, timezone, phone, email, created_at, updated_at) ON clinics TO consult_device;
+GRANT SELECT (id, clinic_id, full_name, email, phone, role, is_active, created_at, updated_at) ON profiles
+  TO consult_device;
+GRANT SELECT ON patients, consult_tombstones TO consult_device;
 GRANT SELECT, INSERT, UPDATE ON appointments, video_consultation_sessions, video_consultation_participants
   TO consult_device;
 GRANT SELECT, INSERT, UPDATE, DELETE ON video_consultation_timings TO consult_device;
 
 DROP POLICY IF EXISTS consult_device_read ON clinics;
 CREATE POLICY consult_device_read ON clinics FOR SELECT TO consult_device USING (id = consult_device_clinic());
-DROP POLICY IF EXISTS consult_device_read ON doctors;
-CREATE POLICY consult_device_read ON doctors FOR SELECT TO consult_device USING (clinic_id = consult_device_clinic());
+DROP POLICY IF EXISTS consult_device_read ON profiles;
+CREATE POLICY consult_device_read ON profiles FOR SELECT TO consult_device
+  USING (clinic_id = consult_device_clinic() AND role::text = 'doctor');
 DROP POLICY IF EXISTS consult_device_read ON patients;
 CREATE POLICY consult_device_read ON patients FOR SELECT TO consult_device USING (clinic_id = consult_device_clinic());
 DROP POLICY IF EXISTS consult_device_read ON consult_tombstones;
@@ -252,10 +260,12 @@ DROP POLICY IF EXISTS consult_device_all ON appointments;
 CREATE POLICY consult_device_all ON appointments FOR ALL TO consult_device
   USING (clinic_id = consult_device_clinic()) WITH CHECK (clinic_id = consult_device_clinic());
 
+-- A timing is its clinic's, and only for a doctor of that clinic.
 DROP POLICY IF EXISTS consult_device_all ON video_consultation_timings;
 CREATE POLICY consult_device_all ON video_consultation_timings FOR ALL TO consult_device
-  USING (EXISTS (SELECT 1 FROM doctors d WHERE d.id = doctor_id AND d.clinic_id = consult_device_clinic()))
-  WITH CHECK (EXISTS (SELECT 1 FROM doctors d WHERE d.id = doctor_id AND d.clinic_id = consult_device_clinic()));
+  USING (clinic_id = consult_device_clinic())
+  WITH CHECK (clinic_id = consult_device_clinic()
+              AND EXISTS (SELECT 1 FROM profiles p WHERE p.id = doctor_id AND p.clinic_id = consult_device_clinic()));
 
 DROP POLICY IF EXISTS consult_device_all ON video_consultation_sessions;
 CREATE POLICY consult_device_all ON video_consultation_sessions FOR ALL TO consult_device

@@ -53,7 +53,7 @@ void seed(const test::PostgrestStandin& cloud, int appointments) {
         patients.push_back({{"id", uuid("b0000000", i)}, {"clinic_id", kClinic}, {"full_name", "Patient"},
                             {"phone", "+1555010" + std::to_string(1000 + i)}});
     cloud.control("seed", {{"clinics", {{{"id", kClinic}, {"name", "North"}, {"timezone", "UTC"}}}},
-                           {"doctors", {{{"id", kDoctor}, {"clinic_id", kClinic}, {"full_name", "Dr"}, {"is_active", true}}}},
+                           {"profiles", {{{"id", kDoctor}, {"clinic_id", kClinic}, {"full_name", "Dr"}, {"role", "doctor"}, {"is_active", true}}}},
                            {"patients", patients}});
     const std::time_t base = std::time(nullptr) / 1800 * 1800 + 2 * 86400;
     for (int from = 0; from < appointments; from += 2000) {

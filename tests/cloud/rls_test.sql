@@ -1,5 +1,6 @@
 -- Row-level security of cloud/migrations/0001_consult_appliance.sql, run by rls_test.sh on a
--- throwaway PostgreSQL server: a device sees and writes only its own clinic's rows.
+-- throwaway PostgreSQL server over the clinic system's own tables (seed_schema.sql): a device
+-- sees and writes only its own clinic's rows.
 \set ON_ERROR_STOP 1
 SET client_min_messages = notice;
 
@@ -16,12 +17,15 @@ BEGIN
   SET ROLE consult_device;
 END $$;
 
--- Two clinics, each with a doctor, a patient and two appointments; a device each, and a revoked one.
+-- Two clinics, each with a doctor (a profile whose role is 'doctor'), a patient and two
+-- appointments; a receptionist in the north; a device each, and a revoked one.
 INSERT INTO clinics(id, name) VALUES
   ('aaaaaaaa-0000-4000-8000-000000000001', 'North'), ('bbbbbbbb-0000-4000-8000-000000000001', 'South');
-INSERT INTO doctors(id, clinic_id, full_name) VALUES
-  ('aaaaaaaa-0000-4000-8000-0000000000d1', 'aaaaaaaa-0000-4000-8000-000000000001', 'Dr North'),
-  ('bbbbbbbb-0000-4000-8000-0000000000d1', 'bbbbbbbb-0000-4000-8000-000000000001', 'Dr South');
+INSERT INTO profiles(id, clinic_id, full_name, role) VALUES
+  ('aaaaaaaa-0000-4000-8000-0000000000d1', 'aaaaaaaa-0000-4000-8000-000000000001', 'Dr North', 'doctor'),
+  ('aaaaaaaa-0000-4000-8000-0000000000d2', 'aaaaaaaa-0000-4000-8000-000000000001', 'Dr North Two', 'doctor'),
+  ('aaaaaaaa-0000-4000-8000-0000000000d9', 'aaaaaaaa-0000-4000-8000-000000000001', 'Desk North', 'receptionist'),
+  ('bbbbbbbb-0000-4000-8000-0000000000d1', 'bbbbbbbb-0000-4000-8000-000000000001', 'Dr South', 'doctor');
 INSERT INTO patients(id, clinic_id, full_name, phone) VALUES
   ('aaaaaaaa-0000-4000-8000-0000000000e1', 'aaaaaaaa-0000-4000-8000-000000000001', 'Pat North', '+15550001'),
   ('bbbbbbbb-0000-4000-8000-0000000000e1', 'bbbbbbbb-0000-4000-8000-000000000001', 'Pat South', '+15550002');
@@ -52,7 +56,8 @@ END $$;
 -- The north box reads only the north clinic.
 SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
 SELECT pg_temp.expect((SELECT count(*) FROM clinics) = 1, 'a device sees one clinic, its own');
-SELECT pg_temp.expect((SELECT count(*) FROM doctors) = 1 AND (SELECT count(*) FROM patients) = 1, 'own doctors and patients only');
+SELECT pg_temp.expect((SELECT count(*) FROM profiles) = 2 AND (SELECT count(*) FROM patients) = 1,
+                      'own doctors (profiles whose role is doctor, not the staff) and patients only');
 SELECT pg_temp.expect((SELECT notify_via FROM patients) = 'email', 'a device reads its patient''s choice of messages');
 SELECT pg_temp.expect((SELECT count(*) FROM appointments) = 2, 'own appointments only');
 SELECT pg_temp.expect(NOT EXISTS (SELECT 1 FROM appointments WHERE clinic_id <> 'aaaaaaaa-0000-4000-8000-000000000001'),
@@ -68,13 +73,36 @@ INSERT INTO video_consultation_sessions(id, appointment_id, room_name, status)
   ON CONFLICT (id) DO UPDATE SET status = excluded.status;
 SELECT pg_temp.expect((SELECT status FROM video_consultation_sessions) = 'waiting', 'an upsert merges into the own session');
 INSERT INTO video_consultation_participants(id, session_id, user_id, user_type)
-  VALUES ('aaaaaaaa-0000-4000-8000-0000000000c1', 'aaaaaaaa-0000-4000-8000-0000000000f1', 'p1', 'patient');
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000c1', 'aaaaaaaa-0000-4000-8000-0000000000f1', 'aaaaaaaa-0000-4000-8000-0000000000e1', 'patient');
 UPDATE appointments SET status = 'no-show' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000a2';
+-- The specification's columns, as the appliance writes them.
+INSERT INTO video_consultation_sessions(id, appointment_id, room_name, status, twilio_room_sid,
+                                        scheduled_duration_minutes, started_at, end_reason)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000f1', 'aaaaaaaa-0000-4000-8000-0000000000a1', 'north-room-0123456789abcdef',
+          'in-progress', 'RMaaaaaaaa0000400080000000000000f1', 20, '2031-01-01T09:01:00.000Z', NULL)
+  ON CONFLICT (id) DO UPDATE SET status = excluded.status, twilio_room_sid = excluded.twilio_room_sid,
+    scheduled_duration_minutes = excluded.scheduled_duration_minutes, started_at = excluded.started_at;
+INSERT INTO video_consultation_participants(id, session_id, user_id, user_type, participant_sid, joined_at)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000c2', 'aaaaaaaa-0000-4000-8000-0000000000f1',
+          'aaaaaaaa-0000-4000-8000-0000000000d1', 'doctor', 'PAaaaaaaaa0000400080000000000000c2', '2031-01-01T09:01:00.000Z')
+  ON CONFLICT (id) DO UPDATE SET left_at = excluded.left_at;
+SELECT pg_temp.expect((SELECT twilio_room_sid || ' ' || started_at FROM video_consultation_sessions)
+                      = 'RMaaaaaaaa0000400080000000000000f1 2031-01-01 09:01:00'
+                      AND (SELECT count(*) FROM video_consultation_participants WHERE participant_sid LIKE 'PA%') = 1,
+                      'a device writes the seed''s twilio_room_sid and participant_sid, times in UTC');
+INSERT INTO video_consultation_timings(id, clinic_id, doctor_id, day_of_week, start_time, end_time, duration_minutes)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000b7', 'aaaaaaaa-0000-4000-8000-000000000001',
+          'aaaaaaaa-0000-4000-8000-0000000000d1', 1, '09:00', '12:00', 20)
+  ON CONFLICT (id) DO UPDATE SET duration_minutes = excluded.duration_minutes;
+SELECT pg_temp.expect((SELECT duration_minutes FROM video_consultation_timings) = 20,
+                      'a device writes its doctor''s timing with the seed''s clinic_id and duration_minutes');
 SELECT pg_temp.expect((SELECT status FROM appointments WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000a2') = 'no-show',
                       'a device updates its own appointment');
 
 -- ... and nothing of another clinic's.
 DO $$
+DECLARE
+  c record;
 BEGIN
   BEGIN
     INSERT INTO video_consultation_sessions(id, appointment_id, room_name)
@@ -99,12 +127,26 @@ BEGIN
   EXCEPTION WHEN insufficient_privilege THEN
     RAISE NOTICE 'ok: booking into another clinic is refused';
   END;
+  FOR c IN SELECT * FROM (VALUES
+      ('bbbbbbbb-0000-4000-8000-000000000001'::uuid, 'bbbbbbbb-0000-4000-8000-0000000000d1'::uuid,
+       'a timing of another clinic''s doctor'),
+      ('aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-0000000000d1',
+       'a timing under the own clinic for another clinic''s doctor'),
+      ('aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-0000000000d9',
+       'a timing for a profile that is not a doctor')) AS v(clinic, doctor, what) LOOP
+    BEGIN
+      INSERT INTO video_consultation_timings(clinic_id, doctor_id, day_of_week, start_time, end_time)
+        VALUES (c.clinic, c.doctor, 1, '09:00', '12:00');
+      RAISE EXCEPTION 'FAILED: % was written', c.what;
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE NOTICE 'ok: % is refused', c.what;
+    END;
+  END LOOP;
   BEGIN
-    INSERT INTO video_consultation_timings(doctor_id, day_of_week, start_time, end_time)
-      VALUES ('bbbbbbbb-0000-4000-8000-0000000000d1', 1, '09:00', '12:00');
-    RAISE EXCEPTION 'FAILED: a timing was written for another clinic''s doctor';
+    UPDATE profiles SET full_name = 'renamed';
+    RAISE EXCEPTION 'FAILED: a device renamed a doctor';
   EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'ok: timings of another clinic''s doctor are refused';
+    RAISE NOTICE 'ok: profiles are read-only to devices';
   END;
   BEGIN
     UPDATE clinics SET name = 'mine now';
@@ -147,6 +189,32 @@ SELECT pg_temp.expect((SELECT count(*) FROM consult_tombstones WHERE table_name 
 RESET ROLE;
 SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"bbbbbbbb-0000-4000-8000-000000000001","device_id":"box-south"}');
 SELECT pg_temp.expect((SELECT count(*) FROM consult_tombstones) = 0, 'other clinics do not see it');
+RESET ROLE;
+
+-- A doctor who stops being one, or moves, is gone for the clinic that loses them; staff changes leave nothing.
+UPDATE profiles SET role = 'manager' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000d2';
+UPDATE profiles SET full_name = 'Desk North (new)', role = 'admin' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000d9';
+UPDATE profiles SET full_name = 'Dr North, MD' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000d1';
+SELECT pg_temp.expect((SELECT array_agg(row_id::text) FROM consult_tombstones WHERE table_name = 'profiles')
+                      = ARRAY['aaaaaaaa-0000-4000-8000-0000000000d2'],
+                      'a doctor who is no longer one leaves a tombstone; a rename or a staff change none');
+SELECT pg_temp.expect((SELECT updated_at > created_at FROM profiles WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000d1'),
+                      'a profile''s updated_at moves on update');
+
+-- The seed's timestamp columns (no zone) hold UTC whatever the session's zone; a timing
+-- written without its clinic takes its doctor's.
+SET TIME ZONE 'Asia/Kolkata';
+UPDATE video_consultation_timings SET end_time = '12:30' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000b7';
+SELECT pg_temp.expect((SELECT abs(extract(epoch FROM (updated_at - (now() AT TIME ZONE 'UTC')))) < 60
+                       FROM video_consultation_timings WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000b7'),
+                      'a timing''s updated_at is UTC');
+RESET TIME ZONE;
+INSERT INTO video_consultation_timings(id, doctor_id, day_of_week, start_time, end_time)
+  VALUES ('bbbbbbbb-0000-4000-8000-0000000000b7', 'bbbbbbbb-0000-4000-8000-0000000000d1', 2, '09:00', '10:00');
+SELECT pg_temp.expect((SELECT clinic_id FROM video_consultation_timings WHERE id = 'bbbbbbbb-0000-4000-8000-0000000000b7')
+                      = 'bbbbbbbb-0000-4000-8000-000000000001', 'a timing without a clinic takes its doctor''s');
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"bbbbbbbb-0000-4000-8000-000000000001","device_id":"box-south"}');
+SELECT pg_temp.expect((SELECT count(*) FROM video_consultation_timings) = 1, 'a device reads its own clinic''s timings only');
 RESET ROLE;
 
 -- Recordings (0002): consents, recordings and access rows, written by the device of the

@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 inline constexpr const char* kClinic = "c1a1c000-0000-4000-8000-000000000001";
 inline constexpr const char* kOtherClinic = "c1a1c000-0000-4000-8000-000000000002";
 inline constexpr const char* kDoctor = "d0c70000-0000-4000-8000-000000000001";
+inline constexpr const char* kReceptionist = "d0c70000-0000-4000-8000-0000000000f1";
 inline const std::string kSessions = "/api/video-consultations/sessions";
 
 inline std::string appointment_id(int i) {
@@ -39,7 +40,7 @@ inline std::string patient_id(int i) {
 
 class CloudFixture : public ::testing::Test {
 protected:
-    // The clinic, one doctor, three patients and `appointments` future video appointments
+    // The clinic, one doctor and a receptionist, three patients and `appointments` future video appointments
     // 30 minutes apart (plus one clinic the device must never see).
     void seed(int appointments) {
         json patients = json::array(), appts = json::array();
@@ -57,9 +58,13 @@ protected:
         }
         cloud.control("seed", {{"clinics", {{{"id", kClinic}, {"name", "North Clinic"}, {"timezone", "UTC"}},
                                             {{"id", kOtherClinic}, {"name", "South Clinic"}, {"timezone", "UTC"}}}},
-                               {"doctors", {{{"id", kDoctor}, {"clinic_id", kClinic}, {"full_name", "Dr North"}, {"is_active", true}},
-                                            {{"id", "d0c70000-0000-4000-8000-000000000002"}, {"clinic_id", kOtherClinic},
-                                             {"full_name", "Dr South"}, {"is_active", true}}}},
+                               // The clinic system's profiles: doctors and staff (the box takes the doctors).
+                               {"profiles", {{{"id", kDoctor}, {"clinic_id", kClinic}, {"full_name", "Dr North"},
+                                              {"role", "doctor"}, {"is_active", true}},
+                                             {{"id", kReceptionist}, {"clinic_id", kClinic}, {"full_name", "Desk North"},
+                                              {"role", "receptionist"}, {"is_active", true}},
+                                             {{"id", "d0c70000-0000-4000-8000-000000000002"}, {"clinic_id", kOtherClinic},
+                                              {"full_name", "Dr South"}, {"role", "doctor"}, {"is_active", true}}}},
                                {"patients", patients},
                                {"appointments", appts}});
     }

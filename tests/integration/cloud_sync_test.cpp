@@ -88,10 +88,16 @@ TEST_F(CloudFixture, PushesSessionsAndParticipantsAsUpserts) {
     EXPECT_EQ(sessions[0]["id"], session);
     EXPECT_EQ(sessions[0]["status"], "waiting");
     EXPECT_EQ(sessions[0]["appointment_id"], appointment_id(0));
+    // The seed's columns: its SIDs, its user_id (a uuid); no token ever leaves the box.
+    EXPECT_EQ(sessions[0]["twilio_room_sid"], local_value("SELECT twilio_room_sid FROM video_consultation_sessions"));
+    EXPECT_TRUE(sessions[0]["doctor_token"].is_null() && sessions[0]["patient_token"].is_null());
     auto participants = cloud.rows("video_consultation_participants");
     ASSERT_EQ(participants.size(), 1u);
     EXPECT_EQ(participants[0]["session_id"], session);
     EXPECT_EQ(participants[0]["user_type"], "patient");
+    EXPECT_EQ(participants[0]["user_id"], patient_id(0));
+    EXPECT_EQ(participants[0]["participant_sid"], local_value("SELECT participant_sid FROM video_consultation_participants"));
+    EXPECT_FALSE(participants[0].contains("updated_at"));   // the seed's participants have none
     EXPECT_TRUE(status()["last_push_at"].is_string());
 }
 

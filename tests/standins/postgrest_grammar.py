@@ -107,6 +107,11 @@ def coerce(value, kind, column):
         if t is None:
             raise ApiError(400, "22007", 'invalid input syntax for type timestamp with time zone: "%s"' % value)
         return t
+    if kind == "timestamp":   # without time zone, as the seed's columns: PostgreSQL ignores a zone given
+        t = parse_time(str(value))
+        if t is None:
+            raise ApiError(400, "22007", 'invalid input syntax for type timestamp: "%s"' % value)
+        return t.replace(tzinfo=timezone.utc)
     if kind in ("int", "bigint"):
         try:
             return int(value)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""A PostgREST (Supabase /rest/v1) stand-in for the appliance's tests: the tables of
-cloud/migrations/0001_consult_appliance.sql, in memory, behind Supabase's auth
+"""A PostgREST (Supabase /rest/v1) stand-in for the appliance's tests: the clinic system's
+tables (tests/cloud/seed_schema.sql) as cloud/migrations extend them, in memory, behind Supabase's auth
 (apikey + Authorization: Bearer <HS256 JWT with a clinic_id claim>), with row-level
 security by clinic, upserts as PostgREST does them, and fault switches.
 

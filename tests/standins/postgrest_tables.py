@@ -1,6 +1,8 @@
-"""The cloud tables the stand-in serves (as cloud/migrations/0001_consult_appliance.sql
-and 0002_recordings.sql define them) and what the database would enforce on writes: types, NOT NULL, CHECKs,
-foreign keys, the updated_at trigger, deletion tombstones and row-level security by clinic."""
+"""The cloud tables the stand-in serves (the clinic system's, tests/cloud/seed_schema.sql, as
+cloud/migrations/0001_consult_appliance.sql and 0002_recordings.sql extend them) and what the
+database would enforce on writes: types, NOT NULL, CHECKs, foreign keys, the updated_at trigger
+(none on participants, which have no updated_at), deletion tombstones and row-level security by
+clinic (of profiles: the doctors only). The seed's `timestamp` columns (TS0) hold UTC without a zone."""
 
 from datetime import datetime, timezone
 import json
@@ -9,27 +11,30 @@ import re
 from postgrest_grammar import ApiError, coerce, parse_time
 
 TS = "timestamptz"
+TS0 = "timestamp"
 TABLES = {
     "clinics": {"id": "uuid", "name": "text", "timezone": "text", "phone": "text", "email": "text",
                 "created_at": TS, "updated_at": TS},
-    "doctors": {"id": "uuid", "clinic_id": "uuid", "full_name": "text", "email": "text", "phone": "text",
-                "is_active": "bool", "created_at": TS, "updated_at": TS},
+    "profiles": {"id": "uuid", "clinic_id": "uuid", "full_name": "text", "email": "text", "phone": "text",
+                 "role": "text", "is_active": "bool", "created_at": TS, "updated_at": TS},
     "patients": {"id": "uuid", "clinic_id": "uuid", "full_name": "text", "phone": "text", "email": "text",
                  "notify_via": "text", "created_at": TS, "updated_at": TS},
     "appointments": {"id": "uuid", "clinic_id": "uuid", "doctor_id": "uuid", "patient_id": "uuid", "starts_at": TS,
                      "duration_minutes": "int", "consultation_type": "text", "status": "text", "reason": "text",
                      "video_session_id": "uuid", "created_at": TS, "updated_at": TS},
-    "video_consultation_timings": {"id": "uuid", "doctor_id": "uuid", "day_of_week": "int", "start_time": "time",
-                                   "end_time": "time", "slot_duration_minutes": "int", "is_active": "bool",
-                                   "created_at": TS, "updated_at": TS},
-    "video_consultation_sessions": {"id": "uuid", "appointment_id": "uuid", "room_name": "text", "status": "text",
-                                    "scheduled_duration_minutes": "int", "started_at": TS, "ended_at": TS,
-                                    "duration_seconds": "int", "doctor_joined_at": TS, "patient_joined_at": TS,
-                                    "recording_url": "text", "recording_sid": "text", "end_reason": "text",
-                                    "notes": "text", "created_at": TS, "updated_at": TS},
-    "video_consultation_participants": {"id": "uuid", "session_id": "uuid", "user_id": "text", "user_type": "text",
-                                        "joined_at": TS, "left_at": TS, "connection_quality": "json",
-                                        "precheck": "json", "created_at": TS, "updated_at": TS},
+    "video_consultation_timings": {"id": "uuid", "clinic_id": "uuid", "doctor_id": "uuid", "day_of_week": "int",
+                                   "start_time": "time", "end_time": "time", "duration_minutes": "int",
+                                   "is_active": "bool", "created_at": TS0, "updated_at": TS0},
+    "video_consultation_sessions": {"id": "uuid", "appointment_id": "uuid", "consultation_id": "uuid",
+                                    "twilio_room_sid": "text", "room_name": "text", "status": "text",
+                                    "doctor_token": "text", "patient_token": "text", "patient_joined_at": TS0,
+                                    "doctor_joined_at": TS0, "started_at": TS0, "ended_at": TS0,
+                                    "duration_seconds": "int", "recording_sid": "text", "recording_url": "text",
+                                    "notes": "text", "created_at": TS0, "updated_at": TS0,
+                                    "scheduled_duration_minutes": "int", "end_reason": "text"},
+    "video_consultation_participants": {"id": "uuid", "session_id": "uuid", "user_id": "uuid", "user_type": "text",
+                                        "participant_sid": "text", "joined_at": TS0, "left_at": TS0,
+                                        "connection_quality": "json", "created_at": TS0},
     "recording_consents": {"id": "uuid", "clinic_id": "uuid", "session_id": "uuid", "participant_id": "uuid",
                            "asked_by": "text", "asked_at": TS, "text_version": "text", "text": "text", "answer": "text",
                            "answered_at": TS, "withdrawn_at": TS, "created_at": TS, "updated_at": TS},
@@ -46,9 +51,8 @@ TABLES = {
 }
 REQUIRED = {
     "appointments": ["clinic_id", "doctor_id", "patient_id", "starts_at"],
-    "video_consultation_timings": ["doctor_id", "day_of_week", "start_time", "end_time"],
-    "video_consultation_sessions": ["appointment_id", "room_name"],
-    "video_consultation_participants": ["session_id", "user_id", "user_type"],
+    "video_consultation_timings": ["start_time", "end_time"],
+    "video_consultation_sessions": ["room_name"],
     "recording_consents": ["clinic_id", "session_id", "asked_by", "asked_at", "text_version", "text"],
     "recordings": ["clinic_id", "session_id", "recording_sid", "state", "started_by", "started_at"],
     "recording_access": ["clinic_id", "recording_id", "actor_id", "actor_role", "action", "address", "at"],
@@ -62,10 +66,12 @@ CHECKS = {
     ("recordings", "state"): {"recording", "paused", "composing", "ready", "failed", "deleted"},
     ("recording_access", "action"): {"read", "download", "delete"},
 }
+UNIQUE = {("video_consultation_sessions", "twilio_room_sid")}
 PATTERNS = {("recordings", "recording_sid"): r"RT[0-9a-f]{32}", ("recordings", "sha256"): r"[0-9a-f]{64}"}
 FOREIGN = {
-    ("appointments", "doctor_id"): "doctors", ("appointments", "patient_id"): "patients",
-    ("video_consultation_timings", "doctor_id"): "doctors",
+    ("appointments", "doctor_id"): "profiles", ("appointments", "patient_id"): "patients",
+    ("appointments", "video_session_id"): "video_consultation_sessions",
+    ("video_consultation_timings", "doctor_id"): "profiles",
     ("video_consultation_sessions", "appointment_id"): "appointments",
     ("video_consultation_participants", "session_id"): "video_consultation_sessions",
     ("recording_consents", "session_id"): "video_consultation_sessions",
@@ -76,14 +82,20 @@ DEVICE_WRITES = {"appointments", "video_consultation_timings", "video_consultati
                  "video_consultation_participants", "recording_consents", "recordings", "recording_access"}
 # Devices insert and update these (0002 grants no DELETE): the consent and access log stay.
 NO_DEVICE_DELETE = {"recording_consents", "recordings", "recording_access"}
-# 0002's policies: the row's clinic_id must be the clinic of the session (or recording) it belongs to.
-CLINIC_AGREES_WITH = {"recording_consents": ("session_id", "video_consultation_sessions"),
+# 0001's and 0002's policies: the row's clinic_id must be the clinic of the doctor, session (or
+# recording) it belongs to.
+CLINIC_AGREES_WITH = {"video_consultation_timings": ("doctor_id", "profiles"),"recording_consents": ("session_id", "video_consultation_sessions"),
                       "recordings": ("session_id", "video_consultation_sessions"),
                       "recording_access": ("recording_id", "recordings")}
 
 
-def now():
-    return datetime.now(timezone.utc).isoformat()
+def now(kind=TS):
+    t = datetime.now(timezone.utc)
+    return t.replace(tzinfo=None).isoformat() if kind == TS0 else t.isoformat()
+
+
+def doctor(row):
+    return row is not None and row.get("role") == "doctor"
 
 
 def canonical(kind, value):
@@ -95,6 +107,8 @@ def canonical(kind, value):
         if t is None:
             raise ApiError(400, "22007", 'invalid input syntax for type timestamp with time zone: "%s"' % value)
         return t.astimezone(timezone.utc).isoformat()
+    if kind == TS0:
+        return coerce(value, kind, "").replace(tzinfo=None).isoformat()
     if kind == "time":
         v = str(value)
         if len(v) == 5:
@@ -127,14 +141,15 @@ class Store:
             return None
         if table == "clinics":
             return row.get("id")
+        if table == "profiles" and not doctor(row):
+            return None   # devices see the clinic's doctors, not its staff
         if table in CLINIC_AGREES_WITH:
             col, parent_table = CLINIC_AGREES_WITH[table]
             parent = self.rows[parent_table].get(row.get(col))
             return row.get("clinic_id") if self.clinic_of(parent_table, parent) == row.get("clinic_id") else None
         if "clinic_id" in TABLES[table]:
             return row.get("clinic_id")
-        parent_col = {"video_consultation_timings": ("doctor_id", "doctors"),
-                      "video_consultation_sessions": ("appointment_id", "appointments"),
+        parent_col = {"video_consultation_sessions": ("appointment_id", "appointments"),
                       "video_consultation_participants": ("session_id", "video_consultation_sessions")}[table]
         parent = self.rows[parent_col[1]].get(row.get(parent_col[0]))
         return self.clinic_of(parent_col[1], parent)
@@ -159,6 +174,11 @@ class Store:
             if t == table and row.get(col) is not None and row[col] not in self.rows[parent]:
                 raise ApiError(409, "23503", 'insert or update on table "%s" violates foreign key constraint "%s_%s_fkey"'
                                % (table, table, col), 'Key (%s)=(%s) is not present in table "%s".' % (col, row[col], parent))
+        for (t, col) in UNIQUE:
+            if t == table and row.get(col) is not None and any(
+                    r.get(col) == row[col] and r["id"] != row["id"] for r in self.rows[table].values()):
+                raise ApiError(409, "23505", 'duplicate key value violates unique constraint "%s_%s_key"' % (table, col),
+                               "Key (%s)=(%s) already exists." % (col, row[col]))
 
     def upsert(self, table, rows, clinic, merge, ignore):
         """All or nothing, like one INSERT ... ON CONFLICT statement. Returns rows inserted."""
@@ -189,12 +209,12 @@ class Store:
                                    'table "%s"' % table)
                 merged = dict(existing)
                 merged.update(row)
-                merged["updated_at"] = now()
+                self.touch(table, merged)
             else:
                 merged = {c: None for c in cols}
                 merged.update(row)
-                merged["created_at"] = merged.get("created_at") or now()
-                merged["updated_at"] = now()
+                merged["created_at"] = merged.get("created_at") or now(cols["created_at"])
+                self.touch(table, merged)
                 inserted += 1
             self.check(table, merged)
             if self.clinic_of(table, merged) != clinic:
@@ -207,6 +227,12 @@ class Store:
             ids[r.get("id")] = ids.get(r.get("id"), 0) + 1
         return inserted
 
+    @staticmethod
+    def touch(table, row):
+        """The updated_at trigger, where the table has an updated_at."""
+        if "updated_at" in TABLES[table]:
+            row["updated_at"] = now(TABLES[table]["updated_at"])
+
     def received_ids_summary(self):
         return {t: {"unique": len(ids), "max_per_id": max(ids.values()) if ids else 0}
                 for t, ids in self.received_ids.items()}
@@ -216,19 +242,27 @@ class Store:
         for raw in rows:
             row = {c: None for c in cols}
             row.update({k: canonical(cols[k], v) for k, v in raw.items()})
-            row["created_at"] = row.get("created_at") or now()
-            row["updated_at"] = row.get("updated_at") or now()
+            row["created_at"] = row.get("created_at") or now(cols["created_at"])
+            if "updated_at" in cols:
+                row["updated_at"] = row.get("updated_at") or now(cols["updated_at"])
             self.rows[table][row["id"]] = row
 
     def update(self, table, rid, changes):
         row = self.rows[table][rid]
+        clinic = self.clinic_of(table, row)
         row.update({k: canonical(TABLES[table][k], v) for k, v in changes.items()})
-        row["updated_at"] = now()
+        self.touch(table, row)
+        if table == "profiles" and clinic is not None and self.clinic_of(table, row) != clinic:
+            self.tombstone(clinic, table, rid)   # 0001's trigger: a doctor no longer one, or moved
 
     def remove(self, table, rid):
         """A DELETE in the cloud: the row goes, a tombstone (what the delete trigger writes) stays."""
         clinic = self.clinic_of(table, self.rows[table][rid])
         self.rows[table].pop(rid)
+        if clinic is not None:
+            self.tombstone(clinic, table, rid)
+
+    def tombstone(self, clinic, table, rid):
         stamp = now()
         tid = self.next_tombstone
         self.next_tombstone += 1

@@ -276,14 +276,8 @@ void CloudSync::pull_table(size_t index) {
     q.select = t.select;
     q.page_size = settings_.page_size;
     q.after = state_.cursors[t.table];
-    if (*t.clinic_column) {
-        q.filters.emplace_back(t.clinic_column, "eq." + settings_.clinic_id);
-    } else {   // timings belong to doctors: this clinic's doctors
-        std::string ids;
-        for (const auto& id : store::doctor_ids_of_clinic(db_, settings_.clinic_id)) ids += (ids.empty() ? "" : ",") + id;
-        if (ids.empty()) return pull_table(index + 1);
-        q.filters.emplace_back("doctor_id", "in.(" + ids + ")");
-    }
+    q.filters.emplace_back(t.clinic_column, "eq." + settings_.clinic_id);
+    q.filters.insert(q.filters.end(), t.filters.begin(), t.filters.end());
     http_.send(read_request(run_->endpoint, q), [this, index](net::HttpResponse r) {
         timed([&] { on_pull_reply(index, r); });
     });
@@ -300,7 +294,7 @@ void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
         ++push_failures_;
         [[fallthrough]];
     case Outcome::Rejected:
-        record_error("pull " + std::string(t.table) + ": " + parse_error(r).summary());
+        record_error("pull " + t.table + ": " + parse_error(r).summary());
         return end_run(state_.last_error);
     }
     apply_page_body(index, std::make_shared<std::string>(r.body));
@@ -311,7 +305,7 @@ void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
 void CloudSync::apply_page_body(size_t index, std::shared_ptr<std::string> body) {
     auto page = std::make_shared<PageResult>();
     writer_.post(
-        [table = std::string(pulled_tables()[index].table), body, page](store::Database& db) {
+        [table = pulled_tables()[index].table, body, page](store::Database& db) {
             auto rows = nlohmann::json::parse(*body, nullptr, false);
             if (!rows.is_array()) throw std::runtime_error("the answer is not a JSON array");
             page->rows = rows.size();
@@ -336,7 +330,7 @@ void CloudSync::apply_page_body(size_t index, std::shared_ptr<std::string> body)
 void CloudSync::on_page_applied(size_t index, const PageResult& page, const std::string& error) {
     const PulledTable& t = pulled_tables()[index];
     if (!error.empty()) {
-        record_error("pull " + std::string(t.table) + ": " + error);
+        record_error("pull " + t.table + ": " + error);
         return end_run(state_.last_error);
     }
     if (page.cancelled > 0)

@@ -16,46 +16,60 @@ namespace {
 enum class Kind { Text, OptText, Time, Int, Bool, Clock, Phone, Email, NotifyVia };
 
 struct Column {
-    const char* name;
+    const char* local;
     Kind kind;
+    const char* cloud = nullptr;                     // its name in the cloud, when not the local one
+    std::optional<store::CloudValue> if_null = {};   // the cloud's default, for its nullable columns
+    const char* cloud_name() const { return cloud ? cloud : local; }
 };
 
+// A cloud table (the clinic system's, as tests/cloud/seed_schema.sql gives them) and the
+// local table it lands in.
 struct LocalTable {
-    const char* table;
+    const char* cloud;
+    const char* local;
+    const char* clinic_column;     // the cloud column that names the clinic
     std::vector<Column> columns;   // id first
+    std::vector<std::pair<std::string, std::string>> filters = {};   // more of the read's conditions
 };
 
 const std::vector<LocalTable>& local_tables() {
     static const std::vector<LocalTable> t = {
-        {"clinics", {{"id", Kind::Text}, {"name", Kind::Text}, {"timezone", Kind::Text}, {"phone", Kind::OptText},
-                     {"email", Kind::OptText}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
-        {"doctors", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"email", Kind::Email},
-                     {"phone", Kind::Phone}, {"is_active", Kind::Bool}, {"created_at", Kind::Time},
-                     {"updated_at", Kind::Time}}},
-        {"patients", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"phone", Kind::Phone},
-                      {"email", Kind::Email}, {"notify_via", Kind::NotifyVia}, {"created_at", Kind::Time},
-                      {"updated_at", Kind::Time}}},
-        {"appointments", {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"doctor_id", Kind::Text},
-                          {"patient_id", Kind::Text}, {"starts_at", Kind::Time}, {"duration_minutes", Kind::Int},
-                          {"consultation_type", Kind::Text}, {"status", Kind::Text}, {"reason", Kind::OptText},
-                          {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
-        {"video_consultation_timings", {{"id", Kind::Text}, {"doctor_id", Kind::Text}, {"day_of_week", Kind::Int},
-                                        {"start_time", Kind::Clock}, {"end_time", Kind::Clock},
-                                        {"slot_duration_minutes", Kind::Int}, {"is_active", Kind::Bool},
-                                        {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+        {"clinics", "clinics", "id",
+         {{"id", Kind::Text}, {"name", Kind::Text}, {"timezone", Kind::Text}, {"phone", Kind::OptText},
+          {"email", Kind::OptText}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+        // The clinic system keeps doctors and staff in profiles; the appliance keeps its doctors.
+        {"profiles", "doctors", "clinic_id",
+         {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"email", Kind::Email},
+          {"phone", Kind::Phone}, {"is_active", Kind::Bool, nullptr, std::int64_t(1)}, {"created_at", Kind::Time},
+          {"updated_at", Kind::Time}},
+         {{"role", "eq." + std::string(kDoctorRole)}}},
+        {"patients", "patients", "clinic_id",
+         {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"phone", Kind::Phone},
+          {"email", Kind::Email}, {"notify_via", Kind::NotifyVia}, {"created_at", Kind::Time},
+          {"updated_at", Kind::Time}}},
+        {"appointments", "appointments", "clinic_id",
+         {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"doctor_id", Kind::Text}, {"patient_id", Kind::Text},
+          {"starts_at", Kind::Time}, {"duration_minutes", Kind::Int}, {"consultation_type", Kind::Text},
+          {"status", Kind::Text}, {"reason", Kind::OptText}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+        {"video_consultation_timings", "video_consultation_timings", "clinic_id",
+         {{"id", Kind::Text}, {"doctor_id", Kind::Text}, {"day_of_week", Kind::Int}, {"start_time", Kind::Clock},
+          {"end_time", Kind::Clock}, {"slot_duration_minutes", Kind::Int, "duration_minutes", std::int64_t(30)},
+          {"is_active", Kind::Bool, nullptr, std::int64_t(1)}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
     };
     return t;
 }
 
-const LocalTable* find_local(const std::string& table) {
+const LocalTable* find_local(const std::string& cloud_table) {
     for (const auto& t : local_tables())
-        if (table == t.table) return &t;
+        if (cloud_table == t.cloud) return &t;
     return nullptr;
 }
 
 // One cloud value as the local schema takes it; nothing when it cannot be stored (the row is skipped).
 std::optional<store::CloudValue> value_of(const Column& c, const nlohmann::json& row) {
-    const nlohmann::json v = row.contains(c.name) ? row[c.name] : nlohmann::json(nullptr);
+    const nlohmann::json v = row.contains(c.cloud_name()) ? row[c.cloud_name()] : nlohmann::json(nullptr);
+    if (v.is_null() && c.if_null) return c.if_null;
     switch (c.kind) {
     case Kind::Text:
         if (!v.is_string()) return std::nullopt;
@@ -116,7 +130,7 @@ std::vector<store::CloudValue> values_of(const LocalTable& t, const nlohmann::js
 
 std::vector<std::string> column_names(const LocalTable& t) {
     std::vector<std::string> out;
-    for (const auto& c : t.columns) out.emplace_back(c.name);
+    for (const auto& c : t.columns) out.emplace_back(c.local);
     return out;
 }
 
@@ -126,9 +140,15 @@ std::string text_of(const nlohmann::json& row, const char* name) {
     return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A doctor the clinic's devices no longer see: gone, or inactive while appointments refer to them.
+void forget_doctor(store::Database& db, const std::string& id) {
+    if (!store::in_savepoint(db, [&] { store::delete_cloud_row(db, "doctors", id); })) store::deactivate_doctor(db, id);
+}
+
 void apply_tombstone(store::Database& db, const nlohmann::json& row, ApplyResult& out) {
     const std::string table = text_of(row, "table_name"), id = text_of(row, "row_id");
-    if (id.empty() || !find_local(table) || table == "clinics") { ++out.skipped; return; }
+    const LocalTable* t = find_local(table);
+    if (id.empty() || !t || table == "clinics") { ++out.skipped; return; }
     if (table == "appointments") {
         // Sessions keep their appointment: it becomes cancelled.
         if (store::appointment_has_sessions(db, id)) store::cancel_appointment(db, id);
@@ -137,25 +157,30 @@ void apply_tombstone(store::Database& db, const nlohmann::json& row, ApplyResult
         ++out.deleted;
         return;
     }
-    bool gone = store::in_savepoint(db, [&] { store::delete_cloud_row(db, table, id); });
-    if (!gone && table == "doctors") store::deactivate_doctor(db, id);   // still referenced by appointments
+    if (std::string(t->local) == "doctors") forget_doctor(db, id);
+    else store::in_savepoint(db, [&] { store::delete_cloud_row(db, t->local, id); });
     ++out.deleted;
+}
+
+// A profile that is not a doctor's (the read asks for doctors only; a clinic's own policy may show more).
+bool not_a_doctor(const LocalTable& t, const nlohmann::json& row) {
+    return std::string(t.cloud) == "profiles" && text_of(row, "role") != kDoctorRole;
 }
 
 }  // namespace
 
 const std::vector<PulledTable>& pulled_tables() {
-    static const std::vector<PulledTable> t = {
-        {"clinics", "id,name,timezone,phone,email,created_at,updated_at", "id"},
-        {"doctors", "id,clinic_id,full_name,email,phone,is_active,created_at,updated_at", "clinic_id"},
-        {"patients", "id,clinic_id,full_name,phone,email,notify_via,created_at,updated_at", "clinic_id"},
-        {"appointments",
-         "id,clinic_id,doctor_id,patient_id,starts_at,duration_minutes,consultation_type,status,reason,created_at,updated_at",
-         "clinic_id"},
-        {"video_consultation_timings",
-         "id,doctor_id,day_of_week,start_time,end_time,slot_duration_minutes,is_active,created_at,updated_at", ""},
-        {kTombstones, "id,table_name,row_id,updated_at", "clinic_id"},
-    };
+    static const std::vector<PulledTable> t = [] {
+        std::vector<PulledTable> out;
+        for (const auto& l : local_tables()) {
+            PulledTable p{l.cloud, "", l.clinic_column, l.filters};
+            for (const auto& c : l.columns) p.select += (p.select.empty() ? "" : ",") + std::string(c.cloud_name());
+            if (p.table == "profiles") p.select += ",role";
+            out.push_back(std::move(p));
+        }
+        out.push_back({kTombstones, "id,table_name,row_id,updated_at", "clinic_id", {}});
+        return out;
+    }();
     return t;
 }
 
@@ -174,12 +199,16 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
     }
     const LocalTable* t = find_local(table);
     if (!t) return out;
-    store::CloudRowWriter writer(db, t->table, column_names(*t));
+    store::CloudRowWriter writer(db, t->local, column_names(*t));
     const auto unpushed = store::OutboxStore(db).unpushed_rows(table);   // a local change still in the outbox wins
     for (const auto& row : rows) {
         if (!row.is_object() || !row.contains("id") || !row["id"].is_string()) { ++out.skipped; continue; }
         const std::string id = row["id"].get<std::string>();
         if (unpushed.count(id)) { ++out.kept_local; continue; }
+        if (not_a_doctor(*t, row)) {
+            if (store::in_savepoint(db, [&] { forget_doctor(db, id); })) ++out.deleted;
+            continue;
+        }
         bool ok = store::in_savepoint(db, [&] { writer.upsert(values_of(*t, row)); });
         if (!ok) { ++out.skipped; continue; }
         ++out.applied;
@@ -219,6 +248,7 @@ std::string to_local_time(const std::string& s) {
         millis = std::stoi(digits);
         rest = rest.substr(i);
     }
+    if (rest.empty()) rest = "Z";   // the seed's `timestamp` columns: UTC (see consult_touch_updated_at_utc)
     if (rest.size() == 3 && (rest[0] == '+' || rest[0] == '-')) rest += ":00";                 // "+02"
     if (rest.size() == 5 && (rest[0] == '+' || rest[0] == '-')) rest = rest.substr(0, 3) + ":" + rest.substr(3);   // "+0200"
     auto t = domain::parse_iso(s.substr(0, 19) + rest);

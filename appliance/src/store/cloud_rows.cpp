@@ -79,10 +79,4 @@ std::vector<std::string> unstarted_sessions_of(Database& db, const std::string& 
     return ids(st);
 }
 
-std::vector<std::string> doctor_ids_of_clinic(Database& db, const std::string& clinic_id) {
-    auto st = db.prepare("SELECT id FROM doctors WHERE clinic_id = ?1 ORDER BY id");
-    st.bind(1, std::string_view(clinic_id));
-    return ids(st);
-}
-
 }  // namespace consult::store

@@ -2,6 +2,7 @@
 
 #include "appliance/domain/errors.hpp"
 #include "appliance/domain/time.hpp"
+#include "appliance/store/cloud_payloads.hpp"
 
 #include <algorithm>
 
@@ -82,7 +83,7 @@ domain::Timing ScheduleStore::create_timing(domain::Timing t) {
         .bind(1, std::string_view(t.id)).bind(2, std::string_view(t.doctor_id)).bind(3, t.day_of_week)
         .bind(4, std::string_view(t.start_time)).bind(5, std::string_view(t.end_time))
         .bind(6, t.slot_duration_minutes).bind(7, int(t.is_active)).run();
-    enqueue_outbox(db_, "video_consultation_timings", t.id, to_json(t));
+    enqueue_outbox(db_, "video_consultation_timings", t.id, cloud_timing(db_, t));
     tx.commit();
     return t;
 }
@@ -98,7 +99,7 @@ domain::Timing ScheduleStore::update_timing(const domain::Timing& t) {
         .bind(4, std::string_view(t.start_time)).bind(5, std::string_view(t.end_time))
         .bind(6, t.slot_duration_minutes).bind(7, int(t.is_active)).bind(8, std::string_view(domain::now_iso()))
         .run();
-    enqueue_outbox(db_, "video_consultation_timings", t.id, to_json(t));
+    enqueue_outbox(db_, "video_consultation_timings", t.id, cloud_timing(db_, t));
     tx.commit();
     return t;
 }

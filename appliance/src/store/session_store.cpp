@@ -3,6 +3,7 @@
 #include "appliance/domain/errors.hpp"
 #include "appliance/domain/room_name.hpp"
 #include "appliance/domain/time.hpp"
+#include "appliance/store/cloud_payloads.hpp"
 
 namespace consult::store {
 
@@ -49,15 +50,6 @@ std::optional<SessionRow> select_one(Database& db, const char* where, const std:
     return read_session(st);
 }
 
-nlohmann::json outbox_payload(const SessionRow& s) {
-    auto j = to_json(s);
-    for (const char* k : {"clinic_id", "doctor_id", "patient_id", "starts_at"}) j.erase(k);
-    // The seed's column, sent only once there is a recording: a cloud without
-    // cloud/migrations/0002 still takes every other session.
-    if (!s.recording_sid) j.erase("recording_sid");
-    return j;
-}
-
 }  // namespace
 
 SessionRow SessionStore::load(const std::string& id) {
@@ -101,7 +93,7 @@ SessionRow SessionStore::create(const std::string& appointment_id, int duration_
         .run();
     record_transition(id, std::nullopt, "scheduled", actor, std::nullopt);
     SessionRow row = load(id);
-    enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(row));
+    enqueue_outbox(db_, "video_consultation_sessions", id, cloud_session(row));
     tx.commit();
     return row;
 }
@@ -138,13 +130,13 @@ SessionRow SessionStore::set_notes(const std::string& id, const std::string& not
         .bind(1, std::string_view(notes)).bind(2, std::string_view(domain::now_iso())).bind(3, std::string_view(id))
         .run();
     SessionRow row = load(id);
-    enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(row));
+    enqueue_outbox(db_, "video_consultation_sessions", id, cloud_session(row));
     tx.commit();
     return row;
 }
 
 void SessionStore::queue_for_cloud(const std::string& id) {
-    enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(load(id)));
+    enqueue_outbox(db_, "video_consultation_sessions", id, cloud_session(load(id)));
 }
 
 void SessionStore::set_recording_url(const std::string& id, const std::optional<std::string>& url) {
@@ -181,7 +173,7 @@ SessionRow SessionStore::apply_transition(const std::string& id, SessionStatus t
             .bind(1, std::string_view(now)).bind(2, std::string_view(id)).run();
     record_transition(id, s.status, to_s, actor, reason);
     SessionRow row = load(id);
-    enqueue_outbox(db_, "video_consultation_sessions", id, outbox_payload(row));
+    enqueue_outbox(db_, "video_consultation_sessions", id, cloud_session(row));
     return row;
 }
 
@@ -202,8 +194,8 @@ ParticipantRow SessionStore::join(const std::string& session_id, const std::stri
                 ", ?1), updated_at = ?1 WHERE id = ?2")
         .bind(1, std::string_view(now)).bind(2, std::string_view(session_id)).run();
     ParticipantRow p{id, session_id, user_id, user_type, now, std::nullopt, std::nullopt};
-    enqueue_outbox(db_, "video_consultation_participants", id, to_json(p));
-    enqueue_outbox(db_, "video_consultation_sessions", session_id, outbox_payload(load(session_id)));
+    enqueue_outbox(db_, "video_consultation_participants", id, cloud_participant(p));
+    enqueue_outbox(db_, "video_consultation_sessions", session_id, cloud_session(load(session_id)));
     tx.commit();
     return p;
 }
@@ -214,7 +206,7 @@ void SessionStore::leave(const std::string& participant_id, const std::optional<
         .bind(1, std::string_view(at.value_or(domain::now_iso()))).bind(2, std::string_view(participant_id)).run();
     if (db_.changes() > 0)
         if (auto p = participant(participant_id))
-            enqueue_outbox(db_, "video_consultation_participants", participant_id, to_json(*p));
+            enqueue_outbox(db_, "video_consultation_participants", participant_id, cloud_participant(*p));
     tx.commit();
 }
 

@@ -1,6 +1,8 @@
 // What the appliance reads from the cloud and how a page of rows lands in SQLite.
-// The cloud owns clinics, doctors, patients, appointments and timings; a row changed
-// locally and not yet pushed is left alone until its push has gone up.
+// The cloud owns clinics, doctors (the clinic system's profiles whose role is 'doctor'),
+// patients, appointments and timings, in the clinic system's own tables and columns
+// (tests/cloud/seed_schema.sql); a row changed locally and not yet pushed is left alone
+// until its push has gone up.
 #pragma once
 
 #include "appliance/store/database.hpp"
@@ -15,10 +17,14 @@ namespace consult::cloud {
 // The cloud table that records deletions (see cloud/migrations/0001_consult_appliance.sql).
 inline constexpr const char* kTombstones = "consult_tombstones";
 
+// The role of a doctor's row in the clinic system's profiles.
+inline constexpr const char* kDoctorRole = "doctor";
+
 struct PulledTable {
-    const char* table;
-    const char* select;       // the columns the appliance reads, nothing more
-    const char* clinic_column;   // filter column for this clinic ("" when filtered by doctor)
+    std::string table;           // the cloud's table
+    std::string select;          // the columns the appliance reads, nothing more
+    const char* clinic_column;   // filter column for this clinic
+    std::vector<std::pair<std::string, std::string>> filters;   // more conditions (profiles: doctors only)
 };
 
 // In pull order: parents first, deletions last.
@@ -32,7 +38,7 @@ struct ApplyResult {
     std::vector<std::string> cancelled_appointments;   // cancelled or deleted in the cloud
 };
 
-// Applies one page in one transaction. Sessions of cancelled appointments are not
+// Applies one page of the cloud's `table` in one transaction. Sessions of cancelled appointments are not
 // touched here (see cancel_sessions_of), so the page commits on its own.
 ApplyResult apply_page(store::Database& db, const std::string& table, const nlohmann::json& rows);
 
@@ -41,7 +47,8 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
 int cancel_sessions_of(store::Database& db, const std::vector<std::string>& appointment_ids);
 
 // Cloud timestamps ("2024-05-01T09:00:00.123456+02:00") as the appliance stores them
-// ("2024-05-01T07:00:00.123Z"); empty when unreadable.
+// ("2024-05-01T07:00:00.123Z"); one without a zone (the seed's `timestamp` columns) is UTC;
+// empty when unreadable.
 std::string to_local_time(const std::string& cloud_timestamp);
 
 }  // namespace consult::cloud

@@ -39,7 +39,5 @@ void cancel_appointment(Database& db, const std::string& appointment_id);
 void deactivate_doctor(Database& db, const std::string& doctor_id);
 // The appointment's sessions that have not started: scheduled or waiting.
 std::vector<std::string> unstarted_sessions_of(Database& db, const std::string& appointment_id);
-// This clinic's doctors, by id (the pull reads their timings).
-std::vector<std::string> doctor_ids_of_clinic(Database& db, const std::string& clinic_id);
 
 }  // namespace consult::store

@@ -30,9 +30,9 @@ protected:
         const std::string t = "2024-01-01T00:00:00.123456+00:00";
         apply_page(*db_, "clinics", json::array({{{"id", kClinic}, {"name", "North"}, {"timezone", "UTC"},
                                                   {"phone", nullptr}, {"email", nullptr}, {"created_at", t}, {"updated_at", t}}}));
-        apply_page(*db_, "doctors", json::array({{{"id", kDoctor}, {"clinic_id", kClinic}, {"full_name", "Dr A"},
-                                                  {"email", "a@x.test"}, {"phone", "555"}, {"is_active", true},
-                                                  {"created_at", t}, {"updated_at", t}}}));
+        apply_page(*db_, "profiles", json::array({{{"id", kDoctor}, {"clinic_id", kClinic}, {"full_name", "Dr A"},
+                                                   {"email", "a@x.test"}, {"phone", "555"}, {"role", "doctor"},
+                                                   {"is_active", true}, {"created_at", t}, {"updated_at", t}}}));
         apply_page(*db_, "patients", json::array({{{"id", kPatient}, {"clinic_id", kClinic}, {"full_name", "P"},
                                                    {"phone", "+15550100"}, {"email", "not-an-email"},
                                                    {"created_at", t}, {"updated_at", t}}}));
@@ -98,14 +98,49 @@ TEST_F(Pull, TombstonesDeleteRowsOrCancelAppointmentsThatHaveSessions) {
     EXPECT_EQ(value("SELECT status FROM appointments"), "cancelled");   // kept: its session refers to it
     EXPECT_EQ(cancel_sessions_of(*db_, r.cancelled_appointments), 1);
 
-    json timing = {{"id", "f0000000-0000-4000-8000-000000000001"}, {"doctor_id", kDoctor}, {"day_of_week", 1},
-                   {"start_time", "09:00:00"}, {"end_time", "12:00:00"}, {"slot_duration_minutes", 30},
-                   {"is_active", true}, {"created_at", "2024-01-01T00:00:00Z"}, {"updated_at", "2024-01-01T00:00:00Z"}};
+    // The seed's timing: duration_minutes, clinic_id, and `timestamp` columns without a zone (UTC).
+    json timing = {{"id", "f0000000-0000-4000-8000-000000000001"}, {"clinic_id", kClinic}, {"doctor_id", kDoctor},
+                   {"day_of_week", 1}, {"start_time", "09:00:00"}, {"end_time", "12:00:00"}, {"duration_minutes", 20},
+                   {"is_active", true}, {"created_at", "2024-01-01T00:00:00"}, {"updated_at", "2024-01-01T00:00:00.25"}};
     EXPECT_EQ(apply_page(*db_, "video_consultation_timings", json::array({timing})).applied, 1);
-    EXPECT_EQ(value("SELECT start_time || '-' || end_time FROM video_consultation_timings"), "09:00-12:00");
+    EXPECT_EQ(value("SELECT start_time || '-' || end_time || ' ' || slot_duration_minutes || ' ' || updated_at "
+                    "FROM video_consultation_timings"), "09:00-12:00 20 2024-01-01T00:00:00.250Z");
     apply_page(*db_, kTombstones, json::array({{{"id", 8}, {"table_name", "video_consultation_timings"},
                                                 {"row_id", timing["id"]}, {"updated_at", "2024-02-02T00:00:00Z"}}}));
     EXPECT_EQ(value("SELECT count(*) FROM video_consultation_timings"), "0");
+}
+
+TEST_F(Pull, TheSeedsNullsTakeItsDefaultsAndAWrongTypeIsSkipped) {
+    json timing = {{"id", "f0000000-0000-4000-8000-000000000002"}, {"clinic_id", kClinic}, {"doctor_id", kDoctor},
+                   {"day_of_week", 2}, {"start_time", "09:00:00"}, {"end_time", "10:00:00"}, {"duration_minutes", nullptr},
+                   {"is_active", nullptr}, {"created_at", "2024-01-01T00:00:00"}, {"updated_at", "2024-01-01T00:00:00"}};
+    json no_doctor = timing, text_duration = timing;
+    no_doctor["id"] = "f0000000-0000-4000-8000-000000000003";
+    no_doctor["doctor_id"] = nullptr;
+    text_duration["id"] = "f0000000-0000-4000-8000-000000000004";
+    text_duration["duration_minutes"] = "30";
+    auto r = apply_page(*db_, "video_consultation_timings", json::array({timing, no_doctor, text_duration}));
+    EXPECT_EQ(r.applied, 1);
+    EXPECT_EQ(r.skipped, 2);
+    EXPECT_EQ(value("SELECT slot_duration_minutes || ' ' || is_active FROM video_consultation_timings"), "30 1");
+}
+
+TEST_F(Pull, AProfileThatIsNotADoctorsIsNotKeptAndADoctorWhoStopsBeingOneGoes) {
+    const std::string t = "2024-01-05T00:00:00+00:00";
+    json desk = {{"id", "d0000000-0000-4000-8000-000000000009"}, {"clinic_id", kClinic}, {"full_name", "Desk"},
+                 {"email", nullptr}, {"phone", nullptr}, {"role", "receptionist"}, {"is_active", true},
+                 {"created_at", t}, {"updated_at", t}};
+    apply_page(*db_, "profiles", json::array({desk}));
+    EXPECT_EQ(value("SELECT count(*) FROM doctors"), "1");
+    apply_page(*db_, "appointments", json::array({appointment("scheduled")}));   // refers to the doctor
+    json demoted = desk;
+    demoted["id"] = kDoctor;
+    demoted["role"] = nullptr;
+    apply_page(*db_, "profiles", json::array({demoted}));
+    EXPECT_EQ(value("SELECT is_active FROM doctors"), "0");   // kept for its appointment, no longer bookable
+    apply_page(*db_, kTombstones, json::array({{{"id", 9}, {"table_name", "profiles"}, {"row_id", kDoctor},
+                                                {"updated_at", t}}}));
+    EXPECT_EQ(value("SELECT count(*) FROM doctors"), "1");
 }
 
 TEST(CloudTime, TimestampsBecomeUtcWithMilliseconds) {
@@ -114,6 +149,7 @@ TEST(CloudTime, TimestampsBecomeUtcWithMilliseconds) {
     EXPECT_EQ(to_local_time("2024-01-01T00:00:00.123456Z"), "2024-01-01T00:00:00.123Z");
     EXPECT_EQ(to_local_time("2024-01-01T01:00:00-0100"), "2024-01-01T02:00:00.000Z");
     EXPECT_EQ(to_local_time("2024-01-01T01:00:00+02"), "2023-12-31T23:00:00.000Z");
+    EXPECT_EQ(to_local_time("2024-01-01T01:00:00.5"), "2024-01-01T01:00:00.500Z");   // the seed's `timestamp`: UTC
     EXPECT_EQ(to_local_time("yesterday"), "");
 }
 
