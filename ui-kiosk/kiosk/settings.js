@@ -2,9 +2,11 @@
 // delete; the server's refusal shown as it says it), the camera, content camera,
 // microphone and speaker (chosen here, with a still of the camera about twice a second
 // while Settings is open), recordings (recording_settings.js), reports (reports.js),
-// network and cloud, and the software version.
+// the data partition's recovery key (recovery_key.js), network and cloud, and the
+// software version.
 import { busy } from '/kiosk/busy.js';
 import { RecordingSettings } from '/kiosk/recording_settings.js';
+import { RecoveryKey } from '/kiosk/recovery_key.js';
 import { Reports } from '/kiosk/reports.js';
 
 const $ = (id) => document.getElementById(id);
@@ -60,6 +62,7 @@ export class Settings {
     for (const which of ['camera', 'content']) $(`preview-${which}`).addEventListener('click', () => this.previewOf(which));
     this.recordings = new RecordingSettings(app, () => this.token);
     this.reports = new Reports($('reports'), { api: app.api, token: () => this.token });
+    this.recoveryKey = new RecoveryKey(app, () => this.token);
   }
 
   get token() { return this.app.adminToken; }
@@ -77,13 +80,15 @@ export class Settings {
     if (current) select.value = current;
     this.edit(null);
     this.startPreview();
-    await Promise.all([this.loadTimings(), this.loadDevices(), this.status(), this.recordings.load(), this.reports.load()]);
+    await Promise.all([this.loadTimings(), this.loadDevices(), this.status(), this.recordings.load(), this.reports.load(),
+      this.recoveryKey.load()]);
   }
 
   // Leaving Settings: the preview stops (it also stops by itself on any other screen).
   hide() {
     this.previewing = false;
     this.reports.clear();
+    this.recoveryKey.clear();
   }
 
   // ------------------------------------------------------------ devices

@@ -1,0 +1,72 @@
+// The recovery key card in the kiosk's Settings against a real consultd --demo, with a
+// key file as first boot leaves it in the state folder: hidden without one, shown in
+// eight groups on request, a wrong last group refused with the reason, the right one
+// removes the key from the box, and the card then says when. Screens saved, scanned with
+// axe-core and checked for 48 px targets.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Appliance, test, launchBrowser, until } from './lib/appliance.mjs';
+import { checkScreen, enterPin, openKiosk, screenOf, visible } from './lib/kiosk.mjs';
+
+const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
+const artifacts = join(buildDir, 'test-artifacts', 'recovery-key');
+mkdirSync(artifacts, { recursive: true });
+const KEY = 'fhkvrnjc-ibdrecjl-tlddnhje-ectnuuul-bcvhrkgn-hlbrunlk-jtvkuvbd-htvdeghv';
+
+let app, browser;
+const text = (page, sel) => page.evaluate((s) => document.querySelector(s)?.textContent || '', sel);
+
+before(async () => {
+  app = new Appliance(buildDir);
+  await app.start();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+async function openSettings(page) {
+  await page.tap('#open-settings');
+  await until('the admin PIN pad', () => visible(page, '#pin-panel'));
+  await enterPin(page, '0000');
+  await until('Settings', async () => (await screenOf(page)) === 'settings');
+}
+
+test('Settings: the recovery key is shown once, confirmed by its last group, then gone from the box', { timeout: 300000 }, async () => {
+  const { context, page } = await openKiosk(browser, app, { width: 1280, height: 800 });
+  await openSettings(page);
+  await until('the other cards loaded', async () => (await text(page, '#software-facts')).length > 0);
+  assert.equal(await visible(page, '#recovery-card'), false, 'a box without a key shows no card');
+  await page.tap('#settings-back');
+  await until('back to sign-in', async () => (await screenOf(page)) === 'signin');
+
+  const file = join(app.dir, 'state', 'recovery-key');
+  writeFileSync(file, KEY + '\n', { mode: 0o600 });
+  await openSettings(page);
+  await until('the recovery key card', () => visible(page, '#recovery-card'));
+  assert.match(await text(page, '#recovery-state'), /Write this box's recovery key on paper/);
+  assert.equal(await visible(page, '#recovery-groups'), false, 'the key is not on screen before it is asked for');
+  await page.tap('#recovery-reveal');
+  await until('the key in eight groups', async () => (await page.locator('#recovery-groups li').count()) === 8);
+  assert.deepEqual(await page.locator('#recovery-groups li').allTextContents(), KEY.split('-'));
+  await page.evaluate(() => document.querySelector('#recovery-title').scrollIntoView());
+  await checkScreen(page, artifacts, 'recovery-key-shown');
+
+  await page.fill('#recovery-last', 'htvdeghc');
+  await page.tap('#recovery-confirm');
+  await until('the wrong group refused', async () => /not the key's last group/.test(await text(page, '#recovery-error')));
+  assert.ok(existsSync(file), 'a wrong group keeps the key');
+
+  await page.fill('#recovery-last', 'HTVD EGHV');
+  await page.tap('#recovery-confirm');
+  await until('the key removed', async () => /written down and removed from this box/.test(await text(page, '#recovery-state')));
+  assert.equal(existsSync(file), false);
+  assert.equal(await page.locator('#recovery-groups li').count(), 0, 'the key left the screen');
+  assert.equal(await visible(page, '#recovery-reveal'), false);
+  await checkScreen(page, artifacts, 'recovery-key-removed');
+  await context.close();
+});
