@@ -236,9 +236,10 @@ expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources) {
         if (auto e = read_file(d, values, out.warnings)) return unexpected(*e);
         out.files.push_back(d);
     }
-    if (!sources.settings_file.empty() && std::filesystem::exists(sources.settings_file, ec)) {
-        if (auto e = read_file(sources.settings_file, values, out.warnings)) return unexpected(*e);
-        out.files.push_back(sources.settings_file);
+    for (const auto& settings : sources.settings_files) {
+        if (settings.empty() || !std::filesystem::exists(settings, ec)) continue;
+        if (auto e = read_file(settings, values, out.warnings)) return unexpected(*e);
+        out.files.push_back(settings);
     }
     for (const auto& o : sources.overrides) {
         auto eq = o.find('='), dot = o.find('.');

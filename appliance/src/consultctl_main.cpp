@@ -7,6 +7,7 @@
 #include "appliance/kiosk/ctl_set_pin.hpp"
 #include "appliance/log.hpp"
 #include "appliance/net/public_url.hpp"
+#include "appliance/provision.hpp"
 #include "appliance/notify/ctl_status.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/tokens/token_service.hpp"
@@ -38,8 +39,11 @@ constexpr const char* kUsage =
     "                           store the cloud credentials (read from stdin without files)\n"
     "  sync --now               sync with the cloud now and wait for the outcome\n"
     "  set-pin --doctor ID | --admin\n"
-    "                           set a kiosk PIN (4-8 digits, read from stdin)\n\n"
-    "Exit codes: 0 ok, 1 check failed / degraded, 2 error, 3 consultd not running, 64 usage.\n";
+    "                           set a kiosk PIN (4-8 digits, read from stdin)\n"
+    "  hash-pin                 print the hash of a PIN read from stdin (for a provisioning file)\n"
+    "  provision FILE           check and apply a provisioning file (consult-provision.conf)\n\n"
+    "Exit codes: 0 ok, 1 check failed / degraded, 2 error, 3 consultd not running, 64 usage,\n"
+    "65 a provisioning file refused, 66 a file that cannot be read.\n";
 
 int usage(const std::string& msg) {
     std::fprintf(stderr, "consultctl: %s\n%s", msg.c_str(), kUsage);
@@ -202,6 +206,8 @@ int main(int argc, char** argv) {
     const std::string command = argv[i++];
 
     log::init("warning");
+    // As consultd reads them: what provisioning set, then the kiosk's device choice.
+    g.config.settings_files = {g.state() / "provisioned.conf", g.state() / "devices.conf"};
     auto loaded = load_config(g.config);
     if (!loaded) return fail("configuration: " + loaded.error().describe());
     g.loaded = loaded->config;
@@ -245,6 +251,14 @@ int main(int argc, char** argv) {
         std::optional<std::string> doctor;
         if (a->values.count("--doctor")) doctor = a->values["--doctor"];
         return kiosk::set_pin(g.state(), doctor, stdin);
+    }
+    if (command == "provision") {
+        if (i + 1 != argc) return usage("provision needs the provisioning file, and nothing else");
+        return provision::run(g.state(), argv[i]);
+    }
+    if (command == "hash-pin") {
+        if (i != argc) return usage("hash-pin takes the PIN on stdin");
+        return kiosk::hash_pin_command(stdin);
     }
     if (command == "migrate") {
         auto a = parse_args(argc, argv, i, {}, {"--check"}, error);

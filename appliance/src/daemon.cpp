@@ -1,4 +1,5 @@
 #include "appliance/daemon.hpp"
+#include "appliance/provision.hpp"
 
 
 #include "appliance/cloud/cloud_metrics.hpp"
@@ -96,6 +97,7 @@ expected<store::Database, StartError> open_store(const fs::path& state_dir) {
         if (int n = store::migrate(db); n > 0)
             log::info("applied " + std::to_string(n) + " database migration(s)",
                       {{"SCHEMA_VERSION", std::to_string(db.user_version())}});
+        provision::import_admin_pin(db, state_dir);
         return db;
     } catch (const store::StoreError& e) {
         return unexpected(StartError{70, "database " + (state_dir / "consult.db").string() + ": " + e.what()});
@@ -158,7 +160,8 @@ http::ServerLimits server_limits(const Config::Http& c) {
 expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions& options) {
     const fs::path state_dir = options.state_dir.value_or(default_state_dir());
     ConfigSources sources = options.config;
-    sources.settings_file = state_dir / "devices.conf";   // the kiosk's device choice (device_routes.cpp)
+    // What the provisioning file set (provision.hpp), then the kiosk's device choice (device_routes.cpp).
+    sources.settings_files = {state_dir / "provisioned.conf", state_dir / "devices.conf"};
     auto loaded = load_config(sources);
     if (!loaded) return unexpected(StartError{78, "configuration: " + loaded.error().describe()});
     Config config = loaded->config;

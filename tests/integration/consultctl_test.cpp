@@ -205,3 +205,57 @@ TEST_F(Consultctl, HwJsonNamesAnEncoderAndUsesTestCameraWithoutCamera) {
 
 }  // namespace
 }  // namespace consult::test
+
+namespace consult::test {
+namespace {
+
+// consultctl provision and hash-pin as clinic IT's first boot runs them, then consultd on
+// the same state folder: the cloud is configured and paired, the admin PIN opens
+// Settings; a refused file leaves the box as it was.
+TEST_F(Consultctl, AProvisioningFileConfiguresTheBoxForConsultd) {
+    write_file(dir_ / "bad.conf", "[cloud]\nurl=http://clinic.example.org\nclinic_id=5d0c1a1e-0000-4000-8000-0000000000c1\n"
+                                  "api_key=k\ndevice_token=aaa.bbb.ccc\n");
+    auto bad = ctl({"provision", (dir_ / "bad.conf").string()});
+    EXPECT_EQ(bad.code(), 65) << bad.err;
+    EXPECT_NE(bad.err.find("cloud.url"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("nothing was applied"), std::string::npos) << bad.err;
+    EXPECT_FALSE(fs::exists(state_ / "provisioned.conf"));
+
+    auto hash_of = [](const std::string& pin) {
+        return run_command({"/bin/sh", "-c", "printf '" + pin + "\\n' | \"$0\" hash-pin", consultctl_bin()}, 30s);
+    };
+    auto hashed = hash_of("246810");
+    ASSERT_EQ(hashed.code(), 0) << hashed.err;
+    std::string hash = hashed.out;
+    while (!hash.empty() && hash.back() == '\n') hash.pop_back();
+    EXPECT_EQ(hash_of("12ab").code(), 64);
+
+    const std::string clinic = "5d0c1a1e-0000-4000-8000-0000000000c1";
+    const fs::path file = dir_ / "consult-provision.conf";
+    write_file(file,
+        "[cloud]\nurl=https://clinic-test.supabase.co\nclinic_id=" + clinic +
+        "\napi_key=anon-key\ndevice_token=aaa.bbb.ccc\n[kiosk]\nadmin_pin_hash=" + hash + "\n");
+    auto r = ctl({"provision", file.string()});
+    ASSERT_EQ(r.code(), 0) << r.err;
+    EXPECT_NE(r.out.find("paired with the clinic cloud at https://clinic-test.supabase.co"), std::string::npos) << r.out;
+
+    ConsultdProcess daemon({.state_dir = state_});
+    write_file(config_, "[http]\nport = " + std::to_string(daemon.port()) + "\n");
+    ASSERT_TRUE(daemon.start()) << daemon.start_error();
+    ASSERT_TRUE(daemon.wait_for_notify("READY=1", 30).has_value()) << daemon.stderr_text();
+    auto cloud = nlohmann::json::parse(daemon.http("GET", "/api/system/cloud").body, nullptr, false);
+    EXPECT_EQ(cloud.value("url", ""), "https://clinic-test.supabase.co") << cloud.dump();
+    EXPECT_EQ(cloud.value("clinic_id", ""), clinic);
+    EXPECT_TRUE(cloud.value("enabled", false)) << cloud.dump();
+    auto status = ctl({"status"});
+    EXPECT_NE(status.out.find("cloud sync:      "), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("clinic-test.supabase.co"), std::string::npos) << status.out;
+    const std::vector<std::string> json_body{"Content-Type: application/json"};
+    EXPECT_EQ(daemon.http("POST", "/api/kiosk/admin-sign-in", R"({"pin":"000000"})", json_body).status, 401);
+    EXPECT_EQ(daemon.http("POST", "/api/kiosk/admin-sign-in", R"({"pin":"246810"})", json_body).status, 200)
+        << "the provisioned admin PIN opens Settings";
+    EXPECT_FALSE(fs::exists(state_ / "provisioned-admin-pin")) << "consultd took the PIN into its store";
+}
+
+}  // namespace
+}  // namespace consult::test

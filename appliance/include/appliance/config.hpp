@@ -117,7 +117,9 @@ struct ConfigSources {
     std::filesystem::path main = "/etc/consult/consultd.conf";
     bool main_required = false;                 // true when given with --config
     std::vector<std::string> overrides;         // "section.key=value", applied last
-    std::filesystem::path settings_file;        // optional, read after the drop-ins, before overrides (<state-dir>/devices.conf)
+    // Optional, read in order after the drop-ins, before overrides: what the box itself
+    // wrote in its state folder (provisioned.conf, then the kiosk's devices.conf).
+    std::vector<std::filesystem::path> settings_files;
 };
 
 expected<LoadedConfig, ConfigError> load_config(const ConfigSources& sources);

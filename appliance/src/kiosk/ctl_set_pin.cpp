@@ -7,18 +7,37 @@
 
 namespace consult::kiosk {
 
-int set_pin(const std::filesystem::path& state_dir, const std::optional<std::string>& doctor, std::FILE* in) {
+namespace {
+
+// The PIN on the first line of `in`, or nothing (said on stderr).
+std::optional<std::string> read_pin(std::FILE* in) {
     char line[128] = {};
     if (!std::fgets(line, sizeof line, in)) {
         std::fprintf(stderr, "consultctl: no PIN on stdin\n");
-        return 64;
+        return std::nullopt;
     }
     std::string pin(line);
     while (!pin.empty() && (pin.back() == '\n' || pin.back() == '\r')) pin.pop_back();
     if (!valid_pin(pin)) {
         std::fprintf(stderr, "consultctl: a PIN is 4 to 8 digits\n");
-        return 64;
+        return std::nullopt;
     }
+    return pin;
+}
+
+}  // namespace
+
+int hash_pin_command(std::FILE* in) {
+    auto pin = read_pin(in);
+    if (!pin) return 64;
+    std::printf("%s\n", hash_pin(*pin).c_str());
+    return 0;
+}
+
+int set_pin(const std::filesystem::path& state_dir, const std::optional<std::string>& doctor, std::FILE* in) {
+    auto read = read_pin(in);
+    if (!read) return 64;
+    const std::string pin = *read;
     const auto path = state_dir / "consult.db";
     if (!std::filesystem::exists(path)) {
         std::fprintf(stderr, "consultctl: no database at %s (start consultd once first)\n", path.c_str());

@@ -70,6 +70,21 @@ std::string hash_pin(std::string_view pin, PinCost cost) {
            to_hex(salt) + "$" + to_hex(hash);
 }
 
+bool well_formed_hash(std::string_view stored) {
+    auto parts = split(stored, '$');
+    if (parts.size() != 6 || parts[0] != "scrypt") return false;
+    std::uint64_t cost[3] = {};
+    for (int i = 0; i < 3; ++i) {
+        const auto digits = parts[std::size_t(i) + 1];
+        if (digits.empty() || digits.size() > 7 || digits.find_first_not_of("0123456789") != std::string_view::npos) return false;
+        cost[i] = std::stoull(std::string(digits));
+    }
+    const auto [n, r, p] = cost;
+    if (n < 1024 || n > 131072 || (n & (n - 1)) != 0 || r < 1 || r > 16 || p < 1 || p > 4) return false;
+    std::vector<unsigned char> salt, hash;
+    return from_hex(parts[4], salt) && salt.size() == kSaltBytes && from_hex(parts[5], hash) && hash.size() == kHashBytes;
+}
+
 bool verify_pin(std::string_view pin, std::string_view stored) {
     auto parts = split(stored, '$');
     if (parts.size() != 6 || parts[0] != "scrypt" || !valid_pin(pin)) return false;

@@ -120,14 +120,14 @@ TEST(Config, TheSettingsFileComesAfterTheDropInsAndBeforeTheCommandLine) {
     auto main = dir.write("consultd.conf", "[media]\ncamera=/dev/video0\nspeaker=hdmi\n");
     dir.write("consultd.conf.d/10-room.conf", "[media]\ncamera=/dev/video1\nmicrophone=usb\n");
     auto settings = dir.write("devices.conf", "[media]\ncamera=test\nmicrophone=test\n");
-    auto c = load_config({main, true, {"media.microphone=auto"}, settings});
+    auto c = load_config({main, true, {"media.microphone=auto"}, {settings}});
     ASSERT_TRUE(c.has_value()) << c.error().describe();
     EXPECT_EQ(c->config.media.camera, "test");
     EXPECT_EQ(c->config.media.microphone, "auto");
     EXPECT_EQ(c->config.media.speaker, "hdmi");
     ASSERT_EQ(c->files.size(), 3u);
     EXPECT_EQ(c->files.back(), settings);
-    EXPECT_TRUE(load_config({main, true, {}, dir / "absent-devices.conf"}).has_value()) << "the settings file is optional";
+    EXPECT_TRUE(load_config({main, true, {}, {dir / "absent-devices.conf"}}).has_value()) << "the settings file is optional";
 }
 
 TEST(Config, BadValueInDropInNamesTheDropIn) {

@@ -21,4 +21,8 @@ std::string hash_pin(std::string_view pin, PinCost cost = {});
 // Constant-time comparison; false for a malformed stored value too.
 bool verify_pin(std::string_view pin, std::string_view stored);
 
+// A hash as hash_pin writes it, with a cost a kiosk can afford on every sign-in (N a power
+// of two from 2^10 to 2^17, r 1-16, p 1-4): for hashes that come from outside the box.
+bool well_formed_hash(std::string_view stored);
+
 }  // namespace consult::kiosk

@@ -1,0 +1,61 @@
+// The provisioning file clinic IT drops on the box's boot partition (ESP, FAT: writable
+// from any laptop) as consult-provision.conf, before or after flashing. First boot
+// applies it (consult-provision.service runs `consultctl provision`), and the file is
+// then erased from the ESP, applied or not: its secrets must not stay on an unencrypted
+// partition.
+//
+//   [cloud]                      # all four, or none: pairs the box with the clinic cloud
+//   url=https://<project>.supabase.co
+//   clinic_id=<uuid>
+//   api_key=<the project's anon key>
+//   device_token=<this device's JWT>
+//   [kiosk]
+//   admin_pin_hash=scrypt$...    # `consultctl hash-pin` makes one from a PIN
+//
+// A file is checked whole before anything is applied: an unknown section or key, a value
+// out of shape, a partial [cloud] section, a file too large or not UTF-8 is refused with
+// the key and the reason, and nothing changes on the box. Applying writes
+// <state-dir>/provisioned.conf (read by consultd and consultctl after the configuration's
+// drop-ins, before devices.conf), the cloud credentials (0600, in the encrypted state
+// folder) and <state-dir>/provisioned-admin-pin, which consultd moves into its store at
+// start. The outcome is kept in <state-dir>/provision-result.json for the kiosk.
+#pragma once
+
+#include "hwconfig/expected.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace consult::store { class Database; }
+
+namespace consult::provision {
+
+inline constexpr std::size_t kMaxFileBytes = 16 * 1024;
+
+struct Cloud {
+    std::string url, clinic_id, api_key, device_token;
+};
+
+struct Provision {
+    std::optional<Cloud> cloud;
+    std::optional<std::string> admin_pin_hash;
+};
+
+// Checks a provisioning file's text; the error starts with the section.key it is about.
+expected<Provision, std::string> parse(std::string_view text);
+
+// Applies a checked file to the state folder, all of it or (on an error) none of it.
+expected<void, std::string> apply(const Provision& p, const std::filesystem::path& state_dir);
+
+// consultctl provision FILE: reads (a regular file, at most kMaxFileBytes), checks,
+// applies, records the outcome; prints what it did or why not. 0, 65 for a refused file,
+// 2 when the box could not apply a good one.
+int run(const std::filesystem::path& state_dir, const std::filesystem::path& file);
+
+// consultd at start: a PIN hash the provisioning left becomes the admin PIN (audited),
+// and its file goes. Nothing when there is none.
+void import_admin_pin(store::Database& db, const std::filesystem::path& state_dir);
+
+}  // namespace consult::provision

@@ -1,0 +1,285 @@
+#include "appliance/provision.hpp"
+
+#include "appliance/credentials.hpp"
+#include "appliance/domain/time.hpp"
+#include "appliance/kiosk/pin_hash.hpp"
+#include "appliance/log.hpp"
+#include "appliance/store/database.hpp"
+#include "appliance/store/pin_store.hpp"
+#include "appliance/store/records.hpp"
+#include "hwconfig/gref.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <vector>
+
+namespace consult::provision {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kConfFile = "provisioned.conf";
+constexpr const char* kPinFile = "provisioned-admin-pin";
+constexpr const char* kResultFile = "provision-result.json";
+constexpr const char* kApiKey = "cloud-api-key";
+constexpr const char* kDeviceToken = "cloud-device-token";
+
+// What this version applies, by section; anything else is refused by name.
+const std::map<std::string, std::vector<std::string>> kKnown{
+    {"cloud", {"url", "clinic_id", "api_key", "device_token"}},
+    {"kiosk", {"admin_pin_hash"}},
+};
+
+std::string known_list() {
+    std::string out;
+    for (const auto& [section, keys] : kKnown)
+        for (const auto& k : keys) out += (out.empty() ? "" : ", ") + section + "." + k;
+    return out;
+}
+
+bool printable_token(std::string_view v, std::size_t max) {
+    if (v.empty() || v.size() > max) return false;
+    for (unsigned char c : v)
+        if (c <= 0x20 || c >= 0x7f) return false;
+    return true;
+}
+
+// A JWT's shape: three base64url parts (the signature may not be checked here: the cloud does).
+bool jwt_shaped(std::string_view v) {
+    if (!printable_token(v, 8192)) return false;
+    int dots = 0;
+    for (char c : v) {
+        if (c == '.') ++dots;
+        else if (!g_ascii_isalnum(c) && c != '-' && c != '_') return false;
+    }
+    return dots == 2 && v.front() != '.' && v.back() != '.';
+}
+
+// https, or http to this box itself; no user, query or fragment.
+std::optional<std::string> url_problem(const std::string& v) {
+    GError* err = nullptr;
+    GUri* uri = g_uri_parse(v.c_str(), G_URI_FLAGS_NONE, &err);
+    if (!uri) {
+        std::string why = err ? err->message : "not a URL";
+        if (err) g_error_free(err);
+        return "is not a valid URL (" + why + ")";
+    }
+    const std::string scheme = g_uri_get_scheme(uri) ? g_uri_get_scheme(uri) : "";
+    const std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : "";
+    const bool extras = g_uri_get_userinfo(uri) || g_uri_get_query(uri) || g_uri_get_fragment(uri);
+    g_uri_unref(uri);
+    if (host.empty()) return std::string("has no host");
+    if (extras) return std::string("must not carry a user, a query or a fragment");
+    const bool loopback = host == "127.0.0.1" || host == "localhost" || host == "::1";
+    if (scheme != "https" && !(scheme == "http" && loopback))
+        return std::string("must be https:// (the device token would travel in clear)");
+    return std::nullopt;
+}
+
+unexpected<std::string> refuse(const std::string& where, const std::string& why) {
+    return unexpected(where + ": " + why);
+}
+
+// Writes `text` to dir/.name.tmp (0600, flushed); the caller renames it into place.
+expected<fs::path, std::string> stage(const fs::path& dir, const std::string& name, const std::string& text) {
+    const fs::path tmp = dir / ("." + name + ".tmp");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return unexpected("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+        ::unlink(tmp.c_str());
+        return unexpected("cannot write " + tmp.string());
+    }
+    return tmp;
+}
+
+std::string conf_text(const Cloud& c) {
+    GKeyFilePtr kf(g_key_file_new());
+    g_key_file_set_comment(kf.get(), nullptr, nullptr,
+                           " Written by consultctl provision from the box's provisioning file; read after\n"
+                           " consultd.conf and its drop-ins, before devices.conf.", nullptr);
+    g_key_file_set_string(kf.get(), "cloud", "url", c.url.c_str());
+    g_key_file_set_string(kf.get(), "cloud", "clinic_id", c.clinic_id.c_str());
+    gsize len = 0;
+    GCharPtr data(g_key_file_to_data(kf.get(), &len, nullptr));
+    return std::string(data.get(), len);
+}
+
+void record(const fs::path& state_dir, bool ok, const std::string& message) {
+    const nlohmann::json j{{"ok", ok}, {"message", message}, {"at", domain::now_iso()}};
+    if (auto tmp = stage(state_dir, kResultFile, j.dump() + "\n"))
+        ::rename(tmp->c_str(), (state_dir / kResultFile).c_str());
+}
+
+}  // namespace
+
+expected<Provision, std::string> parse(std::string_view text) {
+    if (text.size() > kMaxFileBytes) return unexpected("the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
+    if (!g_utf8_validate(text.data(), gssize(text.size()), nullptr)) return unexpected(std::string("the file is not UTF-8 text"));
+    GKeyFilePtr kf(g_key_file_new());
+    GError* err = nullptr;
+    if (!g_key_file_load_from_data(kf.get(), text.data(), text.size(), G_KEY_FILE_NONE, &err)) {
+        std::string why = err ? err->message : "unreadable";
+        if (err) g_error_free(err);
+        return unexpected("the file is not in the key=value format with [sections]: " + why);
+    }
+    gsize n_groups = 0;
+    GStrvPtr groups(g_key_file_get_groups(kf.get(), &n_groups));
+    for (gsize i = 0; i < n_groups; ++i) {
+        const std::string section = groups.get()[i];
+        const auto known = kKnown.find(section);
+        if (known == kKnown.end()) return refuse("[" + section + "]", "unknown section (this version applies " + known_list() + ")");
+        gsize n_keys = 0;
+        GStrvPtr keys(g_key_file_get_keys(kf.get(), section.c_str(), &n_keys, nullptr));
+        for (gsize k = 0; k < n_keys; ++k) {
+            const std::string key = keys.get()[k];
+            if (std::find(known->second.begin(), known->second.end(), key) == known->second.end())
+                return refuse(section + "." + key, "unknown key (this version applies " + known_list() + ")");
+        }
+    }
+    auto get = [&](const char* section, const char* key) -> std::optional<std::string> {
+        GCharPtr v(g_key_file_get_string(kf.get(), section, key, nullptr));
+        if (!v) return std::nullopt;
+        std::string s = v.get();
+        while (!s.empty() && g_ascii_isspace(s.back())) s.pop_back();
+        return s;
+    };
+
+    Provision p;
+    if (g_key_file_has_group(kf.get(), "cloud")) {
+        Cloud c;
+        for (auto [key, out] : {std::pair{"url", &c.url}, std::pair{"clinic_id", &c.clinic_id},
+                                std::pair{"api_key", &c.api_key}, std::pair{"device_token", &c.device_token}}) {
+            auto v = get("cloud", key);
+            if (!v || v->empty())
+                return refuse(std::string("cloud.") + key, "missing: [cloud] needs url, clinic_id, api_key and device_token together");
+            *out = *v;
+        }
+        if (auto why = url_problem(c.url)) return refuse("cloud.url", *why);
+        if (!store::is_uuid(c.clinic_id)) return refuse("cloud.clinic_id", "is not a UUID");
+        if (!printable_token(c.api_key, 4096)) return refuse("cloud.api_key", "is not a key (no spaces, at most 4096 characters)");
+        if (!jwt_shaped(c.device_token)) return refuse("cloud.device_token", "is not a device token (a JWT: three parts joined by dots)");
+        p.cloud = std::move(c);
+    }
+    if (auto hash = get("kiosk", "admin_pin_hash")) {
+        if (!kiosk::well_formed_hash(*hash))
+            return refuse("kiosk.admin_pin_hash", "is not a PIN hash from `consultctl hash-pin` (scrypt$N$r$p$salt$hash)");
+        p.admin_pin_hash = *hash;
+    }
+    if (!p.cloud && !p.admin_pin_hash) return unexpected(std::string("the file sets nothing (this version applies ") + known_list() + ")");
+    return p;
+}
+
+expected<void, std::string> apply(const Provision& p, const fs::path& state_dir) {
+    std::error_code ec;
+    fs::create_directories(state_dir, ec);
+    // Everything is staged first: a failure here leaves the box as it was.
+    std::vector<std::pair<fs::path, fs::path>> staged;   // temp -> final
+    auto discard = [&] {
+        for (const auto& [tmp, final_path] : staged) ::unlink(tmp.c_str());
+    };
+    if (p.cloud) {
+        auto conf = stage(state_dir, kConfFile, conf_text(*p.cloud));
+        if (!conf) return unexpected(conf.error());
+        staged.emplace_back(*conf, state_dir / kConfFile);
+    }
+    if (p.admin_pin_hash) {
+        auto pin = stage(state_dir, kPinFile, *p.admin_pin_hash + "\n");
+        if (!pin) {
+            discard();
+            return unexpected(pin.error());
+        }
+        staged.emplace_back(*pin, state_dir / kPinFile);
+    }
+    // The credentials, with what they replace kept to put back if the second fails.
+    if (p.cloud) {
+        Credentials creds(state_dir);
+        std::vector<std::pair<std::string, std::optional<std::string>>> before;
+        for (const char* name : {kApiKey, kDeviceToken}) {
+            auto old = creds.read(name);
+            before.emplace_back(name, old ? *old : std::nullopt);
+        }
+        for (auto [name, value] : {std::pair{kApiKey, &p.cloud->api_key}, std::pair{kDeviceToken, &p.cloud->device_token}}) {
+            if (auto stored = creds.store(name, *value); !stored) {
+                for (const auto& [n, old] : before) {
+                    if (old) (void)creds.store(n, *old);
+                    else ::unlink((creds.local_dir() / n).c_str());
+                }
+                discard();
+                return unexpected(stored.error());
+            }
+        }
+    }
+    for (const auto& [tmp, final_path] : staged) {
+        if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+            discard();
+            return unexpected("cannot put " + final_path.string() + " in place: " + std::strerror(errno));
+        }
+    }
+    return {};
+}
+
+int run(const fs::path& state_dir, const fs::path& file) {
+    auto fail = [&](int code, const std::string& why) {
+        std::fprintf(stderr, "consultctl provision: %s: %s; nothing was applied\n", file.c_str(), why.c_str());
+        record(state_dir, false, why);
+        return code;
+    };
+    const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return fail(66, std::string("cannot open it: ") + std::strerror(errno));
+    struct stat st {};
+    std::string text;
+    bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular) {
+        std::array<char, 4096> buf{};
+        ssize_t n = 0;
+        while ((n = ::read(fd, buf.data(), buf.size())) > 0 && text.size() <= kMaxFileBytes) text.append(buf.data(), std::size_t(n));
+        regular = n >= 0;
+    }
+    ::close(fd);
+    if (!regular) return fail(66, "not a regular file that can be read");
+    auto parsed = parse(text);
+    if (!parsed) return fail(65, parsed.error());
+    if (auto applied = apply(*parsed, state_dir); !applied) return fail(2, applied.error());
+    std::string done;
+    if (parsed->cloud) done = "paired with the clinic cloud at " + parsed->cloud->url + " (clinic " + parsed->cloud->clinic_id + ")";
+    if (parsed->admin_pin_hash) done += std::string(done.empty() ? "" : "; ") + "admin PIN set";
+    std::printf("consultctl provision: %s\n", done.c_str());
+    record(state_dir, true, done);
+    return 0;
+}
+
+void import_admin_pin(store::Database& db, const fs::path& state_dir) {
+    const fs::path path = state_dir / kPinFile;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return;
+    char line[256] = {};
+    std::string hash;
+    if (std::FILE* f = std::fopen(path.c_str(), "re")) {
+        if (std::fgets(line, sizeof line, f)) hash = line;
+        std::fclose(f);
+    }
+    while (!hash.empty() && g_ascii_isspace(hash.back())) hash.pop_back();
+    if (!kiosk::well_formed_hash(hash)) {
+        log::warning("the provisioned admin PIN is not a PIN hash; left out");
+    } else {
+        store::PinStore(db).set(store::PinStore::kAdmin, hash);
+        store::write_audit(db, {"provisioning", "system", "kiosk.pin_set", std::nullopt, "", {{"subject", "admin"}}});
+        log::info("admin PIN set from the provisioning file");
+    }
+    fs::remove(path, ec);
+}
+
+}  // namespace consult::provision

@@ -1,0 +1,146 @@
+// The provisioning file (appliance/provision.hpp): a good one applies whole; every
+// hostile or careless one is refused with the key and the reason, and changes nothing.
+#include "appliance/config.hpp"
+#include "appliance/credentials.hpp"
+#include "appliance/kiosk/pin_hash.hpp"
+#include "appliance/provision.hpp"
+#include "appliance/store/database.hpp"
+#include "appliance/store/migrations.hpp"
+#include "appliance/store/pin_store.hpp"
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace consult {
+namespace {
+
+using test::TempDir;
+
+const std::string kToken = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiY29uc3VsdF9kZXZpY2UifQ.c2lnbmF0dXJl";
+const std::string kClinic = "5d0c1a1e-0000-4000-8000-000000000001";
+
+std::string cloud_section(const std::string& url = "https://clinic.supabase.co") {
+    return "[cloud]\nurl=" + url + "\nclinic_id=" + kClinic + "\napi_key=anon-key-123\ndevice_token=" + kToken + "\n";
+}
+
+std::string read_all(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class ProvisionTest : public ::testing::Test {
+protected:
+    static const std::string& pin_hash() {
+        static const std::string h = kiosk::hash_pin("4711", {1024, 1, 1});
+        return h;
+    }
+    // Everything in the state folder, so "nothing changed" can be checked.
+    std::vector<std::string> listing() {
+        std::vector<std::string> out;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(state.path())) out.push_back(e.path().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    int run_file(const std::string& text) {
+        const auto file = files.write("consult-provision.conf", text);
+        return provision::run(state.path(), file);
+    }
+    std::string result() { return read_all(state / "provision-result.json"); }
+
+    TempDir state, files;
+};
+
+TEST_F(ProvisionTest, AGoodFileAppliesWholeAndConsultdReadsIt) {
+    ASSERT_EQ(run_file("# from clinic IT\n" + cloud_section() + "\n[kiosk]\nadmin_pin_hash=" + pin_hash() + "\n"), 0);
+    Credentials creds(state.path());
+    EXPECT_EQ(creds.read("cloud-api-key").value().value_or(""), "anon-key-123");
+    EXPECT_EQ(creds.read("cloud-device-token").value().value_or(""), kToken);
+    ConfigSources sources;
+    sources.main = files / "none.conf";
+    sources.settings_files = {state / "provisioned.conf", state / "devices.conf"};
+    auto loaded = load_config(sources);
+    ASSERT_TRUE(loaded) << loaded.error().describe();
+    EXPECT_EQ(loaded->config.cloud.url, "https://clinic.supabase.co");
+    EXPECT_EQ(loaded->config.cloud.clinic_id, kClinic);
+    EXPECT_NE(result().find("\"ok\":true"), std::string::npos) << result();
+    EXPECT_EQ(result().find("anon-key"), std::string::npos) << "no secret in the outcome";
+
+    // consultd at start: the PIN hash goes into its store and its file goes.
+    auto db = store::Database::open(state / "consult.db");
+    store::migrate(db);
+    provision::import_admin_pin(db, state.path());
+    auto stored = store::PinStore(db).hash_of(store::PinStore::kAdmin);
+    ASSERT_TRUE(stored);
+    EXPECT_TRUE(kiosk::verify_pin("4711", *stored));
+    EXPECT_FALSE(std::filesystem::exists(state / "provisioned-admin-pin"));
+}
+
+TEST_F(ProvisionTest, EveryBadFileIsRefusedByKeyAndChangesNothing) {
+    Credentials(state.path()).store("cloud-api-key", "the-old-key").value();
+    const auto before = listing();
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"", "sets nothing"},
+        {"just some words\n", "not in the key=value format"},
+        {"[cloud]\nurl=https://clinic.supabase.co\n", "cloud.clinic_id: missing"},
+        {cloud_section("http://clinic.supabase.co"), "cloud.url: must be https://"},
+        {cloud_section("https://user:pw@clinic.supabase.co"), "cloud.url: must not carry a user"},
+        {cloud_section("https://clinic.supabase.co/?x=1"), "cloud.url: must not carry"},
+        {cloud_section("not a url"), "cloud.url: is not a valid URL"},
+        {cloud_section() + "[wifi]\nssid=Clinic\n", "[wifi]: unknown section"},
+        {cloud_section() + "colour=blue\n", "cloud.colour: unknown key"},
+        {"[cloud]\nurl=https://a.b\nclinic_id=12\napi_key=k\ndevice_token=" + kToken + "\n", "cloud.clinic_id: is not a UUID"},
+        {"[cloud]\nurl=https://a.b\nclinic_id=" + kClinic + "\napi_key=has space\ndevice_token=" + kToken + "\n",
+         "cloud.api_key: is not a key"},
+        {"[cloud]\nurl=https://a.b\nclinic_id=" + kClinic + "\napi_key=k\ndevice_token=only.two\n", "cloud.device_token"},
+        {"[kiosk]\nadmin_pin_hash=1234\n", "kiosk.admin_pin_hash: is not a PIN hash"},
+        // A cost that would make every sign-in take minutes.
+        {"[kiosk]\nadmin_pin_hash=scrypt$1048576$8$16$" + std::string(32, 'a') + "$" + std::string(64, 'b') + "\n",
+         "kiosk.admin_pin_hash"},
+        {"[kiosk]\nadmin_pin_hash=" + pin_hash() + "\n" + std::string(20000, '#'), "larger than"},
+        {"[kiosk]\nadmin_pin_hash=\xff\xfe\n", "not UTF-8"},
+    };
+    for (const auto& [text, why] : cases) {
+        EXPECT_EQ(run_file(text), 65) << why;
+        EXPECT_NE(result().find(why), std::string::npos) << "want '" << why << "' in " << result();
+        std::filesystem::remove(state / "provision-result.json");
+        EXPECT_EQ(listing(), before) << why;
+        EXPECT_EQ(Credentials(state.path()).read("cloud-api-key").value().value_or(""), "the-old-key") << why;
+    }
+}
+
+TEST_F(ProvisionTest, WhatIsNotAFileIsRefused) {
+    EXPECT_EQ(provision::run(state.path(), files / "missing.conf"), 66);
+    EXPECT_EQ(provision::run(state.path(), files.path()), 66);
+    const auto target = files.write("elsewhere.conf", cloud_section());
+    std::filesystem::create_symlink(target, files / "link.conf");
+    EXPECT_EQ(provision::run(state.path(), files / "link.conf"), 66) << "a link is not followed";
+    ASSERT_EQ(::mkfifo((files / "fifo.conf").c_str(), 0600), 0);
+    EXPECT_EQ(provision::run(state.path(), files / "fifo.conf"), 66) << "a FIFO does not block it";
+    EXPECT_FALSE(std::filesystem::exists(state / "provisioned.conf"));
+}
+
+TEST_F(ProvisionTest, AStoredPinHashThatIsNotOneIsLeftOutAtStart) {
+    std::ofstream(state / "provisioned-admin-pin") << "scrypt$1$1$1$00$00\n";
+    auto db = store::Database::open(state / "consult.db");
+    store::migrate(db);
+    provision::import_admin_pin(db, state.path());
+    EXPECT_FALSE(store::PinStore(db).hash_of(store::PinStore::kAdmin));
+    EXPECT_FALSE(std::filesystem::exists(state / "provisioned-admin-pin"));
+}
+
+TEST(PinHashShape, OnlyHashesAKioskCanAffordPass) {
+    EXPECT_TRUE(kiosk::well_formed_hash(kiosk::hash_pin("123456", {1024, 1, 1})));
+    EXPECT_TRUE(kiosk::well_formed_hash(kiosk::hash_pin("123456")));
+    for (const char* bad : {"", "scrypt", "scrypt$1024$1$1$00$00", "bcrypt$1024$1$1$x$y",
+                            "scrypt$1000$1$1$00112233445566778899aabbccddeeff$00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                            "scrypt$1024$1$1$00112233445566778899AABBCCDDEEFF$00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                            "scrypt$-1024$1$1$00$00"})
+        EXPECT_FALSE(kiosk::well_formed_hash(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace consult
