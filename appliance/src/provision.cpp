@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <vector>
 
@@ -259,6 +260,19 @@ int run(const fs::path& state_dir, const fs::path& file) {
     std::printf("consultctl provision: %s\n", done.c_str());
     record(state_dir, true, done);
     return 0;
+}
+
+std::optional<nlohmann::json> last_result(const fs::path& state_dir) {
+    std::error_code ec;
+    const fs::path path = state_dir / kResultFile;
+    if (!fs::is_regular_file(path, ec) || fs::file_size(path, ec) > 8192) return std::nullopt;
+    std::ifstream in(path);
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_object() || !j.contains("ok") || !j["ok"].is_boolean()) return std::nullopt;
+    nlohmann::json out{{"ok", j["ok"]}};
+    for (const char* k : {"message", "at"})
+        out[k] = j.contains(k) && j[k].is_string() ? j[k] : nlohmann::json(nullptr);
+    return out;
 }
 
 void import_admin_pin(store::Database& db, const fs::path& state_dir) {

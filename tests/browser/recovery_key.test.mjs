@@ -1,8 +1,8 @@
-// The recovery key card in the kiosk's Settings against a real consultd --demo, with a
-// key file as first boot leaves it in the state folder: hidden without one, shown in
-// eight groups on request, a wrong last group refused with the reason, the right one
-// removes the key from the box, and the card then says when. Screens saved, scanned with
-// axe-core and checked for 48 px targets.
+// What first boot leaves for clinic IT, on the kiosk against a real consultd --demo: the
+// recovery key card in Settings (hidden without a key file, shown in eight groups on
+// request, a wrong last group refused with the reason, the right one removes the key from
+// the box, and the card then says when), and a refused provisioning file said on the
+// sign-in screen. Screens saved, scanned with axe-core and checked for 48 px targets.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -68,5 +68,18 @@ test('Settings: the recovery key is shown once, confirmed by its last group, the
   assert.equal(await page.locator('#recovery-groups li').count(), 0, 'the key left the screen');
   assert.equal(await visible(page, '#recovery-reveal'), false);
   await checkScreen(page, artifacts, 'recovery-key-removed');
+  await context.close();
+});
+
+test('a refused provisioning file is said on the kiosk for clinic IT, and goes once one is applied', { timeout: 300000 }, async () => {
+  const result = join(app.dir, 'state', 'provision-result.json');
+  writeFileSync(result, JSON.stringify({ ok: false, message: 'cloud.url: must be https://', at: new Date().toISOString() }));
+  const { context, page } = await openKiosk(browser, app, { width: 1280, height: 800 });
+  await until('the refusal on the screen', async () => /provisioning file was refused \(cloud\.url: must be https:\/\/\)/
+    .test(await text(page, '#problem')));
+  assert.equal(await visible(page, '#problem'), true);
+  await checkScreen(page, artifacts, 'provisioning-refused');
+  writeFileSync(result, JSON.stringify({ ok: true, message: 'admin PIN set', at: new Date().toISOString() }));
+  await until('the refusal gone', async () => !(await visible(page, '#problem')), 30000);
   await context.close();
 });

@@ -247,6 +247,7 @@ TEST_F(Consultctl, AProvisioningFileConfiguresTheBoxForConsultd) {
     EXPECT_EQ(cloud.value("url", ""), "https://clinic-test.supabase.co") << cloud.dump();
     EXPECT_EQ(cloud.value("clinic_id", ""), clinic);
     EXPECT_TRUE(cloud.value("enabled", false)) << cloud.dump();
+    EXPECT_EQ(cloud["provisioning"].value("ok", false), true) << "the kiosk learns the file was applied: " << cloud.dump();
     auto status = ctl({"status"});
     EXPECT_NE(status.out.find("cloud sync:      "), std::string::npos) << status.out;
     EXPECT_NE(status.out.find("clinic-test.supabase.co"), std::string::npos) << status.out;

@@ -30,6 +30,17 @@ export function statusChips(app) {
     cloud.dataset.level = 'warn';
     cloud.textContent = 'Cloud offline: working from the local copy';
   }
+  // A provisioning file that was refused: clinic IT must see why on the box itself.
+  const prov = c?.provisioning;
+  if (prov?.ok === false && (p.hidden || p.dataset.kind === 'provision')) {
+    p.textContent = `For clinic IT: the provisioning file was refused (${prov.message}). Nothing of it was applied, `
+      + 'and it was erased from the boot partition: correct it, put it back there and restart the box.';
+    p.dataset.kind = 'provision';
+    p.dataset.level = 'problem';
+    p.hidden = false;
+  } else if (p.dataset.kind === 'provision' && prov?.ok !== false) {
+    p.hidden = true;
+  }
   const h = app.health;
   const cam = $('camera-chip');
   const testImage = h && typeof h.camera === 'object' && h.camera?.test_source;

@@ -23,6 +23,8 @@
 
 #include "hwconfig/expected.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -53,6 +55,10 @@ expected<void, std::string> apply(const Provision& p, const std::filesystem::pat
 // applies, records the outcome; prints what it did or why not. 0, 65 for a refused file,
 // 2 when the box could not apply a good one.
 int run(const std::filesystem::path& state_dir, const std::filesystem::path& file);
+
+// The last provisioning's outcome ({ok, message, at}) for the kiosk, or nothing when no
+// file was ever applied or the record cannot be read.
+std::optional<nlohmann::json> last_result(const std::filesystem::path& state_dir);
 
 // consultd at start: a PIN hash the provisioning left becomes the admin PIN (audited),
 // and its file goes. Nothing when there is none.

@@ -1,4 +1,5 @@
 #include "appliance/cloud/cloud_sync.hpp"
+#include "appliance/provision.hpp"
 
 #include "appliance/cloud/pull.hpp"
 #include "appliance/credentials.hpp"
@@ -370,6 +371,8 @@ nlohmann::json CloudSync::status() {
                      {"pulled_rows", state_.pulled_rows},
                      {"pushed_rows", state_.pushed_rows},
                      {"longest_step_ms", double(longest_step_.count()) / 1000.0}};
+    // Clinic IT's provisioning file, which pairs the box: its outcome, for the kiosk.
+    if (auto provisioned = provision::last_result(state_dir_)) j["provisioning"] = *provisioned;
     try {
         j["outbox_depth"] = outbox_.depth();
         j["parked_rows"] = outbox_.parked();

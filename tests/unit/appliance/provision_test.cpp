@@ -112,6 +112,22 @@ TEST_F(ProvisionTest, EveryBadFileIsRefusedByKeyAndChangesNothing) {
     }
 }
 
+TEST_F(ProvisionTest, TheLastOutcomeIsReadBackForTheKioskAndJunkIsIgnored) {
+    EXPECT_FALSE(provision::last_result(state.path()));
+    ASSERT_EQ(run_file("[kiosk]\nadmin_pin_hash=1234\n"), 65);
+    auto r = provision::last_result(state.path());
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)["ok"], false);
+    EXPECT_EQ((*r)["message"].get<std::string>().rfind("kiosk.admin_pin_hash: ", 0), 0u) << r->dump();
+    EXPECT_TRUE((*r)["at"].is_string());
+    for (const std::string& junk : std::vector<std::string>{"not json", "[]", "{\"ok\":\"yes\"}", std::string(10000, '{')}) {
+        std::ofstream(state / "provision-result.json") << junk;
+        EXPECT_FALSE(provision::last_result(state.path())) << junk.substr(0, 20);
+    }
+    std::ofstream(state / "provision-result.json") << R"({"ok":true,"message":7,"extra":"x"})";
+    EXPECT_EQ(provision::last_result(state.path())->dump(), R"({"at":null,"message":null,"ok":true})");
+}
+
 TEST_F(ProvisionTest, WhatIsNotAFileIsRefused) {
     EXPECT_EQ(provision::run(state.path(), files / "missing.conf"), 66);
     EXPECT_EQ(provision::run(state.path(), files.path()), 66);
