@@ -172,6 +172,8 @@ else
   rm -rf "$tree/usr/share/factory/var"
   mv "$tree/var" "$tree/usr/share/factory/var"
   install -d -m 0755 "$tree/var"
+  # The ESP's mount point (etc/fstab): the provisioning file is /efi/consult-provision.conf.
+  install -d -m 0700 "$tree/efi"
   nice mkfs.erofs -zlz4hc "$work/out/root.erofs" "$tree" >"$work/erofs.log" 2>&1 \
     || { cat "$work/erofs.log" >&2; die "mkfs.erofs failed"; }
   echo "$version" >"$work/out/version"
