@@ -288,11 +288,18 @@ void import_admin_pin(store::Database& db, const fs::path& state_dir) {
     while (!hash.empty() && g_ascii_isspace(hash.back())) hash.pop_back();
     if (!kiosk::well_formed_hash(hash)) {
         log::warning("the provisioned admin PIN is not a PIN hash; left out");
-    } else {
+        fs::remove(path, ec);
+        return;
+    }
+    // A store that refuses the write must not stop consultd: the file stays for the next start.
+    try {
         store::PinStore(db).set(store::PinStore::kAdmin, hash);
         store::write_audit(db, {"provisioning", "system", "kiosk.pin_set", std::nullopt, "", {{"subject", "admin"}}});
-        log::info("admin PIN set from the provisioning file");
+    } catch (const std::exception& e) {
+        log::warning(std::string("the provisioned admin PIN could not be stored; tried again at the next start: ") + e.what());
+        return;
     }
+    log::info("admin PIN set from the provisioning file");
     fs::remove(path, ec);
 }
 

@@ -148,6 +148,21 @@ TEST_F(ProvisionTest, AStoredPinHashThatIsNotOneIsLeftOutAtStart) {
     EXPECT_FALSE(std::filesystem::exists(state / "provisioned-admin-pin"));
 }
 
+TEST_F(ProvisionTest, AStoreThatRefusesThePinKeepsItForTheNextStart) {
+    {
+        auto db = store::Database::open(state / "consult.db");
+        store::migrate(db);
+    }
+    std::ofstream(state / "provisioned-admin-pin") << pin_hash() << "\n";
+    auto read_only = store::Database::open(state / "consult.db", store::Database::Mode::ReadOnly);
+    EXPECT_NO_THROW(provision::import_admin_pin(read_only, state.path()));
+    EXPECT_TRUE(std::filesystem::exists(state / "provisioned-admin-pin"));
+    auto db = store::Database::open(state / "consult.db");
+    provision::import_admin_pin(db, state.path());
+    EXPECT_TRUE(store::PinStore(db).hash_of(store::PinStore::kAdmin));
+    EXPECT_FALSE(std::filesystem::exists(state / "provisioned-admin-pin"));
+}
+
 TEST(PinHashShape, OnlyHashesAKioskCanAffordPass) {
     EXPECT_TRUE(kiosk::well_formed_hash(kiosk::hash_pin("123456", {1024, 1, 1})));
     EXPECT_TRUE(kiosk::well_formed_hash(kiosk::hash_pin("123456")));
