@@ -34,6 +34,7 @@ const char* event_name(MediaEvent e) {
     case MediaEvent::RecordingStarted: return "recording-started";
     case MediaEvent::RecordingStopped: return "recording-stopped";
     case MediaEvent::RecordingFailed: return "recording-failed";
+    case MediaEvent::TrackArrived: return "track-arrived";
     }
     return "unknown";
 }
@@ -173,6 +174,7 @@ void Call::on_incoming_video(const std::string& peer, const std::string& tee, hw
     if (!peers_.count(peer)) return;
     incoming_video_[peer] = {tee, codec};
     link_forwards(peer);
+    listener_.event(peer, MediaEvent::TrackArrived, "video");
 }
 
 void Call::link_forwards(const std::string& source) {

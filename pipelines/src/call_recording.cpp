@@ -108,7 +108,15 @@ std::uint64_t Call::recorded_bytes() const {
 }
 
 void Call::on_incoming_audio(const std::string& peer, const std::string& tee) {
-    if (peers_.count(peer)) incoming_audio_[peer] = tee;
+    if (!peers_.count(peer)) return;
+    incoming_audio_[peer] = tee;
+    listener_.event(peer, MediaEvent::TrackArrived, "audio");
+}
+
+bool Call::recording_misses(const std::string& peer) const {
+    if (!recorder_) return false;
+    return (incoming_video_.count(peer) && !recorder_->records(peer, true)) ||
+           (incoming_audio_.count(peer) && !recorder_->records(peer, false));
 }
 
 void Call::on_recording_error(GstMessage* msg) {

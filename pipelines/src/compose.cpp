@@ -224,6 +224,18 @@ std::optional<ComposeContainer> parse_container(std::string_view name) {
     return std::nullopt;
 }
 
+expected<PartSummary, std::string> describe_part(const std::string& path) {
+    ComposeLoop loop(std::chrono::seconds(30), nullptr);
+    auto info = scan_part(path, loop);
+    if (!info) return unexpected(info.error());
+    PartSummary out;
+    for (Role r : kRoles)
+        if (const auto& t = info->track(r))
+            out.tracks.push_back({role_title(r), std::chrono::milliseconds(t->end / GST_MSECOND)});
+    out.notes = std::move(info->notes);
+    return out;
+}
+
 expected<ComposeResult, std::string> compose(const ComposeJob& job, ProgressFn progress) {
     if (job.parts.empty()) return unexpected(std::string("no parts to compose"));
     if (job.output.empty()) return unexpected(std::string("no output path"));

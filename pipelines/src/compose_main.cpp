@@ -2,6 +2,10 @@
 //
 //   consult-compose [--layout side-by-side|pip] [--encoder FACTORY] [--container auto|mp4|webm]
 //                   OUTPUT PART...
+//   consult-compose --tracks PART
+//
+// --tracks prints what a part holds, one line each: "track <title> <end_ms>", "note
+// <text>", then "done", or "error <message>" (exit 1).
 //
 // stdout, one line each: "progress 0.42", "note <text>" (a part or track left out),
 // then "done <duration_ms> <size_bytes> <container> <video>+<audio>" and exit 0, or
@@ -44,7 +48,8 @@ int usage(const char* why) {
     std::printf("error %s\n", why);
     std::fprintf(stderr,
                  "usage: consult-compose [--layout side-by-side|pip] [--encoder FACTORY] "
-                 "[--container auto|mp4|webm] OUTPUT PART...\n");
+                 "[--container auto|mp4|webm] OUTPUT PART...\n"
+                 "       consult-compose --tracks PART\n");
     return 2;
 }
 
@@ -60,6 +65,19 @@ std::string one_line(std::string s) {
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     lower_priority();
+
+    if (argc == 3 && std::string_view(argv[1]) == "--tracks") {
+        gst_init(nullptr, nullptr);
+        auto part = consult::media::describe_part(argv[2]);
+        if (!part) {
+            std::printf("error %s\n", one_line(part.error()).c_str());
+            return 1;
+        }
+        for (const auto& t : part->tracks) std::printf("track %s %lld\n", t.title.c_str(), static_cast<long long>(t.end.count()));
+        for (const auto& note : part->notes) std::printf("note %s\n", one_line(note).c_str());
+        std::printf("done\n");
+        return 0;
+    }
 
     consult::media::ComposeJob job;
     int i = 1;

@@ -52,6 +52,14 @@ GstPad* link_into(GstElement* from, GstElement* aggregator) {
     return pad.get();   // the aggregator keeps its request pad
 }
 
+// The compositor stops on a picture without a time. A decoder hands one on when two
+// frames share a time in the file (they reached the recorder within a millisecond, and
+// Matroska counts milliseconds) and the stream says nothing of its frame rate, as a
+// browser's does: that one frame is dropped, unseen among thirty a second.
+GstPadProbeReturn drop_untimed(GstPad*, GstPadProbeInfo* info, gpointer) {
+    return GST_BUFFER_PTS_IS_VALID(GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
 }  // namespace
 
 GstClockTime part_length(GstClockTime duration) { return (duration + kGrid - 1) / kGrid * kGrid; }
@@ -127,6 +135,8 @@ expected<Reader, std::string> build_reader(const PartInfo& part, const Canvas& c
         }
         GstPad* pad = link_into(br.last, compositor);
         if (!pad) return unexpected(std::string("part pipeline: cannot place ") + role_title(br.role));
+        GRef<GstPad> out = adopt(gst_element_get_static_pad(br.last, "src"));
+        gst_pad_add_probe(out.get(), GST_PAD_PROBE_TYPE_BUFFER, drop_untimed, nullptr, nullptr);
         const Box& box = br.role == Role::RoomVideo ? canvas.room : canvas.patient;
         const guint z = br.role == Role::RoomVideo && canvas.room_on_top ? 2u : 1u;
         g_object_set(pad, "xpos", box.x, "ypos", box.y, "zorder", z, nullptr);

@@ -114,7 +114,9 @@ GstPadProbeReturn Recorder::Track::forward(GstPad* pad, GstPadProbeInfo* info, g
         if (now >= base) pts = now - base;
     }
     if (!GST_CLOCK_TIME_IS_VALID(pts)) return GST_PAD_PROBE_DROP;
-    if (GST_CLOCK_TIME_IS_VALID(t.last_pts) && pts <= t.last_pts) pts = t.last_pts + 1;
+    // Frames that arrive together (a burst after a stall) stay a millisecond apart: the
+    // file counts milliseconds, and two frames at one time lose one's time when decoded.
+    if (GST_CLOCK_TIME_IS_VALID(t.last_pts) && pts < t.last_pts + GST_MSECOND) pts = t.last_pts + GST_MSECOND;
     t.last_pts = pts;
     GstBuffer* out = gst_buffer_make_writable(gst_buffer_ref(buf));   // the call's buffer is shared
     GST_BUFFER_PTS(out) = pts;
@@ -374,6 +376,12 @@ bool Recorder::is_recorder_element(GstObject* element) {
         const char* name = GST_OBJECT_NAME(o);
         if (name && std::strncmp(name, "rec", 3) == 0 && g_ascii_isdigit(name[3])) return true;
     }
+    return false;
+}
+
+bool Recorder::records(const std::string& peer, bool video) const {
+    for (const auto& t : tracks_)
+        if (t->spec.peer == peer && t->video == video && !t->ended) return true;
     return false;
 }
 

@@ -84,6 +84,7 @@ public:
     static bool is_recorder_element(GstObject* element);
     const std::filesystem::path& file() const { return file_; }
     std::uint64_t bytes() const;
+    bool records(const std::string& peer, bool video) const;   // that peer's video or audio, still flowing in
 
     static constexpr unsigned kStopTimeoutMs = 5000;
 

@@ -182,6 +182,24 @@ TEST_F(ComposeCliTest, SigtermStopsItAndLeavesNoFile) {
         EXPECT_EQ(entry.path().extension(), ".mkv") << entry.path();
 }
 
+TEST_F(ComposeCliTest, TracksSaysWhatAPartHolds) {
+    PartSpec room_only{3};
+    room_only.patient_video = room_only.patient_audio = false;
+    Child child({CONSULT_COMPOSE_BIN, "--tracks", make_part(dir, "room.mkv", room_only)});
+    std::vector<std::string> lines;
+    EXPECT_EQ(child.finish(lines, Clock::now() + 30s), 0);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0].substr(0, 17), "track room-video ");
+    EXPECT_NEAR(std::stod(lines[0].substr(17)), 3000, 200);
+    EXPECT_EQ(lines[1].substr(0, 17), "track room-audio ");
+    EXPECT_EQ(lines[2], "done");
+
+    Child missing({CONSULT_COMPOSE_BIN, "--tracks", (dir / "missing.mkv").string()});
+    lines.clear();
+    EXPECT_EQ(missing.finish(lines, Clock::now() + 30s), 1);
+    EXPECT_EQ(lines, (std::vector<std::string>{"error no such file"}));
+}
+
 TEST_F(ComposeCliTest, BadUsageSaysSo) {
     Child child({CONSULT_COMPOSE_BIN, "--layout", "mosaic", output, "x.mkv"});
     std::vector<std::string> lines;

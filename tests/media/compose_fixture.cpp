@@ -17,7 +17,10 @@ namespace {
 // What browsers send and the recorder keeps: 4:2:0, H.264 constrained baseline or VP8.
 std::string video_branch(const char* codec, const char* pattern, int width, int height, const char* title,
                          const std::string& length) {
-    std::string enc = std::string(codec) == "h264"
+    // "openh264": the encoder Chromium's own software H.264 uses, whose stream carries no
+    // timing in its parameter sets (x264's does, and decoders fill missing times from it).
+    std::string enc = std::string(codec) == "openh264" ? "openh264enc gop-size=30 ! video/x-h264,profile=constrained-baseline ! h264parse"
+                      : std::string(codec) == "h264"
                           ? "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! "
                             "video/x-h264,profile=constrained-baseline ! h264parse"
                           : "vp8enc deadline=1 cpu-used=16 keyframe-max-dist=30";
@@ -44,6 +47,12 @@ std::string part_description(const std::string& path, const PartSpec& s, bool li
         if (s.patient_video_from > 0)
             plen += " timestamp-offset=" + std::to_string(std::int64_t(s.patient_video_from * 1e9));
         d += video_branch(s.patient_codec, s.patient_pattern, 480, 360, "patient-video", plen);
+        if (s.patient_twin_frames) {   // spliced in before the muxer (see twin_frames)
+            const std::string tail = "! taginject tags=\"title=patient-video\" ! mux. ";
+            // As a browser's stream arrives: no frame rate, no frame durations.
+            const std::string media = std::string(s.patient_codec) == "vp8" ? "video/x-vp8" : "video/x-h264";
+            d.replace(d.rfind(tail), tail.size(), "! capssetter caps=\"" + media + ",framerate=(fraction)0/1\" ! identity name=twins " + tail);
+        }
     }
     if (s.room_audio) d += audio_branch(440, "room-audio", alen);
     if (s.patient_audio) d += audio_branch(660, "patient-audio", alen);
@@ -118,12 +127,37 @@ void sink_every_pad(GstElement*, GstPad* pad, gpointer p) {
                       ends, nullptr);
 }
 
+// Moves every tenth buffer leaving the element named "twins" to 0.4 ms after the one
+// before, and takes every buffer's duration away.
+void twin_frames(GstElement* pipeline) {
+    GRef<GstElement> twins = adopt(gst_bin_get_by_name(GST_BIN(pipeline), "twins"));
+    if (!twins) return;
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(twins.get(), "src"));
+    struct Seen {
+        GstClockTime last = GST_CLOCK_TIME_NONE;
+        unsigned count = 0;
+    };
+    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_BUFFER, [](GstPad*, GstPadProbeInfo* info, gpointer p) {
+        auto* seen = static_cast<Seen*>(p);
+        GstBuffer* buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+        GST_PAD_PROBE_INFO_DATA(info) = buf;
+        GST_BUFFER_DURATION(buf) = GST_CLOCK_TIME_NONE;
+        if (GST_CLOCK_TIME_IS_VALID(seen->last) && ++seen->count % 10 == 0) {
+            GST_BUFFER_PTS(buf) = seen->last + 400 * GST_USECOND;
+            GST_BUFFER_DTS(buf) = GST_BUFFER_PTS(buf);
+        }
+        seen->last = GST_BUFFER_PTS(buf);
+        return GST_PAD_PROBE_OK;
+    }, new Seen, [](gpointer p) { delete static_cast<Seen*>(p); });
+}
+
 }  // namespace
 
 std::string make_part(const TempDir& dir, const std::string& name, const PartSpec& spec) {
     const std::string path = (dir / name).string();
     auto pipeline = launch(part_description(path, spec, false));
     if (!pipeline) return path;
+    twin_frames(pipeline.get());
     gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
     const std::string error = wait_eos(pipeline.get(), std::chrono::seconds(60));
     gst_element_set_state(pipeline.get(), GST_STATE_NULL);

@@ -18,12 +18,16 @@ struct PartSpec {
     double seconds = 6;
     bool room_video = true, patient_video = true, room_audio = true, patient_audio = true;
     const char* room_codec = "h264";      // or "vp8"
-    const char* patient_codec = "vp8";
+    const char* patient_codec = "vp8";   // or "h264", or "openh264" (as Chromium sends it)
     const char* room_pattern = "smpte";   // videotestsrc patterns
     const char* patient_pattern = "ball";
     // The patient's picture from this second, for this long (a camera turned on late,
     // a patient who left early); by default the whole part.
     double patient_video_from = 0, patient_video_seconds = -1;
+    // Every tenth patient frame written within the same millisecond as the one before (two
+    // frames that reached the recorder together): Matroska's millisecond timestamps make
+    // them equal in the file.
+    bool patient_twin_frames = false;
 };
 
 // Writes a finished part (EOS: cues, duration, tags).

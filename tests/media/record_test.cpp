@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -40,9 +41,9 @@ protected:
     }
 
     // A call with the patient sending video and audio, both ways flowing.
-    RemotePeer& call_with_patient() {
-        start(settings("x264enc"));
-        RemotePeer& r = connect("patient", hw::Codec::H264);
+    RemotePeer& call_with_patient(hw::Codec codec = hw::Codec::H264) {
+        start(settings(codec == hw::Codec::H264 ? "x264enc" : "vp8enc"));
+        RemotePeer& r = connect("patient", codec);
         EXPECT_TRUE(run_until([&] {
             const auto& s = last_stats["patient"];
             return r.video_frames > 10 && r.audio_buffers > 10 && s.frames_decoded > 5 && s.audio_buffers_decoded > 5;
@@ -68,6 +69,7 @@ protected:
         EXPECT_FALSE(saw(MediaEvent::PeerFailed));
         EXPECT_FALSE(saw(MediaEvent::BranchFailed));
     }
+    void picture_changing_size(hw::Codec codec, const std::string& name);
 
     std::filesystem::path dir;
 };
@@ -342,17 +344,21 @@ TEST_F(RecordingTest, AVp8OnlyCallIsRecordedAsItIsEncodedAndComposes) {
 // Browsers change the size of what they send as their link allows (Chromium starts small
 // and grows). The file goes on through it: one file, no failure, the patient's picture to
 // the end, and the composition reads it across the change.
-TEST_F(RecordingTest, ThePatientsPictureChangingSizeMidRecordingStaysInTheFile) {
-    RemotePeer& r = call_with_patient();
-    const auto o = options("resized.mkv");
+// A browser changes the size it sends as its link and its CPU allow (Chromium starts
+// small, grows, and shrinks again under load), in either codec.
+void RecordingTest::picture_changing_size(hw::Codec codec, const std::string& name) {
+    RemotePeer& r = call_with_patient(codec);
+    const auto o = options(name + ".mkv");
     ASSERT_TRUE(call->start_recording(o).has_value());
     ASSERT_TRUE(wait_for(MediaEvent::RecordingStarted, 10s)) << "no keyframe reached the file";
-    run_for(2s);
-    const auto decoded = last_stats["patient"].frames_decoded;
-    r.send_size(640, 360);
-    EXPECT_TRUE(run_until([&] { return last_stats["patient"].frames_decoded > decoded + 30; }, 10s))
-        << "the appliance stopped decoding the patient at the new size";
-    run_for(2s);
+    run_for(1s);
+    for (auto [w, h] : {std::pair{640, 360}, {480, 270}, {160, 120}, {636, 358}, {320, 240}}) {
+        const auto decoded = last_stats["patient"].frames_decoded;
+        r.send_size(w, h);
+        EXPECT_TRUE(run_until([&] { return last_stats["patient"].frames_decoded > decoded + 20; }, 10s))
+            << "the appliance stopped decoding the patient at " << w << "x" << h;
+    }
+    run_for(1s);
     call->stop_recording();
     ASSERT_TRUE(wait_for(MediaEvent::RecordingStopped, 10s));
     EXPECT_FALSE(saw(MediaEvent::RecordingFailed)) << last_detail;
@@ -369,11 +375,51 @@ TEST_F(RecordingTest, ThePatientsPictureChangingSizeMidRecordingStaysInTheFile) 
 
     media::ComposeJob job;
     job.parts = {o.file.string()};
-    job.output = (dir / "resized.webm").string();
+    job.output = (dir / (name + ".webm")).string();
     auto composed = media::compose(job, {});
     ASSERT_TRUE(composed.has_value()) << composed.error();
     EXPECT_TRUE(composed->notes.empty()) << composed->notes.front();
     EXPECT_NEAR(double(composed->duration.count()) / 1000, double(m.last_pts()) / GST_SECOND, 1.0);
+}
+
+TEST_F(RecordingTest, ThePatientsH264PictureChangingSizeMidRecordingStaysInTheFile) {
+    picture_changing_size(hw::Codec::H264, "resized-h264");
+}
+
+TEST_F(RecordingTest, ThePatientsVp8PictureChangingSizeMidRecordingStaysInTheFile) {
+    picture_changing_size(hw::Codec::VP8, "resized-vp8");
+}
+
+// The doctor taps Record and the patient says yes while the patient's media is still on
+// its way (a slow link): the recording starts with the room alone, the call says which of
+// the patient's tracks it lacks once they arrive, and the next recording holds them.
+TEST_F(RecordingTest, APatientWhoseMediaArrivesAfterTheStartIsNamedAsMissingFromTheRecording) {
+    start(settings("x264enc"));
+    RemotePeer& r = connect("patient", hw::Codec::H264);
+    const auto early = options("early.mkv");
+    ASSERT_TRUE(call->start_recording(early).has_value());
+    EXPECT_FALSE(call->recording_misses("patient")) << "nothing of the patient has arrived yet";
+    ASSERT_TRUE(run_until([&] {
+        return std::count(events.begin(), events.end(), std::pair<std::string, media::MediaEvent>{"patient", media::MediaEvent::TrackArrived}) == 2;
+    }, 25s)) << "the patient's audio and video never arrived";
+    EXPECT_TRUE(call->recording_misses("patient"));
+    call->stop_recording();
+    ASSERT_TRUE(wait_for(MediaEvent::RecordingStopped, 10s));
+    EXPECT_FALSE(call->recording_misses("patient")) << "no recording runs";
+
+    const auto next = options("next.mkv");
+    ASSERT_TRUE(call->start_recording(next).has_value());
+    EXPECT_FALSE(call->recording_misses("patient"));
+    ASSERT_TRUE(run_until([&] { return std::count(events.begin(), events.end(),
+                                                  std::pair<std::string, media::MediaEvent>{"", MediaEvent::RecordingStarted}) == 2; }, 10s));
+    run_for(2s);
+    call->stop_recording();
+    ASSERT_TRUE(run_until([&] { return std::count(events.begin(), events.end(),
+                                                  std::pair<std::string, media::MediaEvent>{"", MediaEvent::RecordingStopped}) == 2; }, 10s));
+    std::set<std::string> titles;
+    for (const auto& [pad, t] : demux(next.file).tracks) titles.insert(t.title);
+    EXPECT_EQ(titles, (std::set<std::string>{"room-video", "room-audio", "patient-video", "patient-audio"}));
+    expect_call_goes_on(r);
 }
 
 TEST_F(RecordingTest, AnExistingFileIsNeverOverwritten) {

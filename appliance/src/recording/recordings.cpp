@@ -271,6 +271,9 @@ void Recordings::on_line(GObject* src, GAsyncResult* res, gpointer p) {
     if (line) {
         std::string l(line, len);
         g_free(line);
+        // What the composer left out or cut is for clinic IT to read, not only the result.
+        if (l.starts_with("note "))
+            log::warning("composing a recording: " + l.substr(5, 500), {{"RECORDING_ID", r->worker->recording_id}});
         if (!l.starts_with("progress ")) r->worker->last_line = l.substr(0, 500);
         r->self->read_output(r->worker);
         return;

@@ -200,7 +200,9 @@ RecordResult Hub::start_part(Room& r, const std::string& actor) {
         return {Outcome::Failed, "The recording could not start; the call goes on."};
     }
     r.part = part;
-    r.part_peer = r.patient_peers;
+    // Which of the patient's media peers this part holds; none when their tracks have not
+    // arrived yet, so their arrival starts the next part (see Room::event).
+    r.part_peer = !o.include_patient || !r.call->recording_misses(kPatientPeer) ? r.patient_peers : 0;
     r.part_stopping = false;
     log::info("recording part " + std::to_string(part.n) + " started", {{"SESSION_ID", r.session_id}});
     audit({actor, "doctor", "recording.start", r.session_id, "", {{"part", part.n}, {"recording_sid", part.recording_sid}}});
@@ -217,7 +219,9 @@ void Hub::stop_part(Room& r) {
     if (r.call && r.call->recording()) {
         r.part_stopping = true;   // the file closes; RecordingStopped finishes the part
         r.call->stop_recording();
-        tell_recording(r, {{"state", "off"}});
+        // The next part follows at once (the patient's media came): both screens keep
+        // the red mark rather than flicker off and on.
+        if (!r.restart_part) tell_recording(r, {{"state", "off"}});
         return;
     }
     finish_part(r);

@@ -135,15 +135,19 @@ void Hub::Room::event(const std::string& peer, media::MediaEvent e, const std::s
         // ends the part as asked: no new part, and no failure over the withdrawal's message.
         if (part_stopping) hub.finish_part(*this);
         else hub.recording_broke(*this, detail);
-    } else if (e == media::MediaEvent::PeerConnected && patient && record_wanted && consent.given() &&
-               (!part || part_peer != patient_peers)) {
-        // The patient's media is back (a rejoin): a new part with their tracks, once
-        // they have arrived.
+    } else if ((e == media::MediaEvent::PeerConnected || e == media::MediaEvent::TrackArrived) && patient &&
+               record_wanted && consent.given() &&
+               (!part || part_peer != patient_peers || (call && call->recording_misses(kPatientPeer)))) {
+        // The patient's media is back (a rejoin), or arrived only after the part began (a
+        // slow link: the doctor tapped Record and the patient said yes first): a new part
+        // with their tracks, once both have arrived.
         hub.deps_.later(std::chrono::milliseconds(1500), [h = &hub, session = session_id, alive = std::weak_ptr<bool>(hub.alive_)] {
             if (!alive.lock()) return;
             Room* r = h->find_room(session);
             if (!r || !r->record_wanted || !r->consent.given() || !r->call || !r->call->has_peer(kPatientPeer)) return;
-            if (r->part && r->part_peer == r->patient_peers) return;   // already recording this peer
+            if (r->part && (r->part_stopping || !h->deps_.config.recording.include_patient ||
+                            (r->part_peer == r->patient_peers && !r->call->recording_misses(kPatientPeer))))
+                return;   // recording all of this peer already, or about to
             if (r->part) {
                 r->restart_part = true;
                 h->stop_part(*r);

@@ -124,6 +124,9 @@ public:
     // errors end only the recording, with RecordingFailed.
     void stop_recording();
     bool recording() const { return recorder_ != nullptr; }
+    // Whether the call receives a track from `peer` that the running recording does not
+    // hold (it arrived after the recording began, or the peer came back since).
+    bool recording_misses(const std::string& peer) const;
     std::uint64_t recorded_bytes() const;   // the file's size now (of the last recording once stopped)
 
     GstElement* pipeline() const { return pipeline_.get(); }

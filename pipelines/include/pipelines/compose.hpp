@@ -69,6 +69,19 @@ using ProgressFn = std::function<void(double)>;
 // or element failed and nothing is left at `output`.
 expected<ComposeResult, std::string> compose(const ComposeJob& job, ProgressFn progress);
 
+// What a recorded part holds, as the composition would read it: each of the four known
+// tracks found (by its title: room-video, patient-video, room-audio, patient-audio) with
+// where it ends, and notes on tracks it would leave out. For clinic IT and the tests.
+struct PartTrack {
+    std::string title;
+    std::chrono::milliseconds end{0};
+};
+struct PartSummary {
+    std::vector<PartTrack> tracks;
+    std::vector<std::string> notes;
+};
+expected<PartSummary, std::string> describe_part(const std::string& path);
+
 std::optional<ComposeLayout> parse_layout(std::string_view name);        // side-by-side | pip
 std::optional<ComposeContainer> parse_container(std::string_view name);  // auto | mp4 | webm
 

@@ -42,6 +42,9 @@ enum class MediaEvent {
     RecordingStarted,
     RecordingStopped,
     RecordingFailed,
+    // A peer's received audio or video has arrived and can be recorded (detail: "audio" or
+    // "video"); a recording that began before it does not hold it.
+    TrackArrived,
 };
 
 const char* event_name(MediaEvent e);

@@ -70,6 +70,7 @@ export class Appliance {
   constructor(buildDir, extraArgs = []) {
     this.consultd = join(buildDir, 'appliance', 'consultd');
     this.consultctl = join(buildDir, 'appliance', 'consultctl');
+    this.composer = join(buildDir, 'pipelines', 'consult-compose');
     this.extraArgs = extraArgs;
     this.dir = mkdtempSync(join(tmpdir(), 'consult-browser-'));
     this.stderr = '';
@@ -111,7 +112,9 @@ export class Appliance {
       clearTimeout(t);
     }
     running.delete(this);
-    rmSync(this.dir, { recursive: true, force: true });
+    // CONSULT_KEEP_STATE=1 keeps the store, recordings and logs for a look after a failure.
+    if (process.env.CONSULT_KEEP_STATE) console.log(`consultd's state kept in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 
   token(role, identity, session) {
@@ -140,6 +143,21 @@ export class Appliance {
   }
 
   // Doctor B gets all-day timings so a future slot is always free, whatever the clock says.
+  // What each recorded part of a session holds: [{ file, tracks: { title: end_ms } }], by
+  // the composer's own reading of the files.
+  recordedParts(sessionId) {
+    const files = execFileSync('sqlite3', [join(this.dir, 'state', 'consult.db'),
+      `SELECT p.file FROM recording_parts p JOIN recordings r ON r.id = p.recording_id
+       WHERE r.session_id = '${sessionId}' ORDER BY p.n`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    return files.map((file) => {
+      const out = execFileSync(this.composer,
+        ['--tracks', join(this.dir, 'state', 'recordings', file)], { encoding: 'utf8', timeout: 60000 });
+      const tracks = {};
+      for (const [, title, end] of out.matchAll(/^track (\S+) (\d+)$/gm)) tracks[title] = Number(end);
+      return { file, tracks };
+    });
+  }
+
   async allDayTimings() {
     const list = await this.must('GET', `/api/video-consultations/timings?doctor_id=${DOCTOR_B}`, this.admin, undefined, 200);
     for (const t of list.timings) await this.must('DELETE', `/api/video-consultations/timings/${t.id}`, this.admin, undefined, 204);
@@ -168,7 +186,9 @@ export class Appliance {
       if (appt.status !== 201) throw new Error('booking: ' + JSON.stringify(appt.body));
       // Its session was prepared as it was booked: Start opens it (200).
       const created = await this.must('POST', SESSIONS, this.doctor, { appointment_id: appt.body.id, duration_minutes: 30 }, 200);
+      // dayOffset: the kiosk's day that lists it (late in the evening the next free slot is tomorrow's).
       return { id: created.session_id, room: created.room_name, invite: created.patient_invite_url, patient,
+               appointment: appt.body.id, dayOffset: day,
                short: created.patient_short_url,
                token: created.patient_invite_url.split('#t=')[1] };
     }
