@@ -15,7 +15,8 @@ http::SessionDeps session_routes(ApplianceContext& ctx) {
 http::RecordingDeps recording_routes(ApplianceContext& ctx) { return {access(ctx), ctx.recordings.get(), ctx.rooms}; }
 
 http::ScheduleDeps schedule_routes(ApplianceContext& ctx) {
-    return {access(ctx), ctx.messaging.get(), ctx.config.public_base_url(), !ctx.config.cloud.url.empty()};
+    return {access(ctx), ctx.messaging.get(), ctx.config.public_base_url(), !ctx.config.cloud.url.empty(),
+            ctx.config.notify.channels};
 }
 
 http::KioskDeps kiosk_routes(ApplianceContext& ctx) { return {access(ctx), ctx.config.kiosk, ctx.rooms}; }

@@ -3,48 +3,29 @@
 // request, a wrong last group refused with the reason, the right one removes the key from
 // the box, and the card then says when), and a refused provisioning file said on the
 // sign-in screen. Screens saved, scanned with axe-core and checked for 48 px targets.
-import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Appliance, test, launchBrowser, until } from './lib/appliance.mjs';
-import { checkScreen, enterPin, openKiosk, screenOf, visible } from './lib/kiosk.mjs';
+import { applianceForTests, test, until } from './lib/appliance.mjs';
+import { checkScreen, openKiosk, openSettings, screenOf, textOf, visible } from './lib/kiosk.mjs';
 
 const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
 const artifacts = join(buildDir, 'test-artifacts', 'recovery-key');
 mkdirSync(artifacts, { recursive: true });
 const KEY = 'fhkvrnjc-ibdrecjl-tlddnhje-ectnuuul-bcvhrkgn-hlbrunlk-jtvkuvbd-htvdeghv';
 
-let app, browser;
-const text = (page, sel) => page.evaluate((s) => document.querySelector(s)?.textContent || '', sel);
-
-before(async () => {
-  app = new Appliance(buildDir);
-  await app.start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-});
-
-async function openSettings(page) {
-  await page.tap('#open-settings');
-  await until('the admin PIN pad', () => visible(page, '#pin-panel'));
-  await enterPin(page, '0000');
-  await until('Settings', async () => (await screenOf(page)) === 'settings');
-}
+const env = applianceForTests(buildDir);
+const text = textOf;
 
 test('Settings: the recovery key is shown once, confirmed by its last group, then gone from the box', { timeout: 300000 }, async () => {
-  const { context, page } = await openKiosk(browser, app, { width: 1280, height: 800 });
+  const { context, page } = await openKiosk(env.browser, env.app, { width: 1280, height: 800 });
   await openSettings(page);
   await until('the other cards loaded', async () => (await text(page, '#software-facts')).length > 0);
   assert.equal(await visible(page, '#recovery-card'), false, 'a box without a key shows no card');
   await page.tap('#settings-back');
   await until('back to sign-in', async () => (await screenOf(page)) === 'signin');
 
-  const file = join(app.dir, 'state', 'recovery-key');
+  const file = join(env.app.dir, 'state', 'recovery-key');
   writeFileSync(file, KEY + '\n', { mode: 0o600 });
   await openSettings(page);
   await until('the recovery key card', () => visible(page, '#recovery-card'));
@@ -72,9 +53,9 @@ test('Settings: the recovery key is shown once, confirmed by its last group, the
 });
 
 test('a refused provisioning file is said on the kiosk for clinic IT, and goes once one is applied', { timeout: 300000 }, async () => {
-  const result = join(app.dir, 'state', 'provision-result.json');
+  const result = join(env.app.dir, 'state', 'provision-result.json');
   writeFileSync(result, JSON.stringify({ ok: false, message: 'cloud.url: must be https://', at: new Date().toISOString() }));
-  const { context, page } = await openKiosk(browser, app, { width: 1280, height: 800 });
+  const { context, page } = await openKiosk(env.browser, env.app, { width: 1280, height: 800 });
   await until('the refusal on the screen', async () => /provisioning file was refused \(cloud\.url: must be https:\/\/\)/
     .test(await text(page, '#problem')));
   assert.equal(await visible(page, '#problem'), true);

@@ -112,5 +112,49 @@ TEST_F(JourneyTest, TheAdminSetsHowAPatientHearsAndTheNextMessageFollowsIt) {
               std::vector<std::string>{"3"});
 }
 
+// The admin's list for the kiosk's "How patients hear from the clinic": names found by a
+// part of them (wildcards are plain text), each patient's choice and whether SMS or email
+// can reach them, never the number or the address; bad queries refused by name.
+TEST_F(JourneyTest, TheAdminFindsPatientsByNameWithTheirChoiceButNotTheirNumbers) {
+    const std::string patient = api_.next_patient();
+    const std::string name = api_.query_column("SELECT full_name FROM patients WHERE id = '" + patient + "'").at(0);
+    ASSERT_EQ(api_.call("PUT", notifications(patient), api_.admin, {{"notify_via", "both"}}).status, 200);
+    const std::string part = name.substr(1, 4);   // any case, any part of the name
+    std::string upper = part;
+    for (char& ch : upper) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+    std::string query;
+    for (char ch : upper) query += ch == ' ' ? std::string("%20") : std::string(1, ch);
+    auto found = api_.call("GET", "/api/patients?q=" + query, api_.admin);
+    ASSERT_EQ(found.status, 200) << found.text();
+    EXPECT_EQ(found.body["editable"], true);
+    EXPECT_EQ(found.body["default"], "sms");
+    const json* row = nullptr;
+    for (const auto& p : found.body["patients"]) {
+        EXPECT_NE(p["name"].get<std::string>().find(part), std::string::npos) << p.dump();
+        if (p["id"] == patient) row = &p;
+    }
+    ASSERT_NE(row, nullptr) << found.text();
+    EXPECT_EQ((*row)["notify_via"], "both");
+    EXPECT_EQ((*row)["reachable"]["sms"], true);
+    EXPECT_EQ(found.raw.body.find("\"+"), std::string::npos) << "no phone numbers";
+    EXPECT_EQ(found.raw.body.find("@"), std::string::npos) << "no email addresses";
+
+    auto all = api_.call("GET", "/api/patients?limit=3", api_.admin);
+    ASSERT_EQ(all.status, 200) << all.text();
+    EXPECT_EQ(all.body["patients"].size(), 3u);
+    EXPECT_TRUE(api_.call("GET", "/api/patients?q=%25", api_.admin).body["patients"].empty()) << "% is a character";
+    EXPECT_TRUE(api_.call("GET", "/api/patients?q=_", api_.admin).body["patients"].empty()) << "_ is a character";
+
+    EXPECT_EQ(api_.call("GET", "/api/patients", api_.doctor_b).status, 403);
+    EXPECT_EQ(api_.call("GET", "/api/patients", "").status, 401);
+    for (const char* bad : {"limit=0", "limit=51", "limit=abc", "limit=1e3", "limit=-1", "limit=99999999999"})
+        EXPECT_TRUE(api::is_error(api_.call("GET", std::string("/api/patients?") + bad, api_.admin), 400, "invalid_value",
+                                  "limit")) << bad;
+    EXPECT_TRUE(api::is_error(api_.call("GET", "/api/patients?q=" + std::string(101, 'a'), api_.admin), 400,
+                              "invalid_value", "q"));
+    EXPECT_TRUE(api::is_error(api_.call("GET", "/api/patients?q=%FF%FE", api_.admin), 400, "invalid_value", "q"));
+    EXPECT_GE(std::stoi(api_.query_column("SELECT count(*) FROM audit_log WHERE action = 'patient.search'").at(0)), 2);
+}
+
 }  // namespace
 }  // namespace consult::test::twilio

@@ -1,10 +1,12 @@
 // Settings, behind the admin PIN: the video hours of each doctor (create, edit,
 // delete; the server's refusal shown as it says it), the camera, content camera,
 // microphone and speaker (chosen here, with a still of the camera about twice a second
-// while Settings is open), recordings (recording_settings.js), reports (reports.js),
+// while Settings is open), recordings (recording_settings.js), how each patient hears
+// from the clinic (patient_messages.js), reports (reports.js),
 // the data partition's recovery key (recovery_key.js), network and cloud, and the
 // software version.
 import { busy } from '/kiosk/busy.js';
+import { PatientMessages } from '/kiosk/patient_messages.js';
 import { RecordingSettings } from '/kiosk/recording_settings.js';
 import { RecoveryKey } from '/kiosk/recovery_key.js';
 import { Reports } from '/kiosk/reports.js';
@@ -61,6 +63,7 @@ export class Settings {
     $('device-form').addEventListener('submit', (e) => { e.preventDefault(); this.saveDevices(); });
     for (const which of ['camera', 'content']) $(`preview-${which}`).addEventListener('click', () => this.previewOf(which));
     this.recordings = new RecordingSettings(app, () => this.token);
+    this.patientMessages = new PatientMessages(app, () => this.token);
     this.reports = new Reports($('reports'), { api: app.api, token: () => this.token });
     this.recoveryKey = new RecoveryKey(app, () => this.token);
   }
@@ -81,7 +84,7 @@ export class Settings {
     this.edit(null);
     this.startPreview();
     await Promise.all([this.loadTimings(), this.loadDevices(), this.status(), this.recordings.load(), this.reports.load(),
-      this.recoveryKey.load()]);
+      this.recoveryKey.load(), this.patientMessages.load()]);
   }
 
   // Leaving Settings: the preview stops (it also stops by itself on any other screen).

@@ -9,6 +9,8 @@
 #include "appliance/store/schedule_store.hpp"
 #include "appliance/store/short_link_store.hpp"
 
+#include <glib.h>
+
 namespace consult::http {
 
 namespace {
@@ -164,6 +166,32 @@ Response set_patient_notifications(const ScheduleDeps& deps, const Request& req)
                                 {"editable", true}});
 }
 
+// The admin's list for choosing how each patient hears from the clinic: names matching
+// `q` (at most 100 characters), 20 by default, at most 50. Numbers and addresses stay
+// out: only whether SMS or email can reach the patient.
+Response find_patients(const ScheduleDeps& deps, const Request& req) {
+    Caller c = authenticate(deps, req, {Role::Admin});
+    std::string text;
+    if (auto it = req.query.find("q"); it != req.query.end()) text = it->second;
+    if (text.size() > 100) throw ApiError(400, "invalid_value", "q is at most 100 characters", "q");
+    if (!g_utf8_validate(text.data(), gssize(text.size()), nullptr)) throw ApiError(400, "invalid_value", "q must be UTF-8 text", "q");
+    int limit = 20;
+    if (auto it = req.query.find("limit"); it != req.query.end() && !it->second.empty()) {
+        if (it->second.size() > 3 || it->second.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(it->second) < 1 || std::stoi(it->second) > 50)
+            throw ApiError(400, "invalid_value", "limit must be a whole number from 1 to 50", "limit");
+        limit = std::stoi(it->second);
+    }
+    const auto rows = store::ScheduleStore(deps.db).find_patients(text, limit);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : rows)
+        out.push_back({{"id", p.id}, {"name", p.name},
+                       {"notify_via", p.notify_via ? nlohmann::json(*p.notify_via) : nlohmann::json(nullptr)},
+                       {"reachable", {{"sms", p.has_phone}, {"email", p.has_email}}}});
+    audit(deps, c, "patient.search", std::nullopt, {{"results", rows.size()}});
+    return Response::json(200, {{"patients", out}, {"editable", !deps.cloud_paired}, {"default", deps.notify_default}});
+}
+
 }  // namespace
 
 void add_schedule_routes(Router& r, const ScheduleDeps& deps) {
@@ -177,6 +205,7 @@ void add_schedule_routes(Router& r, const ScheduleDeps& deps) {
     r.add("GET", "/api/video-consultations/availability", bind(availability));
     r.add("GET", "/api/appointments", bind(list_appointments));
     r.add("POST", "/api/appointments", bind(book_appointment));
+    r.add("GET", "/api/patients", bind(find_patients));
     r.add("GET", "/api/patients/{id}/notifications", bind(patient_notifications));
     r.add("PUT", "/api/patients/{id}/notifications", bind(set_patient_notifications));
 }

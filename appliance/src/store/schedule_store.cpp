@@ -215,4 +215,21 @@ bool ScheduleStore::set_notify_via(const std::string& patient_id, const std::opt
     return db_.changes() > 0;
 }
 
+std::vector<ScheduleStore::PatientChoice> ScheduleStore::find_patients(std::string_view text, int limit) {
+    // LIKE's own wildcards in the text are matched as themselves.
+    std::string pattern = "%";
+    for (char c : text) {
+        if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+        pattern += c;
+    }
+    pattern += '%';
+    auto st = db_.prepare("SELECT id, full_name, notify_via, phone IS NOT NULL, email IS NOT NULL FROM patients "
+                          "WHERE full_name LIKE ?1 ESCAPE '\\' ORDER BY full_name COLLATE NOCASE, id LIMIT ?2");
+    st.bind(1, std::string_view(pattern)).bind(2, std::int64_t(limit));
+    std::vector<PatientChoice> out;
+    while (st.step())
+        out.push_back({st.text(0), st.text(1), st.optional_text(2), st.integer(3) != 0, st.integer(4) != 0});
+    return out;
+}
+
 }  // namespace consult::store

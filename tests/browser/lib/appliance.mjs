@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test as nodeTest } from 'node:test';
+import { after, before, test as nodeTest } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const CLINIC = '5d0c1a1e-0000-4000-8000-000000000001';
@@ -246,4 +246,20 @@ export async function inboundStats(page) {
     });
     return out;
   });
+}
+
+// One consultd --demo and one Chromium for a test file: started before its tests, stopped
+// after them. Read `app` and `browser` from the returned object inside the tests.
+export function applianceForTests(buildDir, { args = [], browserArgs = [] } = {}) {
+  const env = {};
+  before(async () => {
+    env.app = new Appliance(buildDir, args);
+    await env.app.start();
+    env.browser = await launchBrowser(browserArgs);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.app?.stop();
+  });
+  return env;
 }

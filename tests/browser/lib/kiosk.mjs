@@ -22,6 +22,7 @@ export async function openKiosk(browser, app, viewport = { width: 1280, height: 
   return { context, page };
 }
 
+export const textOf = (page, sel) => page.evaluate((s) => document.querySelector(s)?.textContent || '', sel);
 export const screenOf = (page) => page.evaluate(() => document.body.dataset.screen);
 export const visible = (page, sel) => page.evaluate((s) => {
   const el = document.querySelector(s);
@@ -31,6 +32,14 @@ export const visible = (page, sel) => page.evaluate((s) => {
 export async function enterPin(page, pin) {
   for (const d of pin) await page.tap(`[data-digit="${d}"]`);
   await page.tap('#pin-ok');
+}
+
+// Settings, behind the demo's admin PIN.
+export async function openSettings(page, pin = '0000') {
+  await page.tap('#open-settings');
+  await until('the admin PIN pad', () => visible(page, '#pin-panel'));
+  await enterPin(page, pin);
+  await until('Settings', async () => (await screenOf(page)) === 'settings');
 }
 
 export async function signIn(page, doctor, pin = PINS[doctor]) {

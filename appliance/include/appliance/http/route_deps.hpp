@@ -60,6 +60,7 @@ struct ScheduleDeps : Access {
     notify::Messaging* messaging;   // null: a booking gets no session or confirmation
     std::string public_base_url;
     bool cloud_paired;              // patients' rows belong to the clinic system: not edited here
+    std::string notify_default;     // [notify] channels: how a patient without a choice hears
 };
 
 // PIN sign-in, renewal, sign-out, the day view, notes.

@@ -39,6 +39,14 @@ public:
     // default); nothing when there is no such patient.
     std::optional<std::optional<std::string>> notify_via(const std::string& patient_id);
     bool set_notify_via(const std::string& patient_id, const std::optional<std::string>& choice);
+    // Patients whose name holds `text` (any case; empty: all), by name, at most `limit`:
+    // what an admin needs to set their choice, and whether SMS or email can reach them.
+    struct PatientChoice {
+        std::string id, name;
+        std::optional<std::string> notify_via;
+        bool has_phone = false, has_email = false;
+    };
+    std::vector<PatientChoice> find_patients(std::string_view text, int limit);
 
     bool doctor_exists(const std::string& id);
 
