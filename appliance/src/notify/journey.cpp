@@ -11,7 +11,7 @@ namespace consult::notify {
 
 namespace {
 
-constexpr int kBatch = 100;        // appointments handled per pass of the clock
+constexpr int kSlice = 10;         // appointments handled per turn of the main loop
 constexpr int kMaxAttempts = 5;    // a change that keeps failing is dropped (and logged) after this many passes
 
 }  // namespace
@@ -78,11 +78,14 @@ Journey::Outcome Journey::handle(const std::string& appointment_id, std::time_t 
     return out;
 }
 
-void Journey::tick(std::time_t now) {
-    for (const auto& change : store::queued_appointment_changes(db_, kBatch)) {
+bool Journey::tick(std::time_t now) {
+    const auto changes = store::queued_appointment_changes(db_, kSlice);
+    int done = 0;
+    for (const auto& change : changes) {
         try {
             process(change.appointment_id, now);
             store::appointment_change_done(db_, change);
+            ++done;
         } catch (const std::exception& e) {
             const bool dropped = store::appointment_change_failed(db_, change, kMaxAttempts);
             log::warning(std::string(dropped ? "appointment change dropped after retries: "
@@ -91,6 +94,8 @@ void Journey::tick(std::time_t now) {
             count("failed");
         }
     }
+    // A failure waits for the clock's next pass: retries stay spread out.
+    return done == kSlice;
 }
 
 }  // namespace consult::notify

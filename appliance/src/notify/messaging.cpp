@@ -138,6 +138,7 @@ std::unique_ptr<Messaging> Messaging::create(const Config& config, const std::fi
 
 Messaging::~Messaging() {
     if (clock_) g_source_remove(clock_);
+    if (drain_) g_source_remove(drain_);
     // The notifier and the ICE cache go before the clients they call into.
     journey_.reset();
     notifier_.reset();
@@ -150,7 +151,18 @@ void Messaging::start_clock(unsigned seconds) {
         auto* m = static_cast<Messaging*>(self);
         const std::time_t now = std::time(nullptr);
         try {
-            m->journey_->tick(now);
+            if (m->journey_->tick(now) && !m->drain_)
+                m->drain_ = g_idle_add_full(G_PRIORITY_LOW, [](gpointer self) -> gboolean {
+                    auto* m = static_cast<Messaging*>(self);
+                    bool more = false;
+                    try {
+                        more = m->journey_->tick(std::time(nullptr));
+                    } catch (const std::exception& e) {
+                        log::error(std::string("appointment changes not handled: ") + e.what());
+                    }
+                    if (!more) m->drain_ = 0;
+                    return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+                }, m, nullptr);
         } catch (const std::exception& e) {
             log::error(std::string("appointment changes not handled: ") + e.what());
         }

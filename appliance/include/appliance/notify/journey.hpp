@@ -31,8 +31,10 @@ public:
     // One appointment now (the booking route answers with its session); throws on a
     // store failure, which leaves it queued for the clock.
     Outcome process(const std::string& appointment_id, std::time_t now);
-    // Every queued appointment, oldest first (the messaging clock).
-    void tick(std::time_t now);
+    // The oldest queued appointments, a slice at a time so that the main loop is never
+    // held long (a first pairing with the clinic cloud queues a whole diary); true when
+    // more may be waiting (the messaging clock then comes back at once).
+    bool tick(std::time_t now);
 
 private:
     Outcome handle(const std::string& appointment_id, std::time_t now);

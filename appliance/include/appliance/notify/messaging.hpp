@@ -43,6 +43,7 @@ private:
     std::unique_ptr<twilio::IceServers> ice_;
     std::optional<std::string> auth_token_;
     guint clock_ = 0;
+    guint drain_ = 0;   // the rest of a backlog of appointment changes, a slice per turn
 };
 
 }  // namespace consult::notify

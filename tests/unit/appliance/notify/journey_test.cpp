@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace consult::notify {
 namespace {
 
@@ -37,7 +39,8 @@ protected:
 
     // An appointment written as the cloud pull or a booking writes it (the triggers queue it).
     std::string book(std::time_t starts, const std::string& type = "video") {
-        const std::string id = "a0000000-0000-4000-8000-" + std::string(11, '0') + std::to_string(++made_);
+        char id[40];
+        std::snprintf(id, sizeof id, "a0000000-0000-4000-8000-%012d", ++made_);
         db_->prepare("INSERT INTO appointments(id, clinic_id, doctor_id, patient_id, starts_at, duration_minutes, "
                      "consultation_type, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, 30, ?6, 'scheduled', "
                      "'toothache, lower left')")
@@ -45,7 +48,7 @@ protected:
             .bind(3, std::string_view(DemoIds::doctor_a)).bind(4, std::string_view(patient_))
             .bind(5, std::string_view(domain::iso_utc(starts))).bind(6, std::string_view(type))
             .run();
-        return id;
+        return std::string(id);
     }
     std::string session_of(const std::string& appointment) {
         return scalar("SELECT id FROM video_consultation_sessions WHERE appointment_id = '" + appointment + "'");
@@ -97,6 +100,22 @@ TEST_F(JourneyTest, ABookedVideoAppointmentGetsItsSessionAndOneConfirmationWithT
     j.tick(now_ + 120);
     EXPECT_EQ(sms_.sent.size(), 1u);
     EXPECT_EQ(count("SELECT count(*) FROM video_consultation_sessions WHERE appointment_id = '" + appt + "'"), 1);
+}
+
+// A first pairing queues a whole diary at once: the clock handles it a slice at a time,
+// saying when more is waiting, so that no turn of the main loop holds a call up for long.
+TEST_F(JourneyTest, ABacklogIsHandledASliceAtATime) {
+    Notifier n(*db_, config_, tokens_, &sms_, &email_);
+    Journey j(*db_, config_, n);
+    for (int i = 0; i < 25; ++i) book(now_ + 86400 + i * 3600, "in-person");
+    ASSERT_EQ(queued(), 25);
+    EXPECT_TRUE(j.tick(now_));
+    EXPECT_EQ(queued(), 15);
+    EXPECT_TRUE(j.tick(now_));
+    EXPECT_EQ(queued(), 5);
+    EXPECT_FALSE(j.tick(now_)) << "the last, short slice";
+    EXPECT_EQ(queued(), 0);
+    EXPECT_FALSE(j.tick(now_));
 }
 
 TEST_F(JourneyTest, InPersonAndPastAppointmentsGetNothing) {
