@@ -177,10 +177,9 @@ Response find_patients(const ScheduleDeps& deps, const Request& req) {
     if (!g_utf8_validate(text.data(), gssize(text.size()), nullptr)) throw ApiError(400, "invalid_value", "q must be UTF-8 text", "q");
     int limit = 20;
     if (auto it = req.query.find("limit"); it != req.query.end() && !it->second.empty()) {
-        if (it->second.size() > 3 || it->second.find_first_not_of("0123456789") != std::string::npos ||
-            std::stoi(it->second) < 1 || std::stoi(it->second) > 50)
-            throw ApiError(400, "invalid_value", "limit must be a whole number from 1 to 50", "limit");
-        limit = std::stoi(it->second);
+        const std::string& v = it->second;
+        limit = v.size() <= 2 && v.find_first_not_of("0123456789") == std::string::npos ? std::stoi(v) : 0;
+        if (limit < 1 || limit > 50) throw ApiError(400, "invalid_value", "limit must be a whole number from 1 to 50", "limit");
     }
     const auto rows = store::ScheduleStore(deps.db).find_patients(text, limit);
     nlohmann::json out = nlohmann::json::array();

@@ -145,27 +145,27 @@ Messaging::~Messaging() {
     ice_.reset();
 }
 
+bool Messaging::journey_slice(std::time_t now) {
+    try {
+        return journey_->tick(now);
+    } catch (const std::exception& e) {
+        log::error(std::string("appointment changes not handled: ") + e.what());
+        return false;
+    }
+}
+
 void Messaging::start_clock(unsigned seconds) {
     if (clock_) return;
     auto tick = [](gpointer self) -> gboolean {
         auto* m = static_cast<Messaging*>(self);
         const std::time_t now = std::time(nullptr);
-        try {
-            if (m->journey_->tick(now) && !m->drain_)
-                m->drain_ = g_idle_add_full(G_PRIORITY_LOW, [](gpointer self) -> gboolean {
-                    auto* m = static_cast<Messaging*>(self);
-                    bool more = false;
-                    try {
-                        more = m->journey_->tick(std::time(nullptr));
-                    } catch (const std::exception& e) {
-                        log::error(std::string("appointment changes not handled: ") + e.what());
-                    }
-                    if (!more) m->drain_ = 0;
-                    return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-                }, m, nullptr);
-        } catch (const std::exception& e) {
-            log::error(std::string("appointment changes not handled: ") + e.what());
-        }
+        if (m->journey_slice(now) && !m->drain_)
+            m->drain_ = g_idle_add_full(G_PRIORITY_LOW, [](gpointer self) -> gboolean {
+                auto* m = static_cast<Messaging*>(self);
+                if (m->journey_slice(std::time(nullptr))) return G_SOURCE_CONTINUE;
+                m->drain_ = 0;
+                return G_SOURCE_REMOVE;
+            }, m, nullptr);
         try {
             m->notifier_->tick(now);
         } catch (const std::exception& e) {

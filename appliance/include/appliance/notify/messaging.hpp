@@ -37,6 +37,9 @@ public:
 
 private:
     Messaging() = default;
+    // One slice of queued appointment changes; true when more may be waiting. A store
+    // failure is logged, never thrown (it runs in GLib callbacks).
+    bool journey_slice(std::time_t now);
     std::unique_ptr<Parts> parts_;
     std::unique_ptr<Notifier> notifier_;
     std::unique_ptr<Journey> journey_;
