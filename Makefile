@@ -74,6 +74,7 @@ bench: build
 	@tests/bench/api_bench.sh $(BUILD)/appliance/consultd
 	@$(BUILD)/tests/consult_cloud_bench
 	@tests/media/run_in_netns.sh $(BUILD)/tests/consult_media_bench
+	@tests/bench/image_bench.sh $(IMAGE_OUT) $(IMAGE_ARTIFACTS) || true
 
 # The appliance disk image (image/README.md): the .deb, then mkosi and the disk.
 image: image-deps
@@ -85,6 +86,7 @@ image: image-deps
 # Boots the image in QEMU (TCG, OVMF, swtpm) and checks it (tests/image/boot_test.sh).
 image-test: image
 	@tests/image/boot_test.sh $(IMAGE_OUT) $(IMAGE_ARTIFACTS)
+	@tests/bench/image_bench.sh $(IMAGE_OUT) $(IMAGE_ARTIFACTS)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(IMAGE_BUILD)

@@ -22,12 +22,13 @@ test_pkgs=(
 # The appliance disk image (`make image`, image/) and its QEMU boot test (tests/image/):
 # mkosi 14 builds the root tree with debootstrap/apt; the disk is assembled by hand
 # (erofs root, FAT ESP through mtools, GPT through systemd-repart); QEMU TCG with OVMF
-# and a swtpm TPM2 boots it; cryptsetup reads the encrypted data partition from the host.
+# and a swtpm TPM2 boots it; cryptsetup reads the encrypted data partition from the host;
+# ssh logs in with the key the test provisions.
 image_pkgs=(
   mkosi debootstrap debian-archive-keyring systemd-container
   erofs-utils dosfstools mtools fdisk e2fsprogs binutils systemd-boot-efi
   bmap-tools zstd xz-utils
-  qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools curl cryptsetup-bin
+  qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools curl cryptsetup-bin openssh-client
 )
 
 case "${1:-build}" in

@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -33,6 +34,8 @@ namespace {
 constexpr const char* kConfFile = "provisioned.conf";
 constexpr const char* kPinFile = "provisioned-admin-pin";
 constexpr const char* kResultFile = "provision-result.json";
+constexpr const char* kSystemFile = "system.conf";
+constexpr const char* kSshKeyFile = "ssh-authorized-key";
 constexpr const char* kApiKey = "cloud-api-key";
 constexpr const char* kDeviceToken = "cloud-device-token";
 
@@ -40,6 +43,8 @@ constexpr const char* kDeviceToken = "cloud-device-token";
 const std::map<std::string, std::vector<std::string>> kKnown{
     {"cloud", {"url", "clinic_id", "api_key", "device_token"}},
     {"kiosk", {"admin_pin_hash"}},
+    {"system", {"time_zone", "hostname"}},
+    {"ssh", {"authorized_key"}},
 };
 
 std::string known_list() {
@@ -88,6 +93,83 @@ std::optional<std::string> url_problem(const std::string& v) {
     return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::string> time_zone_problem(const std::string& zone, const fs::path& zoneinfo) {
+    if (zone.empty() || zone.size() > 64) return std::string("must be 1-64 characters");
+    bool part_start = true;
+    for (char c : zone) {
+        if (part_start && (c == '.' || c == '/')) return std::string("is not a time zone name (like Europe/Berlin)");
+        if (!g_ascii_isalnum(c) && c != '/' && c != '_' && c != '+' && c != '-' && c != '.')
+            return std::string("is not a time zone name (like Europe/Berlin)");
+        part_start = c == '/';
+    }
+    if (part_start) return std::string("is not a time zone name (like Europe/Berlin)");
+    struct stat st {};
+    if (::stat((zoneinfo / zone).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return "is not a time zone this box knows (no " + (zoneinfo / zone).string() + ")";
+    return std::nullopt;
+}
+
+namespace {
+
+// SSH's wire format: a big-endian 32-bit length, then that many bytes.
+std::optional<std::string_view> ssh_string(std::string_view& in) {
+    if (in.size() < 4) return std::nullopt;
+    const std::uint32_t n = (std::uint32_t(std::uint8_t(in[0])) << 24) | (std::uint32_t(std::uint8_t(in[1])) << 16) |
+                            (std::uint32_t(std::uint8_t(in[2])) << 8) | std::uint32_t(std::uint8_t(in[3]));
+    if (n > in.size() - 4) return std::nullopt;
+    const auto out = in.substr(4, n);
+    in.remove_prefix(4 + n);
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> ssh_key_problem(const std::string& line) {
+    static const std::vector<std::string> kTypes{"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                                                 "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "ssh-rsa"};
+    if (line.size() > 8192) return std::string("is longer than a public key");
+    for (unsigned char c : line)
+        if (c < 0x20 || c >= 0x7f) return std::string("holds characters a public key line does not");
+    const auto space = line.find(' ');
+    const std::string type = line.substr(0, space);
+    if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end())
+        return "is not a public key of a type this box takes (" + type.substr(0, 40) +
+               "; options before the key are not taken either)";
+    if (space == std::string::npos) return std::string("has no key after its type");
+    const auto end = line.find(' ', space + 1);
+    const std::string b64 = line.substr(space + 1, end == std::string::npos ? std::string::npos : end - space - 1);
+    if (b64.empty() || b64.size() % 4 != 0 ||
+        b64.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != std::string::npos)
+        return std::string("has a key that is not base64");
+    gsize n = 0;
+    std::unique_ptr<guchar, GFreeDeleter> raw(g_base64_decode(b64.c_str(), &n));
+    std::string_view blob(reinterpret_cast<const char*>(raw.get()), n);
+    const auto inner = ssh_string(blob);
+    if (!inner || *inner != type) return std::string("has a key whose own type is not " + type);
+    if (type == "ssh-rsa") {
+        const auto e = ssh_string(blob);
+        auto modulus = ssh_string(blob);
+        if (!e || !modulus) return std::string("has an RSA key cut short");
+        while (!modulus->empty() && modulus->front() == '\0') modulus->remove_prefix(1);
+        if (modulus->size() * 8 < 3072) return std::string("is an RSA key under 3072 bits");
+    } else if (!ssh_string(blob)) {
+        return std::string("has a key cut short");
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> hostname_problem(const std::string& name) {
+    if (name.empty() || name.size() > 63) return std::string("must be 1-63 characters");
+    for (char c : name)
+        if (!g_ascii_isalnum(c) && c != '-') return std::string("may hold only letters, digits and hyphens");
+    if (name.front() == '-' || name.back() == '-') return std::string("must not start or end with a hyphen");
+    return std::nullopt;
+}
+
+namespace {
+
 unexpected<std::string> refuse(const std::string& where, const std::string& why) {
     return unexpected(where + ": " + why);
 }
@@ -106,16 +188,41 @@ expected<fs::path, std::string> stage(const fs::path& dir, const std::string& na
     return tmp;
 }
 
-std::string conf_text(const Cloud& c) {
+// One [section] of key=value lines under a comment, as GKeyFile writes them; keys without
+// a value are left out.
+std::string key_file_text(const char* comment, const char* section,
+                          const std::vector<std::pair<const char*, std::optional<std::string>>>& values) {
     GKeyFilePtr kf(g_key_file_new());
-    g_key_file_set_comment(kf.get(), nullptr, nullptr,
-                           " Written by consultctl provision from the box's provisioning file; read after\n"
-                           " consultd.conf and its drop-ins, before devices.conf.", nullptr);
-    g_key_file_set_string(kf.get(), "cloud", "url", c.url.c_str());
-    g_key_file_set_string(kf.get(), "cloud", "clinic_id", c.clinic_id.c_str());
+    g_key_file_set_comment(kf.get(), nullptr, nullptr, comment, nullptr);
+    for (const auto& [key, value] : values)
+        if (value) g_key_file_set_string(kf.get(), section, key, value->c_str());
     gsize len = 0;
     GCharPtr data(g_key_file_to_data(kf.get(), &len, nullptr));
     return std::string(data.get(), len);
+}
+
+std::string conf_text(const Cloud& c) {
+    return key_file_text(" Written by consultctl provision from the box's provisioning file; read after\n"
+                         " consultd.conf and its drop-ins, before devices.conf.",
+                         "cloud", {{"url", c.url}, {"clinic_id", c.clinic_id}});
+}
+
+// What an earlier provisioning left in system.conf; what is not well formed is left out.
+System read_system(const fs::path& file) {
+    System sys;
+    GKeyFilePtr kf(g_key_file_new());
+    if (!g_key_file_load_from_file(kf.get(), file.c_str(), G_KEY_FILE_NONE, nullptr)) return sys;
+    if (GCharPtr zone(g_key_file_get_string(kf.get(), "system", "time_zone", nullptr)); zone && !time_zone_problem(zone.get()))
+        sys.time_zone = zone.get();
+    if (GCharPtr name(g_key_file_get_string(kf.get(), "system", "hostname", nullptr)); name && !hostname_problem(name.get()))
+        sys.hostname = name.get();
+    return sys;
+}
+
+std::string system_text(const System& sys) {
+    return key_file_text(" Written by consultctl provision from the box's provisioning file; applied as\n"
+                         " root at every boot by consult-system-settings.service, which checks it again.",
+                         "system", {{"time_zone", sys.time_zone}, {"hostname", sys.hostname}});
 }
 
 void record(const fs::path& state_dir, bool ok, const std::string& message) {
@@ -179,7 +286,27 @@ expected<Provision, std::string> parse(std::string_view text) {
             return refuse("kiosk.admin_pin_hash", "is not a PIN hash from `consultctl hash-pin` (scrypt$N$r$p$salt$hash)");
         p.admin_pin_hash = *hash;
     }
-    if (!p.cloud && !p.admin_pin_hash) return unexpected(std::string("the file sets nothing (this version applies ") + known_list() + ")");
+    if (g_key_file_has_group(kf.get(), "system")) {
+        System sys;
+        if (auto zone = get("system", "time_zone")) {
+            if (auto why = time_zone_problem(*zone)) return refuse("system.time_zone", *why);
+            sys.time_zone = *zone;
+        }
+        if (auto name = get("system", "hostname")) {
+            if (auto why = hostname_problem(*name)) return refuse("system.hostname", *why);
+            sys.hostname = *name;
+        }
+        if (sys.time_zone || sys.hostname) p.system = std::move(sys);
+    }
+    if (auto key = get("ssh", "authorized_key")) {
+        if (*key == "none") {
+            p.ssh_key = "";
+        } else {
+            if (auto why = ssh_key_problem(*key)) return refuse("ssh.authorized_key", *why);
+            p.ssh_key = *key;
+        }
+    }
+    if (!p.cloud && !p.admin_pin_hash && !p.system && !p.ssh_key) return unexpected(std::string("the file sets nothing (this version applies ") + known_list() + ")");
     return p;
 }
 
@@ -203,6 +330,26 @@ expected<void, std::string> apply(const Provision& p, const fs::path& state_dir)
             return unexpected(pin.error());
         }
         staged.emplace_back(*pin, state_dir / kPinFile);
+    }
+    if (p.system) {
+        // A file sets what it names: a later one with only the host name keeps the time zone.
+        System merged = read_system(state_dir / kSystemFile);
+        if (p.system->time_zone) merged.time_zone = p.system->time_zone;
+        if (p.system->hostname) merged.hostname = p.system->hostname;
+        auto sys = stage(state_dir, kSystemFile, system_text(merged));
+        if (!sys) {
+            discard();
+            return unexpected(sys.error());
+        }
+        staged.emplace_back(*sys, state_dir / kSystemFile);
+    }
+    if (p.ssh_key) {
+        auto key = stage(state_dir, kSshKeyFile, p.ssh_key->empty() ? "" : *p.ssh_key + "\n");
+        if (!key) {
+            discard();
+            return unexpected(key.error());
+        }
+        staged.emplace_back(*key, state_dir / kSshKeyFile);
     }
     // The credentials, with what they replace kept to put back if the second fails.
     if (p.cloud) {
@@ -255,8 +402,13 @@ int run(const fs::path& state_dir, const fs::path& file) {
     if (!parsed) return fail(65, parsed.error());
     if (auto applied = apply(*parsed, state_dir); !applied) return fail(2, applied.error());
     std::string done;
-    if (parsed->cloud) done = "paired with the clinic cloud at " + parsed->cloud->url + " (clinic " + parsed->cloud->clinic_id + ")";
-    if (parsed->admin_pin_hash) done += std::string(done.empty() ? "" : "; ") + "admin PIN set";
+    auto said = [&done](const std::string& what) { done += (done.empty() ? "" : "; ") + what; };
+    if (parsed->cloud) said("paired with the clinic cloud at " + parsed->cloud->url + " (clinic " + parsed->cloud->clinic_id + ")");
+    if (parsed->admin_pin_hash) said("admin PIN set");
+    if (parsed->system && parsed->system->time_zone) said("time zone " + *parsed->system->time_zone);
+    if (parsed->system && parsed->system->hostname) said("host name " + *parsed->system->hostname);
+    if (parsed->ssh_key)
+        said(parsed->ssh_key->empty() ? "SSH off" : "SSH on for a " + parsed->ssh_key->substr(0, parsed->ssh_key->find(' ')) + " key");
     std::printf("consultctl provision: %s\n", done.c_str());
     record(state_dir, true, done);
     return 0;

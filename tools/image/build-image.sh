@@ -68,11 +68,13 @@ in_private_mounts() {
     'mount -t tmpfs -o mode=0755 tmpfs /run/systemd/nspawn && exec "$@"' in_private_mounts "$@"
 }
 
-# Runs a command inside a tree, without network.
+# Runs a command inside a tree, without network, and leaving the tree's /etc/localtime
+# (a link into /var: mkosi.postinst) and resolv.conf as they are: nspawn's default would
+# point them at the build host's.
 in_tree() {
   local tree="$1"; shift
   in_private_mounts systemd-nspawn --quiet --directory="$tree" --as-pid2 --register=no --keep-unit \
-    --private-network --link-journal=no --setenv=SYSTEMD_OFFLINE=1 "$@"
+    --private-network --link-journal=no --timezone=off --resolv-conf=off --setenv=SYSTEMD_OFFLINE=1 "$@"
 }
 
 # The .deb's run-time dependencies, by name (versions and alternatives after the first
@@ -91,8 +93,10 @@ base_key="$(
     printf '%s\n' "${depends[@]}"
   } | sha256sum | cut -c1-16)"
 base="$cache/base/$base_key/root"
+timings=()   # stage and seconds (or "cached"), for tests/bench/image_bench.sh
 if [ -d "$base" ]; then
   log "base tree $base_key: cached"
+  timings+=("base cached")
 else
   log "base tree $base_key: building with mkosi (cold cache: ~15 min; log in $cache/base/$base_key.log)"
   t=$(now)
@@ -109,6 +113,7 @@ else
   mkdir -p "$cache/base/$base_key"
   mv "$work/root" "$base"
   log "base tree built in $(since "$t") s"
+  timings+=("base $(since "$t") s")
   # Keep the two newest base trees (the previous one helps when switching branches).
   ls -1dt "$cache/base"/*/ | tail -n +3 | xargs -r rm -rf
 fi
@@ -121,6 +126,7 @@ slot_key="$(cat "$0" <(echo "$base_key $deb_key insecure=$insecure") | sha256sum
 slot="$cache/slot/$slot_key"
 if [ -f "$slot/done" ]; then
   log "slot A $slot_key: cached"
+  timings+=("slot cached")
 else
   log "slot A $slot_key: installing the .deb and packing the file systems"
   t=$(now)
@@ -180,10 +186,14 @@ else
   rm -rf "$tree"
   rm -rf "$slot"; mv "$work/out" "$slot"; touch "$slot/done"
   log "slot A built in $(since "$t") s"
+  timings+=("slot $(since "$t") s")
   ls -1dt "$cache/slot"/*/ | tail -n +3 | xargs -r rm -rf
 fi
 
 # --- 3. The disk ----------------------------------------------------------------------------
+t=$(now)
 "$here/tools/image/assemble-disk.sh" "$slot" "$image_dir/mkosi.extra/usr/lib/repart.d" \
   "$out_dir/consult-appliance-$version$variant.img"
+timings+=("disk $(since "$t") s" "total $(since "$t_start") s")
+printf '%s\n' "${timings[@]}" >"$out_dir/build-timings.txt"
 log "image ready in $(since "$t_start") s"

@@ -11,6 +11,12 @@
 //   device_token=<this device's JWT>
 //   [kiosk]
 //   admin_pin_hash=scrypt$...    # `consultctl hash-pin` makes one from a PIN
+//   [system]
+//   time_zone=Europe/Berlin      # a name from the tz database (/usr/share/zoneinfo)
+//   hostname=consult-room-2      # the box's name on the clinic's network
+//   [ssh]
+//   authorized_key=ssh-ed25519 AAAA... it@clinic   # SSH for clinic IT (root, this key
+//                                # only); "none" turns it off again. Off by default.
 //
 // A file is checked whole before anything is applied: an unknown section or key, a value
 // out of shape, a partial [cloud] section, a file too large or not UTF-8 is refused with
@@ -18,7 +24,10 @@
 // <state-dir>/provisioned.conf (read by consultd and consultctl after the configuration's
 // drop-ins, before devices.conf), the cloud credentials (0600, in the encrypted state
 // folder) and <state-dir>/provisioned-admin-pin, which consultd moves into its store at
-// start. The outcome is kept in <state-dir>/provision-result.json for the kiosk.
+// start, <state-dir>/ssh-authorized-key ([ssh]; empty: off), and
+// <state-dir>/system.conf ([system]), both of which the image's
+// consult-system-settings.service applies as root at every boot, checking it again. The
+// outcome is kept in <state-dir>/provision-result.json for the kiosk.
 #pragma once
 
 #include "hwconfig/expected.hpp"
@@ -40,10 +49,32 @@ struct Cloud {
     std::string url, clinic_id, api_key, device_token;
 };
 
+struct System {
+    std::optional<std::string> time_zone, hostname;
+};
+
 struct Provision {
     std::optional<Cloud> cloud;
     std::optional<std::string> admin_pin_hash;
+    std::optional<System> system;
+    std::optional<std::string> ssh_key;   // an OpenSSH public key line, or "" for off
 };
+
+// Why a time zone name is not one this box has (nothing when it is): letters, digits and
+// "/_+-" in parts that do not start with a dot, at most 64 characters, naming a file
+// under `zoneinfo`.
+std::optional<std::string> time_zone_problem(const std::string& zone,
+                                             const std::filesystem::path& zoneinfo = "/usr/share/zoneinfo");
+
+// Why a line is not one OpenSSH public key this box takes (nothing when it is): its type
+// (ssh-ed25519, ecdsa-sha2-nistp256/384/521, sk-ssh-ed25519@openssh.com, or ssh-rsa of at
+// least 3072 bits), the key in base64 whose own first field names the same type, and an
+// optional comment of printable characters; no options (from=, command=...) before it.
+std::optional<std::string> ssh_key_problem(const std::string& line);
+
+// Why a host name is not one (nothing when it is): one DNS label, 1-63 letters, digits and
+// hyphens, not starting or ending with a hyphen.
+std::optional<std::string> hostname_problem(const std::string& name);
 
 // Checks a provisioning file's text; the error starts with the section.key it is about.
 expected<Provision, std::string> parse(std::string_view text);

@@ -79,6 +79,66 @@ TEST_F(ProvisionTest, AGoodFileAppliesWholeAndConsultdReadsIt) {
     EXPECT_FALSE(std::filesystem::exists(state / "provisioned-admin-pin"));
 }
 
+// [system]: the time zone and host name go to system.conf, for the image's root unit
+// (consult-system-settings) to apply at every boot.
+TEST_F(ProvisionTest, TheTimeZoneAndHostNameAreLeftForTheSystemToApply) {
+    ASSERT_EQ(run_file("[system]\ntime_zone=America/Argentina/Buenos_Aires\nhostname=Consult-Room-2\n"), 0);
+    const std::string conf = read_all(state / "system.conf");
+    EXPECT_NE(conf.find("[system]\ntime_zone=America/Argentina/Buenos_Aires\nhostname=Consult-Room-2\n"), std::string::npos) << conf;
+    struct stat st {};
+    ASSERT_EQ(::stat((state / "system.conf").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_NE(result().find("time zone America/Argentina/Buenos_Aires; host name Consult-Room-2"), std::string::npos) << result();
+    EXPECT_FALSE(std::filesystem::exists(state / "provisioned.conf")) << "no [cloud], nothing of it written";
+
+    ASSERT_EQ(run_file("[system]\nhostname=room-3\n"), 0);
+    EXPECT_NE(read_all(state / "system.conf").find("time_zone=America/Argentina/Buenos_Aires\nhostname=room-3\n"), std::string::npos)
+        << "a later file changes what it names and keeps the rest: " << read_all(state / "system.conf");
+    EXPECT_EQ(run_file("[system]\n"), 65) << "an empty section sets nothing";
+}
+
+// [ssh]: clinic IT's key goes to ssh-authorized-key for the image's root unit, which turns
+// SSH on with it; "none" turns it off. Only a plain public key line is taken.
+TEST_F(ProvisionTest, AnSshKeyForClinicItIsLeftForTheSystemAndNoneTurnsItOff) {
+    const std::string ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmKYJ0u9aBpyAQIRJp75y3YVZy6E9S6ao9r0yIN+GGe it@clinic";
+    ASSERT_EQ(run_file("[ssh]\nauthorized_key=" + ed + "\n"), 0);
+    EXPECT_EQ(read_all(state / "ssh-authorized-key"), ed + "\n");
+    EXPECT_NE(result().find("SSH on for a ssh-ed25519 key"), std::string::npos) << result();
+    EXPECT_EQ(result().find("AAAA"), std::string::npos) << "the key itself is not repeated";
+    ASSERT_EQ(run_file("[ssh]\nauthorized_key=none\n"), 0);
+    EXPECT_EQ(read_all(state / "ssh-authorized-key"), "");
+    EXPECT_NE(result().find("SSH off"), std::string::npos) << result();
+    // Other types this box takes.
+    EXPECT_FALSE(provision::ssh_key_problem("ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA3qvzYPuKc94JzL+06jqWGy/Nz/up8/1uBKSeXwFrGlziMDwV+vCUeKRbSqF2uo6qx1oDxleTe1SqBZsvIA2Xk= ec"));
+    EXPECT_FALSE(provision::ssh_key_problem("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCInzH+7R38hrolFjV/Lk3Ma7pk0TMqe4xmRKTZZi7kh/j5TFLEZJxbrvdAE5yNGYYRHf87ffiLNg9/iGvw+HEr7TAcvFqMU5Sqb0a9vrR03F2s36Gr/84uWTnk//VRs0Sa+HnmGBoJD7r9zD5AZ3cxJ+Lf3Psl1/BchH94Ai/U8RbTW5djIKxNyQ3u9GOfuKnHGFKF5zSkZzdxpeqIcRb+kdrL5zVwl0j/2RopTwLks4FqoMPtdsDEvn8p8/Tod5ahGNdNkYhtsYKTr/cyD8vIkkAI7Z2rYYCEImwLto0VGJ6ZzXHsCYDNZ1iAJN7xOMw7s6V7SWEVVVb4enxJJTlCSRDwTzv8v5pHqc8Q6/6ox2/HvE/8gpaagL+NOHngZVojOVd7rqMW3gNCqhUC9aUIpp0R2nYx19f4j0BJAiX/QeOFskDJvFWbGsY49ZRNQhIzy8sM5RfJool+5Swhn9JweiJ4/WGqJCmyj96CNyAaC85GbXLji6AP1y813rfvtus= big"));
+    EXPECT_FALSE(provision::ssh_key_problem(ed.substr(0, ed.rfind(' ')))) << "the comment is optional";
+}
+
+TEST(SshKeyShape, OnlyAPlainPublicKeyLineIsTaken) {
+    const std::string ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmKYJ0u9aBpyAQIRJp75y3YVZy6E9S6ao9r0yIN+GGe it@clinic";
+    const std::string blob = ed.substr(12, ed.rfind(' ') - 12);
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQChp2re4WBTJmFw5xOw0mjQ0j9DPu3i3G0GCTibj4rmj9jfyPF+jTovTh2H7e2XaqGvvuwgCTWDf89EbgmOhoEtiK1E/iF+01CBLblUouyZ4RAEkzI3Z3eAN6sD2Hn+tkg3YpYG8Qjf0ZF7JXsQ8ctyZqdbkIZqSzLiIqyhEmRewatX1mrwR+Ls9B6nfOUNYIdT1oI745PYVOaMFyJ2j9vuLHz/7XU/vyLVUs4hDVUhA+s5LdmzcCQtSGUso3Csxhqq+C0/9Cp4H3pLUxtxkPty8SDFqp2US6WUdURROlzRYkimPDHpyAqL/9VyRkUsr+36Ym8L4Aw5tHKvWSze3idR small", "under 3072 bits"},
+        {"command=\"reboot\" " + ed, "not a public key of a type"},
+        {"from=\"10.0.0.1\" " + ed, "not a public key of a type"},
+        {"ssh-dss " + blob, "not a public key of a type"},
+        {"ssh-ed25519", "no key after"},
+        {"ssh-ed25519 not*base64", "not base64"},
+        {"ssh-ed25519 AAAA", "own type is not"},
+        {"ssh-rsa " + blob + " mislabelled", "own type is not"},
+        {"ssh-ed25519 " + blob.substr(0, 12), "own type is not"},   // cut inside its type
+        {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", "cut short"},
+        {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA", "cut short"},
+        {ed + "\tx", "characters"},
+        {ed + std::string(9000, 'x'), "longer than"},
+    };
+    for (const auto& [line, why] : cases) {
+        const auto problem = provision::ssh_key_problem(line);
+        ASSERT_TRUE(problem) << line;
+        EXPECT_NE(problem->find(why), std::string::npos) << line << ": " << *problem;
+    }
+}
+
 TEST_F(ProvisionTest, EveryBadFileIsRefusedByKeyAndChangesNothing) {
     Credentials(state.path()).store("cloud-api-key", "the-old-key").value();
     const auto before = listing();
@@ -102,6 +162,19 @@ TEST_F(ProvisionTest, EveryBadFileIsRefusedByKeyAndChangesNothing) {
          "kiosk.admin_pin_hash"},
         {"[kiosk]\nadmin_pin_hash=" + pin_hash() + "\n" + std::string(20000, '#'), "larger than"},
         {"[kiosk]\nadmin_pin_hash=\xff\xfe\n", "not UTF-8"},
+        {"[system]\ntime_zone=../../../etc/shadow\n", "system.time_zone: is not a time zone name"},
+        {"[system]\ntime_zone=/etc/passwd\n", "system.time_zone: is not a time zone name"},
+        {"[system]\ntime_zone=Europe/\n", "system.time_zone: is not a time zone name"},
+        {"[system]\ntime_zone=Europe/Berlin;reboot\n", "system.time_zone: is not a time zone name"},
+        {"[system]\ntime_zone=Mars/Olympus_Mons\n", "system.time_zone: is not a time zone this box knows"},
+        {"[system]\ntime_zone=Europe\n", "system.time_zone: is not a time zone this box knows"},   // a folder
+        {"[system]\nhostname=room 2\n", "system.hostname: may hold only"},
+        {"[system]\nhostname=$(reboot)\n", "system.hostname: may hold only"},
+        {"[system]\nhostname=consult.clinic.example\n", "system.hostname: may hold only"},
+        {"[system]\nhostname=-room\n", "system.hostname: must not start or end"},
+        {"[system]\nhostname=" + std::string(64, 'a') + "\n", "system.hostname: must be 1-63"},
+        {"[system]\nntp=pool.example\n", "system.ntp: unknown key"},
+        {cloud_section() + "[system]\ntime_zone=Nowhere\n", "system.time_zone"},   // nothing of [cloud] either
     };
     for (const auto& [text, why] : cases) {
         EXPECT_EQ(run_file(text), 65) << why;
