@@ -61,7 +61,7 @@ struct Provision {
 };
 
 // Why a time zone name is not one this box has (nothing when it is): letters, digits and
-// "/_+-" in parts that do not start with a dot, at most 64 characters, naming a file
+// "/_+-." in parts that do not start with a dot, at most 64 characters, naming a file
 // under `zoneinfo`.
 std::optional<std::string> time_zone_problem(const std::string& zone,
                                              const std::filesystem::path& zoneinfo = "/usr/share/zoneinfo");
