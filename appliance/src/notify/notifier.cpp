@@ -173,6 +173,13 @@ void Notifier::dispatch(const MessageRow& row, const Recipient& r, std::string l
     }
 }
 
+bool Notifier::sending(const std::string& session_id) {
+    if (in_flight_.empty()) return false;
+    for (const auto& m : messages_.for_session(session_id))
+        if (in_flight_.contains(m.id)) return true;
+    return false;
+}
+
 void Notifier::finished(const std::string& row_id, const SendOutcome& o) {
     in_flight_.erase(row_id);
     auto row = messages_.find(row_id);
@@ -318,9 +325,13 @@ void Notifier::tick(std::time_t now) {
     // before that window opened (a session made 5 minutes ahead has just had its invite).
     const auto due = store::open_sessions_starting(db_, domain::iso_utc(now - 60),
                                                    domain::iso_utc(now + kReminderMinutes * 60 + 60));
+    // A session whose appointment change is still queued is left out by the query, and
+    // one with a message still on its way waits for the next pass: a move's update
+    // reaches the patient before the reminder for the new time.
     for (const auto& s : due) {
         const std::time_t starts = parse_time(s.starts_at), created = parse_time(s.created_at);
-        if (starts >= now && starts - now <= kReminderMinutes * 60 && created < starts - kReminderMinutes * 60)
+        if (starts >= now && starts - now <= kReminderMinutes * 60 && created < starts - kReminderMinutes * 60 &&
+            !sending(s.id))
             start(s.id, Purpose::Reminder);
     }
 

@@ -29,7 +29,9 @@ std::vector<UpcomingSession> open_sessions_starting(Database& db, const std::str
     auto st = db.prepare(
         "SELECT s.id, a.starts_at, s.created_at FROM video_consultation_sessions s "
         "JOIN appointments a ON a.id = s.appointment_id WHERE s.status = 'scheduled' AND s.patient_joined_at IS NULL "
-        "AND a.starts_at >= ?1 AND a.starts_at <= ?2 ORDER BY a.starts_at LIMIT 200");
+        "AND a.starts_at >= ?1 AND a.starts_at <= ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM appointment_changes c WHERE c.appointment_id = a.id) "
+        "ORDER BY a.starts_at LIMIT 200");
     st.bind(1, std::string_view(from)).bind(2, std::string_view(to));
     std::vector<UpcomingSession> out;
     while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2)});

@@ -105,6 +105,7 @@ private:
     std::optional<MessageRow> start(const std::string& session_id, Purpose p, const std::string& link = {});
     void dispatch(const MessageRow& row, const Recipient& r, std::string link);
     void finished(const std::string& row_id, const SendOutcome& outcome);
+    bool sending(const std::string& session_id);   // a message for it is still on its way
     void fall_back(const MessageRow& failed);
     std::string patient_link(const Recipient& r);
     nlohmann::json state_of(const std::optional<MessageRow>& row, const std::string& link, const Recipient* r);

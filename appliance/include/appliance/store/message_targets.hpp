@@ -20,7 +20,8 @@ struct MessageRecipient {
 std::optional<MessageRecipient> find_recipient(Database& db, const std::string& session_id);
 
 // Scheduled sessions the patient has not joined whose appointment starts in [from, to]
-// (ISO times), soonest first.
+// (ISO times), soonest first; one whose appointment still has a change queued for the
+// journey is left out (a move is told to the patient before anything about the new time).
 struct UpcomingSession {
     std::string id, starts_at, created_at;
 };

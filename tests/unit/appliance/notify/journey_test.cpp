@@ -159,6 +159,36 @@ TEST_F(JourneyTest, AMovedAppointmentGetsOneUpdatePerNewTimeAndANewReminder) {
     EXPECT_EQ(sms_.sent.size(), 4u);
 }
 
+// A slot moved to inside the reminder window while the clock is behind (a backlog of
+// changes, a slow Twilio): the patient hears of the move first and of the reminder after,
+// never the other way round.
+TEST_F(JourneyTest, TheReminderWaitsUntilTheMoveIsHandledAndAccepted) {
+    Notifier n(*db_, config_, tokens_, &sms_, &email_);
+    Journey j(*db_, config_, n);
+    const auto appt = book(now_ + 86400);
+    j.tick(now_ - 3600);
+    ASSERT_EQ(sms_.sent.size(), 1u);
+    sql("UPDATE video_consultation_sessions SET created_at = '" + domain::iso_utc(now_ - 3600) + "'");   // made well before
+    for (int i = 0; i < 12; ++i) book(now_ + 2 * 86400 + i * 3600, "in-person");   // a backlog ahead of it
+    move(appt, now_ + 10 * 60);
+    sql("UPDATE appointment_changes SET queued_at = '2000-01-01T00:00:00.000Z' WHERE appointment_id != '" + appt + "'");
+    n.tick(now_);
+    EXPECT_EQ(sms_.sent.size(), 1u) << "no reminder while its appointment's change is still queued";
+    sms_.hold = true;
+    EXPECT_TRUE(j.tick(now_));   // the backlog's first slice
+    EXPECT_FALSE(j.tick(now_));  // the move: the update goes out, and Twilio has not answered
+    ASSERT_EQ(sms_.sent.size(), 2u);
+    n.tick(now_);
+    EXPECT_EQ(sms_.sent.size(), 2u) << "no reminder while the update is in flight";
+    sms_.hold = false;
+    for (auto& done : sms_.held) done(SendOutcome{true, FakeSms::sid(1), "queued", std::nullopt, "", 1});
+    sms_.held.clear();
+    n.tick(now_ + 15);
+    ASSERT_EQ(sms_.sent.size(), 3u);
+    EXPECT_NE(sms_.sent[1].body.find("moved to"), std::string::npos) << sms_.sent[1].body;
+    EXPECT_NE(sms_.sent[2].body.find("reminder"), std::string::npos) << sms_.sent[2].body;
+}
+
 TEST_F(JourneyTest, ACancelledAppointmentCancelsItsSessionAndTellsThePatientOnce) {
     Notifier n(*db_, config_, tokens_, &sms_, &email_);
     Journey j(*db_, config_, n);
