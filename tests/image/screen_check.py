@@ -1,12 +1,19 @@
-"""Reads a QEMU screendump (binary PPM) and says whether the kiosk is on the screen.
+"""Reads a QEMU screendump (binary PPM) and says whether the kiosk's sign-in screen is on it.
 
   screen_check.py DUMP.ppm OUT.png
 
-The kiosk's every screen has its top bar in the panel colour (#111827) across the full
-width, over a black page with white text; a text console or a blank screen has neither.
-Prints "header=<share> text=<share> WxH" and exits 0 when the band 2-7 % from the top is
-mostly the panel colour (> 50 %) and some of the screen is white text (> 0.2 %), else 1.
-Writes the dump as a PNG for the test's artifacts either way. Standard library only.
+How the sign-in screen is told apart (by its colours and text regions, which the kiosk's
+own stylesheet fixes; ui-kiosk/kiosk/index.html):
+  - header: the band 2-7 % from the top is mostly the panel colour (#111827, > 50 %);
+  - page:   below the top bar the page is mostly black (> 60 %);
+  - title:  "Who is signing in?" is white text centred under the bar (some white,
+            > 1 %, in x 30-70 %, y 10-18 %);
+  - about:  "About this appliance" is light text at the bottom left (some light pixels,
+            > 0.5 %, in x 2-22 %, y 90-97 %).
+A text console, a blank (black or white) screen, a browser error page or another kiosk
+screen fails at least one of these. Prints the four shares and the size, exits 0 when all
+four hold, else 1. Writes the dump as a PNG for the test's artifacts either way.
+Standard library only.
 """
 import struct
 import sys
@@ -50,13 +57,22 @@ def write_png(path, width, height, pixels):
 def main():
     width, height, pixels = read_ppm(sys.argv[1])
     write_png(sys.argv[2], width, height, pixels)
-    near = lambda p, c: all(abs(a - b) <= 6 for a, b in zip(p, c))
-    band = [pixels[i:i + 3] for y in range(int(height * 0.02), int(height * 0.07))
-            for i in range(y * width * 3, (y + 1) * width * 3, 3)]
-    header = sum(near(p, PANEL) for p in band) / max(1, len(band))
-    text = sum(min(pixels[i:i + 3]) > 200 for i in range(0, len(pixels), 3)) / (width * height)
-    print(f"header={header:.2f} text={text:.4f} {width}x{height}")
-    return 0 if header > 0.5 and text > 0.002 else 1
+
+    def share(x0, x1, y0, y1, test):   # the share of pixels in that box (fractions of the screen) passing test
+        xs, ys = range(int(width * x0), int(width * x1)), range(int(height * y0), int(height * y1))
+        hits = sum(test(pixels[(y * width + x) * 3:(y * width + x) * 3 + 3]) for y in ys for x in xs)
+        return hits / max(1, len(xs) * len(ys))
+
+    panel = lambda p: all(abs(a - b) <= 6 for a, b in zip(p, PANEL))
+    black = lambda p: max(p) < 24
+    white = lambda p: min(p) > 200
+    light = lambda p: min(p) > 150
+    header = share(0, 1, 0.02, 0.07, panel)
+    page = share(0, 1, 0.12, 0.88, black)
+    title = share(0.30, 0.70, 0.10, 0.18, white)
+    about = share(0.02, 0.22, 0.90, 0.97, light)
+    print(f"header={header:.2f} page={page:.2f} title={title:.3f} about={about:.3f} {width}x{height}")
+    return 0 if header > 0.5 and page > 0.6 and title > 0.01 and about > 0.005 else 1
 
 
 if __name__ == "__main__":
