@@ -427,6 +427,8 @@ std::optional<nlohmann::json> last_result(const fs::path& state_dir) {
     return out;
 }
 
+System system_settings(const fs::path& state_dir) { return read_system(state_dir / kSystemFile); }
+
 void import_admin_pin(store::Database& db, const fs::path& state_dir) {
     const fs::path path = state_dir / kPinFile;
     std::error_code ec;

@@ -31,6 +31,8 @@
 #      no second encryption, /healthz 200, the settings and the sign-out are still there.
 #   4. a fresh copy of the image with no TPM: first boot refuses with its message on
 #      the serial console, and the data partition stays untouched.
+#   5. a fresh copy with a TPM of its own and no provisioning file: the box comes up,
+#      refuses the setup API from outside, and the kiosk shows its setup screen.
 # Serial logs (serial-<stage>.log), timings and QEMU's and swtpm's logs go to ARTIFACTS_DIR.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -212,14 +214,14 @@ EOF
   for _ in $(seq 20); do [ -s "$1" ] && break; sleep 0.5; done
 }
 # The kiosk on the box's display (virtio-gpu): screendumps until screen_check.py finds the
-# kiosk's sign-in screen (its top bar, black page, title and About line), or the deadline passes.
-wait_kiosk_screen() {   # wait_kiosk_screen STAGE SECONDS
-  local deadline verdict=""
+# kiosk's sign-in (or setup) screen by its colours and text regions, or the deadline passes.
+wait_kiosk_screen() {   # wait_kiosk_screen STAGE SECONDS [signin|setup]
+  local deadline verdict="" want="${3:-signin}"
   deadline=$(awk -v a="$(elapsed)" -v b="$2" 'BEGIN { print a + b }')
   while :; do
     screendump "$work/screen.ppm"
     if [ -s "$work/screen.ppm" ]; then
-      if verdict="$(python3 "$here/screen_check.py" "$work/screen.ppm" "$artifacts/screen-$1.png")"; then
+      if verdict="$(python3 "$here/screen_check.py" "$work/screen.ppm" "$artifacts/screen-$1.png" "$want")"; then
         echo "kiosk $verdict after $(elapsed) s"; return
       fi
     fi
@@ -459,6 +461,25 @@ data_header "$work/notpm.qcow2" "$work/notpm-header.img"
 check "... and leaves the data partition untouched" \
   "$(cryptsetup isLuks "$work/notpm-header.img" && echo LUKS || echo untouched)" 'untouched'
 timing no_tpm_total_s "$(since "$t_stage")"
+
+# --- 5. No provisioning file: a fresh box with a TPM of its own shows the setup screen -----------
+t_stage=$(now)
+rm -rf "$work/tpm"
+cp "$OVMF_VARS" "$work/vars-setup.fd"
+timeout 60 qemu-img create -q -f qcow2 -b "$img" -F raw "$work/setup.qcow2" 8G || die "qemu-img could not create the overlay"
+boot setup "$work/setup.qcow2" "$work/vars-setup.fd" tpm
+boot_to_report setup
+check "with no provisioning file the box still comes up (consultd)" "$(field consultd)" 'active'
+check "... with SSH off"                       "$(field ssh)" 'inactive'
+check "... and the setup API refuses a caller from outside the box" \
+  "$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$api/api/kiosk/setup" || echo 000)" '403'
+screen="$(wait_kiosk_screen setup "$SCREEN_TIMEOUT" setup)"
+log "$screen"
+check "with no provisioning file the kiosk shows its setup screen (screen_check.py setup; screen-setup.png)" \
+  "$(echo "$screen" | cut -d' ' -f1)" 'kiosk'
+timing setup_kiosk_on_screen_s "$(echo "$screen" | sed -n 's/.* after \([0-9.]*\) s$/\1/p')"
+stop_vm
+timing setup_total_s "$(since "$t_stage")"
 
 timing image_test_total_s "$(since "$t_all")"
 log "timings and serial logs in $artifacts (total $(since "$t_all") s)"

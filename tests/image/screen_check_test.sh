@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# screen_check.py, which the boot test uses to say whether the kiosk's sign-in screen is
-# on the box's display, against QEMU screendumps of the booted image (fixtures/: the
-# sign-in screen under cage and Xwayland; the all-white screen Chromium left on a
-# Wayland surface under cage's pixman renderer) and drawn screens it must refuse.
+# screen_check.py, which the boot test uses to say whether the kiosk's sign-in screen (or
+# its first-start setup screen) is on the box's display, against screens of the kiosk
+# (fixtures/: QEMU screendumps of the booted image, the sign-in under cage and Xwayland
+# and the all-white screen Chromium left on a Wayland surface under cage's pixman
+# renderer; the setup screen as Chromium renders it at the box's 1280x800) and drawn
+# screens it must refuse.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 failures=0
-expect() {   # expect RC NAME DUMP
+expect() {   # expect RC NAME DUMP [signin|setup]
   local rc=0 out
-  out="$(python3 "$here/screen_check.py" "$3" "$work/out.png" 2>&1)" || rc=$?
+  out="$(python3 "$here/screen_check.py" "$3" "$work/out.png" "${4:-signin}" 2>&1)" || rc=$?
   if [ "$rc" = "$1" ]; then echo "ok   $2: $out"; else echo "FAIL $2: exit $rc, want $1: $out"; failures=$((failures + 1)); fi
 }
 gunzip -c "$here/fixtures/kiosk-sign-in-qemu.ppm.gz" >"$work/sign-in.ppm"
 gunzip -c "$here/fixtures/white-qemu.ppm.gz" >"$work/white.ppm"
 expect 0 "the kiosk's sign-in screen in QEMU" "$work/sign-in.ppm"
 expect 1 "the white screen of an unpainted Chromium window" "$work/white.ppm"
+gunzip -c "$here/fixtures/kiosk-setup-chromium.ppm.gz" >"$work/setup.ppm"
+expect 0 "the kiosk's setup screen" "$work/setup.ppm" setup
+expect 1 "the setup screen is not the sign-in" "$work/setup.ppm" signin
+expect 1 "the sign-in is not the setup screen" "$work/sign-in.ppm" setup
+expect 1 "the white screen is not the setup screen" "$work/white.ppm" setup
 
 # Drawn screens, 320x200: (r,g,b) fills of boxes given in fractions of the screen.
 draw() {   # draw FILE BOX... where BOX is x0,x1,y0,y1,r,g,b over a black screen

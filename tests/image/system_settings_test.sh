@@ -92,6 +92,23 @@ check "ssh: the host key is made once"  "$(fake_root; printf '%s\n' "$ed" >"$wor
   mkdir -p "$work/root/var/lib/consult-system/ssh"; echo key >"$work/root/var/lib/consult-system/ssh/ssh_host_ed25519_key"
   CONSULT_SYSTEM_SETTINGS_ROOT="$work/root" sh "$script" >/dev/null 2>&1; grep -c ssh-keygen "$work/root/actions")" "0"
 
+# While the box runs (consult-system-settings-apply.service): the kiosk restarts only when
+# its environment changed.
+restarts() {   # restarts CONF_TEXT: applies it at boot, then again with --restart-kiosk after the conf becomes CONF_TEXT
+  fake_root
+  CONSULT_SYSTEM_SETTINGS_ROOT="$work/root" sh "$script" >/dev/null 2>&1
+  printf '%b' "$1" >"$work/root/var/lib/consult/system.conf"
+  rm -f "$work/root/actions"
+  CONSULT_SYSTEM_SETTINGS_ROOT="$work/root" sh "$script" --restart-kiosk >/dev/null 2>&1
+  echo "$(cat "$work/root/actions" 2>/dev/null | grep -c 'try-restart --no-block consult-kiosk.service')" \
+       "$(sed -n 's/^TZ=//p' "$work/root/var/lib/consult-system/kiosk.env")"
+}
+check "running: a new zone restarts the kiosk"   "$(restarts '[system]\ntime_zone=Europe/Berlin\n')" "1 Europe/Berlin"
+check "running: the same zone does not"          "$(restarts '[system]\ntime_zone=Etc/UTC\n')" "0 Etc/UTC"
+check "running: a hostile zone does not"         "$(restarts '[system]\ntime_zone=../../../secret\n')" "0 Etc/UTC"
+check "at boot the kiosk is never restarted"     "$(fake_root; printf '[system]\ntime_zone=Europe/Berlin\n' >"$work/root/var/lib/consult/system.conf"
+  CONSULT_SYSTEM_SETTINGS_ROOT="$work/root" sh "$script" >/dev/null 2>&1; cat "$work/root/actions" 2>/dev/null | grep -c try-restart)" "0"
+
 [ ! -e "$work/ran" ] || { echo "FAIL a value was run as a command"; failures=$((failures + 1)); }
 
 [ "$failures" -eq 0 ] && echo "system-settings: all checks passed" || echo "system-settings: $failures failed"

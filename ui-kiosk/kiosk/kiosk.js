@@ -9,6 +9,7 @@ import { chime } from '/kiosk/chime.js';
 import { Room } from '/kiosk/room.js';
 import { drawCall, drawWaitingList, showInvite } from '/kiosk/room_view.js';
 import { Settings } from '/kiosk/settings.js';
+import { Setup } from '/kiosk/setup.js';
 import { SignIn } from '/kiosk/signin.js';
 import { pollHealth, statusChips } from '/kiosk/status.js';
 import { reviewRecording } from '/kiosk/review.js';
@@ -33,6 +34,7 @@ const settings = new Settings(app);
 const after = new AfterCall(app);
 // Function declarations below are hoisted: the sign-in screen can be made here.
 const signIn = new SignIn(app, { show, signedIn, openSettings });
+const setup = new Setup(app, { show, done: () => { show('signin'); signIn.loadDoctors(); } });
 
 // ---------------------------------------------------------------- screens and feedback
 
@@ -45,7 +47,7 @@ function show(screen) {
   document.body.dataset.screen = screen;
   for (const s of document.querySelectorAll('main > [data-screen]')) s.hidden = s.dataset.screen !== screen;
   $('sign-out').hidden = !app.token && !app.adminToken;
-  $('open-settings').hidden = screen === 'settings' || screen === 'call';
+  $('open-settings').hidden = screen === 'settings' || screen === 'call' || screen === 'setup';
   renderBanner();
 }
 
@@ -501,7 +503,7 @@ function wire() {
 
 wire();
 show('signin');
-signIn.loadDoctors();
+setup.check().then((needed) => { if (!needed) signIn.loadDoctors(); });
 refreshStatus();
 setInterval(refreshStatus, 10000);
 setInterval(tick, 1000);

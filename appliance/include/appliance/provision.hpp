@@ -82,6 +82,10 @@ expected<Provision, std::string> parse(std::string_view text);
 // Applies a checked file to the state folder, all of it or (on an error) none of it.
 expected<void, std::string> apply(const Provision& p, const std::filesystem::path& state_dir);
 
+// The time zone and host name the state folder holds for the system (system.conf), each
+// only when well formed.
+System system_settings(const std::filesystem::path& state_dir);
+
 // consultctl provision FILE: reads (a regular file, at most kMaxFileBytes), checks,
 // applies, records the outcome; prints what it did or why not. 0, 65 for a refused file,
 // 2 when the box could not apply a good one.

@@ -26,11 +26,6 @@ namespace {
 using tokens::Role;
 constexpr const char* kAdminIdentity = "kiosk-admin";
 
-bool from_loopback(const Request& req) {
-    const auto& a = req.client_address;
-    return a == "127.0.0.1" || a == "::1" || a.starts_with("::ffff:127.");
-}
-
 void require_loopback(const Request& req) {
     if (!from_loopback(req))
         throw ApiError(403, "kiosk_only", "kiosk sign-in works only on the appliance's own screen");

@@ -82,6 +82,11 @@ std::string require_enum(const nlohmann::json& body, const char* field, std::ini
     throw ApiError(422, "invalid_enum", std::string(field) + " must be one of: " + join(choices), field);
 }
 
+bool from_loopback(const Request& req) {
+    const auto& a = req.client_address;
+    return a == "127.0.0.1" || a == "::1" || a.starts_with("::ffff:127.");
+}
+
 std::string path_uuid(const Request& req, const char* name) {
     const auto& v = req.params.at(name);
     if (!store::is_uuid(v)) throw ApiError(400, "invalid_uuid", std::string(name) + " in the path must be a UUID", name);

@@ -81,6 +81,7 @@ protected:
                                         tokens::TokenService(std::string(32, 'k')), std::nullopt, false});
         store::migrate(ctx_->db);
         http::add_system_routes(router_, wiring::system_routes(*ctx_));
+        http::add_setup_routes(router_, wiring::system_routes(*ctx_));
         http::add_static_routes(router_);
         http::add_session_routes(router_, wiring::session_routes(*ctx_));
         http::add_short_link_routes(router_, wiring::session_routes(*ctx_));
@@ -98,6 +99,7 @@ protected:
         // System routes and static pages are the ones served without a token.
         http::Router open;
         http::add_system_routes(open, wiring::system_routes(*ctx_));
+        http::add_setup_routes(open, wiring::system_routes(*ctx_));
         http::add_static_routes(open);
         http::add_short_link_routes(open, wiring::session_routes(*ctx_));
         http::add_twilio_webhook_routes(open, wiring::twilio_routes(*ctx_));

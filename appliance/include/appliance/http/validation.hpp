@@ -21,6 +21,8 @@ std::string require_enum(const nlohmann::json& body, const char* field, std::ini
 
 // Path and query parameters.
 std::string path_uuid(const Request& req, const char* name);
+// The request came from the box itself (the kiosk's screen): 127.0.0.1 or ::1.
+bool from_loopback(const Request& req);
 std::optional<std::string> query_uuid(const Request& req, const char* name);
 std::optional<domain::Date> query_date(const Request& req, const char* name);
 std::optional<std::string> query_enum(const Request& req, const char* name, std::initializer_list<const char*> choices);
