@@ -50,8 +50,9 @@ check "a line that is not a key"    "$(run '[system]\nEurope/Berlin\n')" "0 Etc/
 check "binary junk"                 "$(run '\xff\xfe[system]\x00\ntime_zone=\x01\n')" "0 Etc/UTC Etc/UTC -"
 check "it said why"                 "$(run '[system]\ntime_zone=../x\n' >/dev/null; grep -c "is not one this box knows" "$work/out")" "1"
 
-# The kiosk's renderer: pixman unless a GPU Mesa drives in hardware is there.
-renderer() {   # renderer DRIVER...: the WLR_RENDERER the kiosk gets with these cards, or -
+# The kiosk's renderer: pixman and Chromium without its GPU process unless a GPU Mesa
+# drives in hardware is there.
+renderer() {   # renderer DRIVER...: the WLR_RENDERER and browser flags the kiosk gets with these cards, or -
   fake_root
   local i=0
   for d in "$@"; do
@@ -60,12 +61,13 @@ renderer() {   # renderer DRIVER...: the WLR_RENDERER the kiosk gets with these 
     i=$((i + 1))
   done
   CONSULT_SYSTEM_SETTINGS_ROOT="$work/root" sh "$script" >/dev/null 2>&1
-  sed -n 's/^WLR_RENDERER=//p' "$work/root/var/lib/consult-system/kiosk.env" | grep . || echo -
+  echo "$(sed -n 's/^WLR_RENDERER=//p' "$work/root/var/lib/consult-system/kiosk.env" | grep . || echo -)" \
+       "$(sed -n 's/^KIOSK_BROWSER_FLAGS=//p' "$work/root/var/lib/consult-system/kiosk.env" | grep . || echo -)"
 }
-check "renderer: no card"                "$(renderer)" "pixman"
-check "renderer: QEMU's virtio-gpu"      "$(renderer virtio-pci)" "pixman"
-check "renderer: an Intel GPU"           "$(renderer i915)" "-"
-check "renderer: an AMD GPU beside another" "$(renderer bochs-drm amdgpu)" "-"
+check "renderer: no card"                "$(renderer)" "pixman --disable-gpu"
+check "renderer: QEMU's virtio-gpu"      "$(renderer virtio-pci)" "pixman --disable-gpu"
+check "renderer: an Intel GPU"           "$(renderer i915)" "- -"
+check "renderer: an AMD GPU beside another" "$(renderer bochs-drm amdgpu)" "- -"
 
 # SSH: off without a key; on with one (root's authorized_keys, a host key made once, port
 # 22 in the firewall's set, ssh.service started); a key line out of shape keeps it off.
