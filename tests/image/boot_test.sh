@@ -48,7 +48,7 @@ image_dir="$1" artifacts="$2"
 BOOT_TIMEOUT="${BOOT_TIMEOUT:-600}"      # seconds from QEMU start to the boot report
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-120}"  # seconds from the report to /healthz 200
 REFUSE_TIMEOUT="${REFUSE_TIMEOUT:-300}"  # seconds from QEMU start to the no-TPM refusal
-SCREEN_TIMEOUT="${SCREEN_TIMEOUT:-240}"  # seconds from the API checks to the kiosk on the screen
+SCREEN_TIMEOUT="${SCREEN_TIMEOUT:-90}"   # seconds from the API checks to the kiosk on the screen (reported only, for now: a short wait)
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 
