@@ -22,6 +22,9 @@
 #include <cstring>
 #include <ctime>
 #include <thread>
+#include <array>
+#include <functional>
+#include <latch>
 #include <set>
 #include <stdexcept>
 
@@ -104,6 +107,24 @@ inline Reply to_reply(HttpResponse r) {
     if (out.body.is_discarded()) out.body = nullptr;
     out.raw = std::move(r);
     return out;
+}
+
+// Two requests released together from two threads (a latch), for races; `meanwhile` runs
+// on the test's thread while they are in flight.
+inline std::array<Reply, 2> both_at_once(const std::function<Reply(int)>& request,
+                                         const std::function<void()>& meanwhile = {}) {
+    std::array<Reply, 2> replies;
+    std::latch go(3);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i)
+        threads.emplace_back([&, i] {
+            go.arrive_and_wait();
+            replies[i] = request(i);
+        });
+    go.arrive_and_wait();
+    if (meanwhile) meanwhile();
+    for (auto& t : threads) t.join();
+    return replies;
 }
 
 // The one error shape: {"error":{"code","message"[,"field"]}} with the given status and code

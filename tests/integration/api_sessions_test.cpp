@@ -443,17 +443,7 @@ TEST_F(ApiTest, TwoConcurrentBookingsOfOneSlotGiveExactlyOne201AndOne409) {
     for (int round = 0; round < 4; ++round) {
         const json slot = api.next_free_slot();
         const json bodies[2] = {api.appointment_body(slot, api.patients[0]), api.appointment_body(slot, api.patients[1])};
-        Reply replies[2];
-        std::latch go(3);
-        std::vector<std::thread> threads;
-        for (int i = 0; i < 2; ++i)
-            threads.emplace_back([&, i] {
-                go.arrive_and_wait();
-                replies[i] = api.call("POST", kAppointments, api.admin, bodies[i]);
-            });
-        go.arrive_and_wait();
-        for (auto& t : threads) t.join();
-
+        auto replies = both_at_once([&](int i) { return api.call("POST", kAppointments, api.admin, bodies[i]); });
         const int winner = replies[0].status == 201 ? 0 : 1;
         EXPECT_EQ(replies[winner].status, 201) << "round " << round << ": " << replies[0].text() << " | " << replies[1].text();
         EXPECT_TRUE(is_error(replies[1 - winner], 409, "slot_unavailable")) << "round " << round;

@@ -4,6 +4,7 @@
 #include "api_fixture.hpp"
 #include "twilio_fixture.hpp"
 
+
 namespace consult::test::api {
 namespace {
 
@@ -82,6 +83,26 @@ TEST_F(KioskSetup, SettingUpOnceGivesTheAdminPinAndTheZoneAndNeverAgain) {
     // And it holds across a restart.
     api.restart();
     EXPECT_FALSE(api.call("GET", kSetup, "").body["needed"].get<bool>());
+}
+
+// The PIN's KDF runs off the main loop, so two screens' taps can be in flight at once:
+// exactly one sets the box up, the other is told it is done, and only the winner's PIN
+// and zone hold.
+TEST_F(KioskSetup, TwoSetupsAtOnceGiveExactlyOneBox) {
+    const json bodies[2] = {{{"admin_pin", "482915"}, {"time_zone", "America/Chicago"}},
+                            {{"admin_pin", "739104"}, {"time_zone", "Europe/Berlin"}}};
+    // The loop answers while the KDF runs.
+    auto replies = both_at_once([&](int i) { return api.call("POST", kSetup, "", bodies[i]); },
+                                [&] { EXPECT_TRUE(api.healthy()); });
+    const int winner = replies[0].status == 200 ? 0 : 1;
+    ASSERT_EQ(replies[winner].status, 200) << replies[0].text() << " | " << replies[1].text();
+    EXPECT_TRUE(is_error(replies[1 - winner], 409, "setup_done")) << replies[1 - winner].text();
+    const std::string zone = bodies[winner]["time_zone"], other = bodies[1 - winner]["time_zone"];
+    EXPECT_NE(system_conf().find("time_zone=" + zone), std::string::npos) << system_conf();
+    EXPECT_EQ(system_conf().find(other), std::string::npos) << system_conf();
+    EXPECT_EQ(api.call("POST", kKiosk + "/admin-sign-in", "", {{"pin", bodies[winner]["admin_pin"]}}).status, 200);
+    EXPECT_EQ(api.call("POST", kKiosk + "/admin-sign-in", "", {{"pin", bodies[1 - winner]["admin_pin"]}}).status, 401);
+    EXPECT_EQ(api.query_column("SELECT action FROM audit_log WHERE action = 'kiosk.setup'").size(), 1u);
 }
 
 }  // namespace

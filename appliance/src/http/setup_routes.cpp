@@ -14,6 +14,7 @@
 #include "appliance/http/validation.hpp"
 #include "appliance/kiosk/pin_hash.hpp"
 #include "appliance/log.hpp"
+#include "appliance/off_loop.hpp"
 #include "appliance/provision.hpp"
 #include "appliance/store/pin_store.hpp"
 #include "appliance/store/records.hpp"
@@ -69,6 +70,24 @@ nlohmann::json addresses() {
 
 bool needed(store::Database& db) { return !store::PinStore(db).hash_of(store::PinStore::kAdmin).has_value(); }
 
+// Back on the main loop with the PIN's hash: the zone first, so a box that cannot write
+// it keeps no PIN and shows the screen again.
+Response finish_setup(const SystemDeps& deps, const std::string& zone, const std::string& hash,
+                      const std::string& client) {
+    if (!needed(deps.db))
+        throw ApiError(409, "setup_done", "this appliance is set up already; its settings need the admin PIN");
+    provision::Provision p;
+    p.system = provision::System{zone, std::nullopt};
+    if (auto done = provision::apply(p, deps.state_dir); !done) {
+        log::error("setup: the time zone could not be stored: " + done.error());
+        throw ApiError(503, "setup_not_stored", "the settings could not be stored; try again");
+    }
+    store::PinStore(deps.db).set(store::PinStore::kAdmin, hash);
+    store::write_audit(deps.db, {"kiosk-setup", "system", "kiosk.setup", std::nullopt, client, {{"time_zone", zone}}});
+    log::info("set up on the kiosk: admin PIN set, time zone " + zone);
+    return Response::json(200, {{"needed", false}, {"time_zone", zone}});
+}
+
 }  // namespace
 
 void add_setup_routes(Router& r, const SystemDeps& deps) {
@@ -91,18 +110,22 @@ void add_setup_routes(Router& r, const SystemDeps& deps) {
         const auto zone = require_string(body, "time_zone", 64);
         if (auto why = provision::time_zone_problem(zone))
             throw ApiError(422, "invalid_time_zone", "not a time zone this appliance knows: " + *why, "time_zone");
-        // The zone first: a box that cannot write it keeps no PIN, and shows the screen again.
-        provision::Provision p;
-        p.system = provision::System{zone, std::nullopt};
-        if (auto done = provision::apply(p, deps.state_dir); !done) {
-            log::error("setup: the time zone could not be stored: " + done.error());
-            throw ApiError(503, "setup_not_stored", "the settings could not be stored; try again");
-        }
-        store::PinStore(deps.db).set(store::PinStore::kAdmin, kiosk::hash_pin(pin));
-        store::write_audit(deps.db, {"kiosk-setup", "system", "kiosk.setup", std::nullopt, req.client_address,
-                                     {{"time_zone", zone}}});
-        log::info("set up on the kiosk: admin PIN set, time zone " + zone);
-        return Response::json(200, {{"needed", false}, {"time_zone", zone}});
+        // The KDF runs on GLib's thread pool; the store is touched only back on the loop,
+        // where a second screen's setup that finished first wins and this one is refused.
+        return Response::later([deps, pin, zone, client = req.client_address](std::function<void(Response)> reply) {
+            auto hash = std::make_shared<std::string>();
+            run_off_loop([pin, hash] { *hash = kiosk::hash_pin(pin); return true; },
+                         [deps, zone, client, hash, reply](bool) {
+                try {
+                    reply(finish_setup(deps, zone, *hash, client));
+                } catch (const ApiError& e) {
+                    reply(error_response(e.status(), e.code(), e.what(), e.field()));
+                } catch (const std::exception& e) {
+                    log::error(std::string("setup failed: ") + e.what());
+                    reply(error_response(500, "internal_error", "something went wrong inside the appliance"));
+                }
+            });
+        });
     });
 }
 
