@@ -11,9 +11,12 @@ contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 pass=0 fail=0
 for f in ./usr/bin/consultd ./usr/bin/consultctl ./usr/libexec/consult/consult-compose ./usr/lib/systemd/system/consultd.service \
          ./usr/lib/systemd/system/consult-kiosk.service ./usr/lib/sysusers.d/consult.conf \
-         ./usr/lib/tmpfiles.d/consult.conf ./etc/consult/consultd.conf ./usr/share/consult/prometheus/consult-alerts.yml; do
+         ./usr/lib/tmpfiles.d/consult.conf ./etc/consult/consultd.conf ./usr/share/consult/prometheus/consult-alerts.yml \
+         ./usr/libexec/consult/kiosk-session ./usr/share/consult/kiosk/starting.html; do
   if grep -qx -- "$f" <<<"$contents"; then pass=$((pass+1)); else echo "missing from package: $f"; fail=$((fail+1)); fi
 done
+if dpkg-deb -c "$deb" | grep -q '^-rwxr-xr-x .* ./usr/libexec/consult/kiosk-session$'; then pass=$((pass+1))
+else echo "kiosk-session is not executable"; fail=$((fail+1)); fi
 control=$(dpkg-deb -I "$deb")
 for field in 'Depends: .*gstreamer1.0-nice' 'Depends: .*libsoup-3.0-0'; do
   if grep -q -- "$field" <<<"$control"; then pass=$((pass+1)); else echo "control lacks: $field"; fail=$((fail+1)); fi
