@@ -339,3 +339,79 @@ RESET ROLE;
 SELECT pg_temp.expect((SELECT count(*) FROM storage.objects) = 1
                       AND (SELECT split_part(name, '/', 1) FROM storage.objects) = 'bbbbbbbb-0000-4000-8000-000000000001',
                       'a device deletes its clinic''s recording files, never another clinic''s');
+
+-- 0005: pairing by code. Clinic IT makes a code for a device token; the box, with the anon
+-- key only, trades the code for its clinic, id and token, once.
+CREATE TEMP TABLE pairing(code text);
+GRANT SELECT ON pairing TO anon;
+INSERT INTO pairing SELECT consult_new_pairing_code('aaaaaaaa-0000-4000-8000-000000000001', 'box-room-3',
+                                                   'eyJhbGciOiJIUzI1NiJ9.eyJkZXZpY2VfaWQiOiJib3gtcm9vbS0zIn0.c2ln', 'Room 3');
+SELECT pg_temp.expect((SELECT code ~ '^[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}$' FROM pairing),
+                      'a pairing code is 10 characters without look-alikes, in two groups of five');
+SELECT pg_temp.expect((SELECT count(*) FROM consult_devices WHERE device_id = 'box-room-3' AND label = 'Room 3') = 1,
+                      'making a code registers the device with the clinic');
+SELECT pg_temp.expect((SELECT count(*) FROM consult_pairing_codes WHERE code_sha256 LIKE '%' || replace((SELECT code FROM pairing), '-', '') || '%') = 0
+                      AND NOT EXISTS (SELECT 1 FROM consult_pairing_codes WHERE code_sha256 = (SELECT code FROM pairing)),
+                      'the code is stored only as its SHA-256');
+DO $$
+BEGIN
+  PERFORM consult_new_pairing_code('bbbbbbbb-0000-4000-8000-000000000001', 'box-room-3', 'a.b.c');
+  RAISE EXCEPTION 'FAILED: a code was made for another clinic''s device';
+EXCEPTION WHEN raise_exception THEN
+  IF SQLERRM LIKE 'FAILED%' THEN RAISE; END IF;
+  RAISE NOTICE 'ok: no code for a device of another clinic';
+END $$;
+DO $$
+BEGIN
+  PERFORM consult_new_pairing_code('aaaaaaaa-0000-4000-8000-000000000001', 'box-stolen', 'a.b.c');
+  RAISE EXCEPTION 'FAILED: a code was made for a revoked device';
+EXCEPTION WHEN raise_exception THEN
+  IF SQLERRM LIKE 'FAILED%' THEN RAISE; END IF;
+  RAISE NOTICE 'ok: no code for a revoked device';
+END $$;
+DO $$
+BEGIN
+  PERFORM consult_new_pairing_code('aaaaaaaa-0000-4000-8000-000000000001', 'box-x', 'not a token');
+  RAISE EXCEPTION 'FAILED: a code was made for something that is not a JWT';
+EXCEPTION WHEN raise_exception THEN
+  IF SQLERRM LIKE 'FAILED%' THEN RAISE; END IF;
+  RAISE NOTICE 'ok: no code for a token that is not a JWT';
+END $$;
+
+SET ROLE anon;
+DO $$
+BEGIN
+  PERFORM count(*) FROM consult_pairing_codes;
+  RAISE EXCEPTION 'FAILED: the anon key read the pairing codes';
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE NOTICE 'ok: the anon key cannot read the pairing codes';
+END $$;
+DO $$
+BEGIN
+  PERFORM consult_new_pairing_code('aaaaaaaa-0000-4000-8000-000000000001', 'box-evil', 'a.b.c');
+  RAISE EXCEPTION 'FAILED: the anon key made a pairing code';
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE NOTICE 'ok: the anon key cannot make pairing codes';
+END $$;
+SELECT pg_temp.expect((SELECT count(*) FROM consult_claim_pairing_code('ZZZZZ-ZZZZZ')) = 0
+                      AND (SELECT count(*) FROM consult_claim_pairing_code('')) = 0
+                      AND (SELECT count(*) FROM consult_claim_pairing_code(NULL)) = 0
+                      AND (SELECT count(*) FROM consult_claim_pairing_code(repeat('A', 100000))) = 0,
+                      'a wrong, empty or huge code gets nothing');
+SELECT pg_temp.expect((SELECT device_id = 'box-room-3' AND clinic_id = 'aaaaaaaa-0000-4000-8000-000000000001'
+                              AND device_token LIKE 'eyJ%'
+                       FROM consult_claim_pairing_code(lower(replace((SELECT code FROM pairing), '-', ' ')))),
+                      'the code as typed (any case, any separator) gives the clinic, device id and token');
+SELECT pg_temp.expect((SELECT count(*) FROM consult_claim_pairing_code((SELECT code FROM pairing))) = 0,
+                      'a code works once');
+RESET ROLE;
+INSERT INTO pairing SELECT consult_new_pairing_code('aaaaaaaa-0000-4000-8000-000000000001', 'box-room-4', 'a.b.c');
+UPDATE consult_pairing_codes SET expires_at = now() - interval '1 second' WHERE device_id = 'box-room-4';
+INSERT INTO pairing SELECT consult_new_pairing_code('aaaaaaaa-0000-4000-8000-000000000001', 'box-room-5', 'a.b.c');
+UPDATE consult_devices SET revoked_at = now() WHERE device_id = 'box-room-5';
+SET ROLE anon;
+SELECT pg_temp.expect((SELECT count(*) FROM pairing p, consult_claim_pairing_code(p.code)) = 0,
+                      'an expired code, or one for a device revoked since, gets nothing');
+RESET ROLE;
+SELECT pg_temp.expect((SELECT count(*) FROM consult_pairing_codes WHERE device_id = 'box-room-4') = 0,
+                      'making a code removes the expired ones');
