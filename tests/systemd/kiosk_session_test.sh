@@ -41,7 +41,9 @@ sleep "${FAKE_LIFE:-60}" 3>&- & wait $!
 exit "${FAKE_EXIT:-0}"
 FAKE
 chmod +x "$work/cage"
-export KIOSK_CAGE=$work/cage KIOSK_PORT=$port FAKE_DIR=$work
+# A browser process of its own (the stand-in for Chromium's, which leave cage's tree).
+cp "$(command -v sleep)" "$work/browser"
+export KIOSK_CAGE=$work/cage KIOSK_PORT=$port FAKE_DIR=$work KIOSK_BROWSER_PROCESS=$work/browser
 
 run() {  # run SECONDS: the session in the background, its exit status after at most SECONDS
   rm -f "$work/term" "$work/args"
@@ -62,6 +64,10 @@ check "the browser is given its flags and the starting page with consultd's port
 check "a browser that never reaches a listening consultd is stopped after the watch: exit 1" \
   "$(KIOSK_START_WATCH=2 FAKE_LIFE=30 run 10)" 'exit 1'
 check "... it was told to stop (SIGTERM)" "$(cat "$work/term" 2>/dev/null)" term
+"$work/browser" 60 & browser=$!; pids+=("$browser"); sleep 0.3
+KIOSK_START_WATCH=2 FAKE_LIFE=30 run 10 >/dev/null
+wait "$browser" 2>/dev/null
+check "... and so are the browser's processes that left its tree (SIGTERM)" "$?" 143
 check "... and the journal says why" \
   "$(grep -c 'has not reached consultd in 2 s; starting it again' "$work/out")" 1
 kill "$listener"; wait "$listener" 2>/dev/null
