@@ -78,6 +78,7 @@ const std::vector<KeySpec>& schema() {
         {"http", "body_timeout_seconds", Kind::Int, 1, 3600, {}, [](Config& c, const std::string& v) { c.http.body_timeout_seconds = to_int(v); }},
         {"cloud", "url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.url = v; }},
         {"cloud", "clinic_id", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.clinic_id = v; }},
+        {"cloud", "anon_key", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.anon_key = v; }},
         {"cloud", "poll_seconds", Kind::Int, 5, 3600, {}, [](Config& c, const std::string& v) { c.cloud.poll_seconds = to_int(v); }},
         {"cloud", "storage_bucket", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.storage_bucket = v; }},
         {"cloud", "storage_url", Kind::Url, 0, 0, {}, [](Config& c, const std::string& v) { c.cloud.storage_url = v; }},

@@ -246,7 +246,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     // Each group of routes gets what it uses (wiring.hpp).
     http::Router router;
     http::add_system_routes(router, wiring::system_routes(ctx));
-    http::add_setup_routes(router, wiring::system_routes(ctx));
+    http::add_setup_routes(router, wiring::setup_routes(ctx, *d->cloud_));
     http::add_static_routes(router);
     http::add_session_routes(router, wiring::session_routes(ctx));
     http::add_short_link_routes(router, wiring::session_routes(ctx));

@@ -29,6 +29,24 @@ namespace consult::provision {
 
 namespace fs = std::filesystem;
 
+bool printable_token(std::string_view v, std::size_t max) {
+    if (v.empty() || v.size() > max) return false;
+    for (unsigned char c : v)
+        if (c <= 0x20 || c >= 0x7f) return false;
+    return true;
+}
+
+// A JWT's shape: three base64url parts (the signature may not be checked here: the cloud does).
+bool jwt_shaped(std::string_view v) {
+    if (!printable_token(v, 8192)) return false;
+    int dots = 0;
+    for (char c : v) {
+        if (c == '.') ++dots;
+        else if (!g_ascii_isalnum(c) && c != '-' && c != '_') return false;
+    }
+    return dots == 2 && v.front() != '.' && v.back() != '.';
+}
+
 namespace {
 
 constexpr const char* kConfFile = "provisioned.conf";
@@ -52,24 +70,6 @@ std::string known_list() {
     for (const auto& [section, keys] : kKnown)
         for (const auto& k : keys) out += (out.empty() ? "" : ", ") + section + "." + k;
     return out;
-}
-
-bool printable_token(std::string_view v, std::size_t max) {
-    if (v.empty() || v.size() > max) return false;
-    for (unsigned char c : v)
-        if (c <= 0x20 || c >= 0x7f) return false;
-    return true;
-}
-
-// A JWT's shape: three base64url parts (the signature may not be checked here: the cloud does).
-bool jwt_shaped(std::string_view v) {
-    if (!printable_token(v, 8192)) return false;
-    int dots = 0;
-    for (char c : v) {
-        if (c == '.') ++dots;
-        else if (!g_ascii_isalnum(c) && c != '-' && c != '_') return false;
-    }
-    return dots == 2 && v.front() != '.' && v.back() != '.';
 }
 
 // https, or http to this box itself; no user, query or fragment.

@@ -8,6 +8,10 @@ http::SystemDeps system_routes(ApplianceContext& ctx) {
     return {access(ctx), ctx.state_dir, ctx.probe, ctx.metric_sources};
 }
 
+http::SetupDeps setup_routes(ApplianceContext& ctx, cloud::CloudSync& sync) {
+    return {system_routes(ctx), ctx.config.cloud.url, ctx.config.cloud.anon_key, sync};
+}
+
 http::SessionDeps session_routes(ApplianceContext& ctx) {
     return {access(ctx), ctx.config.sessions, ctx.config.public_base_url(), ctx.limiter, ctx.messaging.get(), ctx.rooms};
 }

@@ -51,7 +51,7 @@ CREATE OR REPLACE FUNCTION consult_new_pairing_code(p_clinic_id uuid, p_device_i
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public AS $$
 DECLARE
-  alphabet constant text := '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';   -- 32: no 0/O, 1/I/L
+  alphabet constant text := '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';   -- 32: no 0/O or 1/I
   bytes bytea;
   code text := '';
 BEGIN

@@ -14,6 +14,9 @@ prints "PORT <n>" on its first line. Test control (no auth, never in the real AP
   POST /_control/delete  {"table", "id"}                like a DELETE: leaves a tombstone
   POST /_control/token   {"clinic_id", "exp"?}          a device JWT signed with the secret
   POST /_control/revoke  {"token"}                      that token now gets 401
+  POST /_control/pairing_code {"clinic_id", "device_id"}  a code for a new device token, as
+                         consult_new_pairing_code makes (0005); the box claims it, once, at
+                         POST /rest/v1/rpc/consult_claim_pairing_code with the API key only
   GET  /_control/stats   rows received per table, requests, faults served
   GET  /_control/rows?table=T   every row of T
 """
@@ -77,6 +80,7 @@ class State:
         self.faults = Faults()
         self.revoked = set()
         self.rejected = set()
+        self.pairing = {}   # code (letters and digits only) -> the claim's row
         self.requests = {}
         self.served = {}
 
@@ -173,6 +177,8 @@ class Handler(BaseHTTPRequestHandler):
             if not url.path.startswith("/rest/v1/"):
                 raise ApiError(404, "", "no Route matched with those values")
             table = url.path[len("/rest/v1/"):]
+            if table == "rpc/consult_claim_pairing_code" and method == "POST":
+                return self.claim_pairing_code(body)
             with st.lock:
                 claims = st.claims(self.headers)
                 if table not in TABLES:
@@ -192,6 +198,21 @@ class Handler(BaseHTTPRequestHandler):
             if hanging_after:
                 st.faults.release.wait(120)
                 self.close_connection = True
+
+    def claim_pairing_code(self, body):
+        """The anon key alone (Supabase's gateway); a wrong, used or expired code gets []."""
+        st = self.state
+        with st.lock:
+            if self.headers.get("apikey") != st.api_key:
+                raise ApiError(401, "", "Invalid API key", hint="Double check your Supabase `anon` or `service_role` API key.")
+            try:
+                code = json.loads(body or b"{}").get("code")
+            except ValueError:
+                raise ApiError(400, "PGRST102", "Empty or invalid json")
+            typed = "".join(c for c in str(code or "") if c.isalnum()).upper() if len(str(code or "")) <= 32 else ""
+            row = st.pairing.pop(typed, None)
+            st.served["pairing_claims"] = st.served.get("pairing_claims", 0) + 1
+        return self.reply(200, [row] if row else [])
 
     def filters(self, table, query, skip):
         cols = TABLES[table]
@@ -290,6 +311,14 @@ class Handler(BaseHTTPRequestHandler):
                 if "exp" in spec:
                     claims["exp"] = spec["exp"]
                 return self.reply(200, {"token": st.sign(claims)})
+            if path == "pairing_code":
+                alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+                code = "".join(alphabet[b % 32] for b in __import__("os").urandom(10))
+                device = spec.get("device_id", "box-paired")
+                token = st.sign({"role": "consult_device", "clinic_id": spec["clinic_id"], "device_id": device,
+                                 "iat": int(time.time())})
+                st.pairing[code] = {"clinic_id": spec["clinic_id"], "device_id": device, "device_token": token}
+                return self.reply(200, {"code": code[:5] + "-" + code[5:], "token": token})
             if path == "reject":
                 st.rejected.add((spec["table"], spec["id"]))
                 return self.reply(200, {"ok": True})

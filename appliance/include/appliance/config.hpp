@@ -33,6 +33,9 @@ struct Config {
     struct Cloud {
         std::string url;                      // empty: cloud sync off
         std::string clinic_id;
+        // The project's anon key (public by Supabase's design): with url, the kiosk's setup
+        // screen pairs the box by a code from clinic IT (cloud/migrations/0005).
+        std::string anon_key;
         int poll_seconds = 60;
         // Supabase Storage bucket for composed recordings; empty: recordings are not uploaded.
         std::string storage_bucket;

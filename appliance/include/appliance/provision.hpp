@@ -72,6 +72,11 @@ std::optional<std::string> time_zone_problem(const std::string& zone,
 // optional comment of printable characters; no options (from=, command=...) before it.
 std::optional<std::string> ssh_key_problem(const std::string& line);
 
+// Printable ASCII with no spaces, 1 to max characters (an API key).
+bool printable_token(std::string_view v, std::size_t max);
+// A JWT's shape: three base64url parts (the cloud checks the signature).
+bool jwt_shaped(std::string_view v);
+
 // Why a host name is not one (nothing when it is): one DNS label, 1-63 letters, digits and
 // hyphens, not starting or ending with a hyphen.
 std::optional<std::string> hostname_problem(const std::string& name);

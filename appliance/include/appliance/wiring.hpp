@@ -10,6 +10,7 @@ namespace consult::wiring {
 
 http::Access access(ApplianceContext& ctx);
 http::SystemDeps system_routes(ApplianceContext& ctx);
+http::SetupDeps setup_routes(ApplianceContext& ctx, cloud::CloudSync& sync);
 http::SessionDeps session_routes(ApplianceContext& ctx);
 http::ScheduleDeps schedule_routes(ApplianceContext& ctx);
 http::RecordingDeps recording_routes(ApplianceContext& ctx);

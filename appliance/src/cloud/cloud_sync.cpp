@@ -102,6 +102,13 @@ void CloudSync::save_state() {
                  [](const std::string&) {});
 }
 
+void CloudSync::pair_with(std::string url, std::string clinic_id) {
+    settings_.url = std::move(url);
+    settings_.clinic_id = std::move(clinic_id);
+    log::info("cloud sync: paired with clinic " + settings_.clinic_id + " at " + settings_.url);
+    sync_now();
+}
+
 void CloudSync::record_error(const std::string& what) {
     state_.last_error = what;
     state_.last_error_at = domain::now_iso();

@@ -7,10 +7,17 @@
 //   GET  /api/kiosk/setup  {needed, time_zone, time_zones[], network{online, addresses[]}}
 //   POST /api/kiosk/setup  {admin_pin, time_zone}: 200 {needed: false}; 409 setup_done;
 //                          422 invalid_pin | invalid_time_zone
+//   POST /api/kiosk/setup/pair {code}: the clinic cloud's code from clinic IT, traded once
+//                          for the box's clinic and device token (cloud/pairing_code.hpp):
+//                          200 {paired, clinic_id, device_id}; 409 setup_done |
+//                          pairing_unavailable | already_paired | pairing_in_progress;
+//                          422 invalid_code | code_not_accepted; 502/503 from the cloud
 // The zone goes to <state>/system.conf, which consult-system-settings applies as root
 // (at once on the image, through consult-system-settings.path; at every boot anyway).
 #include "appliance/http/routes.hpp"
 
+#include "appliance/cloud/cloud_sync.hpp"
+#include "appliance/cloud/pairing_code.hpp"
 #include "appliance/http/validation.hpp"
 #include "appliance/kiosk/pin_hash.hpp"
 #include "appliance/log.hpp"
@@ -68,6 +75,18 @@ nlohmann::json addresses() {
     return out;
 }
 
+// A deferred answer: what `finish` returns, or the error it throws, as the router would.
+void answer_with(const std::function<void(Response)>& reply, const char* what, const std::function<Response()>& finish) {
+    try {
+        reply(finish());
+    } catch (const ApiError& e) {
+        reply(error_response(e.status(), e.code(), e.what(), e.field()));
+    } catch (const std::exception& e) {
+        log::error(std::string("setup: ") + what + " failed: " + e.what());
+        reply(error_response(500, "internal_error", "something went wrong inside the appliance"));
+    }
+}
+
 bool needed(store::Database& db) { return !store::PinStore(db).hash_of(store::PinStore::kAdmin).has_value(); }
 
 // Back on the main loop with the PIN's hash: the zone first, so a box that cannot write
@@ -88,9 +107,48 @@ Response finish_setup(const SystemDeps& deps, const std::string& zone, const std
     return Response::json(200, {{"needed", false}, {"time_zone", zone}});
 }
 
+bool pairing_available(const SetupDeps& deps) { return !deps.cloud_url.empty() && !deps.anon_key.empty(); }
+
+// The cloud's answer to a claim, back on the main loop: stored like a provisioning file's
+// [cloud] (config and credentials, all or nothing), then sync starts for that clinic.
+Response finish_pairing(const SetupDeps& deps, const net::HttpResponse& answer, const std::string& client) {
+    using Why = cloud::ClaimRefused::Why;
+    auto claimed = cloud::parse_claim_reply(answer);
+    if (auto* no = std::get_if<cloud::ClaimRefused>(&claimed)) {
+        log::warning("setup: pairing by code refused: " + no->detail);
+        store::write_audit(deps.db, {"kiosk-setup", "system", "kiosk.setup.pair", std::nullopt, client,
+                                     {{"result", "refused"}, {"detail", no->detail}}});
+        switch (no->why) {
+        case Why::WrongCode:
+            throw ApiError(422, "code_not_accepted", "The clinic cloud did not accept this code: it is wrong, used or "
+                                                     "expired. Ask clinic IT for a new one.", "code");
+        case Why::KeyRefused:
+            throw ApiError(502, "cloud_refused", "The clinic cloud refused this appliance's project key ([cloud] anon_key).");
+        case Why::Unreachable:
+            throw ApiError(503, "cloud_unreachable", "The clinic cloud could not be reached. Check the network and try again.");
+        case Why::BadAnswer:
+            break;
+        }
+        throw ApiError(502, "cloud_bad_answer", "The clinic cloud's answer was not a pairing. Ask clinic IT to check its setup.");
+    }
+    const auto& c = std::get<cloud::Claimed>(claimed);
+    provision::Provision p;
+    p.cloud = provision::Cloud{deps.cloud_url, c.clinic_id, deps.anon_key, c.device_token};
+    if (auto done = provision::apply(p, deps.state_dir); !done) {
+        log::error("setup: the pairing could not be stored: " + done.error());
+        throw ApiError(503, "setup_not_stored", "The code was accepted but the pairing could not be stored; ask clinic "
+                                                "IT for a new code.");
+    }
+    deps.sync.pair_with(deps.cloud_url, c.clinic_id);
+    store::write_audit(deps.db, {"kiosk-setup", "system", "kiosk.setup.pair", std::nullopt, client,
+                                 {{"result", "paired"}, {"clinic_id", c.clinic_id}, {"device_id", c.device_id}}});
+    log::info("set up on the kiosk: paired with clinic " + c.clinic_id + " as device " + c.device_id);
+    return Response::json(200, {{"paired", true}, {"clinic_id", c.clinic_id}, {"device_id", c.device_id}});
+}
+
 }  // namespace
 
-void add_setup_routes(Router& r, const SystemDeps& deps) {
+void add_setup_routes(Router& r, const SetupDeps& deps) {
     r.add("GET", "/api/kiosk/setup", [deps](const Request& req) {
         if (!from_loopback(req)) throw ApiError(403, "kiosk_only", "setup is shown only on the appliance's own screen");
         auto nets = addresses();
@@ -98,7 +156,32 @@ void add_setup_routes(Router& r, const SystemDeps& deps) {
         return Response::json(200, {{"needed", needed(deps.db)},
                                     {"time_zone", provision::system_settings(deps.state_dir).time_zone.value_or("UTC")},
                                     {"time_zones", time_zones()},
-                                    {"network", {{"online", online}, {"addresses", std::move(nets)}}}});
+                                    {"network", {{"online", online}, {"addresses", std::move(nets)}}},
+                                    {"pairing", {{"available", pairing_available(deps)}, {"paired", deps.sync.enabled()}}}});
+    });
+    auto client = std::make_shared<net::HttpClient>();
+    auto claiming = std::make_shared<bool>(false);
+    r.add("POST", "/api/kiosk/setup/pair", [deps, client, claiming](const Request& req) {
+        if (!from_loopback(req)) throw ApiError(403, "kiosk_only", "pairing is done only on the appliance's own screen");
+        if (!needed(deps.db))
+            throw ApiError(409, "setup_done", "this appliance is set up already; pair it with consultctl pair");
+        if (!pairing_available(deps))
+            throw ApiError(409, "pairing_unavailable", "this appliance does not know its clinic's cloud project; pair it "
+                                                       "with a provisioning file or consultctl pair");
+        if (deps.sync.enabled()) throw ApiError(409, "already_paired", "this appliance is paired with its clinic cloud");
+        const auto typed = require_string(req.json_body(), "code", 64);
+        const auto code = cloud::normalize_pairing_code(typed);
+        if (!code)
+            throw ApiError(422, "invalid_code", "a pairing code is 10 letters and digits, as clinic IT gave it", "code");
+        if (*claiming) throw ApiError(409, "pairing_in_progress", "a code is being checked with the clinic cloud");
+        *claiming = true;
+        return Response::later([deps, client, claiming, code = *code, from = req.client_address](std::function<void(Response)> reply) {
+            client->send(cloud::claim_request(deps.cloud_url, deps.anon_key, code),
+                         [deps, claiming, from, reply](net::HttpResponse answer) {
+                *claiming = false;
+                answer_with(reply, "pairing", [&] { return finish_pairing(deps, answer, from); });
+            });
+        });
     });
     r.add("POST", "/api/kiosk/setup", [deps](const Request& req) {
         if (!from_loopback(req)) throw ApiError(403, "kiosk_only", "setup is done only on the appliance's own screen");
@@ -116,14 +199,7 @@ void add_setup_routes(Router& r, const SystemDeps& deps) {
             auto hash = std::make_shared<std::string>();
             run_off_loop([pin, hash] { *hash = kiosk::hash_pin(pin); return true; },
                          [deps, zone, client, hash, reply](bool) {
-                try {
-                    reply(finish_setup(deps, zone, *hash, client));
-                } catch (const ApiError& e) {
-                    reply(error_response(e.status(), e.code(), e.what(), e.field()));
-                } catch (const std::exception& e) {
-                    log::error(std::string("setup failed: ") + e.what());
-                    reply(error_response(500, "internal_error", "something went wrong inside the appliance"));
-                }
+                answer_with(reply, "setup", [&] { return finish_setup(deps, zone, *hash, client); });
             });
         });
     });

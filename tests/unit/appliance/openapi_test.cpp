@@ -81,7 +81,8 @@ protected:
                                         tokens::TokenService(std::string(32, 'k')), std::nullopt, false});
         store::migrate(ctx_->db);
         http::add_system_routes(router_, wiring::system_routes(*ctx_));
-        http::add_setup_routes(router_, wiring::system_routes(*ctx_));
+        cloud_ = std::make_unique<cloud::CloudSync>(ctx_->db, dir_.path(), cloud::SyncSettings{});
+        http::add_setup_routes(router_, wiring::setup_routes(*ctx_, *cloud_));
         http::add_static_routes(router_);
         http::add_session_routes(router_, wiring::session_routes(*ctx_));
         http::add_short_link_routes(router_, wiring::session_routes(*ctx_));
@@ -93,13 +94,12 @@ protected:
         http::add_kiosk_routes(router_, wiring::kiosk_routes(*ctx_));
         http::add_report_routes(router_, wiring::access(*ctx_));
         http::add_device_routes(router_, wiring::device_routes(*ctx_));
-        cloud_ = std::make_unique<cloud::CloudSync>(ctx_->db, dir_.path(), cloud::SyncSettings{});
         http::add_cloud_routes(router_, wiring::access(*ctx_), *cloud_);
 
         // System routes and static pages are the ones served without a token.
         http::Router open;
         http::add_system_routes(open, wiring::system_routes(*ctx_));
-        http::add_setup_routes(open, wiring::system_routes(*ctx_));
+        http::add_setup_routes(open, wiring::setup_routes(*ctx_, *cloud_));
         http::add_static_routes(open);
         http::add_short_link_routes(open, wiring::session_routes(*ctx_));
         http::add_twilio_webhook_routes(open, wiring::twilio_routes(*ctx_));

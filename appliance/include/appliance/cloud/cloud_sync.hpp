@@ -43,6 +43,9 @@ public:
 
     void start();                    // first run now, then every poll_seconds
     void sync_now();                 // a run as soon as the current one (if any) ends
+    // The clinic the box was just paired with (on its setup screen, by code): from now on,
+    // with a run at once. The credentials are already stored.
+    void pair_with(std::string url, std::string clinic_id);
     bool running() const { return running_; }
     bool enabled();                  // url, clinic and both credentials present
     nlohmann::json status();         // for /api/system/cloud and `consultctl status`

@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace consult {
+namespace cloud { class CloudSync; }
 namespace notify { class Messaging; }
 namespace recording { class Recordings; }
 namespace store { class AuditBatch; }
@@ -38,6 +39,13 @@ struct SystemDeps : Access {
     std::filesystem::path state_dir;
     const std::optional<hw::ProbeResult>& probe;                 // empty until the probe has run
     const std::vector<std::function<std::string()>>& metric_sources;   // extra Prometheus text
+};
+
+// The first-start screen: SystemDeps, and pairing with the clinic cloud by a code from
+// clinic IT when the box knows its project (url and anon key).
+struct SetupDeps : SystemDeps {
+    std::string cloud_url, anon_key;
+    cloud::CloudSync& sync;
 };
 
 // Sessions, tokens, join, admit/end/cancel, the patient's link check.
