@@ -4,11 +4,10 @@
 // with the reason; then the admin PIN and the zone set, the sign-in shown, and the new PIN
 // opening Settings. The screen saved, scanned with axe-core and checked for 48 px targets.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applianceForTests, test, until } from './lib/appliance.mjs';
-import { checkScreen, openSettings, screenOf, textOf, visible } from './lib/kiosk.mjs';
+import { checkScreen, openSetupScreen, openSettings, screenOf, textOf, visible } from './lib/kiosk.mjs';
 
 const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
 const artifacts = join(buildDir, 'test-artifacts', 'setup');
@@ -21,13 +20,7 @@ async function typePin(page, field, pin) {
 }
 
 test('with no admin PIN the kiosk sets the box up: PIN twice, time zone, then the sign-in', { timeout: 300000 }, async () => {
-  const db = join(env.app.dir, 'state', 'consult.db');
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, "DELETE FROM kiosk_pins WHERE subject = 'admin'"]);
-  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.log('[kiosk page error]', e.message));
-  await page.goto(`${env.app.base}/kiosk`);
-  await until('the setup screen', async () => (await screenOf(page)) === 'setup');
+  const { context, page } = await openSetupScreen(env);
   assert.equal(await visible(page, '#doctor-list'), false, 'no sign-in while the box is not set up');
   assert.equal(await visible(page, '#open-settings'), false, 'no Settings button: there is no admin PIN to open it');
   assert.ok((await page.locator('#setup-zone option').count()) > 100, 'the zones to choose from');

@@ -5,12 +5,11 @@
 // then clinic IT's code pairs the box and the screen says so. The pad saved, scanned with
 // axe-core and checked for 48 px targets.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { applianceForTests, test, until } from './lib/appliance.mjs';
-import { checkScreen, screenOf, textOf, visible } from './lib/kiosk.mjs';
+import { checkScreen, openSetupScreen, screenOf, textOf, visible } from './lib/kiosk.mjs';
 
 const buildDir = process.env.CONSULT_BUILD_DIR || 'build';
 const artifacts = join(buildDir, 'test-artifacts', 'setup');
@@ -48,17 +47,7 @@ async function typeCode(page, code) {
 
 test('the setup screen pairs the box by the code clinic IT made', { timeout: 300000 }, async () => {
   try {
-    const db = join(env.app.dir, 'state', 'consult.db');
-    execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, "DELETE FROM kiosk_pins WHERE subject = 'admin'"]);
-    const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true });
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.log('[kiosk page error]', e.message));
-    await page.goto(`${env.app.base}/kiosk`);
-    page.on('console', (m) => console.log('[console]', m.text()));
-    await until('the setup screen', async () => (await screenOf(page)) === 'setup').catch(async (e) => {
-      console.log('screen:', await screenOf(page), await page.evaluate(() => document.body.innerText.slice(0, 400)));
-      throw e;
-    });
+    const { context, page } = await openSetupScreen(env);
     await until('the way to pair', async () => visible(page, '#setup-pair-open'));
     assert.match(await textOf(page, '#setup-cloud'), /code clinic IT made/);
 

@@ -2,6 +2,7 @@
 // emulation, PIN sign-in, a booked appointment without a session, the patient's join,
 // and each screen's checks (PNG, axe-core scan, 48 px targets).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -141,4 +142,17 @@ export async function checkScreen(page, dir, name) {
   assert.deepEqual(small, [], `${name}: controls smaller than 48×48 px`);
   const violations = await axeScan(page);
   assert.deepEqual(violations, [], `${name}: serious or critical accessibility violations`);
+}
+
+// The kiosk of a box clinic IT gave no provisioning file: the appliance's admin PIN taken
+// away, a touch screen of 1280x800, and the setup screen shown. Returns {context, page}.
+export async function openSetupScreen(env) {
+  const db = join(env.app.dir, 'state', 'consult.db');
+  execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, "DELETE FROM kiosk_pins WHERE subject = 'admin'"]);
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log('[kiosk page error]', e.message));
+  await page.goto(`${env.app.base}/kiosk`);
+  await until('the setup screen', async () => (await screenOf(page)) === 'setup');
+  return { context, page };
 }
