@@ -22,6 +22,11 @@
 # its data partition is still LUKS2, but keyed with a file in the read-only root
 # (/usr/lib/consult/insecure-data.key), so it protects nothing. It is named
 # consult-appliance-<version>-insecure-no-tpm.img and says so on every first boot.
+#
+# CONSULT_CLOUD_URL (https) and CONSULT_CLOUD_ANON_KEY name one clinic's cloud project in
+# the image (/etc/consult/consultd.conf.d/50-clinic-cloud.conf): a box flashed with it and
+# given no provisioning file pairs on its setup screen by a code from clinic IT. The anon
+# key is public by Supabase's design; no secret goes into an image.
 set -euo pipefail
 
 die() { echo "build-image: $*" >&2; exit 1; }
@@ -53,6 +58,15 @@ case "$insecure" in
      log "CONSULT_IMAGE_INSECURE_NO_TPM=1: a DEVELOPMENT image whose data partition is not protected (no TPM2 needed)" ;;
   *) die "CONSULT_IMAGE_INSECURE_NO_TPM must be 0 or 1 (got '$insecure')" ;;
 esac
+cloud_url="${CONSULT_CLOUD_URL:-}" cloud_key="${CONSULT_CLOUD_ANON_KEY:-}"
+if [ -n "$cloud_url$cloud_key" ]; then
+  [ -n "$cloud_url" ] && [ -n "$cloud_key" ] || die "CONSULT_CLOUD_URL and CONSULT_CLOUD_ANON_KEY go together"
+  printf '%s' "$cloud_url" | grep -Eq '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$' \
+    || die "CONSULT_CLOUD_URL must be an https URL with no query (got '$cloud_url')"
+  printf '%s' "$cloud_key" | grep -Eq '^[!-~]{1,4096}$' \
+    || die "CONSULT_CLOUD_ANON_KEY must be printable with no spaces, at most 4096 characters"
+  log "the clinic cloud project $cloud_url is in the image: boxes pair by code on their setup screen"
+fi
 log "package $(basename "$deb"), image version $version$variant"
 
 t_start=$(now)
@@ -122,7 +136,7 @@ fi
 # The key uses the .deb's control file and file checksums, not the .deb itself: cpack
 # writes a new archive (new time stamps) on every run even when nothing changed.
 deb_key="$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./control ./md5sums | sha256sum | cut -c1-16)"
-slot_key="$(cat "$0" <(echo "$base_key $deb_key insecure=$insecure") | sha256sum | cut -c1-16)"
+slot_key="$(cat "$0" <(echo "$base_key $deb_key insecure=$insecure cloud=$cloud_url $cloud_key") | sha256sum | cut -c1-16)"
 slot="$cache/slot/$slot_key"
 if [ -f "$slot/done" ]; then
   log "slot A $slot_key: cached"
@@ -151,6 +165,12 @@ else
   # read-only /etc that would make every boot a first boot. Empty: systemd makes a
   # transient one per boot (image/README.md, "Not done yet").
   : >"$tree/etc/machine-id"
+  if [ -n "$cloud_url" ]; then
+    mkdir -p "$tree/etc/consult/consultd.conf.d"
+    printf '%s\n' "# Written by build-image.sh: this clinic's cloud project, so that a box with no" \
+      "# provisioning file pairs on its setup screen by a code from clinic IT." \
+      "[cloud]" "url=$cloud_url" "anon_key=$cloud_key" >"$tree/etc/consult/consultd.conf.d/50-clinic-cloud.conf"
+  fi
   if [ "$insecure" = 1 ]; then
     # The opt-out (image/README.md): a flag for consult-data-setup, a key file instead of
     # the TPM2 in /etc/crypttab, and the variant in os-release.
