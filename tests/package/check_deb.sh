@@ -15,7 +15,8 @@ for f in ./usr/bin/consultd ./usr/bin/consultctl ./usr/libexec/consult/consult-c
          ./usr/libexec/consult/kiosk-session ./usr/share/consult/kiosk/starting.html; do
   if grep -qx -- "$f" <<<"$contents"; then pass=$((pass+1)); else echo "missing from package: $f"; fail=$((fail+1)); fi
 done
-if dpkg-deb -c "$deb" | grep -q '^-rwxr-xr-x .* ./usr/libexec/consult/kiosk-session$'; then pass=$((pass+1))
+listing=$(dpkg-deb -c "$deb")
+if grep -q '^-rwxr-xr-x .* ./usr/libexec/consult/kiosk-session$' <<<"$listing"; then pass=$((pass+1))
 else echo "kiosk-session is not executable"; fail=$((fail+1)); fi
 control=$(dpkg-deb -I "$deb")
 for field in 'Depends: .*gstreamer1.0-nice' 'Depends: .*libsoup-3.0-0'; do
