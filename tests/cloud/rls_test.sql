@@ -407,3 +407,183 @@ SELECT pg_temp.expect((SELECT count(*) FROM pairing p, consult_claim_pairing_cod
 RESET ROLE;
 SELECT pg_temp.expect((SELECT count(*) FROM consult_pairing_codes WHERE device_id = 'box-room-4') = 0,
                       'making a code removes the expired ones');
+
+-- 0006: fleet updates. Releases and pins are clinic IT's (service role); a device learns its
+-- release only from consult_release_for_device() and writes only its own status row.
+-- A call that must fail with this SQLSTATE, said as a check (any other error stops the test).
+CREATE FUNCTION pg_temp.expect_error(call text, state text, what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE call;
+  RAISE EXCEPTION 'FAILED: %', what;
+EXCEPTION WHEN OTHERS THEN
+  IF SQLSTATE <> state THEN RAISE; END IF;
+  RAISE NOTICE 'ok: %', what;
+END $$;
+-- The version a device is offered (NULL for none), asked as that device.
+CREATE FUNCTION pg_temp.offered(device text, clinic text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  v text;
+BEGIN
+  PERFORM pg_temp.as_device(json_build_object('role', 'consult_device', 'clinic_id', clinic, 'device_id', device)::text);
+  SELECT r.version INTO v FROM consult_release_for_device() r;
+  RESET ROLE;
+  RETURN v;
+END $$;
+CREATE FUNCTION pg_temp.release(channel text, version text, percent integer, age interval) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO consult_releases(channel, version, bundle_url, sha256, size_bytes, rollout_percent, published_at)
+    VALUES (channel, version, 'https://updates.example.org/consult-appliance-' || version || '.raucb',
+            encode(sha256(convert_to(version, 'UTF8')), 'hex'), 123456789, percent, now() - age)
+$$;
+
+SELECT pg_temp.expect_error(format($q$INSERT INTO consult_releases(channel, version, bundle_url, sha256, size_bytes, rollout_percent)
+                                     VALUES (%L, %L, %L, %L, %s, %s)$q$, c, v, u, h, n, p), '23514', 'a release with ' || what || ' is refused')
+FROM (VALUES
+  ('stable', '9.0.0', 'http://updates.example.org/b.raucb', repeat('ab', 32), 1000, 10, 'an http:// bundle URL'),
+  ('stable', '9.0.0', 'https://user:pw@updates.example.org/b.raucb', repeat('ab', 32), 1000, 10, 'credentials in its URL'),
+  ('stable', '9.0.0', 'https://updates.example.org/b.raucb', repeat('AB', 32), 1000, 10, 'an upper-case SHA-256'),
+  ('stable', '9.0.0', 'https://updates.example.org/b.raucb', repeat('ab', 31), 1000, 10, 'a short SHA-256'),
+  ('stable', '9.0.0', 'https://updates.example.org/b.raucb', repeat('ab', 32), 1000, 101, 'a rollout of 101 %'),
+  ('stable', '9.0.0', 'https://updates.example.org/b.raucb', repeat('ab', 32), 1000, -1, 'a rollout of -1 %'),
+  ('stable', '9.0 beta', 'https://updates.example.org/b.raucb', repeat('ab', 32), 1000, 10, 'a space in its version'),
+  ('stable', '../9', 'https://updates.example.org/b.raucb', repeat('ab', 32), 1000, 10, 'a slash in its version'),
+  ('Stable;', '9.0.0', 'https://updates.example.org/b.raucb', repeat('ab', 32), 1000, 10, 'a channel of the wrong shape'),
+  ('stable', '9.0.0', 'https://updates.example.org/b.raucb', repeat('ab', 32), 0, 10, 'a size of 0'),
+  ('stable', '9.0.0', 'https://updates.example.org/b.raucb', repeat('ab', 32), 4294967297, 10, 'a size over 4 GiB')
+) AS t(c, v, u, h, n, p, what);
+
+SELECT pg_temp.expect(consult_rollout_bucket('box-north', '1.2.0') = 88 AND consult_rollout_bucket('box-north', '1.2.3') = 54,
+                      'the rollout bucket is the documented hash (first 4 bytes of SHA-256 of device:version, mod 100)');
+SELECT pg_temp.release('stable', '1.0.0', 100, '3 days');
+SELECT pg_temp.release('stable', '1.1.0', 100, '2 days');
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
+SELECT pg_temp.expect((SELECT row(r.*)::text FROM consult_release_for_device() r)
+                      = row('1.1.0', 'https://updates.example.org/consult-appliance-1.1.0.raucb',
+                            encode(sha256(convert_to('1.1.0', 'UTF8')), 'hex'), 123456789::bigint, 'stable')::text,
+                      'a device is offered the newest release of its channel at 100 %: version, URL, SHA-256, size, channel');
+SELECT pg_temp.expect_error('SELECT count(*) FROM consult_releases', '42501', 'a device cannot read the releases table');
+SELECT pg_temp.expect_error('SELECT count(*) FROM consult_device_release', '42501', 'nor the devices'' channels and pins');
+SELECT pg_temp.expect_error($q$UPDATE consult_releases SET rollout_percent = 100$q$, '42501', 'nor change a release');
+RESET ROLE;
+-- A Supabase project's default privileges grant anon and authenticated every new table and
+-- function; applying 0006 (again) takes them back.
+GRANT ALL ON consult_releases, consult_device_release, consult_device_status TO anon, authenticated;
+GRANT EXECUTE ON FUNCTION consult_release_for_device(), consult_device_id() TO anon, authenticated;
+\i 0006_fleet_updates.sql
+SELECT pg_temp.expect(NOT EXISTS (SELECT 1 FROM information_schema.role_table_grants
+                                   WHERE grantee IN ('anon', 'authenticated', 'PUBLIC')
+                                     AND table_name IN ('consult_releases', 'consult_device_release', 'consult_device_status'))
+                      AND NOT has_function_privilege('anon', 'consult_release_for_device()', 'EXECUTE')
+                      AND NOT has_function_privilege('authenticated', 'consult_release_for_device()', 'EXECUTE')
+                      AND NOT has_function_privilege('authenticated', 'consult_device_id()', 'EXECUTE'),
+                      'anon and authenticated get nothing of 0006, even with Supabase''s default privileges');
+SET ROLE anon;
+SELECT pg_temp.expect_error('SELECT * FROM consult_release_for_device()', '42501',
+                            'the anon key cannot ask for a release');
+RESET ROLE;
+
+SELECT pg_temp.release('stable', '1.2.0', 0, '1 day');
+SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.1.0',
+                      'a newer release at 0 % is offered to nobody: the device keeps the older one that covers it');
+UPDATE consult_releases SET rollout_percent = 88 WHERE version = '1.2.0';
+SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.1.0',
+                      'a staged rollout below the device''s bucket (88) leaves it on the last release it was offered');
+UPDATE consult_releases SET rollout_percent = 89 WHERE version = '1.2.0';
+SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.2.0',
+                      'raised past the device''s bucket, the rollout takes it in');
+SELECT pg_temp.release('stable', '1.3.0', 100, '1 hour');
+UPDATE consult_releases SET withdrawn_at = now() WHERE version = '1.3.0';
+SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.2.0',
+                      'a withdrawn release is not offered, even the newest at 100 %');
+SELECT pg_temp.release('edge', '2.0.0-rc1', 0, '1 hour');
+INSERT INTO consult_device_release(device_id, channel) VALUES ('box-south', 'edge');
+SELECT pg_temp.expect(pg_temp.offered('box-south', 'bbbbbbbb-0000-4000-8000-000000000001') IS NULL,
+                      'a device whose channel has only a 0 % release is offered nothing');
+SELECT pg_temp.expect(pg_temp.offered('box-stolen', 'aaaaaaaa-0000-4000-8000-000000000001') IS NULL
+                      AND pg_temp.offered('box-north', 'bbbbbbbb-0000-4000-8000-000000000001') IS NULL
+                      AND pg_temp.offered('box-ghost', 'aaaaaaaa-0000-4000-8000-000000000001') IS NULL,
+                      'a revoked device, forged claims or an unregistered device are offered nothing');
+SELECT pg_temp.as_device('');
+SELECT pg_temp.expect((SELECT count(*) FROM consult_release_for_device()) = 0, 'no claims, no release');
+RESET ROLE;
+
+INSERT INTO consult_device_release(device_id, pinned_version) VALUES ('box-north', '1.0.0');
+SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.0.0',
+                      'a pinned device is offered its pinned version, not the newest');
+UPDATE consult_releases SET rollout_percent = 0 WHERE version = '1.0.0';
+SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.0.0',
+                      'a pin holds whatever the rollout');
+UPDATE consult_device_release SET pinned_version = '1.3.0' WHERE device_id = 'box-north';
+SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.2.0',
+                      'a pin on a withdrawn release is not offered: the channel''s rollout decides');
+SELECT pg_temp.expect_error($q$UPDATE consult_device_release SET pinned_version = '7.7.7' WHERE device_id = 'box-north'$q$,
+                            '23503', 'a pin on a version its channel never published is refused');
+
+-- The rollout hash: about half of 200 devices at 50 %, the same answer every time, and
+-- another version picks another half.
+INSERT INTO consult_devices(device_id, clinic_id)
+  SELECT 'box-gen-' || g, 'aaaaaaaa-0000-4000-8000-000000000001' FROM generate_series(1, 200) g;
+INSERT INTO consult_device_release(device_id, channel) SELECT 'box-gen-' || g, 'halves' FROM generate_series(1, 200) g;
+SELECT pg_temp.release('halves', '5.0.0', 50, '1 hour');
+CREATE TEMP TABLE halves AS
+  SELECT 'box-gen-' || g AS device_id, pg_temp.offered('box-gen-' || g, 'aaaaaaaa-0000-4000-8000-000000000001') AS first,
+         pg_temp.offered('box-gen-' || g, 'aaaaaaaa-0000-4000-8000-000000000001') AS second
+  FROM generate_series(1, 200) g;
+SELECT pg_temp.expect((SELECT count(*) FILTER (WHERE first = '5.0.0') BETWEEN 70 AND 130
+                              AND count(*) FILTER (WHERE first IS NULL) = 200 - count(*) FILTER (WHERE first = '5.0.0')
+                       FROM halves),
+                      'at 50 % roughly half of 200 devices are in the rollout (' ||
+                      (SELECT count(*) FILTER (WHERE first = '5.0.0') FROM halves) || '), the rest get nothing');
+SELECT pg_temp.expect((SELECT bool_and(first IS NOT DISTINCT FROM second) FROM halves),
+                      'a device gets the same answer when it asks again');
+SELECT pg_temp.expect((SELECT count(*) FROM halves WHERE (first IS NOT NULL) <> (consult_rollout_bucket(device_id, '5.0.1') < 50))
+                      > 50, 'another version picks a different subset of the devices');
+
+-- Fleet health: a device upserts its own status row (as PostgREST's merge-duplicates does),
+-- reads only that one, and writes no other.
+CREATE FUNCTION pg_temp.report(p_device text, p_clinic uuid, p_version text, p_result text DEFAULT 'none',
+                               p_failures jsonb DEFAULT '{}') RETURNS void LANGUAGE sql AS $$
+  INSERT INTO consult_device_status(device_id, clinic_id, version, booted_slot, slot_marked_good, last_update_version,
+                                    last_update_result, last_update_reason, last_update_at, uptime_seconds, encoder,
+                                    camera, cloud_sync_state, failures_last_day, reported_at)
+    VALUES (p_device, p_clinic, p_version, 'b', true, p_version, p_result, NULL, now(), 3600, 'x264enc',
+            'usb-camera', 'ok', p_failures, now())
+  ON CONFLICT (device_id) DO UPDATE SET clinic_id = excluded.clinic_id, version = excluded.version,
+    booted_slot = excluded.booted_slot, slot_marked_good = excluded.slot_marked_good,
+    last_update_version = excluded.last_update_version, last_update_result = excluded.last_update_result,
+    last_update_reason = excluded.last_update_reason, last_update_at = excluded.last_update_at,
+    uptime_seconds = excluded.uptime_seconds, encoder = excluded.encoder, camera = excluded.camera,
+    cloud_sync_state = excluded.cloud_sync_state, failures_last_day = excluded.failures_last_day,
+    reported_at = excluded.reported_at
+$$;
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"bbbbbbbb-0000-4000-8000-000000000001","device_id":"box-south"}');
+SELECT pg_temp.report('box-south', 'bbbbbbbb-0000-4000-8000-000000000001', '1.1.0');
+RESET ROLE;
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
+SELECT pg_temp.report('box-north', 'aaaaaaaa-0000-4000-8000-000000000001', '1.1.0');
+SELECT pg_temp.report('box-north', 'aaaaaaaa-0000-4000-8000-000000000001', '1.2.0', 'installed', '{"media": 1, "sms": 0}');
+SELECT pg_temp.expect((SELECT count(*) = 1 AND bool_and(device_id = 'box-north' AND version = '1.2.0'
+                              AND last_update_result = 'installed' AND failures_last_day = '{"media": 1, "sms": 0}')
+                       FROM consult_device_status),
+                      'a device upserts its own status twice, the second updates, and it reads only its own row');
+SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-south', 'bbbbbbbb-0000-4000-8000-000000000001', '6.6.6')$q$,
+                            '42501', 'a device cannot upsert another device''s status');
+SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-gen-1', 'aaaaaaaa-0000-4000-8000-000000000001', '6.6.6')$q$,
+                            '42501', 'nor a status for another device of its own clinic');
+SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-north', 'bbbbbbbb-0000-4000-8000-000000000001', '6.6.6')$q$,
+                            '42501', 'nor its own status under another clinic''s clinic_id');
+SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-north', 'aaaaaaaa-0000-4000-8000-000000000001', '1.2.0', 'exploded')$q$,
+                            '23514', 'a status with an update result outside installed, rolled_back, refused, failed, none is refused');
+SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-north', 'aaaaaaaa-0000-4000-8000-000000000001', '1.2.0', 'none', '[1]')$q$,
+                            '23514', 'failures_last_day must be a JSON object');
+SELECT pg_temp.expect_error($q$UPDATE consult_device_status SET last_update_reason = repeat('x', 501)$q$,
+                            '23514', 'an update reason over 500 characters is refused');
+SELECT pg_temp.expect_error('DELETE FROM consult_device_status', '42501', 'a device cannot delete status rows');
+RESET ROLE;
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-stolen"}');
+SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-stolen', 'aaaaaaaa-0000-4000-8000-000000000001', '1.0.0')$q$,
+                            '42501', 'a revoked device cannot report');
+RESET ROLE;
+SELECT pg_temp.expect((SELECT string_agg(device_id || '=' || version, ',' ORDER BY device_id) FROM consult_device_status)
+                       = 'box-north=1.2.0,box-south=1.1.0'
+                      AND (SELECT updated_at > reported_at FROM consult_device_status WHERE device_id = 'box-north'),
+                      'clinic IT reads one status row per device, the other device''s untouched, updated_at kept by the trigger');

@@ -24,6 +24,10 @@ public:
     std::string token(const std::string& clinic_id) const {
         return control("token", {{"clinic_id", clinic_id}})["token"].get<std::string>();
     }
+    // 0006: publish a release (version, bundle_url, sha256, size_bytes; channel, rollout_percent,
+    // withdrawn optional) and read the status rows devices have upserted.
+    void publish_release(const nlohmann::json& release) const { control("release", release); }
+    nlohmann::json device_status() const { return rows("consult_device_status"); }
 };
 
 }  // namespace consult::test

@@ -17,6 +17,13 @@ prints "PORT <n>" on its first line. Test control (no auth, never in the real AP
   POST /_control/pairing_code {"clinic_id", "device_id"}  a code for a new device token, as
                          consult_new_pairing_code makes (0005); the box claims it, once, at
                          POST /rest/v1/rpc/consult_claim_pairing_code with the API key only
+  POST /_control/release {"version", "bundle_url", "sha256", "size_bytes", "channel"?, "rollout_percent"?, "withdrawn"?}
+                         publishes a release (0006; channel stable, rollout 100 unless given; the
+                         newest is the last published); a device asks for its release at
+                         POST /rest/v1/rpc/consult_release_for_device ([] or [one row])
+  POST /_control/device_release {"device_id", "channel"?, "pinned_version"?}  its channel and pin
+  POST /rest/v1/consult_device_status?on_conflict=device_id: the device's own status row (0006);
+                         GET /_control/rows?table=consult_device_status reads what was posted
   GET  /_control/stats   rows received per table, requests, faults served
   GET  /_control/rows?table=T   every row of T
 """
@@ -34,6 +41,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
+from postgrest_fleet import Fleet  # noqa
 from postgrest_grammar import ApiError, parse_logic, parse_condition, parse_select, parse_order, parse_range, coerce  # noqa
 from postgrest_tables import TABLES, Store  # noqa
 from standin_server import serve  # noqa
@@ -81,6 +89,7 @@ class State:
         self.revoked = set()
         self.rejected = set()
         self.pairing = {}   # code (letters and digits only) -> the claim's row
+        self.fleet = Fleet()
         self.requests = {}
         self.served = {}
 
@@ -181,6 +190,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.claim_pairing_code(body)
             with st.lock:
                 claims = st.claims(self.headers)
+                if table == "rpc/consult_release_for_device" and method == "POST":
+                    return self.reply(200, st.fleet.release_for(claims.get("device_id")))
+                if table == "consult_device_status" and method == "POST":
+                    return self.post_status(parse_qsl(url.query), body, claims)
                 if table not in TABLES:
                     raise ApiError(404, "PGRST205", "Could not find the table 'public.%s' in the schema cache" % table)
                 query = parse_qsl(url.query, keep_blank_values=True)
@@ -213,6 +226,30 @@ class Handler(BaseHTTPRequestHandler):
             row = st.pairing.pop(typed, None)
             st.served["pairing_claims"] = st.served.get("pairing_claims", 0) + 1
         return self.reply(200, [row] if row else [])
+
+    def json_rows(self, query, body, key):
+        """A POST's rows, as PostgREST takes them: JSON objects of one shape, on_conflict on the key."""
+        if not self.headers.get("Content-Type", "").startswith("application/json"):
+            raise ApiError(415, "PGRST107", "The request's Content-Type is not application/json")
+        if dict(query).get("on_conflict", key) != key:
+            raise ApiError(400, "42P10", "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+        try:
+            payload = json.loads(body or b"null")
+        except ValueError:
+            raise ApiError(400, "PGRST102", "Empty or invalid json")
+        rows = payload if isinstance(payload, list) else [payload]
+        if not all(isinstance(r, dict) for r in rows):
+            raise ApiError(400, "PGRST102", "All object keys must match")
+        if rows and any(set(r) != set(rows[0]) for r in rows):
+            raise ApiError(400, "PGRST102", "All object keys must match")
+        return rows
+
+    def post_status(self, query, body, claims):
+        """The device's status upsert: on_conflict=device_id, Prefer: resolution=merge-duplicates."""
+        rows = self.json_rows(query, body, "device_id")
+        merge = "resolution=merge-duplicates" in self.headers.get("Prefer", "")
+        inserted = self.state.fleet.upsert_status(rows, claims, merge)
+        self.reply(201 if inserted or not merge else 200, None, {"Content-Range": "*/*"})
 
     def filters(self, table, query, skip):
         cols = TABLES[table]
@@ -254,23 +291,10 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, [{c: r.get(c) for c in cols} for r in page], {"Content-Range": crange})
 
     def post(self, table, query, body, claims):
-        if not self.headers.get("Content-Type", "").startswith("application/json"):
-            raise ApiError(415, "PGRST107", "The request's Content-Type is not application/json")
+        rows = self.json_rows(query, body, "id")
         prefer = [p.strip() for p in self.headers.get("Prefer", "").split(",") if p.strip()]
         merge = "resolution=merge-duplicates" in prefer
         ignore = "resolution=ignore-duplicates" in prefer
-        q = dict(query)
-        if "on_conflict" in q and q["on_conflict"] != "id":
-            raise ApiError(400, "42P10", "there is no unique or exclusion constraint matching the ON CONFLICT specification")
-        try:
-            payload = json.loads(body or b"null")
-        except ValueError:
-            raise ApiError(400, "PGRST102", "Empty or invalid json")
-        rows = payload if isinstance(payload, list) else [payload]
-        if not all(isinstance(r, dict) for r in rows):
-            raise ApiError(400, "PGRST102", "All object keys must match")
-        if rows and any(set(r) != set(rows[0]) for r in rows):
-            raise ApiError(400, "PGRST102", "All object keys must match")
         for r in rows:
             if (table, r.get("id")) in self.state.rejected:
                 raise ApiError(400, "23514", 'new row for relation "%s" violates check constraint "%s_accepted"' % (table, table),
@@ -319,6 +343,12 @@ class Handler(BaseHTTPRequestHandler):
                                  "iat": int(time.time())})
                 st.pairing[code] = {"clinic_id": spec["clinic_id"], "device_id": device, "device_token": token}
                 return self.reply(200, {"code": code[:5] + "-" + code[5:], "token": token})
+            if path == "release":
+                st.fleet.publish(spec)
+                return self.reply(200, {"ok": True})
+            if path == "device_release":
+                st.fleet.assign(spec)
+                return self.reply(200, {"ok": True})
             if path == "reject":
                 st.rejected.add((spec["table"], spec["id"]))
                 return self.reply(200, {"ok": True})
@@ -329,9 +359,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"received": st.store.received, "received_ids": st.store.received_ids_summary(),
                                         "rows": {t: len(v) for t, v in st.store.rows.items()},
                                         "requests": st.requests, "served": st.served,
+                                        "status_posts": st.fleet.status_posts,
                                         "faults_served": st.faults.served})
             if path == "rows":
                 table = dict(parse_qsl(url.query)).get("table", "")
+                if table == "consult_device_status":
+                    return self.reply(200, list(st.fleet.status.values()))
                 return self.reply(200, list(st.store.rows.get(table, {}).values()))
         self.reply(404, {"message": "unknown control " + url.path})
 
