@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS consult_pairing_codes (
   expires_at   timestamptz NOT NULL
 );
 ALTER TABLE consult_pairing_codes ENABLE ROW LEVEL SECURITY;   -- no policy: only the functions below
-REVOKE ALL ON consult_pairing_codes FROM PUBLIC;
+-- Supabase's default privileges give anon and authenticated every new table and function:
+-- taken back here, for this table and both functions below.
+REVOKE ALL ON consult_pairing_codes FROM PUBLIC, anon, authenticated;
 
 -- A code as typed: letters and digits only, upper case (dashes and spaces dropped).
 CREATE OR REPLACE FUNCTION consult_pairing_code_sha256(code text) RETURNS text
@@ -81,7 +83,7 @@ BEGIN
     VALUES (consult_pairing_code_sha256(code), p_clinic_id, p_device_id, p_device_token, now() + p_valid_for);
   RETURN substr(code, 1, 5) || '-' || substr(code, 6, 5);
 END $$;
-REVOKE ALL ON FUNCTION consult_new_pairing_code(uuid, text, text, text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION consult_new_pairing_code(uuid, text, text, text, interval) FROM PUBLIC, anon, authenticated;
 
 CREATE OR REPLACE FUNCTION consult_claim_pairing_code(code text)
 RETURNS TABLE (clinic_id uuid, device_id text, device_token text)
@@ -94,7 +96,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public AS $$
                   WHERE d.device_id = c.device_id AND d.clinic_id = c.clinic_id AND d.revoked_at IS NULL)
   RETURNING c.clinic_id, c.device_id, c.device_token
 $$;
-REVOKE ALL ON FUNCTION consult_claim_pairing_code(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION consult_claim_pairing_code(text) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION consult_claim_pairing_code(text) TO anon;
 
 COMMIT;

@@ -480,6 +480,20 @@ SET ROLE anon;
 SELECT pg_temp.expect_error('SELECT * FROM consult_release_for_device()', '42501',
                             'the anon key cannot ask for a release');
 RESET ROLE;
+-- The same for 0005: with the defaults granted, re-applying it leaves the anon key the
+-- claim only, and never clinic IT's function that registers devices and makes codes.
+GRANT ALL ON consult_pairing_codes TO anon, authenticated;
+GRANT EXECUTE ON FUNCTION consult_new_pairing_code(uuid, text, text, text, interval),
+                          consult_claim_pairing_code(text) TO anon, authenticated;
+\i 0005_pairing_codes.sql
+SELECT pg_temp.expect(NOT has_function_privilege('anon', 'consult_new_pairing_code(uuid, text, text, text, interval)', 'EXECUTE')
+                      AND NOT has_function_privilege('authenticated', 'consult_new_pairing_code(uuid, text, text, text, interval)', 'EXECUTE')
+                      AND NOT has_function_privilege('authenticated', 'consult_claim_pairing_code(text)', 'EXECUTE')
+                      AND has_function_privilege('anon', 'consult_claim_pairing_code(text)', 'EXECUTE')
+                      AND NOT EXISTS (SELECT 1 FROM information_schema.role_table_grants
+                                       WHERE grantee IN ('anon', 'authenticated', 'PUBLIC')
+                                         AND table_name = 'consult_pairing_codes'),
+                      'with Supabase''s default privileges, 0005 leaves anon the claim alone: no codes made, no table');
 
 SELECT pg_temp.release('stable', '1.2.0', 0, '1 day');
 SELECT pg_temp.expect(pg_temp.offered('box-north', 'aaaaaaaa-0000-4000-8000-000000000001') = '1.1.0',
