@@ -1,5 +1,6 @@
 #include "appliance/config.hpp"
 
+#include "appliance/update/window.hpp"
 #include "hwconfig/gref.hpp"
 
 #include <glib.h>
@@ -13,7 +14,7 @@ namespace consult {
 
 namespace {
 
-enum class Kind { Int, Text, Url, Enum, Phone, Sid, Email };
+enum class Kind { Int, Text, Url, Enum, Phone, Sid, Email, Window };
 
 struct KeySpec {
     const char* section;
@@ -117,6 +118,7 @@ const std::vector<KeySpec>& schema() {
         {"recording", "min_free_minutes", Kind::Int, 1, 600, {}, [](Config& c, const std::string& v) { c.recording.min_free_minutes = to_int(v); }},
         {"kiosk", "idle_seconds", Kind::Int, 30, 3600, {}, [](Config& c, const std::string& v) { c.kiosk.idle_seconds = to_int(v); }},
         {"kiosk", "token_ttl_seconds", Kind::Int, 60, 3600, {}, [](Config& c, const std::string& v) { c.kiosk.token_ttl_seconds = to_int(v); }},
+        {"update", "window", Kind::Window, 0, 0, {}, [](Config& c, const std::string& v) { c.update.window = v; }},
         {"log", "level", Kind::Enum, 0, 0, {"error", "warning", "info", "debug"}, [](Config& c, const std::string& v) { c.log.level = v; }},
     };
     return specs;
@@ -170,6 +172,9 @@ std::optional<std::string> invalid(const KeySpec& spec, const std::string& v) {
     case Kind::Email:
         if (v.empty() || is_email(v)) return std::nullopt;
         return "'" + v + "' is not an email address";
+    case Kind::Window:
+        if (auto w = update::parse_window(v); !w) return w.error();
+        return std::nullopt;
     }
     return std::nullopt;
 }

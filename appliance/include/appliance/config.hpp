@@ -2,6 +2,7 @@
 // that works on a development machine. Secrets never live here (see credentials.hpp).
 #pragma once
 
+#include "appliance/update/window.hpp"
 #include "hwconfig/expected.hpp"
 #include <filesystem>
 #include <string>
@@ -96,6 +97,11 @@ struct Config {
         bool include_patient = true;          // the patient's own picture and voice are recorded too
         int min_free_minutes = 30;            // refuse to start with less room than this on the disk
     } recording;
+    struct Update {
+        // Installs and reboots happen only inside it: HH:MM-HH:MM local time, may cross
+        // midnight; 00:00-00:00 is always (update/window.hpp).
+        std::string window{update::kDefaultWindow};   // 22:00-05:00
+    } update;
     struct Log {
         std::string level = "info";
     } log;

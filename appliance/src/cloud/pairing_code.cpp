@@ -1,5 +1,6 @@
 #include "appliance/cloud/pairing_code.hpp"
 
+#include "appliance/cloud/postgrest.hpp"
 #include "appliance/provision.hpp"
 #include "appliance/store/database.hpp"
 
@@ -37,17 +38,9 @@ std::optional<std::string> normalize_pairing_code(std::string_view typed) {
 }
 
 net::HttpRequest claim_request(const std::string& project_url, const std::string& anon_key, const std::string& code) {
-    std::string base = project_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    if (base.ends_with("/rest/v1")) base.resize(base.size() - 8);
-    net::HttpRequest r;
-    r.method = "POST";
-    r.url = base + "/rest/v1/rpc/consult_claim_pairing_code";
-    r.headers = {{"apikey", anon_key}, {"Authorization", "Bearer " + anon_key},
-                 {"Content-Type", "application/json"}, {"Accept", "application/json"}};
-    r.body = nlohmann::json{{"code", code}}.dump();
-    r.timeout = std::chrono::milliseconds(15000);
-    return r;
+    // An unpaired box has no token of its own: the anon key is both the apikey and the bearer.
+    const Endpoint anon{project_url, anon_key, anon_key, std::chrono::milliseconds(15000)};
+    return rpc_request(anon, "consult_claim_pairing_code", nlohmann::json{{"code", code}});
 }
 
 std::variant<Claimed, ClaimRefused> parse_claim_reply(const net::HttpResponse& r) {

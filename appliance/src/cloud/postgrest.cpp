@@ -33,6 +33,18 @@ std::string trim_base(std::string base) {
     return base;
 }
 
+// A POST of a JSON body with the endpoint's key and token.
+net::HttpRequest json_post(const Endpoint& e, std::string url, const nlohmann::json& body) {
+    net::HttpRequest r;
+    r.method = "POST";
+    r.url = std::move(url);
+    r.headers = auth_headers(e);
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = body.dump();
+    r.timeout = e.timeout;
+    return r;
+}
+
 }  // namespace
 
 std::string table_url(const Endpoint& e, const std::string& table) {
@@ -58,14 +70,8 @@ net::HttpRequest read_request(const Endpoint& e, const ReadQuery& q) {
 }
 
 net::HttpRequest upsert_request(const Endpoint& e, const std::string& table, const nlohmann::json& rows) {
-    net::HttpRequest r;
-    r.method = "POST";
-    r.url = table_url(e, table) + "?on_conflict=id";
-    r.headers = auth_headers(e);
-    r.headers.emplace_back("Content-Type", "application/json");
+    net::HttpRequest r = json_post(e, table_url(e, table) + "?on_conflict=id", rows);
     r.headers.emplace_back("Prefer", "resolution=merge-duplicates, return=minimal");
-    r.body = rows.dump();
-    r.timeout = e.timeout;
     return r;
 }
 
@@ -78,6 +84,12 @@ net::HttpRequest delete_request(const Endpoint& e, const std::string& table, con
     r.headers = auth_headers(e);
     r.headers.emplace_back("Prefer", "return=minimal");
     r.timeout = e.timeout;
+    return r;
+}
+
+net::HttpRequest rpc_request(const Endpoint& e, const std::string& function, const nlohmann::json& args) {
+    net::HttpRequest r = json_post(e, trim_base(e.base_url) + "/rest/v1/rpc/" + url_escape(function), args);
+    r.headers.emplace_back("Accept", "application/json");
     return r;
 }
 

@@ -148,5 +148,20 @@ TEST(Config, CommandLineOverridesWinAndAreValidated) {
     EXPECT_FALSE(load(dir, "", {"no-equals-sign"}).has_value());
 }
 
+TEST(Config, TheMaintenanceWindowDefaultsToTheNightAndIsCheckedAsAWindow) {
+    TempDir dir;
+    auto defaults = load(dir, "");
+    ASSERT_TRUE(defaults.has_value());
+    EXPECT_EQ(defaults->config.update.window, "22:00-05:00");
+    auto set = load(dir, "[update]\nwindow=01:00-03:30\n");
+    ASSERT_TRUE(set.has_value());
+    EXPECT_EQ(set->config.update.window, "01:00-03:30");
+    for (const char* bad : {"25:00-01:00", "22:00", "22-05", "", "04:00-04:00"}) {
+        auto c = load(dir, std::string("[update]\nwindow=") + bad + "\n");
+        ASSERT_FALSE(c.has_value()) << bad;
+        EXPECT_EQ(c.error().key, "update.window");
+    }
+}
+
 }  // namespace
 }  // namespace consult

@@ -49,6 +49,9 @@ net::HttpRequest upsert_request(const Endpoint& e, const std::string& table, con
 // DELETE ...?id=in.(a,b)  Prefer: return=minimal (rows removed on the appliance, e.g. timings).
 net::HttpRequest delete_request(const Endpoint& e, const std::string& table, const std::vector<std::string>& ids);
 
+// POST "<base>/rest/v1/rpc/<function>" with `args` as its JSON body: a PostgREST function call.
+net::HttpRequest rpc_request(const Endpoint& e, const std::string& function, const nlohmann::json& args);
+
 // A small read that proves the key and token work (used by `consultctl pair`).
 net::HttpRequest probe_request(const Endpoint& e, const std::string& clinic_id);
 

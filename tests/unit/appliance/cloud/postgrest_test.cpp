@@ -51,6 +51,18 @@ TEST(PostgrestForms, DeleteListsTheIds) {
     EXPECT_EQ(r.url, "https://abc.example.test/rest/v1/video_consultation_timings?id=in.%28%22t1%22%2C%22t2%22%29");
 }
 
+TEST(PostgrestForms, AFunctionCallIsAPostToRpcWithTheArgumentsAsJson) {
+    auto r = rpc_request(kEndpoint, "consult_release_for_device", nlohmann::json::object());
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.url, "https://abc.example.test/rest/v1/rpc/consult_release_for_device");
+    EXPECT_EQ(r.body, "{}");
+    EXPECT_EQ(header(r, "apikey"), "anon-key");
+    EXPECT_EQ(header(r, "Authorization"), "Bearer device.jwt.sig");
+    EXPECT_EQ(header(r, "Content-Type"), "application/json");
+    EXPECT_EQ(rpc_request({"https://abc.example.test/rest/v1", "k", "t"}, "f", {{"a", 1}}).url,
+              "https://abc.example.test/rest/v1/rpc/f");
+}
+
 TEST(PostgrestForms, ContentRange) {
     auto a = parse_content_range("0-499/*");
     ASSERT_TRUE(a);
