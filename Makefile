@@ -21,7 +21,7 @@ LAUNCHER    = $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_C_COMPILER_LAU
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: run test build deps test-deps image-deps unit asan package bench clean fuzz fuzz-build image image-test
+.PHONY: run test build deps test-deps image-deps unit asan package bench clean fuzz fuzz-build image image-test bundle
 
 deps:
 	@tools/install-deps.sh build
@@ -82,6 +82,12 @@ image: image-deps
 	@cmake --build $(IMAGE_BUILD) -j $(JOBS)
 	@cd $(IMAGE_BUILD) && cpack -G DEB >/dev/null
 	@CONSULT_IMAGE_INSECURE_NO_TPM=$(CONSULT_IMAGE_INSECURE_NO_TPM) tools/image/build-image.sh $(IMAGE_BUILD) $(IMAGE_OUT)
+
+# The signed update bundle of the image's slot, consult-appliance-<version>.raucb beside
+# the image (image/README.md, "Updates"; development signing keys outside the clone unless
+# CONSULT_BUNDLE_CERT, CONSULT_BUNDLE_KEY and CONSULT_BUNDLE_KEYRING name the release signer's).
+bundle: image
+	@tools/image/build-bundle.sh "$$(cat $(IMAGE_OUT)/slot-dir)" $(IMAGE_OUT)
 
 # Boots the image in QEMU (TCG, OVMF, swtpm) and checks it (tests/image/boot_test.sh).
 image-test: image

@@ -29,6 +29,7 @@ image_pkgs=(
   erofs-utils dosfstools mtools fdisk e2fsprogs binutils systemd-boot-efi
   bmap-tools zstd xz-utils
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools curl cryptsetup-bin openssh-client
+  rauc squashfs-tools openssl
 )
 
 case "${1:-build}" in

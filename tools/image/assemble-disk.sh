@@ -4,7 +4,7 @@
 #   tools/image/assemble-disk.sh SLOT_DIR REPART_DIR OUT.img
 #
 #  - the ESP: a FAT file system made with mkfs.vfat and filled with mtools (this kernel
-#    need not know vfat): systemd-boot, loader.conf, one UKI per root slot;
+#    need not know vfat): systemd-boot, loader.conf, the UKI of root slot A;
 #  - the GPT: systemd-repart with the appliance's own definitions (the ones installed in
 #    the image as /usr/lib/repart.d, which grow /var at first boot), plus CopyBlocks= for
 #    the ESP and root A; root B and the data partition stay empty (sparse): the box makes
@@ -43,22 +43,13 @@ export MTOOLS_SKIP_CHECK=1
 mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/EFI/systemd ::/EFI/Linux ::/loader
 mcopy -i "$esp" "$slot/systemd-bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$esp" "$slot/systemd-bootx64.efi" ::/EFI/systemd/systemd-bootx64.efi
-# Slot A boots; no menu unless a key is held; no editing of the kernel command line.
-printf 'default consult-a.efi\ntimeout 0\neditor no\nconsole-mode keep\n' >"$work/loader.conf"
+# The first good UKI in systemd-boot's order boots (rauc-bootloader: image/README.md,
+# "Updates"); no menu unless a key is held; no editing of the kernel command line.
+printf 'default consult-*\ntimeout 0\neditor no\nconsole-mode keep\n' >"$work/loader.conf"
 mcopy -i "$esp" "$work/loader.conf" ::/loader/loader.conf
-for s in a b; do
-  S="$(echo "$s" | tr a-z A-Z)"
-  cp "$slot/os-release" "$work/os-release-$s"
-  # systemd-boot's menu title, and the slot the UKI boots.
-  sed -i "s/^PRETTY_NAME=.*/PRETTY_NAME=\"Consult Room Appliance $version (slot $S)\"/" "$work/os-release-$s"
-  # Root by partition label: a UKI then fits any disk the image is written to, and an
-  # update (next milestone) ships the same UKI for the same slot. console=ttyS0 last:
-  # systemd's status and the boot report go to the serial port; the screen is the kiosk's.
-  cmdline="root=PARTLABEL=consult-root-$s rootfstype=erofs ro console=tty1 console=ttyS0,115200 rd.systemd.gpt_auto=0"
-  "$here/tools/image/make-uki.sh" "$slot/linuxx64.efi.stub" "$slot/vmlinuz" "$slot/initrd" \
-    "$work/os-release-$s" "$cmdline" "$work/consult-$s.efi"
-  mcopy -i "$esp" "$work/consult-$s.efi" "::/EFI/Linux/consult-$s.efi"
-done
+# Slot A, primary and good. Slot B is empty, so it has no UKI: an update puts one there.
+"$here/tools/image/slot-uki.sh" "$slot" a "$work/consult-a.efi"
+mcopy -i "$esp" "$work/consult-a.efi" "::/EFI/Linux/consult-1-a.efi"
 
 # --- Root A must fit its slot -----------------------------------------------------------------
 root_bytes="$(bytes_of_def "$repart_dir/10-root-a.conf" SizeMaxBytes)"

@@ -68,6 +68,11 @@ if [ -n "$cloud_url$cloud_key" ]; then
   log "the clinic cloud project $cloud_url is in the image: boxes pair by code on their setup screen"
 fi
 log "package $(basename "$deb"), image version $version$variant"
+# The CA whose bundles the image installs (tools/image/signing-keys.sh: development keys
+# outside the clone unless CONSULT_BUNDLE_* name the release signer's).
+mapfile -t signing < <("$here/tools/image/signing-keys.sh")
+[ "${#signing[@]}" -eq 3 ] || die "no bundle signing keyring"
+keyring="${signing[2]}"
 
 t_start=$(now)
 mkdir -p "$cache/mkosi" "$cache/base" "$cache/slot" "$cache/work" "$out_dir"
@@ -136,7 +141,7 @@ fi
 # The key uses the .deb's control file and file checksums, not the .deb itself: cpack
 # writes a new archive (new time stamps) on every run even when nothing changed.
 deb_key="$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./control ./md5sums | sha256sum | cut -c1-16)"
-slot_key="$(cat "$0" <(echo "$base_key $deb_key insecure=$insecure cloud=$cloud_url $cloud_key") | sha256sum | cut -c1-16)"
+slot_key="$(cat "$0" "$keyring" <(echo "$base_key $deb_key insecure=$insecure cloud=$cloud_url $cloud_key") | sha256sum | cut -c1-16)"
 slot="$cache/slot/$slot_key"
 if [ -f "$slot/done" ]; then
   log "slot A $slot_key: cached"
@@ -161,6 +166,8 @@ else
     echo "IMAGE_ID=consult-appliance"
     echo "IMAGE_VERSION=$version"
   } >>"$tree/usr/lib/os-release"
+  # Updates: RAUC installs only bundles signed under this CA (image/README.md, "Updates").
+  install -D -m 0644 "$keyring" "$tree/etc/rauc/keyring.pem"
   # No machine ID in the image, and not "uninitialized" either (mkosi's choice): on a
   # read-only /etc that would make every boot a first boot. Empty: systemd makes a
   # transient one per boot (image/README.md, "Not done yet").
@@ -214,6 +221,8 @@ fi
 t=$(now)
 "$here/tools/image/assemble-disk.sh" "$slot" "$image_dir/mkosi.extra/usr/lib/repart.d" \
   "$out_dir/consult-appliance-$version$variant.img"
+# Where this image's slot is, for make bundle (tools/image/build-bundle.sh).
+echo "$slot" >"$out_dir/slot-dir"
 timings+=("disk $(since "$t") s" "total $(since "$t_start") s")
 printf '%s\n' "${timings[@]}" >"$out_dir/build-timings.txt"
 log "image ready in $(since "$t_start") s"
