@@ -11,11 +11,15 @@
 #include "appliance/notify/ctl_status.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/tokens/token_service.hpp"
+#include "appliance/update/boot_check.hpp"
+#include "appliance/version.hpp"
 
 #include <curl/curl.h>
 #include <gst/gst.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,7 +45,10 @@ constexpr const char* kUsage =
     "  set-pin --doctor ID | --admin\n"
     "                           set a kiosk PIN (4-8 digits, read from stdin)\n"
     "  hash-pin                 print the hash of a PIN read from stdin (for a provisioning file)\n"
-    "  provision FILE           check and apply a provisioning file (consult-provision.conf)\n\n"
+    "  provision FILE           check and apply a provisioning file (consult-provision.conf)\n"
+    "  boot-check [--timeout SECONDS]\n"
+    "                           wait until consultd of this software answers healthy, its store\n"
+    "                           migrated and the kiosk page served (the boot assessment)\n\n"
     "Exit codes: 0 ok, 1 check failed / degraded, 2 error, 3 consultd not running, 64 usage,\n"
     "65 a provisioning file refused, 66 a file that cannot be read.\n";
 
@@ -94,10 +101,15 @@ size_t collect(char* p, size_t size, size_t n, void* out) {
     return size * n;
 }
 
-int cmd_status(const Global& g, const Args& args) {
+// The running consultd, as this box reaches it: http://HOST:PORT.
+std::string local_base_url(const Global& g) {
     const std::string host = g.loaded.http.bind == "0.0.0.0" ? "127.0.0.1" : g.loaded.http.bind;
-    const std::string url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                            std::to_string(g.loaded.http.port) + "/healthz";
+    return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+           std::to_string(g.loaded.http.port);
+}
+
+int cmd_status(const Global& g, const Args& args) {
+    const std::string url = local_base_url(g) + "/healthz";
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     std::string body;
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
@@ -263,6 +275,22 @@ int main(int argc, char** argv) {
     if (command == "migrate") {
         auto a = parse_args(argc, argv, i, {}, {"--check"}, error);
         return a ? cmd_migrate(g, *a) : usage(error);
+    }
+    if (command == "boot-check") {
+        auto a = parse_args(argc, argv, i, {"--timeout"}, {}, error);
+        if (!a) return usage(error);
+        long timeout = 300;
+        if (auto t = a->values.find("--timeout"); t != a->values.end()) {
+            char* end = nullptr;
+            timeout = std::strtol(t->second.c_str(), &end, 10);
+            if (t->second.empty() || *end != '\0' || timeout < 0 || timeout > 3600)
+                return usage("--timeout takes 0 to 3600 seconds");
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        int rc = update::run_boot_check(local_base_url(g), {version(), store::latest_schema_version()},
+                                        std::chrono::seconds(timeout));
+        curl_global_cleanup();
+        return rc;
     }
     return usage("unknown command '" + command + "'");
 }

@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <future>
 #include <regex>
 #include <set>
+#include <thread>
 
 namespace consult::test {
 namespace {
@@ -177,6 +179,31 @@ TEST_F(Consultctl, StatusWithNothingRunningExits3) {
     auto r = ctl({"status"});
     EXPECT_EQ(r.code(), 3) << r.out << r.err;
     EXPECT_NE(r.err.find("not answering"), std::string::npos) << r.err;
+}
+
+// The boot assessment (image/README.md, "Updates"): a slot is kept only when this build's
+// consultd answers healthy and serves the kiosk page.
+TEST_F(Consultctl, BootCheckPassesForThisBuildsDaemonAndWaitsForOneStartingLate) {
+    ConsultdProcess daemon({.state_dir = state_});
+    write_file(config_, "[http]\nport = " + std::to_string(daemon.port()) + "\n");
+    // Asked before consultd runs: it keeps asking until the daemon is up.
+    auto check = std::async(std::launch::async, [&] { return ctl({"boot-check", "--timeout", "50"}); });
+    std::this_thread::sleep_for(3s);
+    ASSERT_TRUE(daemon.start()) << daemon.start_error();
+    auto r = check.get();
+    EXPECT_EQ(r.code(), 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("boot-check: healthy: consultd "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema " + std::to_string(store::latest_schema_version())), std::string::npos) << r.out;
+}
+
+TEST_F(Consultctl, BootCheckFailsWhenNothingAnswersAndRefusesBadTimeouts) {
+    write_file(config_, "[http]\nport = " + std::to_string(free_port()) + "\n");
+    auto r = ctl({"boot-check", "--timeout", "0"});
+    EXPECT_EQ(r.code(), 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("boot-check: NOT healthy after 0s: no answer at http://127.0.0.1:"), std::string::npos) << r.out;
+    for (const char* t : {"-1", "3601", "ten", "", "5s"})
+        EXPECT_EQ(ctl({"boot-check", "--timeout", t}).code(), 64) << t;
+    EXPECT_EQ(ctl({"boot-check", "--now"}).code(), 64);
 }
 
 TEST_F(Consultctl, HwJsonNamesAnEncoderAndUsesTestCameraWithoutCamera) {
