@@ -26,9 +26,16 @@
 #      its device token is nowhere in the ESP's bytes; the data partition of the disk is LUKS2
 #      (cryptsetup on its header, read out of the overlay with qemu-img dd), its TPM2
 #      token sealed to PCR 7; the name is nowhere in the image or the overlay (grep -a).
-#   3. second boot of the same disk, firmware variables and TPM: the journal shows both
-#      boots (each boot has a new transient machine ID: journal-dir), no passphrase prompt,
-#      no second encryption, /healthz 200, the settings and the sign-out are still there.
+#   3. second boot of the same disk, firmware variables and TPM, with a USB-like stick of
+#      update bundles (tests/image/make-test-release.sh): the journal shows both boots
+#      (each boot has a new transient machine ID: journal-dir), no passphrase prompt, no
+#      second encryption, slot A kept by its boot check. Updates from the stick
+#      (image/README.md, "Updates"): bundles signed by another CA or for another family
+#      refused with the ESP untouched; v2 installed into slot B with three tries; the box
+#      restarts into v2, passes its boot check, is blessed and marked good, and still has
+#      the first boot's settings and sign-out; a v3 whose consultd never starts, installed
+#      into A with one try, fails its boot check, restarts, and the box is back on v2 by
+#      itself with A marked bad.
 #   4. a fresh copy of the image with no TPM: first boot refuses with its message on
 #      the serial console, and the data partition stays untouched.
 #   5. a fresh copy with a TPM of its own and no provisioning file: the box comes up,
@@ -149,6 +156,7 @@ start_swtpm() {   # the box's TPM: its state stays in $work/tpm from one boot to
   for _ in $(seq 50); do [ -S "$work/swtpm.sock" ] && break; sleep 0.1; done
   [ -S "$work/swtpm.sock" ] || die "swtpm did not start (see $artifacts/swtpm-$1.log)"
 }
+extra_args=()   # more QEMU arguments for the next boots (the update stick)
 boot() {   # boot STAGE DISK VARS tpm|no-tpm
   local stage="$1" disk="$2" vars="$3" tpm_args=()
   serial="$artifacts/serial-$stage.log"
@@ -159,12 +167,13 @@ boot() {   # boot STAGE DISK VARS tpm|no-tpm
   fi
   log "$stage boot of $(basename "$img") (TCG, $4; /healthz forwarded to 127.0.0.1:$port)"
   t0=$(now)
-  nice timeout "$((BOOT_TIMEOUT + HEALTH_TIMEOUT + 300))" qemu-system-x86_64 \
+  # The hard limit of one boot; longer for the boots that install updates (stage 3).
+  nice timeout "$((BOOT_TIMEOUT + HEALTH_TIMEOUT + 300 + ${#extra_args[@]} * 600))" qemu-system-x86_64 \
     -machine q35 -accel tcg -cpu Nehalem-v2 -smp 2 -m 3072 \
     -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
     -drive if=pflash,format=raw,unit=1,file="$vars" \
     -drive if=none,id=disk,format=qcow2,file="$disk" -device virtio-blk-pci,drive=disk \
-    "${tpm_args[@]}" \
+    "${tpm_args[@]}" "${extra_args[@]}" \
     -smbios type=11,value=io.systemd.credential:token-signing-key="$signing_key" \
     -netdev user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:8080,hostfwd=tcp:127.0.0.1:"$ssh_port"-:22 -device virtio-net-pci,netdev=net0 \
     -vga none -device virtio-gpu-pci -display none -device i6300esb \
@@ -230,7 +239,7 @@ wait_kiosk_screen() {   # wait_kiosk_screen STAGE SECONDS [signin|setup]
     sleep 5
   done
 }
-report=""
+report="" expect_slot=a
 field() { echo "$report" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 boot_to_report() {   # the kernel, the boot report, /healthz; timings under STAGE
   local t_kernel t_report t_health
@@ -247,7 +256,7 @@ boot_to_report() {   # the kernel, the boot report, /healthz; timings under STAG
 }
 check_box() {   # what every boot of the clinic image must show in its report
   check "multi-user.target is reached"          "$(field multi_user)" 'active'
-  check "root is slot A"                        "$(field slot)" 'consult-root-a'
+  check "root is slot ${expect_slot^^}"                        "$(field slot)" "consult-root-$expect_slot"
   check "root is read-only"                     "$(field root_mode)" 'ro'
   check "root is erofs"                         "$(field root_fstype)" 'erofs'
   check "/var is ext4 ..."                      "$(field var_fstype)" 'ext4'
@@ -329,7 +338,7 @@ timeout 60 qemu-img create -q -f qcow2 -b "$img" -F raw "$work/disk.qcow2" 8G ||
 ssh-keygen -q -t ed25519 -N '' -C clinic-it -f "$work/it_key"
 ssh-keygen -q -t ed25519 -N '' -C stranger -f "$work/other_key"
 box_ssh() {   # box_ssh KEY COMMAND: runs it on the box as root through the forward
-  timeout 90 ssh -i "$1" -p "$ssh_port" -o BatchMode=yes -o ConnectTimeout=30 -o IdentitiesOnly=yes \
+  timeout "${ssh_timeout:-90}" ssh -i "$1" -p "$ssh_port" -o BatchMode=yes -o ConnectTimeout=30 -o IdentitiesOnly=yes \
     -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$work/known_hosts" root@127.0.0.1 "$2" 2>/dev/null
 }
 cat >"$work/consult-provision.conf" <<EOF
@@ -428,7 +437,38 @@ check "the name written through the API is not in the shipped image" "$(count_ma
 check "... nor anywhere the box wrote on its disk (qcow2 overlay)" "$(count_marker "$work/disk.qcow2")" '0'
 timing host_disk_checks_s "$(since "$t_stage")"
 
-# --- 3. Second boot: the same disk, firmware variables and TPM ---------------------------------
+# --- 3. Updates from a USB stick: refused bundles, v2 into slot B, a broken v3 rolled back ---------
+# The releases (tests/image/make-test-release.sh): this image's slot with another version,
+# and one whose consultd never starts; bundles a box must refuse. All on a FAT "stick".
+t_stage=$(now)
+slot_dir="$(cat "$image_dir/slot-dir" 2>/dev/null || true)"
+[ -d "$slot_dir" ] || die "no slot-dir beside the image (make image writes it)"
+base_version="$(cat "$slot_dir/version")"
+v2="$base_version+update2" v3="$base_version+broken3"
+mkdir -p "$work/stick"
+"$here/make-test-release.sh" "$slot_dir" "$v2" ok "$work/stick" >/dev/null || die "could not make the v2 release"
+"$here/make-test-release.sh" "$slot_dir" "$v3" broken "$work/stick" >/dev/null || die "could not make the broken v3 release"
+timing update_bundle_bytes "$(stat -c %s "$work/stick/consult-appliance-$v2.raucb")"
+hostile_bundle() {   # hostile_bundle NAME COMPATIBLE SIGNING_DIR: a small bundle the box must refuse
+  mkdir -p "$work/hostile/$1"
+  head -c 1048576 /dev/urandom >"$work/hostile/$1/rootfs.img"
+  printf '[update]\ncompatible=%s\nversion=9.9.9\n[bundle]\nformat=verity\n[image.rootfs]\nfilename=rootfs.img\n' "$2" \
+    >"$work/hostile/$1/manifest.raucm"
+  mapfile -t k < <(CONSULT_SIGNING_DIR="$3" "$here/../../tools/image/signing-keys.sh" 2>/dev/null)
+  rauc bundle --cert="${k[0]}" --key="${k[1]}" "$work/hostile/$1" "$work/stick/$1.raucb" >/dev/null 2>&1 \
+    || die "could not make the hostile bundle $1"
+}
+other_keys="$(mktemp -d /tmp/consult-other-ca.XXXXXX)"   # outside the clone, as signing-keys.sh wants
+hostile_bundle other-ca "$(sed -n 's/^compatible=//p' "$here/../../image/mkosi.extra/etc/rauc/system.conf")" "$other_keys"
+rm -rf "$other_keys"
+hostile_bundle other-family another-family-x86_64 "${CONSULT_SIGNING_DIR:-/var/lib/consult-build/signing}"
+stick_mib=$(( $(du -cm "$work/stick"/*.raucb | tail -n1 | cut -f1) + 64 ))
+mkfs.vfat -F 32 -n CONSULTUPD -C "$work/stick.img" $((stick_mib * 1024)) >/dev/null || die "mkfs.vfat failed for the stick"
+MTOOLS_SKIP_CHECK=1 mcopy -i "$work/stick.img" "$work/stick"/*.raucb :: || die "mcopy could not fill the stick"
+rm -rf "$work/stick" "$work/hostile"
+extra_args=(-drive if=none,id=stick,format=raw,readonly=on,file="$work/stick.img" -device virtio-blk-pci,drive=stick,serial=consult-stick)
+timing update_releases_made_s "$(since "$t_stage")"
+
 t_stage=$(now)
 boot second "$work/disk.qcow2" "$work/vars.fd" tpm
 boot_to_report second
@@ -437,14 +477,99 @@ check "the journal holds both boots (one folder whatever the boot's machine ID)"
 check "the second boot did not encrypt again" \
   "$(grep -a -c 'consult-data-setup: first boot' "$serial" || true)" '0'
 check_box
+esp_list() { box_ssh "$work/it_key" 'ls /efi/EFI/Linux | sort | tr "\n" " "' | sed 's/ $//'; }
+wait_kept() {   # the boot check passed and RAUC marked the booted slot good: prints the unit's state
+  local state=""
+  for _ in $(seq 60); do
+    state="$(box_ssh "$work/it_key" 'systemctl is-active consult-mark-good' || true)"
+    [ "$state" = active ] && break
+    sleep 3
+  done
+  echo "${state:-unknown}"
+}
+check "slot A passed its boot check and RAUC marked it good" "$(wait_kept)" 'active'
+check "the ESP: slot A's UKI, primary and kept; none for B" "$(esp_list)" 'consult-1-a.efi'
+mount_stick() {   # mount_stick [COMMAND]: the stick on /run/stick (read-only), then COMMAND on the box
+  box_ssh "$work/it_key" "mkdir -p /run/stick && mount -o ro /dev/disk/by-id/virtio-consult-stick /run/stick ${1:+&& $1}" \
+    || fail "the update stick could not be mounted on the box"
+}
+restart_box() {   # the box restarts itself; QEMU exits on the guest's reboot (-no-reboot)
+  box_ssh "$work/it_key" 'umount /run/stick; systemctl --no-block reboot' || true
+  for _ in $(seq 120); do alive || break; sleep 1; done
+  alive && fail "the box did not restart within 120 s of the reboot"
+  stop_vm
+}
+mount_stick
+install_from_stick() {   # install_from_stick FILE: prints rauc install's exit code, then what it said on one line
+  ssh_timeout=960 box_ssh "$work/it_key" "timeout 900 rauc install /run/stick/$1 >/tmp/rauc.log 2>&1; echo \$? \$(tr '\n' ' ' </tmp/rauc.log)"
+}
+out="$(install_from_stick other-ca.raucb)"
+check "a bundle signed by another CA is refused"  "$(echo "$out" | cut -d' ' -f1) $(echo "$out" | grep -oi 'signature' | head -n1)" '1 signature'
+out="$(install_from_stick other-family.raucb)"
+check "a bundle for another hardware family is refused" "$(echo "$out" | cut -d' ' -f1) $(echo "$out" | grep -oi 'compatible' | head -n1)" '1 [Cc]ompatible'
+check "... and the boot partition is untouched" "$(esp_list)" 'consult-1-a.efi'
+t_install=$(now)
+out="$(install_from_stick "consult-appliance-$v2.raucb")"
+timing update_v2_install_s "$(since "$t_install")"
+log "rauc install of v2: $out ($(since "$t_install") s)"
+check "v2 installs from the stick"               "$(echo "$out" | cut -d' ' -f1)" '0'
+check "... into slot B, primary with three tries; A kept" "$(esp_list)" 'consult-0-a.efi consult-1-b\+3.efi'
+restart_box
+timing update_v2_before_reboot_s "$(since "$t_stage")"
+
+# The box restarts into v2: slot B, its first try, kept after its health check.
+t_stage=$(now)
+expect_slot=b
+boot v2 "$work/disk.qcow2" "$work/vars.fd" tpm
+boot_to_report v2
+check_box
+check "the box runs v2"                          "$(box_ssh "$work/it_key" '. /usr/lib/os-release; echo "$IMAGE_VERSION"')" "${v2//+/\\+}"
+check "v2 passed its boot check and RAUC marked slot B good" "$(wait_kept)" 'active'
+check "systemd-bless-boot kept B's UKI (no tries left to count); A stays as the fallback" "$(esp_list)" 'consult-0-a.efi consult-1-b.efi'
+check "RAUC: booted from B, B primary" \
+  "$(box_ssh "$work/it_key" 'rauc status --output-format=shell' | grep -E "^RAUC_(SYSTEM_BOOTED_BOOTNAME|BOOT_PRIMARY)=" | tr '\n' ' ')" \
+  "RAUC_SYSTEM_BOOTED_BOOTNAME='b' RAUC_BOOT_PRIMARY='rootfs.1' "
+check "RAUC: slot B holds the v2 bundle" \
+  "$(box_ssh "$work/it_key" 'rauc status --detailed --output-format=shell' | grep -c "^RAUC_SLOT_STATUS_BUNDLE_VERSION_[0-9]*='$v2'\$")" '1'
 token2="$(admin_token)"
 check "the recording settings from the first boot are still there" \
   "$(call GET /api/system/recording "$token2" | grep -o "\"retention_days\":$retention_days" || echo missing)" \
   "\"retention_days\":$retention_days"
 check "the first boot's sign-out is still there (its token stays refused)" \
   "$(call GET /api/system/recording "$token" | grep -o '^401 .*token_revoked' | cut -d' ' -f1)" '401'
+
+# A broken v3 into slot A, with one try: it fails its health check, restarts, and the box
+# comes back to v2 by itself.
+mount_stick 'systemctl set-environment CONSULT_BOOT_TRIES=1 && systemctl stop rauc.service'
+out="$(install_from_stick "consult-appliance-$v3.raucb")"
+check "the broken v3 installs (its signature is good)" "$(echo "$out" | cut -d' ' -f1)" '0'
+check "... into slot A with one try; B kept" "$(esp_list)" 'consult-0-b.efi consult-1-a\+1.efi'
+restart_box
+timing update_v2_total_s "$(since "$t_stage")"
+
+t_stage=$(now)
+boot v3-try "$work/disk.qcow2" "$work/vars.fd" tpm
+t_failed=$(wait_serial 'consult-boot-check: this slot failed its health check on a try: restarting' "$((BOOT_TIMEOUT + 240))")
+log "v3 failed its health check after $t_failed s and restarts"
+for _ in $(seq 120); do alive || break; sleep 1; done
+alive && fail "the box did not restart after the failed health check"
+stop_vm
+check "v3 ran from slot A (the kernel's command line)" "$(grep -a -o 'Command line: .*' "$serial" | grep -o 'rauc\.slot=[ab]' | head -n1)" 'rauc\.slot=a'
+timing update_v3_failed_s "$(since "$t_stage")"
+
+t_stage=$(now)
+boot fallback "$work/disk.qcow2" "$work/vars.fd" tpm
+boot_to_report fallback
+check_box
+check "after the failed try the box is back on v2 by itself" \
+  "$(box_ssh "$work/it_key" '. /usr/lib/os-release; echo "$IMAGE_VERSION"')" "${v2//+/\\+}"
+check "the ESP: A out of tries (bad), B primary" "$(esp_list)" 'consult-0-b.efi consult-1-a\+0-1.efi'
+check "RAUC: slot A bad, the primary is B" \
+  "$(box_ssh "$work/it_key" 'b=/usr/libexec/consult/rauc-bootloader; echo "$($b get-state a) $($b get-primary)"')" 'bad b'
 power_off
-timing second_boot_total_s "$(since "$t_stage")"
+timing update_fallback_total_s "$(since "$t_stage")"
+extra_args=()
+expect_slot=a
 
 # --- 4. No TPM: a fresh copy of the image refuses its first boot --------------------------------
 t_stage=$(now)
