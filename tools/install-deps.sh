@@ -23,7 +23,8 @@ test_pkgs=(
 # mkosi 14 builds the root tree with debootstrap/apt; the disk is assembled by hand
 # (erofs root, FAT ESP through mtools, GPT through systemd-repart); QEMU TCG with OVMF
 # and a swtpm TPM2 boots it; cryptsetup reads the encrypted data partition from the host;
-# ssh logs in with the key the test provisions.
+# ssh logs in with the key the test provisions; rauc (with mksquashfs) and openssl make
+# and check the signed update bundles (make bundle).
 image_pkgs=(
   mkosi debootstrap debian-archive-keyring systemd-container
   erofs-utils dosfstools mtools fdisk e2fsprogs binutils systemd-boot-efi
