@@ -11,12 +11,7 @@ for tool in rauc mksquashfs openssl objcopy objdump; do
 done
 stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
 [ -f "$stub" ] || { echo "SKIP: $stub missing (systemd-boot-efi)"; exit 77; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {   # check DESCRIPTION ACTUAL EXPECTED
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 refused() {   # refused DESCRIPTION BUNDLE [KEYRING] [REASON]: verify-bundle must refuse it, saying REASON
   local out rc
   out="$("$here/tools/image/verify-bundle.sh" "$2" "${3:-$ours/dev-ca.cert.pem}" 2>&1)"; rc=$?
@@ -83,7 +78,9 @@ head -c $(( $(stat -c %s "$b") - 4096 )) "$b" >"$work/short.raucb"
 refused "cut short (a broken download)"       "$work/short.raucb"
 
 cp "$b" "$work/flipped.raucb"
-printf '\x55' | dd of="$work/flipped.raucb" bs=1 seek=1000 conv=notrunc status=none
+# The byte at 1000, complemented: always a change, whatever it was.
+printf "\\$(printf '%03o' $(( 255 - $(od -An -tu1 -j1000 -N1 "$b") )))" \
+  | dd of="$work/flipped.raucb" bs=1 seek=1000 conv=notrunc status=none
 check "a changed byte fails the checksum"     "$(cd "$work" && sha256sum "flipped.raucb" | cut -c1-64 | grep -c "$(cut -c1-64 "$b.sha256")")" "0"
 # The signature covers the manifest and the verity root hash; the block that changed is
 # refused by dm-verity when the box reads it. The updater checks the release's SHA-256 first.

@@ -10,12 +10,7 @@ set -u
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 backend="$here/image/mkosi.extra/usr/libexec/consult/rauc-bootloader"
 post="$here/image/mkosi.extra/usr/libexec/consult/rauc-post-install"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {   # check DESCRIPTION ACTUAL EXPECTED
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 
 export CONSULT_ESP="$work/esp" CONSULT_PROC_CMDLINE="$work/cmdline"
 dir="$CONSULT_ESP/EFI/Linux"

@@ -6,12 +6,7 @@
 set -u
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 script="$here/image/mkosi.extra/usr/libexec/consult/system-settings"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {   # check DESCRIPTION ACTUAL EXPECTED
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; failures=$((failures + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 
 # A fake root: a zoneinfo folder with two zones, a link out of it, and a secret beside it.
 fake_root() {

@@ -17,7 +17,7 @@ log() { echo "assemble-disk: $*" >&2; }
 [ $# -eq 3 ] || die "usage: $0 SLOT_DIR REPART_DIR OUT.img"
 slot="$1" repart_dir="$2" img="$3"
 here="$(cd "$(dirname "$0")/../.." && pwd)"
-for f in vmlinuz initrd os-release linuxx64.efi.stub systemd-bootx64.efi root.erofs version; do
+for f in vmlinuz initrd linuxx64.efi.stub systemd-bootx64.efi root.erofs version; do
   [ -s "$slot/$f" ] || die "$slot/$f is missing: rebuild the slot"
 done
 version="$(cat "$slot/version")"

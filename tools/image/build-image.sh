@@ -195,7 +195,6 @@ else
   mkdir -p "$work/out"
   cp "$kernel" "$work/out/vmlinuz"
   cp "$tree/boot/consult-initrd.img" "$work/out/initrd"
-  cp "$tree/usr/lib/os-release" "$work/out/os-release"
   cp "$tree/usr/lib/systemd/boot/efi/linuxx64.efi.stub" "$tree/usr/lib/systemd/boot/efi/systemd-bootx64.efi" "$work/out/"
   rm -rf "${tree:?}"/boot/* "$tree"/var/cache/apt/* "$tree"/var/lib/apt/lists/* "$tree"/var/log/* \
          "$tree"/var/cache/debconf/*-old "$tree"/var/lib/dpkg/*-old "$tree"/tmp/* "$tree"/var/tmp/*

@@ -25,10 +25,10 @@ struct Answer {
     std::string error;
 };
 
-size_t collect(char* p, size_t size, size_t n, void* out) {
+size_t collect(char* p, size_t size, size_t n, void* out) noexcept {   // called from C: nothing thrown
     auto* body = static_cast<std::string*>(out);
     if (body->size() + size * n > 1024 * 1024) return 0;  // a page, not a download: at most 1 MiB
-    body->append(p, size * n);
+    try { body->append(p, size * n); } catch (...) { return 0; }
     return size * n;
 }
 

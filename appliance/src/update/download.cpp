@@ -122,7 +122,7 @@ bool start_body(Transfer& t) {
     return true;
 }
 
-size_t on_header(char* p, size_t size, size_t n, void* user) {
+size_t on_header_checked(char* p, size_t size, size_t n, void* user) {
     auto& t = *static_cast<Transfer*>(user);
     const std::string_view line(p, size * n);
     if (line.starts_with("HTTP/")) {   // a new response (after a redirect): its own headers only
@@ -138,7 +138,7 @@ size_t on_header(char* p, size_t size, size_t n, void* user) {
     return size * n;
 }
 
-size_t on_body(char* p, size_t size, size_t n, void* user) {
+size_t on_body_checked(char* p, size_t size, size_t n, void* user) {
     auto& t = *static_cast<Transfer*>(user);
     const size_t len = size * n;
     if (!t.body_started) {   // the body of an answer that was not a 200 or 206 (a redirect not followed)
@@ -162,6 +162,15 @@ size_t on_body(char* p, size_t size, size_t n, void* user) {
     }
     t.received += len;
     return len;
+}
+
+// libcurl calls these from C: nothing may be thrown through it. An exception (out of
+// memory) ends the transfer like any other refusal to take the bytes.
+size_t on_header(char* p, size_t size, size_t n, void* user) noexcept {
+    try { return on_header_checked(p, size, n, user); } catch (...) { return 0; }
+}
+size_t on_body(char* p, size_t size, size_t n, void* user) noexcept {
+    try { return on_body_checked(p, size, n, user); } catch (...) { return 0; }
 }
 
 CurlEasyPtr prepare(Transfer& t, char* error) {
