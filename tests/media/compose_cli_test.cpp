@@ -167,7 +167,9 @@ TEST_F(ComposeCliTest, NothingToComposeIsAnErrorLine) {
 }
 
 TEST_F(ComposeCliTest, SigtermStopsItAndLeavesNoFile) {
-    const std::string a = make_part(dir, "part1.mkv", PartSpec{8});
+    // Long enough that no machine composes it within the half second the tool may take to
+    // see the signal: 8 s of it were done before the signal on a fast machine.
+    const std::string a = make_part(dir, "part1.mkv", PartSpec{60});
     Child child({CONSULT_COMPOSE_BIN, output, a});
     const auto deadline = Clock::now() + 60s;
     while (auto l = child.line(deadline))
