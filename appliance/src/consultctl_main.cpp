@@ -5,6 +5,7 @@
 #include "appliance/daemon.hpp"
 #include "appliance/hw_report.hpp"
 #include "appliance/kiosk/ctl_set_pin.hpp"
+#include "appliance/local_daemon.hpp"
 #include "appliance/log.hpp"
 #include "appliance/net/public_url.hpp"
 #include "appliance/provision.hpp"
@@ -12,6 +13,7 @@
 #include "appliance/store/migrations.hpp"
 #include "appliance/tokens/token_service.hpp"
 #include "appliance/update/boot_check.hpp"
+#include "appliance/update/ctl_update.hpp"
 #include "appliance/version.hpp"
 
 #include <curl/curl.h>
@@ -48,8 +50,18 @@ constexpr const char* kUsage =
     "  provision FILE           check and apply a provisioning file (consult-provision.conf)\n"
     "  boot-check [--timeout SECONDS]\n"
     "                           wait until consultd of this software answers healthy, its store\n"
-    "                           migrated and the kiosk page served (the boot assessment)\n\n"
-    "Exit codes: 0 ok, 1 check failed / degraded, 2 error, 3 consultd not running, 64 usage,\n"
+    "                           migrated and the kiosk page served (the boot assessment)\n"
+    "  update status [--json]   this box's version, slots, the install waiting for a restart and\n"
+    "                           the last update attempt\n"
+    "  update check [--now] [--poll-seconds N]\n"
+    "                           ask the clinic cloud which release to run; download, check and\n"
+    "                           install it and restart, never while anyone is in a consultation and\n"
+    "                           only inside [update] window unless --now\n"
+    "  update install FILE [--restart] [--poll-seconds N]\n"
+    "                           check and install a bundle (e.g. from a USB stick) into the other slot\n"
+    "  update mark-good         mark the booted slot good (the boot check does this by itself)\n\n"
+    "Exit codes: 0 ok, 1 check failed / degraded / update refused, 2 error, 3 consultd not running,\n"
+    "4 update postponed (a consultation running, or outside the window), 64 usage,\n"
     "65 a provisioning file refused, 66 a file that cannot be read.\n";
 
 int usage(const std::string& msg) {
@@ -101,15 +113,8 @@ size_t collect(char* p, size_t size, size_t n, void* out) {
     return size * n;
 }
 
-// The running consultd, as this box reaches it: http://HOST:PORT.
-std::string local_base_url(const Global& g) {
-    const std::string host = g.loaded.http.bind == "0.0.0.0" ? "127.0.0.1" : g.loaded.http.bind;
-    return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-           std::to_string(g.loaded.http.port);
-}
-
 int cmd_status(const Global& g, const Args& args) {
-    const std::string url = local_base_url(g) + "/healthz";
+    const std::string url = local_daemon_url(g.loaded, "/healthz");
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     std::string body;
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
@@ -287,8 +292,38 @@ int main(int argc, char** argv) {
                 return usage("--timeout takes 0 to 3600 seconds");
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        int rc = update::run_boot_check(local_base_url(g), {version(), store::latest_schema_version()},
+        int rc = update::run_boot_check(local_daemon_url(g.loaded), {version(), store::latest_schema_version()},
                                         std::chrono::seconds(timeout));
+        curl_global_cleanup();
+        return rc;
+    }
+    if (command == "update") {
+        if (i >= argc) return usage("update needs status, check, install FILE or mark-good");
+        const std::string verb = argv[i++];
+        update::UpdateCommand cmd;
+        std::vector<std::string> with_value{"--poll-seconds"}, bare;
+        if (verb == "status") { cmd.verb = update::UpdateCommand::Verb::Status; with_value.clear(); bare = {"--json"}; }
+        else if (verb == "check") { cmd.verb = update::UpdateCommand::Verb::Check; bare = {"--now"}; }
+        else if (verb == "install") {
+            cmd.verb = update::UpdateCommand::Verb::Install;
+            bare = {"--restart"};
+            if (i >= argc || std::string(argv[i]).rfind("--", 0) == 0) return usage("update install needs the bundle's file");
+            cmd.bundle = argv[i++];
+        } else if (verb == "mark-good") { cmd.verb = update::UpdateCommand::Verb::MarkGood; with_value.clear(); }
+        else return usage("unknown update command '" + verb + "'");
+        auto a = parse_args(argc, argv, i, with_value, bare, error);
+        if (!a) return usage(error);
+        cmd.json = a->has("--json");
+        cmd.now = a->has("--now");
+        cmd.restart = a->has("--restart");
+        if (auto p = a->values.find("--poll-seconds"); p != a->values.end()) {
+            char* end = nullptr;
+            const long v = std::strtol(p->second.c_str(), &end, 10);
+            if (p->second.empty() || *end != '\0' || v < 1 || v > 600) return usage("--poll-seconds takes 1 to 600");
+            cmd.poll = std::chrono::seconds(v);
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        const int rc = update::run_update(g.loaded, g.state(), cmd);
         curl_global_cleanup();
         return rc;
     }

@@ -246,6 +246,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     // Each group of routes gets what it uses (wiring.hpp).
     http::Router router;
     http::add_system_routes(router, wiring::system_routes(ctx));
+    http::add_activity_route(router, wiring::system_routes(ctx));
     http::add_setup_routes(router, wiring::setup_routes(ctx, *d->cloud_));
     http::add_static_routes(router);
     http::add_session_routes(router, wiring::session_routes(ctx));
@@ -276,6 +277,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     d->hub_->attach(d->server_->soup());
     LiveRooms& rooms = ctx.rooms;
     rooms.call_running = [hub = d->hub_.get()] { return hub->calls() > 0; };
+    rooms.occupied_rooms = [hub = d->hub_.get()] { return hub->occupied_rooms(); };
     rooms.admit_waiting = [hub = d->hub_.get()](const std::string& id) { return hub->admit_waiting(id); };
     rooms.signed_out = [hub = d->hub_.get()](const tokens::Claims& c) { hub->signed_out(c); };
     rooms.session_listeners.push_back([hub = d->hub_.get()](const store::SessionRow& row) { hub->session_changed(row); });

@@ -5,7 +5,7 @@ namespace consult::wiring {
 http::Access access(ApplianceContext& ctx) { return {ctx.tokens, ctx.metrics, ctx.db, ctx.audits}; }
 
 http::SystemDeps system_routes(ApplianceContext& ctx) {
-    return {access(ctx), ctx.state_dir, ctx.probe, ctx.metric_sources};
+    return {access(ctx), ctx.state_dir, ctx.probe, ctx.metric_sources, ctx.rooms};
 }
 
 http::SetupDeps setup_routes(ApplianceContext& ctx, cloud::CloudSync& sync) {

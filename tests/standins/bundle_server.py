@@ -6,8 +6,11 @@ and the ways a real server or a hostile one goes wrong, switched on by the test.
   bundle_server.py [--port 0]
 prints "PORT <n>" on its first line. The file is GET /bundle.raucb (any other path: 404).
 Test control (never part of a real server):
-  POST /_control/file {"size": N, "seed": S}   the file becomes N bytes from seed S;
-                                               answers {"size", "sha256"}
+  POST /_control/file {"size": N, "seed": S, "head": T}
+                                               the file becomes N bytes from seed S, the
+                                               first ones text T when given (what the updater
+                                               tests' stand-in for rauc reads); answers
+                                               {"size", "sha256"}
   POST /_control/mode {"mode": M, "bytes": N, "status": S, "location": URL, "count": C, "unframed": B}
        the next C requests for the file (default 1; -1: all) are served by mode M (with
        "unframed": true, without a Content-Length, as HTTP/1.0 allows):
@@ -87,7 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         if self.path == "/_control/file":
-            data = random.Random(body.get("seed", 0)).randbytes(body["size"])
+            head = body.get("head", "").encode()
+            data = head + random.Random(body.get("seed", 0)).randbytes(body["size"] - len(head))
             with lock:
                 state["data"] = data
             self.reply_json({"size": len(data), "sha256": hashlib.sha256(data).hexdigest()})

@@ -31,6 +31,8 @@ struct RecordResult {
 
 struct LiveRooms {
     std::function<bool()> call_running;
+    // Consultations with someone in them: a call, or a patient waiting or admitted.
+    std::function<std::size_t()> occupied_rooms;
     // REST's admit on a consultation already in progress: lets the waiting screen in.
     std::function<bool(const std::string& session_id)> admit_waiting;
     // The doctor (or an admin) starts or stops the recording of a running call.
@@ -42,6 +44,7 @@ struct LiveRooms {
     std::vector<std::function<void(const store::SessionRow&)>> session_listeners;
 
     bool running() const { return call_running && call_running(); }
+    std::size_t occupied() const { return occupied_rooms ? occupied_rooms() : 0; }
     bool admit(const std::string& session_id) const { return admit_waiting && admit_waiting(session_id); }
     RecordResult set_recording(const std::string& session_id, bool on, const std::string& actor,
                                const std::string& address) const {

@@ -3,6 +3,7 @@
 #include "appliance/cloud/cloud_sync.hpp"
 #include "appliance/cloud/postgrest.hpp"
 #include "appliance/credentials.hpp"
+#include "appliance/local_daemon.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/tokens/token_service.hpp"
 
@@ -16,12 +17,6 @@ namespace consult::cloud {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string daemon_url(const Config& c, const std::string& path) {
-    const std::string host = c.http.bind == "0.0.0.0" ? "127.0.0.1" : c.http.bind;
-    return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-           std::to_string(c.http.port) + path;
-}
 
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -43,20 +38,11 @@ std::optional<std::string> read_secret(const std::optional<fs::path>& file, cons
     return trimmed(line);
 }
 
-// A short-lived admin token signed with this appliance's key, to ask consultd for a sync.
-std::optional<std::string> admin_token(const fs::path& state_dir) {
-    auto key = Credentials(state_dir).read_or_create("token-signing-key", 32);
-    if (!key) return std::nullopt;
-    auto issued = tokens::TokenService(*key).issue("consultctl", tokens::Role::Admin, std::nullopt, 300, tokens::unix_now());
-    if (!issued) return std::nullopt;
-    return issued->token;
-}
-
 // POST /api/system/cloud/sync; the daemon's status JSON, or nothing when it is not running.
 std::optional<nlohmann::json> ask_daemon_to_sync(const Config& config, const fs::path& state_dir) {
-    auto token = admin_token(state_dir);
+    auto token = local_admin_token(state_dir);
     if (!token) return std::nullopt;
-    net::HttpRequest req{.method = "POST", .url = daemon_url(config, "/api/system/cloud/sync"),
+    net::HttpRequest req{.method = "POST", .url = local_daemon_url(config, "/api/system/cloud/sync"),
                          .headers = {{"Authorization", "Bearer " + *token}}, .timeout = std::chrono::milliseconds(3000)};
     auto r = net::HttpClient::send_blocking(req);
     if (r.status != 202) return std::nullopt;
@@ -160,7 +146,7 @@ int sync_now(const Config& config, const fs::path& state_dir) {
 }
 
 std::optional<nlohmann::json> daemon_cloud_status(const Config& config) {
-    auto r = net::HttpClient::send_blocking({.url = daemon_url(config, "/api/system/cloud"),
+    auto r = net::HttpClient::send_blocking({.url = local_daemon_url(config, "/api/system/cloud"),
                                              .timeout = std::chrono::milliseconds(3000)});
     if (r.status != 200) return std::nullopt;
     auto j = nlohmann::json::parse(r.body, nullptr, false);

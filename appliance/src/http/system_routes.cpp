@@ -1,6 +1,8 @@
-// /healthz and /metrics.
+// /healthz, /metrics and /api/system/activity.
 #include "appliance/http/routes.hpp"
 
+#include "appliance/http/auth.hpp"
+#include "appliance/store/session_store.hpp"
 #include "appliance/hw_report.hpp"
 #include "appliance/session_sweeper.hpp"
 #include "appliance/store/migrations.hpp"
@@ -64,6 +66,21 @@ void add_system_routes(Router& router, const SystemDeps& deps) {
         for (const auto& [where, n] : boundary_failures())
             text += "consult_callback_errors_total{where=\"" + prometheus_escape(where) + "\"} " + std::to_string(n) + "\n";
         return Response::text(200, "text/plain; version=0.0.4; charset=utf-8", text);
+    });
+}
+
+void add_activity_route(Router& router, const SystemDeps& deps) {
+    // Whether anyone is in a consultation now: the updater (consultctl update) installs and
+    // restarts only when nobody is. Admin only: it says whether a patient is on this box.
+    router.add("GET", "/api/system/activity", [deps](const Request& req) {
+        authenticate(deps, req, {tokens::Role::Admin});
+        const auto in_progress = store::SessionStore(deps.db).list({.status = "in-progress"}).size();
+        const bool call = deps.rooms.running();
+        const std::size_t occupied = deps.rooms.occupied();
+        return Response::json(200, {{"call_running", call},
+                                    {"occupied_rooms", occupied},
+                                    {"sessions_in_progress", in_progress},
+                                    {"busy", call || occupied > 0 || in_progress > 0}});
     });
 }
 

@@ -53,6 +53,12 @@ std::size_t Hub::calls() const {
     return n;
 }
 
+std::size_t Hub::occupied_rooms() const {
+    std::size_t n = 0;
+    for (const auto& [id, r] : rooms_) n += (r->call || r->waiting.present()) ? 1 : 0;
+    return n;
+}
+
 std::string Hub::metrics_text() const {
     std::string o = "# HELP consult_signalling_sockets Open signalling WebSockets.\n# TYPE consult_signalling_sockets gauge\n"
                     "consult_signalling_sockets " + std::to_string(sockets_.size()) + "\n" +

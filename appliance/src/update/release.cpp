@@ -58,13 +58,13 @@ std::optional<std::uint64_t> size_field(const nlohmann::json& row) {
 ReleaseRefused bad(std::string why) { return {ReleaseRefused::Why::BadAnswer, std::move(why)}; }
 
 // The one row, every field checked; the detail names the field, never echoes its value.
-ReleaseReply read_row(const nlohmann::json& row) {
+ReleaseReply read_row(const nlohmann::json& row, bool allow_loopback_http) {
     const auto version = text_field(row, "version"), url = text_field(row, "bundle_url");
     const auto sha256 = text_field(row, "sha256"), channel = text_field(row, "channel");
     const auto size = size_field(row);
     if (!version || !is_release_version(*version)) return bad("version is not a release version");
     if (!url) return bad("bundle_url is not text");
-    if (auto why = bundle_url_problem(*url)) return bad("bundle_url is " + *why);
+    if (auto why = bundle_url_problem(*url, allow_loopback_http)) return bad("bundle_url is " + *why);
     if (!sha256 || !is_sha256_hex(*sha256)) return bad("sha256 is not 64 lower-case hex digits");
     if (!size) return bad("size_bytes is not a whole number from 1 to 4 GiB");
     if (!channel || !is_channel(*channel)) return bad("channel is not a channel name");
@@ -96,7 +96,7 @@ net::HttpRequest release_request(const cloud::Endpoint& cloud) {
     return cloud::rpc_request(cloud, "consult_release_for_device", nlohmann::json::object());
 }
 
-ReleaseReply parse_release_reply(const net::HttpResponse& r) {
+ReleaseReply parse_release_reply(const net::HttpResponse& r, bool allow_loopback_http) {
     using Why = ReleaseRefused::Why;
     if (r.transport_failed()) return ReleaseRefused{Why::Unreachable, r.error};
     const std::string status = "HTTP " + std::to_string(r.status);
@@ -108,7 +108,7 @@ ReleaseReply parse_release_reply(const net::HttpResponse& r) {
     if (rows.empty()) return NoRelease{};
     if (rows.size() != 1) return bad(std::to_string(rows.size()) + " rows where the function returns at most one");
     if (!rows[0].is_object()) return bad("the row is not an object");
-    return read_row(rows[0]);
+    return read_row(rows[0], allow_loopback_http);
 }
 
 }  // namespace consult::update

@@ -34,11 +34,12 @@ struct Access {
     store::AuditBatch* audits = nullptr;   // group-committed (the daemon's); null: written at once
 };
 
-// /healthz and /metrics.
+// /healthz, /metrics and /api/system/activity.
 struct SystemDeps : Access {
     std::filesystem::path state_dir;
     const std::optional<hw::ProbeResult>& probe;                 // empty until the probe has run
     const std::vector<std::function<std::string()>>& metric_sources;   // extra Prometheus text
+    const LiveRooms& rooms;                                      // whether anyone is in a consultation
 };
 
 // The first-start screen: SystemDeps, and pairing with the clinic cloud by a code from

@@ -84,6 +84,7 @@ public:
 
     std::size_t sockets() const { return sockets_.size(); }
     std::size_t calls() const;
+    std::size_t occupied_rooms() const;   // a call, or a patient waiting or admitted
     std::string metrics_text() const;
 
     struct Socket;

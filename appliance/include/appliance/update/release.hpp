@@ -37,7 +37,8 @@ using ReleaseReply = std::variant<NoRelease, Release, ReleaseRefused>;
 // POST <cloud>/rest/v1/rpc/consult_release_for_device, body {}, with the device token as bearer.
 net::HttpRequest release_request(const cloud::Endpoint& cloud);
 
-ReleaseReply parse_release_reply(const net::HttpResponse& r);
+// `allow_loopback_http`: tests only, as for bundle_url_problem.
+ReleaseReply parse_release_reply(const net::HttpResponse& r, bool allow_loopback_http = false);
 
 bool is_release_version(std::string_view version);
 bool is_sha256_hex(std::string_view digest);   // 64 lower-case hex digits
