@@ -298,6 +298,9 @@ TEST_F(UpdateCtl, ClinicItsCommandsMarkGoodAndRefuseBadUsage) {
     auto r = ctl({"mark-good"});
     EXPECT_EQ(r.code(), 0) << r.err;
     EXPECT_EQ(rauc_log(), "mark-good booted\n");
+    EXPECT_EQ(status().value("marked_good_this_boot", false), true);
+    write_file(boot_id_, "boot-2\n");
+    EXPECT_EQ(status().value("marked_good_this_boot", true), false);
     EXPECT_EQ(ctl({"install", (dir_ / "missing.raucb").string()}).code(), 66);
     EXPECT_EQ(ctl({"install"}).code(), 64);
     EXPECT_EQ(ctl({"frobnicate"}).code(), 64);

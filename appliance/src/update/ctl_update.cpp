@@ -135,6 +135,7 @@ private:
         if (command_.json) {
             nlohmann::json j = to_json(state_);
             j["version"] = running_;
+            j["marked_good_this_boot"] = !boot_id_.empty() && state_.good_boot_id == boot_id_;
             j["window"] = config_.update.window;
             j["window_open"] = w ? nlohmann::json(inside(*w, minute)) : nlohmann::json(nullptr);
             if (st) {
@@ -348,6 +349,8 @@ private:
 
     int mark_good() {
         if (auto done = rauc_.mark_good(); !done) return error("rauc mark-good: " + done.error());
+        state_.good_boot_id = boot_id_;   // what consultd reports as "marked good" in this boot
+        if (auto saved = save_state(state_file(state_dir_), state_); !saved) return error(saved.error());
         say("the booted slot is marked good");
         return kUpdateOk;
     }

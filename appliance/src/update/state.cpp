@@ -57,6 +57,7 @@ nlohmann::json to_json(const UpdateState& s) {
                                               {"boot_id", s.pending->boot_id}}
                              : nlohmann::json(nullptr);
     j["rolled_back"] = s.rolled_back;
+    j["good_boot_id"] = s.good_boot_id;
     j["last"] = s.last ? nlohmann::json{{"at", s.last->at},
                                         {"version", s.last->version},
                                         {"result", result_name(s.last->result)},
@@ -90,6 +91,8 @@ expected<UpdateState, std::string> state_from_json(const nlohmann::json& j) {
             s.rolled_back.insert(v.get<std::string>());
         }
     }
+    if (auto good = text_field(j, "good_boot_id"); good) s.good_boot_id = *good;
+    else return unexpected(good.error());
     if (j.contains("last") && !j["last"].is_null()) {
         const auto& l = j["last"];
         if (!l.is_object()) return unexpected(std::string("last is not an object"));

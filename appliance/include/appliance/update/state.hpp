@@ -45,6 +45,9 @@ struct UpdateState {
     std::optional<PendingInstall> pending;
     std::set<std::string> rolled_back;       // never offered again on this box (at most kMaxRolledBack)
     std::optional<Attempt> last;
+    // The boot in which the booted slot was last marked good (consult-mark-good.service runs
+    // `consultctl update mark-good` after the boot check passed): this boot's id, or not.
+    std::string good_boot_id;
     UpdaterMemory memory() const;
     bool operator==(const UpdateState&) const = default;
 };
