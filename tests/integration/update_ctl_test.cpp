@@ -85,6 +85,7 @@ protected:
                             {"FAKE_RAUC_DIR", rauc_dir_.string()},
                             {"CONSULT_REBOOT_COMMAND", reboot_.string()},
                             {"CONSULT_BOOT_ID_FILE", boot_id_.string()},
+                            {"CONSULT_OS_RELEASE", "/dev/null"},   // not the image: consultd's version
                             {"CONSULT_UPDATE_TEST_LOOPBACK_HTTP", "1"}});
     }
 

@@ -39,6 +39,14 @@ std::string first_line(const fs::path& file) {
     return line;
 }
 
+std::string read_small(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string text(64 * 1024, '\0');
+    in.read(text.data(), std::streamsize(text.size()));
+    text.resize(std::size_t(in.gcount()));
+    return text;
+}
+
 int minute_of_day_now() {
     const std::time_t t = std::time(nullptr);
     std::tm local{};
@@ -363,7 +371,8 @@ private:
     std::string boot_id_;
     bool loopback_http_;
     UpdateState state_;
-    const std::string running_ = consult::version();
+    // The image's version (os-release; CONSULT_OS_RELEASE in tests), which bundles carry.
+    const std::string running_ = image_version(read_small(env_or("CONSULT_OS_RELEASE", "/usr/lib/os-release")), consult::version());
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "appliance/update/rauc.hpp"
 
+#include "appliance/update/release.hpp"
+
 #include <glib.h>
 
 #include <cstdlib>
@@ -12,8 +14,8 @@ namespace {
 
 bool name_char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
 
-// The value of one assignment from `i` (after '='): quoted parts, backslash escapes and bare
-// characters up to an unquoted newline. Leaves `i` after that newline.
+// The value of one assignment from `i` (after '='): single- and double-quoted parts, backslash
+// escapes and bare characters up to an unquoted newline. Leaves `i` after that newline.
 std::optional<std::string> shell_word(std::string_view t, std::size_t& i) {
     std::string v;
     while (i < t.size() && t[i] != '\n') {
@@ -23,6 +25,17 @@ std::optional<std::string> shell_word(std::string_view t, std::size_t& i) {
             if (end == std::string_view::npos) return std::nullopt;   // an unclosed quote: not a value
             v.append(t.substr(i, end - i));
             i = end + 1;
+        } else if (c == '"') {   // os-release's quoting: \ escapes one of " \ $ `
+            for (;;) {
+                if (i >= t.size()) return std::nullopt;
+                const char d = t[i++];
+                if (d == '"') break;
+                if (d == '\\' && i < t.size() && std::string_view("\"\\$`").find(t[i]) != std::string_view::npos) {
+                    v.push_back(t[i++]);
+                    continue;
+                }
+                v.push_back(d);
+            }
         } else if (c == '\\') {
             if (i < t.size() && t[i] != '\n') v.push_back(t[i++]);
         } else {
@@ -101,6 +114,11 @@ expected<BundleInfo, std::string> parse_bundle_info(std::string_view text) {
     BundleInfo b{var(vars, "RAUC_MF_COMPATIBLE"), var(vars, "RAUC_MF_VERSION")};
     if (b.compatible.empty()) return unexpected(std::string("the bundle's manifest names no compatible"));
     return b;
+}
+
+std::string image_version(std::string_view os_release_text, const std::string& fallback) {
+    const auto v = var(parse_shell_vars(os_release_text), "IMAGE_VERSION");
+    return is_release_version(v) ? v : fallback;
 }
 
 std::string rauc_reason(std::string_view err) {

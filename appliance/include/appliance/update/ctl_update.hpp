@@ -28,7 +28,8 @@ struct UpdateCommand {
 
 // The outside world, from the environment where tests replace it: CONSULT_RAUC (the rauc
 // program), CONSULT_REBOOT_COMMAND (a program run instead of `systemctl reboot`),
-// CONSULT_BOOT_ID_FILE (instead of /proc/sys/kernel/random/boot_id) and
+// CONSULT_BOOT_ID_FILE (instead of /proc/sys/kernel/random/boot_id), CONSULT_OS_RELEASE
+// (instead of /usr/lib/os-release, whose IMAGE_VERSION is the version this box runs) and
 // CONSULT_UPDATE_TEST_LOOPBACK_HTTP=1 (bundles over plain http from 127.0.0.1).
 int run_update(const Config& config, const std::filesystem::path& state_dir, const UpdateCommand& command);
 

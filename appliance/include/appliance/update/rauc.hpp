@@ -14,8 +14,8 @@
 
 namespace consult::update {
 
-// `--output-format=shell`: KEY='value' lines (g_shell_quote's quoting). Lines that are not
-// an assignment of an upper-case name are left out.
+// `--output-format=shell`: KEY='value' lines (g_shell_quote's quoting), and os-release's
+// KEY="value". Lines that are not an assignment of an upper-case name are left out.
 std::map<std::string, std::string> parse_shell_vars(std::string_view text);
 
 struct SlotStatus {
@@ -45,6 +45,11 @@ struct BundleInfo {
 
 // `rauc info --output-format=shell`.
 expected<BundleInfo, std::string> parse_bundle_info(std::string_view text);
+
+// The version this box runs, as bundles name it: IMAGE_VERSION in os-release's text (the
+// appliance image's, tools/image/build-image.sh), or `fallback` (consultd's own version, on
+// a box that is not the image) when it names none or not a release version.
+std::string image_version(std::string_view os_release_text, const std::string& fallback);
 
 // One line for a person out of what RAUC wrote on stderr when it refused: its last line
 // that says something, without control characters, at most 300 bytes.

@@ -47,6 +47,9 @@ TEST(RaucOutput, ShellQuotingIsUndoneAndOtherLinesAreLeftOut) {
     EXPECT_EQ(vars.at("C"), "two\nlines");
     EXPECT_EQ(vars.at("D"), "");
     EXPECT_EQ(vars.at("E"), "x");
+    const auto dq = parse_shell_vars("PRETTY_NAME=\"Debian \\\"12\\\" \\x\"\nOPEN=\"never");
+    EXPECT_EQ(dq.at("PRETTY_NAME"), "Debian \"12\" \\x");
+    EXPECT_FALSE(dq.contains("OPEN"));
     EXPECT_FALSE(vars.contains("lower"));
     EXPECT_FALSE(vars.contains("9X"));
     // An unclosed quote ends the reading; what came before stays.
@@ -81,6 +84,14 @@ TEST(RaucOutput, TheRefusalIsTheLastLineThatIsNotProgress) {
     EXPECT_EQ(rauc_reason(""), "rauc said nothing about why");
     EXPECT_EQ(rauc_reason("evil\x1b[2Jline\r\n"), "evil[2Jline");
     EXPECT_EQ(rauc_reason(std::string(1000, 'x')).size(), 300u);
+}
+
+TEST(RaucOutput, TheRunningVersionIsTheImagesWhenOsReleaseNamesOne) {
+    EXPECT_EQ(image_version("ID=debian\nIMAGE_ID=consult-appliance\nIMAGE_VERSION=0.1.0+update2\n", "0.1.0"), "0.1.0+update2");
+    EXPECT_EQ(image_version("IMAGE_VERSION=\"2.0.0\"\n", "0.1.0"), "2.0.0");
+    EXPECT_EQ(image_version("ID=debian\n", "0.1.0"), "0.1.0");
+    EXPECT_EQ(image_version("IMAGE_VERSION='2.0;reboot'\n", "0.1.0"), "0.1.0");
+    EXPECT_EQ(image_version("", "0.1.0"), "0.1.0");
 }
 
 }  // namespace
