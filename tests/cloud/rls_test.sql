@@ -469,6 +469,7 @@ RESET ROLE;
 GRANT ALL ON consult_releases, consult_device_release, consult_device_status TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION consult_release_for_device(), consult_device_id() TO anon, authenticated;
 \i 0006_fleet_updates.sql
+\i 0007_fleet_health.sql   -- 0006's REVOKE ALL took back 0007's column grant; in order, as always
 SELECT pg_temp.expect(NOT EXISTS (SELECT 1 FROM information_schema.role_table_grants
                                    WHERE grantee IN ('anon', 'authenticated', 'PUBLIC')
                                      AND table_name IN ('consult_releases', 'consult_device_release', 'consult_device_status'))
@@ -586,12 +587,25 @@ SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-gen-1', 'aaaaaaaa-0000
 SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-north', 'bbbbbbbb-0000-4000-8000-000000000001', '6.6.6')$q$,
                             '42501', 'nor its own status under another clinic''s clinic_id');
 SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-north', 'aaaaaaaa-0000-4000-8000-000000000001', '1.2.0', 'exploded')$q$,
-                            '23514', 'a status with an update result outside installed, rolled_back, refused, failed, none is refused');
+                            '23514', 'a status with an update result outside installed, rolled_back, refused, failed, postponed, unknown, none is refused');
 SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-north', 'aaaaaaaa-0000-4000-8000-000000000001', '1.2.0', 'none', '[1]')$q$,
                             '23514', 'failures_last_day must be a JSON object');
 SELECT pg_temp.expect_error($q$UPDATE consult_device_status SET last_update_reason = repeat('x', 501)$q$,
                             '23514', 'an update reason over 500 characters is refused');
 SELECT pg_temp.expect_error('DELETE FROM consult_device_status', '42501', 'a device cannot delete status rows');
+-- 0007: a box that is not A/B (or cannot read its updater's state) says so with NULLs and
+-- 'unknown'; a postponed attempt is a result too; the box's own uptime is a column.
+UPDATE consult_device_status SET booted_slot = NULL, slot_marked_good = NULL, last_update_result = 'unknown',
+       last_update_reason = 'state.json is not JSON', box_uptime_seconds = 86400;
+SELECT pg_temp.expect((SELECT booted_slot IS NULL AND slot_marked_good IS NULL AND last_update_result = 'unknown'
+                              AND box_uptime_seconds = 86400 FROM consult_device_status),
+                      'a device reports no slot, marked good unknown, an unknown update result and the box''s uptime');
+UPDATE consult_device_status SET last_update_result = 'postponed', booted_slot = 'b', slot_marked_good = true;
+SELECT pg_temp.expect((SELECT last_update_result = 'postponed' FROM consult_device_status), 'and a postponed attempt');
+SELECT pg_temp.expect_error($q$UPDATE consult_device_status SET booted_slot = 'c'$q$, '23514',
+                            'a slot other than a or b is still refused');
+SELECT pg_temp.expect_error($q$UPDATE consult_device_status SET box_uptime_seconds = -1$q$, '23514',
+                            'a negative box uptime is refused');
 RESET ROLE;
 SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-stolen"}');
 SELECT pg_temp.expect_error($q$SELECT pg_temp.report('box-stolen', 'aaaaaaaa-0000-4000-8000-000000000001', '1.0.0')$q$,

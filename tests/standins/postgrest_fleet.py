@@ -1,4 +1,4 @@
-"""Fleet updates in the PostgREST stand-in, as cloud/migrations/0006_fleet_updates.sql has them:
+"""Fleet updates in the PostgREST stand-in, as cloud/migrations/0006_fleet_updates.sql and 0007 have them:
 releases and per-device channels/pins (set by tests through /_control, as clinic IT would with
 the service role), consult_release_for_device() for the calling device, and the device's own
 consult_device_status row, upserted on device_id and kept for tests to read."""
@@ -11,12 +11,12 @@ from datetime import datetime, timezone
 from postgrest_grammar import ApiError
 
 VERSION = r"[0-9A-Za-z.+~-]{1,64}"
-RESULTS = {"installed", "rolled_back", "refused", "failed", "none"}
+RESULTS = {"installed", "rolled_back", "refused", "failed", "postponed", "unknown", "none"}   # 0007 added two
 STATUS_COLUMNS = {"device_id", "clinic_id", "version", "booted_slot", "slot_marked_good", "last_update_version",
                   "last_update_result", "last_update_reason", "last_update_at", "uptime_seconds", "encoder", "camera",
-                  "cloud_sync_state", "failures_last_day", "reported_at"}
-STATUS_REQUIRED = ("device_id", "clinic_id", "version", "booted_slot", "slot_marked_good", "uptime_seconds",
-                   "reported_at")
+                  "cloud_sync_state", "failures_last_day", "reported_at", "box_uptime_seconds"}
+# 0007: booted_slot and slot_marked_good may be null (not an A/B box; state unreadable).
+STATUS_REQUIRED = ("device_id", "clinic_id", "version", "uptime_seconds", "reported_at")
 MAX_LENGTH = {"last_update_reason": 500, "encoder": 200, "camera": 200, "cloud_sync_state": 200}
 
 
@@ -93,15 +93,25 @@ class Fleet:
         for col in ("version", "last_update_version"):
             if row.get(col) is not None and not re.fullmatch(VERSION, str(row[col])):
                 raise check_violation(col)
-        if row["booted_slot"] not in ("a", "b"):
+        if row["booted_slot"] not in ("a", "b", None):
             raise check_violation("booted_slot")
         if row["last_update_result"] is not None and row["last_update_result"] not in RESULTS:
             raise check_violation("last_update_result")
-        if isinstance(row["uptime_seconds"], bool) or not isinstance(row["uptime_seconds"], int) or row["uptime_seconds"] < 0:
-            raise check_violation("uptime_seconds")
+        for col in ("uptime_seconds", "box_uptime_seconds"):
+            value = row[col]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise check_violation(col)
+        if row["slot_marked_good"] not in (True, False, None):
+            raise ApiError(400, "22P02", 'invalid input syntax for type boolean: "%s"' % row["slot_marked_good"])
         for col, most in MAX_LENGTH.items():
             if row[col] is not None and len(str(row[col])) > most:
                 raise check_violation(col)
+        for col in ("reported_at", "last_update_at"):   # timestamptz: PostgreSQL refuses what it cannot read
+            if row[col] is not None:
+                try:
+                    datetime.fromisoformat(str(row[col]).replace("Z", "+00:00"))
+                except ValueError:
+                    raise ApiError(400, "22007", 'invalid input syntax for type timestamp with time zone: "%s"' % row[col])
         failures = row["failures_last_day"]
         if not isinstance(failures, dict) or len(json.dumps(failures)) > 4096:
             raise check_violation("failures_last_day")
