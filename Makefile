@@ -74,6 +74,7 @@ bench: build
 	@tests/bench/api_bench.sh $(BUILD)/appliance/consultd
 	@$(BUILD)/tests/consult_cloud_bench
 	@tests/media/run_in_netns.sh $(BUILD)/tests/consult_media_bench
+	@tests/bench/update_bench.py $(BUILD)
 	@tests/bench/image_bench.sh $(IMAGE_OUT) $(IMAGE_ARTIFACTS) || true
 
 # The appliance disk image (image/README.md): the .deb, then mkosi and the disk.
