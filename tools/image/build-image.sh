@@ -156,9 +156,10 @@ else
   in_tree "$tree" --bind-ro="$deb:/run/consult-room.deb" dpkg --install /run/consult-room.deb \
     >"$work/dpkg.log" 2>&1 || {
     cat "$work/dpkg.log" >&2; die "dpkg could not install $(basename "$deb") into the base tree"; }
-  # The image enables both units (the .deb's postinst enables consultd only on a running
-  # system, and never the kiosk: a workstation must keep its tty1).
-  in_tree "$tree" systemctl enable consultd.service consult-kiosk.service >/dev/null 2>&1
+  # The image enables these units (the .deb's postinst enables consultd only on a running
+  # system, never the kiosk, since a workstation must keep its tty1, and never the updater,
+  # which only an image with RAUC's slots can use).
+  in_tree "$tree" systemctl enable consultd.service consult-kiosk.service consult-update.timer >/dev/null 2>&1
   # What is in the image, for clinic IT and for the update's changelog.
   mkdir -p "$tree/usr/share/consult"
   in_tree "$tree" dpkg-query -W -f '${Package} ${Version}\n' >"$tree/usr/share/consult/image-packages.txt"
