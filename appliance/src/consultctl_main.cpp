@@ -3,6 +3,7 @@
 #include "appliance/config.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/daemon.hpp"
+#include "appliance/fleet/status_lines.hpp"
 #include "appliance/hw_report.hpp"
 #include "appliance/kiosk/ctl_set_pin.hpp"
 #include "appliance/local_daemon.hpp"
@@ -134,6 +135,8 @@ int cmd_status(const Global& g, const Args& args) {
         j["public_base_url_warning"] = link_warning ? nlohmann::json(*link_warning) : nlohmann::json(nullptr);
         if (auto cloud = cloud::daemon_cloud_status(g.loaded)) j["cloud"] = *cloud;
         j["messaging"] = notify::messaging_status(g.loaded, g.state());
+        auto fleet = fleet::daemon_fleet_status(g.loaded, g.state());
+        j["fleet"] = fleet ? *fleet : nlohmann::json{{"problem", fleet.error()}};
         std::printf("%s\n", j.dump(2).c_str());
     } else {
         auto field = [&](const char* k) { return j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : "?"; };
@@ -145,6 +148,9 @@ int cmd_status(const Global& g, const Args& args) {
         if (link_warning) std::printf("WARNING:         %s\n", link_warning->c_str());
         if (auto cloud = cloud::daemon_cloud_status(g.loaded)) std::fputs(cloud::status_lines(*cloud).c_str(), stdout);
         std::fputs(notify::messaging_status_lines(notify::messaging_status(g.loaded, g.state())).c_str(), stdout);
+        // The fleet report wants an admin token: a user who cannot read the box's key gets the reason.
+        if (auto fleet = fleet::daemon_fleet_status(g.loaded, g.state())) std::fputs(fleet::fleet_status_lines(*fleet).c_str(), stdout);
+        else std::printf("fleet report:    not shown: %s\n", fleet.error().c_str());
     }
     return j.value("status", "") == "ok" ? 0 : 1;
 }

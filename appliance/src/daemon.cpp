@@ -217,6 +217,11 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     ctx.messaging = notify::Messaging::create(ctx.config, ctx.state_dir, ctx.db, ctx.tokens, ctx.metrics);
     d->cloud_ = std::make_unique<cloud::CloudSync>(
         ctx.db, state_dir, cloud::SyncSettings{config.cloud.url, config.cloud.clinic_id, config.cloud.poll_seconds});
+    // The fleet report: failures of the last day that only metrics counters record, by the hour.
+    d->failures_ = std::make_shared<fleet::FailureWindow>(std::time(nullptr));
+    fleet::count_failures_into(d->failures_);
+    d->reporter_ = std::make_unique<fleet::StatusReporter>(fleet::ReporterDeps{
+        ctx.db, *d->cloud_, ctx.probe, state_dir, fleet::BoxPaths::from_environment(), *d->failures_});
     const std::string storage_url = !config.cloud.storage_url.empty() ? config.cloud.storage_url
                                     : config.cloud.url.empty()        ? std::string()
                                                                       : cloud::storage::storage_url(config.cloud.url);
@@ -261,6 +266,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     http::add_twilio_routes(router, wiring::twilio_routes(ctx));
     http::add_twilio_webhook_routes(router, wiring::twilio_routes(ctx));
     http::add_cloud_routes(router, wiring::access(ctx), *d->cloud_);
+    http::add_fleet_status_route(router, wiring::access(ctx), [r = d->reporter_.get()] { return r->current(); });
     d->server_ = std::make_unique<http::Server>(std::move(router), ctx.metrics, server_limits(config.http));
     ctx.metric_sources.push_back([server = d->server_.get()] { return server->connections().metrics_text(); });
     if (auto listening = d->server_->listen(config.http.bind, config.http.port); !listening)
@@ -335,6 +341,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
 }
 
 Daemon::~Daemon() {
+    fleet::count_failures_into(nullptr);
     if (probe_thread_.joinable()) probe_thread_.join();
     if (sweep_timer_) g_source_remove(sweep_timer_);
     if (retention_timer_) g_source_remove(retention_timer_);
@@ -363,6 +370,7 @@ void Daemon::on_probe_done(hw::ProbeResult result) {
     // Ready: store open and migrated, HTTP listening, hardware probed.
     notifier_.ready(status_line());
     notifier_.start_watchdog([server = server_.get()] { return server->connections().accepting(); });
+    reporter_->start();   // the fleet report names the encoder and camera the probe found
     const std::string host = ctx_->config.http.bind == "0.0.0.0" ? "127.0.0.1" : ctx_->config.http.bind;
     log::info("ready; kiosk at http://" + host + ":" + std::to_string(ctx_->config.http.port) + "/kiosk");
 }

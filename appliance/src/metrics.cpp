@@ -1,5 +1,7 @@
 #include "appliance/metrics.hpp"
 
+#include "appliance/fleet/failure_window.hpp"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -83,8 +85,11 @@ void Metrics::http_request(const std::string& route, const std::string& method, 
 }
 
 void Metrics::count(const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels, double by) {
-    std::lock_guard lock(mu_);
-    counters_[name][label_set(labels)] += by;
+    {
+        std::lock_guard lock(mu_);
+        counters_[name][label_set(labels)] += by;
+    }
+    fleet::note_count(name, labels, by);   // the fleet report's failures of the last day
 }
 
 void Metrics::observe(const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels,

@@ -366,6 +366,10 @@ test('Settings: the admin PIN, timings created, edited, an overlap refused with 
   await until('doctor A hours', async () => (await text(page, '#timing-list')).includes('Monday'));
   await until('devices, network and version', async () => (await text(page, '#device-facts')).includes('Video encoder') &&
     (await text(page, '#network-facts')).includes('Twilio') && /\d/.test(await text(page, '#software-facts')));
+  // The fleet report: this test machine is no A/B box and was never updated.
+  await until('the fleet report', async () => (await text(page, '#fleet-facts')).includes('none (not an A/B box)'));
+  const fleet = await text(page, '#fleet-facts');
+  assert.ok(fleet.includes('never updated') && fleet.includes('Failures in the last day'), fleet);
 
   const fill = async (day, start, end, slot) => {
     await page.selectOption('#timing-day', String(day));

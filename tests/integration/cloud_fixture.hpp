@@ -91,6 +91,7 @@ protected:
                   // These tests are about the sync: sessions are made by Start (the journey's own test turns it on).
                   "--set", "notify.prepare_at_booking=false"};
         o.args.insert(o.args.end(), extra_args.begin(), extra_args.end());
+        o.env = extra_env;
         daemon = std::make_unique<ConsultdProcess>(o);
         if (!daemon->start()) throw std::runtime_error("consultd: " + daemon->start_error());
         if (!daemon->wait_for_healthz(30)) throw std::runtime_error("consultd not healthy: " + daemon->stderr_text());
@@ -183,6 +184,7 @@ protected:
 
     TempDir dir{"consult-cloud"};
     std::vector<std::string> extra_args;   // more --set overrides for consultd
+    EnvVars extra_env;                     // and its environment (e.g. where /proc's files are)
     PostgrestStandin cloud;
     std::unique_ptr<ConsultdProcess> daemon;
 };

@@ -3,8 +3,8 @@
 // microphone and speaker (chosen here, with a still of the camera about twice a second
 // while Settings is open), recordings (recording_settings.js), how each patient hears
 // from the clinic (patient_messages.js), reports (reports.js),
-// the data partition's recovery key (recovery_key.js), network and cloud, and the
-// software version.
+// the data partition's recovery key (recovery_key.js), network and cloud, the
+// software version and the fleet report this box sends the clinic cloud.
 import { busy } from '/kiosk/busy.js';
 import { PatientMessages } from '/kiosk/patient_messages.js';
 import { RecordingSettings } from '/kiosk/recording_settings.js';
@@ -40,6 +40,13 @@ export function facts(dl, rows) {
     dd.textContent = value;
     dl.append(dt, dd);
   }
+}
+
+function duration(seconds) {
+  if (!Number.isInteger(seconds) || seconds < 0) return 'unknown';
+  if (seconds >= 86400) return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  return `${Math.floor(seconds / 60)} min`;
 }
 
 export function cameraText(h) {
@@ -339,6 +346,36 @@ export class Settings {
       ['Version', h.version || '—'],
       ['Database schema', h.schema_version ?? '—'],
       ['Database', h.db || '—'],
+    ]);
+    await this.fleetStatus();
+  }
+
+  // The fleet report (GET /api/system/fleet-status): what this box tells the clinic cloud.
+  async fleetStatus() {
+    let s;
+    try {
+      s = await this.app.api.get('/api/system/fleet-status', this.token);
+    } catch (err) {
+      facts($('fleet-facts'), [['Fleet report', `not available: ${err.message}`]]);
+      return;
+    }
+    const r = s.report || {};
+    const f = r.failures_last_day || {};
+    const slot = r.booted_slot == null ? 'none (not an A/B box)'
+      : `${r.booted_slot} (${r.slot_marked_good == null ? 'marked good: unknown' : r.slot_marked_good ? 'marked good' : 'not marked good yet'})`;
+    const update = r.last_update_result === 'none' ? 'never updated'
+      : [r.last_update_result?.replace('_', ' '), r.last_update_version, r.last_update_at && `at ${r.last_update_at}`]
+        .filter(Boolean).join(' ') + (r.last_update_reason ? `: ${r.last_update_reason}` : '');
+    const sent = s.problem ? `not sent: ${s.problem}`
+      : !s.last_queued_at ? 'not made yet'
+        : `made at ${s.last_queued_at}, ${s.waiting_to_send ? 'waiting for the cloud' : 'sent'}`;
+    facts($('fleet-facts'), [
+      ['Booted slot', slot],
+      ['Last update', update || '—'],
+      ['Running for', `${duration(r.uptime_seconds)} (the box: ${duration(r.box_uptime_seconds)})`],
+      ['Failures in the last day', `session start ${f.session_create ?? '?'}, media ${f.media ?? '?'}, webhooks refused `
+        + `${f.webhook_refused ?? '?'}, status callbacks refused ${f.status_callbacks_refused ?? '?'}, SMS ${f.sms ?? '?'}`],
+      ['Fleet report', sent],
     ]);
   }
 }

@@ -7,6 +7,7 @@
 #include "appliance/cloud/recording_uploader.hpp"
 #include "appliance/config.hpp"
 #include "appliance/context.hpp"
+#include "appliance/fleet/status_reporter.hpp"
 #include "appliance/room/room_events.hpp"
 #include "appliance/store/audit_batch.hpp"
 #include "appliance/store/write_queue.hpp"
@@ -84,6 +85,8 @@ private:
     guint retention_timer_ = 0;
     std::unique_ptr<cloud::CloudSync> cloud_;   // before ctx_ goes: it borrows the store
     std::unique_ptr<cloud::RecordingUploader> uploads_;   // composed recordings to the clinic's storage
+    std::shared_ptr<fleet::FailureWindow> failures_;      // Metrics::count's failures go here too
+    std::unique_ptr<fleet::StatusReporter> reporter_;     // before cloud_ goes: it borrows the sync
 };
 
 }  // namespace consult

@@ -69,8 +69,12 @@ net::HttpRequest read_request(const Endpoint& e, const ReadQuery& q) {
     return r;
 }
 
+const char* conflict_column(const std::string& table) {
+    return table == "consult_device_status" ? "device_id" : "id";
+}
+
 net::HttpRequest upsert_request(const Endpoint& e, const std::string& table, const nlohmann::json& rows) {
-    net::HttpRequest r = json_post(e, table_url(e, table) + "?on_conflict=id", rows);
+    net::HttpRequest r = json_post(e, table_url(e, table) + "?on_conflict=" + conflict_column(table), rows);
     r.headers.emplace_back("Prefer", "resolution=merge-duplicates, return=minimal");
     return r;
 }

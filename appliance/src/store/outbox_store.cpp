@@ -1,5 +1,7 @@
 #include "appliance/store/outbox_store.hpp"
 
+#include "appliance/store/records.hpp"
+
 namespace consult::store {
 
 std::vector<OutboxEntry> OutboxStore::pending(int limit) {
@@ -13,6 +15,14 @@ std::vector<OutboxEntry> OutboxStore::pending(int limit) {
         out.push_back(std::move(e));
     }
     return out;
+}
+
+void OutboxStore::replace(const std::string& table, const std::string& row_id, const nlohmann::json& payload) {
+    Transaction tx(db_);
+    db_.prepare("DELETE FROM outbox WHERE table_name = ?1 AND row_id = ?2")
+        .bind(1, std::string_view(table)).bind(2, std::string_view(row_id)).run();
+    enqueue_outbox(db_, table, row_id, payload);
+    tx.commit();
 }
 
 void OutboxStore::delivered(const std::vector<std::int64_t>& seqs) {

@@ -96,6 +96,7 @@ protected:
         http::add_device_routes(router_, wiring::device_routes(*ctx_));
         http::add_cloud_routes(router_, wiring::access(*ctx_), *cloud_);
         http::add_activity_route(router_, wiring::system_routes(*ctx_));
+        http::add_fleet_status_route(router_, wiring::access(*ctx_), [] { return json::object(); });
 
         // System routes and static pages are the ones served without a token.
         http::Router open;

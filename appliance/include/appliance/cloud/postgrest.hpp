@@ -43,7 +43,10 @@ std::string table_url(const Endpoint& e, const std::string& table);
 //        &order=updated_at.asc,id.asc&limit=N  with Range-Unit/Range 0-(N-1).
 net::HttpRequest read_request(const Endpoint& e, const ReadQuery& q);
 
-// POST ...?on_conflict=id  Prefer: resolution=merge-duplicates, return=minimal; body: JSON array.
+// The key a table's upserts merge on: device_id for the box's own status row, else id.
+const char* conflict_column(const std::string& table);
+
+// POST ...?on_conflict=<key>  Prefer: resolution=merge-duplicates, return=minimal; body: JSON array.
 net::HttpRequest upsert_request(const Endpoint& e, const std::string& table, const nlohmann::json& rows);
 
 // DELETE ...?id=in.(a,b)  Prefer: return=minimal (rows removed on the appliance, e.g. timings).

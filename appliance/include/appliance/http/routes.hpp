@@ -8,6 +8,8 @@ namespace consult::http {
 
 void add_system_routes(Router& router, const SystemDeps& deps);
 void add_activity_route(Router& router, const SystemDeps& deps);     // admin: is anyone in a consultation?
+// Admin: the box's fleet health report (fleet/status_reporter.hpp), as `report` builds it.
+void add_fleet_status_route(Router& router, const Access& access, std::function<nlohmann::json()> report);
 void add_setup_routes(Router& router, const SetupDeps& deps);             // the first-start screen, no admin PIN yet
 void add_static_routes(Router& router);
 void add_session_routes(Router& router, const SessionDeps& deps);

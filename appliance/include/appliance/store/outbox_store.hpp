@@ -26,6 +26,9 @@ public:
     explicit OutboxStore(Database& db) : db_(db) {}
 
     std::vector<OutboxEntry> pending(int limit);     // not parked, oldest first
+    // A row of which only the newest state matters (the box's status report): its entries
+    // still waiting, parked ones too, give way to this one, in one transaction.
+    void replace(const std::string& table, const std::string& row_id, const nlohmann::json& payload);
     void delivered(const std::vector<std::int64_t>& seqs);   // the cloud has them: removed
     void failed(const std::vector<std::int64_t>& seqs, const std::string& error, const std::string& next_attempt_at);
     void park(std::int64_t seq, const std::string& error);   // refused as it is; kept for a person to look at

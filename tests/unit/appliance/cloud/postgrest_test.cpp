@@ -45,6 +45,12 @@ TEST(PostgrestForms, UpsertIsAPostWithOnConflictAndMergeDuplicates) {
     EXPECT_EQ(r.body, R"([{"id":"s1"}])");
 }
 
+TEST(PostgrestForms, TheDeviceStatusUpsertMergesOnTheDeviceId) {
+    auto r = upsert_request(kEndpoint, "consult_device_status", nlohmann::json::array({{{"device_id", "box-1"}}}));
+    EXPECT_EQ(r.url, "https://abc.example.test/rest/v1/consult_device_status?on_conflict=device_id");
+    EXPECT_EQ(header(r, "Prefer"), "resolution=merge-duplicates, return=minimal");
+}
+
 TEST(PostgrestForms, DeleteListsTheIds) {
     auto r = delete_request(kEndpoint, "video_consultation_timings", {"t1", "t2"});
     EXPECT_EQ(r.method, "DELETE");

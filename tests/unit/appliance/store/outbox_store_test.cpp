@@ -21,6 +21,22 @@ protected:
     std::optional<Database> db_;
 };
 
+TEST_F(OutboxStoreTest, AReplacedRowKeepsOnlyItsNewestStateWaitingParkedOnesIncluded) {
+    OutboxStore o(*db_);
+    o.replace("consult_device_status", "box-1", {{"device_id", "box-1"}, {"uptime_seconds", 1}});
+    o.park(o.pending(10).at(0).seq, "HTTP 400 23514: check");
+    o.replace("consult_device_status", "box-1", {{"device_id", "box-1"}, {"uptime_seconds", 2}});
+    o.replace("consult_device_status", "box-1", {{"device_id", "box-1"}, {"uptime_seconds", 3}});
+    enqueue_outbox(*db_, "video_consultation_sessions", "s1", {{"id", "s1"}});
+    o.replace("consult_device_status", "box-2", {{"device_id", "box-2"}, {"uptime_seconds", 9}});
+    auto p = o.pending(10);
+    ASSERT_EQ(p.size(), 3u);
+    EXPECT_EQ(p[0].payload["uptime_seconds"], 3);
+    EXPECT_EQ(p[1].row_id, "s1");   // other rows untouched
+    EXPECT_EQ(p[2].row_id, "box-2");
+    EXPECT_EQ(o.parked(), 0);
+}
+
 TEST_F(OutboxStoreTest, DeliveredRowsLeaveParkedRowsStayAndAreNotPending) {
     for (int i = 0; i < 3; ++i)
         enqueue_outbox(*db_, "video_consultation_sessions", "s" + std::to_string(i), {{"id", "s" + std::to_string(i)}});
