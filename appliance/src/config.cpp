@@ -95,6 +95,7 @@ const std::vector<KeySpec>& schema() {
         {"email", "smtp_url", Kind::Url, 0, 0, {"smtp", "smtps"}, [](Config& c, const std::string& v) { c.email.smtp_url = v; }},
         {"email", "from", Kind::Email, 0, 0, {}, [](Config& c, const std::string& v) { c.email.from = v; }},
         {"notify", "channels", Kind::Enum, 0, 0, {"sms", "email", "both", "none"}, [](Config& c, const std::string& v) { c.notify.channels = v; }},
+        {"notify", "clock_seconds", Kind::Int, 1, 300, {}, [](Config& c, const std::string& v) { c.notify.clock_seconds = to_int(v); }},
         {"notify", "prepare_at_booking", Kind::Enum, 0, 0, {"true", "false"}, [](Config& c, const std::string& v) { c.notify.prepare_at_booking = v == "true"; }},
         {"media", "camera", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.media.camera = v; }},
         {"media", "microphone", Kind::Text, 0, 0, {}, [](Config& c, const std::string& v) { c.media.microphone = v; }},

@@ -324,7 +324,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     };
     sweep(&ctx);
     d->sweep_timer_ = g_timeout_add_seconds(30, sweep, &ctx);
-    ctx.messaging->start_clock();   // reminders, notes after calls, TURN credentials
+    ctx.messaging->start_clock(unsigned(config.notify.clock_seconds));   // reminders, notes after calls, TURN credentials
     // Cloud sync: off (and saying why in /api/system/cloud) without url, clinic or credentials.
     if (auto off = d->cloud_->status()["off_reason"]; off.is_string()) log::info("cloud sync off: " + off.get<std::string>());
     d->cloud_->start();

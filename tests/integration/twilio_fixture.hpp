@@ -61,7 +61,8 @@ protected:
         for (std::string s : {"twilio.api_base_url=" + twilio_.url(), "twilio.account_sid=" + kAccount,
                               "twilio.from_number=" + kFrom,
                               "email.smtp_url=smtp://127.0.0.1:" + std::to_string(smtp_.port()),
-                              "email.from=" + kClinicEmail})
+                              "email.from=" + kClinicEmail,
+                              std::string("notify.clock_seconds=2")})   // the reminders' clock: 2 s, not 15
             a.insert(a.end(), {"--set", s});
         return a;
     }

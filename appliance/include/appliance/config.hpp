@@ -68,6 +68,7 @@ struct Config {
     struct Notify {
         std::string channels = "sms";         // sms | email | both | none (sms/email: the other only as a backup)
         bool prepare_at_booking = true;       // a video appointment gets its session and confirmation when booked
+        int clock_seconds = 15;               // how often reminders and what is due after calls are looked for
     } notify;
     struct Media {
         std::string camera = "auto";
