@@ -55,7 +55,7 @@ image_dir="$1" artifacts="$2"
 BOOT_TIMEOUT="${BOOT_TIMEOUT:-600}"      # seconds from QEMU start to the boot report
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-120}"  # seconds from the report to /healthz 200
 REFUSE_TIMEOUT="${REFUSE_TIMEOUT:-300}"  # seconds from QEMU start to the no-TPM refusal
-SCREEN_TIMEOUT="${SCREEN_TIMEOUT:-90}"   # seconds from the API checks to the kiosk on the screen (reported only, for now: a short wait)
+SCREEN_TIMEOUT="${SCREEN_TIMEOUT:-30}"   # seconds from the API checks to the kiosk on the screen (reported only, for now: a short wait)
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 
@@ -500,13 +500,22 @@ restart_box() {   # the box restarts itself; QEMU exits on the guest's reboot (-
   stop_vm
 }
 mount_stick
-install_from_stick() {   # install_from_stick FILE: prints rauc install's exit code, then what it said on one line
-  ssh_timeout=960 box_ssh "$work/it_key" "timeout 900 rauc install /run/stick/$1 >/tmp/rauc.log 2>&1; echo \$? \$(tr '\n' ' ' </tmp/rauc.log)"
+# Clinic IT's install from a stick: `consultctl update install` (it checks the bundle with
+# rauc info, its family, that nobody is in a consultation, then RAUC installs it), run as
+# consult-update.service runs it, with consultd's key as a credential to ask consultd.
+install_from_stick() {   # install_from_stick FILE: prints the exit code, then what it said on one line
+  ssh_timeout=960 box_ssh "$work/it_key" "timeout 900 systemd-run --wait --pipe --quiet -p LoadCredential=token-signing-key \
+    consultctl update install /run/stick/$1 >/tmp/update.log 2>&1; echo \$? \$(tr '\n' ' ' </tmp/update.log)"
+}
+update_status() {   # update_status PYTHON_EXPR: that expression of `consultctl update status --json` (j)
+  box_ssh "$work/it_key" 'consultctl update status --json 2>/dev/null' \
+    | python3 -c "import json, sys; j = json.load(sys.stdin); print($1)" 2>/dev/null || echo "no status"
 }
 out="$(install_from_stick other-ca.raucb)"
 check "a bundle signed by another CA is refused"  "$(echo "$out" | cut -d' ' -f1) $(echo "$out" | grep -oi 'signature' | head -n1)" '1 signature'
+check "... and update status says why" "$(update_status 'j["last"]["result"], "signature" in j["last"]["reason"]')" "refused True"
 out="$(install_from_stick other-family.raucb)"
-check "a bundle for another hardware family is refused" "$(echo "$out" | cut -d' ' -f1) $(echo "$out" | grep -oi 'compatible' | head -n1)" '1 [Cc]ompatible'
+check "a bundle for another hardware family is refused" "$(echo "$out" | cut -d' ' -f1) $(echo "$out" | grep -o "made for 'another-family-x86_64'" | head -n1)" "1 made for 'another-family-x86_64'"
 check "... and the boot partition is untouched" "$(esp_list)" 'consult-1-a.efi'
 t_install=$(now)
 out="$(install_from_stick "consult-appliance-$v2.raucb")"
@@ -514,6 +523,7 @@ timing update_v2_install_s "$(since "$t_install")"
 log "rauc install of v2: $out ($(since "$t_install") s)"
 check "v2 installs from the stick"               "$(echo "$out" | cut -d' ' -f1)" '0'
 check "... into slot B, primary with three tries; A kept" "$(esp_list)" 'consult-0-a.efi consult-1-b\+3.efi'
+check "... and waits for the restart (update status)" "$(update_status 'j["pending"]["version"]')" "${v2//+/\\+}"
 restart_box
 timing update_v2_before_reboot_s "$(since "$t_stage")"
 
@@ -525,6 +535,9 @@ boot_to_report v2
 check_box
 check "the box runs v2"                          "$(box_ssh "$work/it_key" '. /usr/lib/os-release; echo "$IMAGE_VERSION"')" "${v2//+/\\+}"
 check "v2 passed its boot check and RAUC marked slot B good" "$(wait_kept)" 'active'
+check "update status: v2 installed, marked good in this boot, nothing pending" \
+  "$(update_status 'j["last"]["result"], j["last"]["version"], j["marked_good_this_boot"], j["pending"]')" \
+  "installed ${v2//+/\\+} True None"
 check "systemd-bless-boot kept B's UKI (no tries left to count); A stays as the fallback" "$(esp_list)" 'consult-0-a.efi consult-1-b.efi'
 check "RAUC: booted from B, B primary" \
   "$(box_ssh "$work/it_key" 'rauc status --output-format=shell' | grep -E "^RAUC_(SYSTEM_BOOTED_BOOTNAME|BOOT_PRIMARY)=" | tr '\n' ' ')" \
@@ -566,6 +579,9 @@ check "after the failed try the box is back on v2 by itself" \
 check "the ESP: A out of tries (bad), B primary" "$(esp_list)" 'consult-0-b.efi consult-1-a\+0-1.efi'
 check "RAUC: slot A bad, the primary is B" \
   "$(box_ssh "$work/it_key" 'b=/usr/libexec/consult/rauc-bootloader; echo "$($b get-state a) $($b get-primary)"')" 'bad b'
+check "update status: v3 rolled back, never offered again" \
+  "$(update_status 'j["last"]["result"], j["last"]["version"], j["rolled_back"]')" \
+  "rolled-back ${v3//+/\\+} \\['${v3//+/\\+}'\\]"
 power_off
 timing update_fallback_total_s "$(since "$t_stage")"
 extra_args=()
