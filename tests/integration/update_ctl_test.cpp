@@ -281,6 +281,13 @@ TEST_F(UpdateCtl, OutsideTheMaintenanceWindowItWaitsUnlessClinicItSaysNow) {
     r = ctl({"check", "--now"});
     EXPECT_EQ(r.code(), 0) << r.out << r.err;
     EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
+
+    // An install whose restart was held past the window: the daytime runs do not restart.
+    r = ctl({"check"});
+    EXPECT_EQ(r.code(), 4) << r.out << r.err;
+    EXPECT_NE(last_field(status(), "reason").find("installed; the restart waits: outside the maintenance window"),
+              std::string::npos);
+    EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
 }
 
 TEST_F(UpdateCtl, TheCloudsFailuresAreReportedAndAnUnpairedBoxHasNothingToAsk) {

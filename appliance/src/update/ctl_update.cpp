@@ -224,7 +224,13 @@ private:
             say(skip->version + " failed its boot check on this box before; it is not tried again (staying on " + running_ + ")");
             return kUpdateOk;
         }
-        if (const auto* pending = std::get_if<AlreadyPending>(&decision)) return restart_into(pending->version);
+        if (const auto* pending = std::get_if<AlreadyPending>(&decision)) {
+            // A restart held past the window's end waits for the next window, not for an idle
+            // moment in the clinic's day.
+            if (auto closed = window_closed())
+                return record(Result::Postponed, pending->version, "installed; the restart waits: " + *closed, kUpdatePostponed);
+            return restart_into(pending->version);
+        }
         const Release release = std::get<Install>(decision).release;
 
         if (auto closed = window_closed()) return record(Result::Postponed, release.version, *closed, kUpdatePostponed);
