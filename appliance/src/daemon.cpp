@@ -15,6 +15,7 @@
 #include "appliance/store/demo_data.hpp"
 #include "appliance/http/kiosk_routes.hpp"
 #include "appliance/http/report_routes.hpp"
+#include "appliance/store/downgrade.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/wiring.hpp"
 #include "hwconfig/main_loop.hpp"
@@ -89,11 +90,27 @@ fs::path composer_path() {
 
 expected<store::Database, StartError> open_store(const fs::path& state_dir) {
     try {
+        // Back on an older version after a newer one migrated the store (a rolled-back
+        // update): start from the copy taken before that migration, re-apply the newer rows.
+        if (auto d = store::downgrade_if_newer(state_dir / "consult.db", store::snapshot_dir(state_dir)))
+            log::warning("the store came back from a newer version: " + d->summary(),
+                         {{"SCHEMA_VERSION", std::to_string(d->to_schema)},
+                          {"NEWER_SCHEMA_VERSION", std::to_string(d->from_schema)}});
         auto db = store::Database::open(state_dir / "consult.db");
         if (auto check = db.quick_check(); check != "ok")
             return unexpected(StartError{70, "database " + (state_dir / "consult.db").string() +
                                                       " failed its integrity check: " + check +
                                                       " (restore it from a backup or move it aside)"});
+        // A copy before the first start of a version that migrates, for the way back.
+        if (!store::pending_migrations(db).empty()) {
+            try {
+                if (auto copy = store::snapshot_before_migrating(db, store::snapshot_dir(state_dir)))
+                    log::info("kept a copy of the store before migrating it: " + copy->string());
+            } catch (const store::StoreError& e) {
+                log::warning(std::string("no copy of the store before migrating it (going back to this version "
+                                         "would start from an empty store and re-apply the rows): ") + e.what());
+            }
+        }
         if (int n = store::migrate(db); n > 0)
             log::info("applied " + std::to_string(n) + " database migration(s)",
                       {{"SCHEMA_VERSION", std::to_string(db.user_version())}});

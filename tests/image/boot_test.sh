@@ -33,9 +33,11 @@
 #      (image/README.md, "Updates"): bundles signed by another CA or for another family
 #      refused with the ESP untouched; v2 installed into slot B with three tries; the box
 #      restarts into v2, passes its boot check, is blessed and marked good, and still has
-#      the first boot's settings and sign-out; a v3 whose consultd never starts, installed
-#      into A with one try, fails its boot check, restarts, and the box is back on v2 by
-#      itself with A marked bad.
+#      the first boot's settings and sign-out; a v3 that migrates the store (a migration
+#      v2 does not know) and whose consultd never finishes starting, installed into A with
+#      one try, fails its boot check, restarts, and the box is back on v2 by itself with A
+#      marked bad; v2's consultd opens the store v3 migrated (from the copy v3 took before
+#      migrating, v3's rows re-applied) and the first boot's settings are still there.
 #   4. a fresh copy of the image with no TPM: first boot refuses with its message on
 #      the serial console, and the data partition stays untouched.
 #   5. a fresh copy with a TPM of its own and no provisioning file: the box comes up,
@@ -582,6 +584,17 @@ check "RAUC: slot A bad, the primary is B" \
 check "update status: v3 rolled back, never offered again" \
   "$(update_status 'j["last"]["result"], j["last"]["version"], j["rolled_back"]')" \
   "rolled-back ${v3//+/\\+} \\['${v3//+/\\+}'\\]"
+check "v3 kept a copy of the store before it migrated it" \
+  "$(box_ssh "$work/it_key" 'ls /var/lib/consult/db-snapshots' | tr '\n' ' ')" 'schema-[0-9]+\.sqlite '
+check "back on v2, consultd went back from v3's schema (its journal)" \
+  "$(box_ssh "$work/it_key" 'journalctl -b -u consultd -o cat | grep -c "the store came back from a newer version"' || true)" \
+  '[1-9][0-9]*'
+check "... and kept v3's store whole beside it" \
+  "$(box_ssh "$work/it_key" 'ls /var/lib/consult | grep -c "^consult\.db\.schema-"' || true)" '1'
+token3="$(admin_token)"
+check "... and the first boot's settings are still there" \
+  "$(call GET /api/system/recording "$token3" | grep -o "\"retention_days\":$retention_days" || echo missing)" \
+  "\"retention_days\":$retention_days"
 power_off
 timing update_fallback_total_s "$(since "$t_stage")"
 extra_args=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a release of the image for the update test from the image's own slot: the same
 # kernel, initrd and root, with another IMAGE_VERSION in os-release, and for a "broken"
-# release a consultd that never starts (a drop-in in the root). Then its signed bundle
+# release a consultd that migrates the store with a migration of its own and then
+# never finishes starting (a drop-in in the root). Then its signed bundle
 # (tools/image/build-bundle.sh, the development keys).
 #
 #   tests/image/make-test-release.sh SLOT_DIR VERSION ok|broken OUT_DIR
@@ -29,9 +30,13 @@ if [ ! -s "$cache/$key/$bundle" ]; then
     || { tail -n 20 "$work/extract.log" >&2; die "fsck.erofs could not extract the root"; }
   sed -i "s/^IMAGE_VERSION=.*/IMAGE_VERSION=$version/" "$work/root/usr/lib/os-release"
   if [ "$kind" = broken ]; then
-    # A release whose consultd exits at once: the health check must fail and the box go back.
+    # A release that migrates the store (a migration of its own: CONSULT_TEST_NEXT_SCHEMA)
+    # and then fails: consultd comes up, the step after it fails, so the unit never
+    # starts, the health check fails and the box goes back to a consultd that does not
+    # know the new schema.
     mkdir -p "$work/root/etc/systemd/system/consultd.service.d"
-    printf '[Service]\nExecStart=\nExecStart=/bin/false\n' >"$work/root/etc/systemd/system/consultd.service.d/broken.conf"
+    printf '[Service]\nEnvironment=CONSULT_TEST_NEXT_SCHEMA=1\nExecStartPost=/bin/false\n' \
+      >"$work/root/etc/systemd/system/consultd.service.d/broken.conf"
   fi
   nice mkfs.erofs -zlz4 "$work/slot/root.erofs" "$work/root" >"$work/erofs.log" 2>&1 \
     || { tail -n 20 "$work/erofs.log" >&2; die "mkfs.erofs failed"; }

@@ -106,6 +106,8 @@ public:
     const std::string& start_error() const { return start_error_; }
     // SIGTERM, then start again on the same state directory and port.
     bool restart();
+    // The environment of the next start (e.g. another version's test hooks).
+    void set_env(EnvVars env) { options_.env = std::move(env); }
 
     pid_t pid() const { return pid_; }
     int port() const { return port_; }

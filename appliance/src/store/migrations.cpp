@@ -1,6 +1,9 @@
 #include "appliance/store/migrations.hpp"
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace consult::store {
 
@@ -458,10 +461,32 @@ const Migration kMigrations[] = {
     {14, "the patient's journey: confirmations, updates, cancellations, summaries, preferences", kPatientJourney},
 };
 
+// Stands for a next release's migration in the test of going back to an older version
+// (CONSULT_TEST_NEXT_SCHEMA=1): a column on a table the older version knows and a table
+// it does not.
+constexpr const char* kNextReleaseForTests = R"sql(
+ALTER TABLE video_consultation_sessions ADD COLUMN next_release_note TEXT;
+CREATE TABLE next_release_things (
+  id   TEXT PRIMARY KEY,
+  note TEXT NOT NULL
+);
+)sql";
+
+std::span<const Migration> with_test_hook() {
+    static const std::vector<Migration> with_next = [] {
+        std::vector<Migration> all(std::begin(kMigrations), std::end(kMigrations));
+        all.push_back({all.back().version + 1, "test: what a next release might add", kNextReleaseForTests});
+        return all;
+    }();
+    const char* next = std::getenv("CONSULT_TEST_NEXT_SCHEMA");
+    if (next && std::string_view(next) == "1") return with_next;
+    return kMigrations;
+}
+
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
-int latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+std::span<const Migration> migrations() { return with_test_hook(); }
+int latest_schema_version() { return migrations().back().version; }
 
 std::vector<const Migration*> pending_migrations(Database& db) {
     const int current = db.user_version();
@@ -470,7 +495,7 @@ std::vector<const Migration*> pending_migrations(Database& db) {
                                 " is newer than this build knows (" + std::to_string(latest_schema_version()) +
                                 "); refusing to run an older consultd on it");
     std::vector<const Migration*> out;
-    for (const auto& m : kMigrations)
+    for (const auto& m : migrations())
         if (m.version > current) out.push_back(&m);
     return out;
 }
