@@ -31,11 +31,11 @@ if [ ! -s "$cache/$key/$bundle" ]; then
   sed -i "s/^IMAGE_VERSION=.*/IMAGE_VERSION=$version/" "$work/root/usr/lib/os-release"
   if [ "$kind" = broken ]; then
     # A release that migrates the store (a migration of its own: CONSULT_TEST_NEXT_SCHEMA)
-    # and then fails: consultd comes up, the step after it fails, so the unit never
-    # starts, the health check fails and the box goes back to a consultd that does not
-    # know the new schema.
+    # and then fails: consultd comes up once, the step after it fails, so the unit fails
+    # for good (no restart: the health check sees nobody answer and gives up early), and
+    # the box goes back to a consultd that does not know the new schema.
     mkdir -p "$work/root/etc/systemd/system/consultd.service.d"
-    printf '[Service]\nEnvironment=CONSULT_TEST_NEXT_SCHEMA=1\nExecStartPost=/bin/false\n' \
+    printf '[Service]\nEnvironment=CONSULT_TEST_NEXT_SCHEMA=1\nExecStartPost=/bin/false\nRestart=no\n' \
       >"$work/root/etc/systemd/system/consultd.service.d/broken.conf"
   fi
   nice mkfs.erofs -zlz4 "$work/slot/root.erofs" "$work/root" >"$work/erofs.log" 2>&1 \
