@@ -60,6 +60,10 @@ constexpr const char* kUsage =
     "                           only inside [update] window unless --now\n"
     "  update install FILE [--restart] [--poll-seconds N]\n"
     "                           check and install a bundle (e.g. from a USB stick) into the other slot\n"
+    "  update stick [--poll-seconds N]\n"
+    "                           answer the kiosk's USB-stick request (look for bundles, or install\n"
+    "                           one and restart once nobody is in a consultation); run as root by\n"
+    "                           consult-update-stick.service\n"
     "  update mark-good         mark the booted slot good (the boot check does this by itself)\n\n"
     "Exit codes: 0 ok, 1 check failed / degraded / update refused, 2 error, 3 consultd not running,\n"
     "4 update postponed (a consultation running, or outside the window), 64 usage,\n"
@@ -316,6 +320,7 @@ int main(int argc, char** argv) {
             if (i >= argc || std::string(argv[i]).rfind("--", 0) == 0) return usage("update install needs the bundle's file");
             cmd.bundle = argv[i++];
         } else if (verb == "mark-good") { cmd.verb = update::UpdateCommand::Verb::MarkGood; with_value.clear(); }
+        else if (verb == "stick") { cmd.verb = update::UpdateCommand::Verb::Stick; }
         else return usage("unknown update command '" + verb + "'");
         auto a = parse_args(argc, argv, i, with_value, bare, error);
         if (!a) return usage(error);

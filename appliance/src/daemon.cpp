@@ -280,6 +280,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     http::add_report_routes(router, wiring::access(ctx));
     http::add_device_routes(router, wiring::device_routes(ctx));
     http::add_recovery_key_routes(router, wiring::device_routes(ctx));
+    http::add_update_stick_routes(router, wiring::device_routes(ctx));
     http::add_twilio_routes(router, wiring::twilio_routes(ctx));
     http::add_twilio_webhook_routes(router, wiring::twilio_routes(ctx));
     http::add_cloud_routes(router, wiring::access(ctx), *d->cloud_);

@@ -4,6 +4,7 @@
 // restart and the boot id replaced through the environment (update/ctl_update.hpp).
 // The image's QEMU test (tests/image/boot_test.sh) runs the real RAUC and real restarts.
 #include "api_fixture.hpp"
+#include "fake_rauc.hpp"
 #include "postgrest_standin.hpp"
 #include "python_standin.hpp"
 
@@ -19,22 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kFamily = "consult-appliance-x86_64";
 constexpr std::uint64_t kBundleSize = 256 * 1024;
-
-std::string bundle_head(const std::string& version, const std::string& family = kFamily) {
-    return "compatible=" + family + "\nversion=" + version + "\n";
-}
-
-// rauc status --detailed --output-format=shell of a box booted from slot A, both slots good.
-const std::string kStatus =
-    "RAUC_SYSTEM_COMPATIBLE='consult-appliance-x86_64'\nRAUC_SYSTEM_VARIANT=''\n"
-    "RAUC_SYSTEM_BOOTED_BOOTNAME='a'\nRAUC_BOOT_PRIMARY='rootfs.0'\n"
-    "RAUC_SYSTEM_SLOTS='rootfs.0 rootfs.1'\nRAUC_SLOTS='1 2'\n"
-    "RAUC_SLOT_STATE_1='booted'\nRAUC_SLOT_CLASS_1='rootfs'\nRAUC_SLOT_BOOTNAME_1='a'\nRAUC_SLOT_BOOT_STATUS_1='good'\n"
-    "RAUC_SLOT_STATUS_BUNDLE_VERSION_1=''\n"
-    "RAUC_SLOT_STATE_2='inactive'\nRAUC_SLOT_CLASS_2='rootfs'\nRAUC_SLOT_BOOTNAME_2='b'\nRAUC_SLOT_BOOT_STATUS_2='good'\n"
-    "RAUC_SLOT_STATUS_BUNDLE_VERSION_2='0.0.9'\n";
 
 class BundleFiles : public PythonStandin {
 public:
@@ -55,12 +41,6 @@ class UpdateCtl : public ::testing::Test {
 protected:
     void SetUp() override {
         daemon_.start();
-        fs::create_directories(rauc_dir_);
-        write_file(rauc_dir_ / "status", kStatus);
-        write_file(rauc_dir_ / "log", "");
-        write_file(boot_id_, "boot-1\n");
-        write_file(reboot_, "#!/bin/sh\necho restart >>'" + (rauc_dir_ / "log").string() + "'\n");
-        ::chmod(reboot_.c_str(), 0755);
         const fs::path creds = state() / "credentials";
         write_file(creds / "cloud-api-key", PostgrestStandin::kApiKey);
         write_file(creds / "cloud-device-token", cloud_.token(kClinic));
@@ -80,13 +60,9 @@ protected:
         std::vector<std::string> argv{consultctl_bin(), "--config", (dir_ / "ctl.conf").string(), "--state-dir",
                                       state().string(), "update"};
         argv.insert(argv.end(), args.begin(), args.end());
-        return run_command(argv, timeout,
-                           {{"CONSULT_RAUC", source_dir() + "/tests/standins/fake_rauc.sh"},
-                            {"FAKE_RAUC_DIR", rauc_dir_.string()},
-                            {"CONSULT_REBOOT_COMMAND", reboot_.string()},
-                            {"CONSULT_BOOT_ID_FILE", boot_id_.string()},
-                            {"CONSULT_OS_RELEASE", "/dev/null"},   // not the image: consultd's version
-                            {"CONSULT_UPDATE_TEST_LOOPBACK_HTTP", "1"}});
+        auto env = rauc_.env();
+        env.emplace_back("CONSULT_UPDATE_TEST_LOOPBACK_HTTP", "1");
+        return run_command(argv, timeout, env);
     }
 
     // Publishes `version` whose bundle starts with `head`; `sha256` replaces the file's own.
@@ -96,7 +72,7 @@ protected:
                                 {"sha256", sha256.empty() ? real : sha256}, {"size_bytes", kBundleSize}});
     }
 
-    std::string rauc_log() const { return read_file(rauc_dir_ / "log"); }
+    std::string rauc_log() const { return rauc_.log(); }
 
     json status() const {
         auto r = ctl({"status", "--json"});
@@ -114,13 +90,11 @@ protected:
     PostgrestStandin cloud_;
     BundleFiles files_;
     TempDir dir_;
-    fs::path rauc_dir_ = dir_ / "rauc";
-    fs::path boot_id_ = dir_ / "boot_id";
-    fs::path reboot_ = dir_ / "reboot.sh";
+    FakeRauc rauc_{dir_.path()};
 };
 
 TEST_F(UpdateCtl, TheOfferedReleaseIsInstalledTheBoxRestartsAndAFailedVersionIsNeverTriedAgain) {
-    publish("2.0.0", bundle_head("2.0.0"));
+    publish("2.0.0", fake_bundle_head("2.0.0"));
     auto r = ctl({"check"});
     ASSERT_EQ(r.code(), 0) << r.out << r.err;
     EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
@@ -132,7 +106,7 @@ TEST_F(UpdateCtl, TheOfferedReleaseIsInstalledTheBoxRestartsAndAFailedVersionIsN
     EXPECT_EQ(s.value("marked_good", false), true);
 
     // The box came back after the restart still on this version: 2.0.0 failed its boot check.
-    write_file(boot_id_, "boot-2\n");
+    write_file(rauc_.boot_id(), "boot-2\n");
     s = status();
     EXPECT_TRUE(s["pending"].is_null());
     EXPECT_EQ(last_field(s, "result"), "rolled-back");
@@ -145,7 +119,7 @@ TEST_F(UpdateCtl, TheOfferedReleaseIsInstalledTheBoxRestartsAndAFailedVersionIsN
     EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n") << "a rolled-back version was tried again";
 
     // A newer release is taken as usual.
-    publish("2.0.1", bundle_head("2.0.1"));
+    publish("2.0.1", fake_bundle_head("2.0.1"));
     EXPECT_EQ(ctl({"check"}).code(), 0);
     EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\ninstall 2.0.1\nrestart\n");
 }
@@ -172,13 +146,13 @@ TEST_F(UpdateCtl, RefusedBundlesAreNeverInstalledAndSayWhy) {
         std::string result, reason;
     };
     const std::vector<Case> cases{
-        {"signed by another key", "2.0.0", "BAD-SIGNATURE\n" + bundle_head("2.0.0"), false, 1, "refused",
+        {"signed by another key", "2.0.0", "BAD-SIGNATURE\n" + fake_bundle_head("2.0.0"), false, 1, "refused",
          "signature verification failed"},
-        {"for another family", "2.0.1", bundle_head("2.0.1", "another-family"), false, 1, "refused",
+        {"for another family", "2.0.1", fake_bundle_head("2.0.1", "another-family"), false, 1, "refused",
          "made for 'another-family', this box is 'consult-appliance-x86_64'"},
-        {"holding another version than the release", "2.0.2", bundle_head("9.9.9"), false, 1, "refused",
+        {"holding another version than the release", "2.0.2", fake_bundle_head("9.9.9"), false, 1, "refused",
          "the bundle holds 9.9.9, not the release's 2.0.2"},
-        {"with another SHA-256 than the release row", "2.0.3", bundle_head("2.0.3"), true, 1, "refused", "download:"},
+        {"with another SHA-256 than the release row", "2.0.3", fake_bundle_head("2.0.3"), true, 1, "refused", "download:"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.what);
@@ -194,7 +168,7 @@ TEST_F(UpdateCtl, RefusedBundlesAreNeverInstalledAndSayWhy) {
     }
 
     // A download cut short is kept to be resumed, and nothing is installed from it.
-    publish("2.0.4", bundle_head("2.0.4"));
+    publish("2.0.4", fake_bundle_head("2.0.4"));
     files_.mode("cut", {{"bytes", 100000}});
     auto r = ctl({"check"});
     EXPECT_EQ(r.code(), 2) << r.out << r.err;
@@ -207,16 +181,16 @@ TEST_F(UpdateCtl, RefusedBundlesAreNeverInstalledAndSayWhy) {
     EXPECT_EQ(rauc_log(), "install 2.0.4\nrestart\n") << "only the whole, checked bundle is installed";
 
     // RAUC's own refusal (e.g. a bundle changed after the download) is reported too.
-    write_file(boot_id_, "boot-2\n");   // (2.0.4 did not come up: rolled back)
-    write_file(rauc_dir_ / "install-fails", "Installing `x` failed: Failed mounting bundle: dm-verity: hash mismatch\n");
-    publish("2.0.5", bundle_head("2.0.5"));
+    write_file(rauc_.boot_id(), "boot-2\n");   // (2.0.4 did not come up: rolled back)
+    write_file(rauc_.dir() / "install-fails", "Installing `x` failed: Failed mounting bundle: dm-verity: hash mismatch\n");
+    publish("2.0.5", fake_bundle_head("2.0.5"));
     r = ctl({"check"});
     EXPECT_EQ(r.code(), 1) << r.out << r.err;
     EXPECT_NE(last_field(status(), "reason").find("RAUC did not install it: Installing `x` failed"), std::string::npos);
 }
 
 TEST_F(UpdateCtl, NothingIsInstalledDuringAConsultationAndTheRestartWaitsForItsEnd) {
-    publish("2.0.0", bundle_head("2.0.0"));
+    publish("2.0.0", fake_bundle_head("2.0.0"));
     const Session call = daemon_.in_progress_session();
     auto r = ctl({"check"});
     EXPECT_EQ(r.code(), 4) << r.out << r.err;
@@ -226,7 +200,7 @@ TEST_F(UpdateCtl, NothingIsInstalledDuringAConsultationAndTheRestartWaitsForItsE
     EXPECT_EQ(rauc_log(), "");
 
     // Clinic IT's install of a file waits for the consultation too.
-    write_file(dir_ / "stick.raucb", bundle_head("2.0.0") + std::string(1000, 'x'));
+    write_file(dir_ / "stick.raucb", fake_bundle_head("2.0.0") + std::string(1000, 'x'));
     r = ctl({"install", (dir_ / "stick.raucb").string()});
     EXPECT_EQ(r.code(), 4) << r.out << r.err;
     EXPECT_EQ(rauc_log(), "");
@@ -273,7 +247,7 @@ TEST_F(UpdateCtl, OutsideTheMaintenanceWindowItWaitsUnlessClinicItSaysNow) {
         return std::string(b);
     };
     config(hhmm(now + 60) + "-" + hhmm(now - 1));
-    publish("2.0.0", bundle_head("2.0.0"));
+    publish("2.0.0", fake_bundle_head("2.0.0"));
     auto r = ctl({"check"});
     EXPECT_EQ(r.code(), 4) << r.out << r.err;
     EXPECT_NE(last_field(status(), "reason").find("outside the maintenance window"), std::string::npos);
@@ -307,7 +281,7 @@ TEST_F(UpdateCtl, ClinicItsCommandsMarkGoodAndRefuseBadUsage) {
     EXPECT_EQ(r.code(), 0) << r.err;
     EXPECT_EQ(rauc_log(), "mark-good booted\n");
     EXPECT_EQ(status().value("marked_good_this_boot", false), true);
-    write_file(boot_id_, "boot-2\n");
+    write_file(rauc_.boot_id(), "boot-2\n");
     EXPECT_EQ(status().value("marked_good_this_boot", true), false);
     EXPECT_EQ(ctl({"install", (dir_ / "missing.raucb").string()}).code(), 66);
     EXPECT_EQ(ctl({"install"}).code(), 64);

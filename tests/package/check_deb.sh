@@ -12,6 +12,7 @@ pass=0 fail=0
 for f in ./usr/bin/consultd ./usr/bin/consultctl ./usr/libexec/consult/consult-compose ./usr/lib/systemd/system/consultd.service \
          ./usr/lib/systemd/system/consult-kiosk.service ./usr/lib/systemd/system/consult-update.service \
          ./usr/lib/systemd/system/consult-update.timer ./usr/lib/sysusers.d/consult.conf \
+         ./usr/lib/systemd/system/consult-update-stick.path ./usr/lib/systemd/system/consult-update-stick.service \
          ./usr/lib/tmpfiles.d/consult.conf ./etc/consult/consultd.conf ./usr/share/consult/prometheus/consult-alerts.yml \
          ./usr/libexec/consult/kiosk-session ./usr/share/consult/kiosk/starting.html; do
   if grep -qx -- "$f" <<<"$contents"; then pass=$((pass+1)); else echo "missing from package: $f"; fail=$((fail+1)); fi

@@ -159,7 +159,7 @@ else
   # The image enables these units (the .deb's postinst enables consultd only on a running
   # system, never the kiosk, since a workstation must keep its tty1, and never the updater,
   # which only an image with RAUC's slots can use).
-  in_tree "$tree" systemctl enable consultd.service consult-kiosk.service consult-update.timer >/dev/null 2>&1
+  in_tree "$tree" systemctl enable consultd.service consult-kiosk.service consult-update.timer consult-update-stick.path >/dev/null 2>&1
   # What is in the image, for clinic IT and for the update's changelog.
   mkdir -p "$tree/usr/share/consult"
   in_tree "$tree" dpkg-query -W -f '${Package} ${Version}\n' >"$tree/usr/share/consult/image-packages.txt"

@@ -4,12 +4,14 @@
 // while Settings is open), recordings (recording_settings.js), how each patient hears
 // from the clinic (patient_messages.js), reports (reports.js),
 // the data partition's recovery key (recovery_key.js), network and cloud, the
-// software version and the fleet report this box sends the clinic cloud.
+// software version, the fleet report this box sends the clinic cloud and an update from a
+// USB stick (update_stick.js).
 import { busy } from '/kiosk/busy.js';
 import { PatientMessages } from '/kiosk/patient_messages.js';
 import { RecordingSettings } from '/kiosk/recording_settings.js';
 import { RecoveryKey } from '/kiosk/recovery_key.js';
 import { Reports } from '/kiosk/reports.js';
+import { UpdateStick } from '/kiosk/update_stick.js';
 
 const $ = (id) => document.getElementById(id);
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -73,6 +75,7 @@ export class Settings {
     this.patientMessages = new PatientMessages(app, () => this.token);
     this.reports = new Reports($('reports'), { api: app.api, token: () => this.token });
     this.recoveryKey = new RecoveryKey(app, () => this.token);
+    this.updateStick = new UpdateStick(app, () => this.token);
   }
 
   get token() { return this.app.adminToken; }
@@ -91,7 +94,7 @@ export class Settings {
     this.edit(null);
     this.startPreview();
     await Promise.all([this.loadTimings(), this.loadDevices(), this.status(), this.recordings.load(), this.reports.load(),
-      this.recoveryKey.load(), this.patientMessages.load()]);
+      this.recoveryKey.load(), this.patientMessages.load(), this.updateStick.load()]);
   }
 
   // Leaving Settings: the preview stops (it also stops by itself on any other screen).
@@ -99,6 +102,7 @@ export class Settings {
     this.previewing = false;
     this.reports.clear();
     this.recoveryKey.clear();
+    this.updateStick.clear();
   }
 
   // ------------------------------------------------------------ devices

@@ -8,6 +8,7 @@
 #include "appliance/update/rauc.hpp"
 #include "appliance/update/release.hpp"
 #include "appliance/update/state.hpp"
+#include "appliance/update/stick.hpp"
 #include "appliance/update/window.hpp"
 #include "appliance/version.hpp"
 
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <sys/stat.h>
 #include <thread>
 
 namespace consult::update {
@@ -90,6 +92,7 @@ public:
         case UpdateCommand::Verb::Check: return check();
         case UpdateCommand::Verb::Install: return install_file();
         case UpdateCommand::Verb::MarkGood: return mark_good();
+        case UpdateCommand::Verb::Stick: return stick();
         }
         return kUpdateError;
     }
@@ -326,6 +329,20 @@ private:
         return reboot();
     }
 
+    static bool run_quietly(std::vector<std::string> args, std::string* err_text = nullptr) {
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        gchar* err_out = nullptr;
+        gint wait_status = 0;
+        const bool ran = g_spawn_sync(nullptr, argv.data(), nullptr,
+                                      GSpawnFlags(G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL), nullptr, nullptr,
+                                      nullptr, &err_out, &wait_status, nullptr);
+        if (err_text && err_out) *err_text = err_out;
+        g_free(err_out);
+        return ran && g_spawn_check_wait_status(wait_status, nullptr);
+    }
+
     int reboot() const {
         std::vector<std::string> args = reboot_.empty() ? std::vector<std::string>{"systemctl", "reboot"}
                                                         : std::vector<std::string>{reboot_};
@@ -342,6 +359,178 @@ private:
         }
         if (!g_spawn_check_wait_status(wait_status, nullptr)) return error("the restart command failed");
         return kUpdateOk;
+    }
+
+    // ---------------------------------------------------------------- stick
+
+    // A stick mounted read-only at a folder only root may reach, unmounted when it goes; or
+    // the folder that stands for one in tests (CONSULT_UPDATE_STICK_DIR).
+    class MountedStick {
+    public:
+        MountedStick() = default;
+        MountedStick(fs::path top, bool mounted) : top_(std::move(top)), mounted_(mounted) {}
+        MountedStick(MountedStick&& o) noexcept : top_(std::move(o.top_)), mounted_(std::exchange(o.mounted_, false)) {}
+        MountedStick& operator=(MountedStick&& o) noexcept {
+            release();
+            top_ = std::move(o.top_);
+            mounted_ = std::exchange(o.mounted_, false);
+            return *this;
+        }
+        ~MountedStick() { release(); }
+        const fs::path& top() const { return top_; }
+        explicit operator bool() const { return !top_.empty(); }
+        void release() {
+            if (mounted_ && !run_quietly({"umount", top_.string()}))
+                std::fprintf(stderr, "consultctl update: the USB stick at %s could not be unmounted\n", top_.c_str());
+            mounted_ = false;
+        }
+
+    private:
+        fs::path top_;
+        bool mounted_ = false;
+    };
+
+    // The first stick that holds what `wanted` asks for (a bundle of that name, or any bundle
+    // when empty). `why` says what was found otherwise: no stick, or sticks without bundles.
+    MountedStick find_stick(const std::string& wanted, StickResult::State& why) const {
+        why = StickResult::State::NoStick;
+        auto holds = [&](const fs::path& top) {
+            const auto list = bundles_on_stick(top);
+            if (!list.empty()) why = StickResult::State::NoBundle;   // a stick with other bundles
+            if (wanted.empty()) return !list.empty();
+            return std::any_of(list.begin(), list.end(), [&](const StickBundle& b) { return b.name == wanted; });
+        };
+        if (const std::string dir = env_or("CONSULT_UPDATE_STICK_DIR", ""); !dir.empty()) {
+            std::error_code ec;
+            if (!fs::is_directory(dir, ec)) return {};
+            why = StickResult::State::NoBundle;
+            return holds(dir) ? MountedStick(dir, false) : MountedStick();
+        }
+        const fs::path mount_point = "/run/consult-update-stick";
+        ::mkdir(mount_point.c_str(), 0700);
+        struct stat st {};
+        if (::lstat(mount_point.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+            std::fprintf(stderr, "consultctl update: %s is not a folder of this user's\n", mount_point.c_str());
+            return {};
+        }
+        for (const auto& device : stick_partitions("/sys/block", read_small("/proc/self/mounts"))) {
+            std::string err;
+            // FAT and exFAT: what a clinic's laptop writes on a stick. Read-only, nothing on it runs.
+            if (!run_quietly({"mount", "-t", "vfat,exfat", "-o", "ro,nosuid,nodev,noexec,noatime", device, mount_point.string()},
+                             &err)) {
+                say("no stick's file system on " + device + (err.empty() ? "" : ": " + rauc_reason(err)));
+                continue;
+            }
+            MountedStick stick(mount_point, true);
+            if (why == StickResult::State::NoStick) why = StickResult::State::NoBundle;
+            if (holds(mount_point)) return stick;
+        }
+        return {};
+    }
+
+    // The kiosk's request (update/stick.hpp), as root: look for bundles on a stick, or install
+    // one. Progress and the outcome go to the result file consultd reads.
+    int stick() {
+        // Asked for by a person at the box: the restart waits for the consultation, not the window.
+        command_.now = true;
+        const fs::path dir = stick_dir(state_dir_);
+        struct stat st {};
+        if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            say("no USB-stick request");
+            return kUpdateOk;
+        }
+        auto text = read_stick_file(dir / "request");
+        if (!text) return error("the USB-stick request is refused: " + text.error());
+        if (!*text) {
+            say("no USB-stick request");
+            return kUpdateOk;
+        }
+        StickResult res;
+        auto put = [&](StickResult::State state, const std::string& message) {
+            res.state = state;
+            res.message = message;
+            res.at = domain::now_iso();
+            if (auto saved = write_whole_file(dir / "result", to_json(res).dump() + "\n", 0644); !saved)
+                std::fprintf(stderr, "consultctl update: %s\n", saved.error().c_str());
+        };
+        auto request = stick_request_from_json(nlohmann::json::parse(**text, nullptr, false));
+        if (!request) {
+            put(StickResult::State::Refused, "The request was not understood (" + request.error() + ").");
+            return error("the USB-stick request is refused: " + request.error());
+        }
+        res.id = request->id;
+        // Answered already (the path unit may start this twice for one request).
+        if (auto before = read_stick_file(dir / "result"); before && *before) {
+            auto prev = stick_result_from_json(nlohmann::json::parse(**before, nullptr, false));
+            if (prev && prev->id == request->id) {
+                say("the USB-stick request " + request->id + " was answered already");
+                return kUpdateOk;
+            }
+        }
+        const bool look = request->action == StickRequest::Action::Look;
+        put(StickResult::State::Working, look ? "Looking for a USB stick with an update." : "Looking for " + request->file + " on the USB stick.");
+        StickResult::State why{};
+        MountedStick stick = find_stick(look ? "" : request->file, why);
+        if (!stick) {
+            if (why == StickResult::State::NoStick)
+                put(why, "No USB stick was found. Put the stick with the update into a USB port of the box and try again.");
+            else if (look)
+                put(why, "The USB stick holds no update: the update is a file ending in .raucb at the stick's top level.");
+            else
+                put(StickResult::State::NoBundle, request->file + " is not on the USB stick any more. Look for the stick again.");
+            say(res.message);
+            return kUpdateOk;
+        }
+        return look ? stick_look(stick, res, put) : stick_install(stick, *request, res, put);
+    }
+
+    template <typename Put>
+    int stick_look(MountedStick& stick, StickResult& res, Put& put) {
+        res.bundles = bundles_on_stick(stick.top());
+        const auto st = rauc_.status();
+        for (auto& b : res.bundles) {
+            put(StickResult::State::Working, "Checking " + b.name + ".");
+            const auto info = rauc_.info(stick.top() / b.name);
+            if (!info) {
+                b.problem = "its signature or contents are refused: " + info.error();
+            } else {
+                if (is_release_version(info->version)) b.version = info->version;
+                if (!st) b.problem = "RAUC cannot say what this box is: " + st.error();
+                else if (info->compatible != st->compatible) b.problem = "it is made for '" + info->compatible + "', this box is '" + st->compatible + "'";
+                else if (b.version.empty()) b.problem = "its version is not a release version";
+                else if (b.version == running_) b.problem = "this box already runs " + b.version;
+            }
+        }
+        stick.release();
+        const auto usable = std::count_if(res.bundles.begin(), res.bundles.end(), [](const StickBundle& b) { return b.problem.empty(); });
+        put(StickResult::State::Found, std::to_string(res.bundles.size()) + (res.bundles.size() == 1 ? " update" : " updates") +
+                                           " on the USB stick, " + std::to_string(usable) + " that this box can install.");
+        say(res.message);
+        return kUpdateOk;
+    }
+
+    template <typename Put>
+    int stick_install(MountedStick& stick, const StickRequest& request, StickResult& res, Put& put) {
+        put(StickResult::State::Working, "Checking and installing " + request.file + ". This takes a few minutes; keep the stick in.");
+        const int rc = install(stick.top() / request.file, std::nullopt);
+        stick.release();
+        const Attempt last = state_.last.value_or(Attempt{});
+        res.version = is_release_version(last.version) ? last.version : "";
+        const std::string reason = last.reason.empty() ? "" : last.reason;
+        if (rc == kUpdatePostponed) {
+            put(StickResult::State::Postponed, "Not installed now: " + reason + ". Try again after the consultation.");
+            return rc;
+        }
+        if (rc != kUpdateOk) {
+            put(rc == kUpdateRefused ? StickResult::State::Refused : StickResult::State::Failed,
+                "Not installed: " + reason + ". The box keeps running " + running_ + ".");
+            return rc;
+        }
+        const Activity a = activity();
+        put(StickResult::State::Installed, "Installed " + res.version + ". You may take the stick out. " +
+                                               (a.busy ? "The box restarts into it as soon as nobody is in a consultation."
+                                                       : "The box restarts into it now; the kiosk is back in a few minutes."));
+        return restart_into(state_.pending ? state_.pending->version : res.version);
     }
 
     // ---------------------------------------------------------------- install FILE, mark-good

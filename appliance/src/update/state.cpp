@@ -1,6 +1,7 @@
 #include "appliance/update/state.hpp"
 
 #include "appliance/update/release.hpp"
+#include "appliance/update/stick.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -133,27 +134,7 @@ expected<void, std::string> save_state(const std::filesystem::path& file, const 
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
     if (ec) return unexpected("cannot create " + file.parent_path().string() + ": " + ec.message());
-    const std::string tmp = file.string() + ".tmp";
-    const std::string text = to_json(s).dump(1) + "\n";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);   // no secret in it; consultd reports it
-    if (fd < 0) return unexpected(with_errno("cannot write " + tmp));
-    bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
-    int err = ok ? 0 : errno;
-    ::close(fd);
-    if (ok && ::rename(tmp.c_str(), file.c_str()) != 0) {
-        ok = false;
-        err = errno;
-    }
-    if (!ok) {
-        ::unlink(tmp.c_str());
-        errno = err == 0 ? EIO : err;   // a short write sets no errno
-        return unexpected(with_errno("cannot write " + file.string()));
-    }
-    if (int dir = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
-    }
-    return {};
+    return write_whole_file(file, to_json(s).dump(1) + "\n", 0644);   // no secret in it; consultd reports it
 }
 
 std::optional<Attempt> settle_pending(UpdateState& s, const std::string& running_version, const std::string& boot_id,

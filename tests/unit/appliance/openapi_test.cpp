@@ -94,6 +94,8 @@ protected:
         http::add_kiosk_routes(router_, wiring::kiosk_routes(*ctx_));
         http::add_report_routes(router_, wiring::access(*ctx_));
         http::add_device_routes(router_, wiring::device_routes(*ctx_));
+        http::add_recovery_key_routes(router_, wiring::device_routes(*ctx_));
+        http::add_update_stick_routes(router_, wiring::device_routes(*ctx_));
         http::add_cloud_routes(router_, wiring::access(*ctx_), *cloud_);
         http::add_activity_route(router_, wiring::system_routes(*ctx_));
         http::add_fleet_status_route(router_, wiring::access(*ctx_), [] { return json::object(); });

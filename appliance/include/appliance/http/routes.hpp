@@ -19,6 +19,7 @@ void add_schedule_routes(Router& router, const ScheduleDeps& deps);
 void add_recording_routes(Router& router, const RecordingDeps& deps);
 void add_device_routes(Router& router, const DeviceDeps& deps);           // camera/mic/speaker choice, preview
 void add_recovery_key_routes(Router& router, const DeviceDeps& deps);     // the data partition's recovery key, once
+void add_update_stick_routes(Router& router, const DeviceDeps& deps);     // an update from a USB stick, asked of root
 void add_twilio_routes(Router& router, const TwilioDeps& deps);           // need a token
 void add_twilio_webhook_routes(Router& router, const TwilioDeps& deps);   // signed by Twilio instead
 
