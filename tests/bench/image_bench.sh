@@ -10,9 +10,10 @@
 # - QEMU TCG boot (tests/image/boot_test.sh's timings.txt): kernel, boot report, /healthz
 #   200 (consultd READY), the kiosk's first paint on the screen, the data partition's
 #   encryption on first boot, and the second boot;
-# - updates (the boot test's stage 3): the v2 bundle's size, its install from the stick
-#   (rauc install: verify, write slot B, UKI), the restart into v2 to its boot report and
-#   /healthz 200 (READY on the new slot), and the broken v3's failed try to the fallback.
+# - updates (the boot test's stage 3): the v2 bundle's size, the kiosk's look at the USB
+#   stick (mount, rauc info of each bundle), v2's install from it (verify, write slot B,
+#   UKI) to the restart, the restart into v2 to its boot report and /healthz 200 (READY on
+#   the new slot), and the broken v3's failed try to the fallback.
 set -u
 image_dir="${1:-build/image}"
 artifacts="${2:-build/test-artifacts/image}"
@@ -34,7 +35,7 @@ t="$artifacts/timings.txt"
 if [ -f "$t" ]; then
   for key in first_kernel_started_s first_boot_report_s first_healthz_200_s first_kiosk_on_screen_s \
              first_data_encryption_s first_boot_total_s second_boot_report_s second_healthz_200_s \
-             update_releases_made_s update_v2_install_s v2_boot_report_s v2_healthz_200_s \
+             update_releases_made_s update_stick_look_s update_v2_install_s v2_boot_report_s v2_healthz_200_s \
              update_v3_failed_s fallback_healthz_200_s update_fallback_total_s \
              no_tpm_refused_s image_test_total_s; do
     printf '  boot %-26s %s\n' "$key" "$(value "$key" "$t")"

@@ -26,12 +26,14 @@
 #      its device token is nowhere in the ESP's bytes; the data partition of the disk is LUKS2
 #      (cryptsetup on its header, read out of the overlay with qemu-img dd), its TPM2
 #      token sealed to PCR 7; the name is nowhere in the image or the overlay (grep -a).
-#   3. second boot of the same disk, firmware variables and TPM, with a USB-like stick of
+#   3. second boot of the same disk, firmware variables and TPM, with a USB stick of
 #      update bundles (tests/image/make-test-release.sh): the journal shows both boots
 #      (each boot has a new transient machine ID: journal-dir), no passphrase prompt, no
 #      second encryption, slot A kept by its boot check. Updates from the stick
-#      (image/README.md, "Updates"): bundles signed by another CA or for another family
-#      refused with the ESP untouched; v2 installed into slot B with three tries; the box
+#      (image/README.md, "Updates"): the kiosk's API looks at the stick (root lists v2 and
+#      v3 as installable, the other two with the reason); bundles signed by another CA or
+#      for another family refused by consultctl with the ESP untouched; v2 installed into
+#      slot B through the kiosk's request, which restarts the box by itself; the box
 #      restarts into v2, passes its boot check, is blessed and marked good, and still has
 #      the first boot's settings and sign-out; a v3 that migrates the store (a migration
 #      v2 does not know) and whose consultd never finishes starting, installed into A with
@@ -468,7 +470,9 @@ stick_mib=$(( $(du -cm "$work/stick"/*.raucb | tail -n1 | cut -f1) + 64 ))
 mkfs.vfat -F 32 -n CONSULTUPD -C "$work/stick.img" $((stick_mib * 1024)) >/dev/null || die "mkfs.vfat failed for the stick"
 MTOOLS_SKIP_CHECK=1 mcopy -i "$work/stick.img" "$work/stick"/*.raucb :: || die "mcopy could not fill the stick"
 rm -rf "$work/stick" "$work/hostile"
-extra_args=(-drive if=none,id=stick,format=raw,readonly=on,file="$work/stick.img" -device virtio-blk-pci,drive=stick,serial=consult-stick)
+# A USB stick, as clinic IT puts one into the box: removable, on an xHCI controller.
+extra_args=(-drive if=none,id=stick,format=raw,readonly=on,file="$work/stick.img" -device qemu-xhci,id=xhci
+            -device usb-storage,bus=xhci.0,drive=stick,removable=on)
 timing update_releases_made_s "$(since "$t_stage")"
 
 t_stage=$(now)
@@ -492,7 +496,7 @@ wait_kept() {   # the boot check passed and RAUC marked the booted slot good: pr
 check "slot A passed its boot check and RAUC marked it good" "$(wait_kept)" 'active'
 check "the ESP: slot A's UKI, primary and kept; none for B" "$(esp_list)" 'consult-1-a.efi'
 mount_stick() {   # mount_stick [COMMAND]: the stick on /run/stick (read-only), then COMMAND on the box
-  box_ssh "$work/it_key" "mkdir -p /run/stick && mount -o ro /dev/disk/by-id/virtio-consult-stick /run/stick ${1:+&& $1}" \
+  box_ssh "$work/it_key" "mkdir -p /run/stick && mount -o ro /dev/disk/by-label/CONSULTUPD /run/stick ${1:+&& $1}" \
     || fail "the update stick could not be mounted on the box"
 }
 restart_box() {   # the box restarts itself; QEMU exits on the guest's reboot (-no-reboot)
@@ -501,6 +505,32 @@ restart_box() {   # the box restarts itself; QEMU exits on the guest's reboot (-
   alive && fail "the box did not restart within 120 s of the reboot"
   stop_vm
 }
+# The kiosk's Settings looks for the stick (POST /api/system/update/stick): root's
+# consult-update-stick.service mounts it read-only and checks every bundle with rauc info.
+stick_state() {   # stick_state TOKEN PYTHON_EXPR: that expression of root's answer (r) to the last request
+  curl -s --max-time 20 -H "Authorization: Bearer $1" "$api/api/system/update/stick" \
+    | python3 -c "import json, sys; j = json.load(sys.stdin); r = j.get('result') or {}; print($2)" 2>/dev/null \
+    || echo "no answer"
+}
+wait_stick() {   # wait_stick TOKEN SECONDS: until root's answer is final; prints its state
+  local s="" deadline=$(( $(date +%s) + $2 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    s="$(stick_state "$1" 'r.get("state", "unanswered")')"
+    case "$s" in working|unanswered|"no answer") sleep 2 ;; *) break ;; esac
+  done
+  echo "$s"
+}
+ktoken="$(admin_token)"
+t_look=$(now)
+check "the kiosk asks the box to look for a USB stick" \
+  "$(call POST /api/system/update/stick "$ktoken" '{"action":"look"}' | cut -d' ' -f1)" '202'
+check "... root finds the stick and its bundles" "$(wait_stick "$ktoken" 300)" 'found'
+timing update_stick_look_s "$(since "$t_look")"
+check "... v3 and v2 can be installed; the other CA's bundle and the other family's cannot, with the reason" \
+  "$(stick_state "$ktoken" '" ".join("ok" if not b["problem"] else "signature" if "signature" in b["problem"] else "family" if "made for" in b["problem"] else b["problem"] for b in sorted(r["bundles"], key=lambda b: b["name"]))')" \
+  'ok ok signature family'
+check "... and the stick is unmounted again" \
+  "$(box_ssh "$work/it_key" 'findmnt -n /run/consult-update-stick | wc -l')" '0'
 mount_stick
 # Clinic IT's install from a stick: `consultctl update install` (it checks the bundle with
 # rauc info, its family, that nobody is in a consultation, then RAUC installs it), run as
@@ -519,14 +549,17 @@ check "... and update status says why" "$(update_status 'j["last"]["result"], "s
 out="$(install_from_stick other-family.raucb)"
 check "a bundle for another hardware family is refused" "$(echo "$out" | cut -d' ' -f1) $(echo "$out" | grep -o "made for 'another-family-x86_64'" | head -n1)" "1 made for 'another-family-x86_64'"
 check "... and the boot partition is untouched" "$(esp_list)" 'consult-1-a.efi'
+# v2 from the kiosk: root installs it into slot B and restarts the box at once, since
+# nobody is in a consultation (QEMU exits on the guest's reboot).
+box_ssh "$work/it_key" 'umount /run/stick' || true
 t_install=$(now)
-out="$(install_from_stick "consult-appliance-$v2.raucb")"
+check "the kiosk asks the box to install v2 from the stick" \
+  "$(call POST /api/system/update/stick "$ktoken" "{\"action\":\"install\",\"file\":\"consult-appliance-$v2.raucb\"}" | cut -d' ' -f1)" '202'
+for _ in $(seq 900); do alive || break; sleep 1; done
+alive && fail "the box did not install v2 from the stick and restart within 900 s"
+stop_vm
 timing update_v2_install_s "$(since "$t_install")"
-log "rauc install of v2: $out ($(since "$t_install") s)"
-check "v2 installs from the stick"               "$(echo "$out" | cut -d' ' -f1)" '0'
-check "... into slot B, primary with three tries; A kept" "$(esp_list)" 'consult-0-a.efi consult-1-b\+3.efi'
-check "... and waits for the restart (update status)" "$(update_status 'j["pending"]["version"]')" "${v2//+/\\+}"
-restart_box
+log "v2 installed from the stick through the kiosk's request, and the box restarted ($(since "$t_install") s)"
 timing update_v2_before_reboot_s "$(since "$t_stage")"
 
 # The box restarts into v2: slot B, its first try, kept after its health check.
@@ -537,6 +570,8 @@ boot_to_report v2
 check_box
 check "the box runs v2"                          "$(box_ssh "$work/it_key" '. /usr/lib/os-release; echo "$IMAGE_VERSION"')" "${v2//+/\\+}"
 check "v2 passed its boot check and RAUC marked slot B good" "$(wait_kept)" 'active'
+check "the kiosk's request was answered: v2 installed from the stick" \
+  "$(stick_state "$(admin_token)" '" ".join((r["state"], r["version"]))')" "installed ${v2//+/\\+}"
 check "update status: v2 installed, marked good in this boot, nothing pending" \
   "$(update_status 'j["last"]["result"], j["last"]["version"], j["marked_good_this_boot"], j["pending"]')" \
   "installed ${v2//+/\\+} True None"
