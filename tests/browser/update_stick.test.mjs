@@ -1,10 +1,11 @@
 // An update from a USB stick on the kiosk, against a real consultd --demo: Settings looks for
 // the stick, lists what it holds (a good bundle with an Install button, one made for other
 // hardware with the reason and no button), installs the good one after a confirmation and
-// shows the outcome. The box's root side is the real `consultctl update stick`, run here
-// when the request appears, with a folder for the stick and tests/standins/fake_rauc.sh for
-// RAUC (as in tests/integration/update_stick_test.cpp). Screens saved, scanned with
-// axe-core and checked for 48 px targets.
+// shows the outcome, and says so when nobody answers a request. The box's root side is the
+// real `consultctl update stick`, run here when the request appears, with a folder for
+// the stick and tests/standins/fake_rauc.sh for RAUC (as in
+// tests/integration/update_stick_test.cpp). Screens saved, scanned with axe-core and
+// checked for 48 px targets.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -89,5 +90,13 @@ test('Settings: a bundle on a USB stick is found, checked and installed, and the
   assert.equal(await visible(page, '#stick-error'), false);
   await checkScreen(page, artifacts, 'stick-installed');
 
+  // A request nobody answers (a box without the appliance's system: no path unit) is said,
+  // not waited for: here the request is made to look two minutes old.
+  await page.tap('#stick-look');
+  await until('asked again', async () => /Asking the box/.test(await text(page, '#stick-state')));
+  const asked = JSON.parse(readFileSync(request, 'utf8'));
+  writeFileSync(request, JSON.stringify({ ...asked, at: new Date(Date.now() - 120000).toISOString().replace(/\.\d+Z$/, 'Z') }));
+  await until('nobody answered, said', async () => /Nothing on this box answered the request/.test(await text(page, '#stick-error')));
+  assert.equal(await page.locator('#stick-look').isDisabled(), false, 'the button works again');
   await context.close();
 });

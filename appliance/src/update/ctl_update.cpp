@@ -329,20 +329,6 @@ private:
         return reboot();
     }
 
-    static bool run_quietly(std::vector<std::string> args, std::string* err_text = nullptr) {
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        gchar* err_out = nullptr;
-        gint wait_status = 0;
-        const bool ran = g_spawn_sync(nullptr, argv.data(), nullptr,
-                                      GSpawnFlags(G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL), nullptr, nullptr,
-                                      nullptr, &err_out, &wait_status, nullptr);
-        if (err_text && err_out) *err_text = err_out;
-        g_free(err_out);
-        return ran && g_spawn_check_wait_status(wait_status, nullptr);
-    }
-
     int reboot() const {
         std::vector<std::string> args = reboot_.empty() ? std::vector<std::string>{"systemctl", "reboot"}
                                                         : std::vector<std::string>{reboot_};
@@ -362,71 +348,6 @@ private:
     }
 
     // ---------------------------------------------------------------- stick
-
-    // A stick mounted read-only at a folder only root may reach, unmounted when it goes; or
-    // the folder that stands for one in tests (CONSULT_UPDATE_STICK_DIR).
-    class MountedStick {
-    public:
-        MountedStick() = default;
-        MountedStick(fs::path top, bool mounted) : top_(std::move(top)), mounted_(mounted) {}
-        MountedStick(MountedStick&& o) noexcept : top_(std::move(o.top_)), mounted_(std::exchange(o.mounted_, false)) {}
-        MountedStick& operator=(MountedStick&& o) noexcept {
-            release();
-            top_ = std::move(o.top_);
-            mounted_ = std::exchange(o.mounted_, false);
-            return *this;
-        }
-        ~MountedStick() { release(); }
-        const fs::path& top() const { return top_; }
-        explicit operator bool() const { return !top_.empty(); }
-        void release() {
-            if (mounted_ && !run_quietly({"umount", top_.string()}))
-                std::fprintf(stderr, "consultctl update: the USB stick at %s could not be unmounted\n", top_.c_str());
-            mounted_ = false;
-        }
-
-    private:
-        fs::path top_;
-        bool mounted_ = false;
-    };
-
-    // The first stick that holds what `wanted` asks for (a bundle of that name, or any bundle
-    // when empty). `why` says what was found otherwise: no stick, or sticks without bundles.
-    MountedStick find_stick(const std::string& wanted, StickResult::State& why) const {
-        why = StickResult::State::NoStick;
-        auto holds = [&](const fs::path& top) {
-            const auto list = bundles_on_stick(top);
-            if (!list.empty()) why = StickResult::State::NoBundle;   // a stick with other bundles
-            if (wanted.empty()) return !list.empty();
-            return std::any_of(list.begin(), list.end(), [&](const StickBundle& b) { return b.name == wanted; });
-        };
-        if (const std::string dir = env_or("CONSULT_UPDATE_STICK_DIR", ""); !dir.empty()) {
-            std::error_code ec;
-            if (!fs::is_directory(dir, ec)) return {};
-            why = StickResult::State::NoBundle;
-            return holds(dir) ? MountedStick(dir, false) : MountedStick();
-        }
-        const fs::path mount_point = "/run/consult-update-stick";
-        ::mkdir(mount_point.c_str(), 0700);
-        struct stat st {};
-        if (::lstat(mount_point.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
-            std::fprintf(stderr, "consultctl update: %s is not a folder of this user's\n", mount_point.c_str());
-            return {};
-        }
-        for (const auto& device : stick_partitions("/sys/block", read_small("/proc/self/mounts"))) {
-            std::string err;
-            // FAT and exFAT: what a clinic's laptop writes on a stick. Read-only, nothing on it runs.
-            if (!run_quietly({"mount", "-t", "vfat,exfat", "-o", "ro,nosuid,nodev,noexec,noatime", device, mount_point.string()},
-                             &err)) {
-                say("no stick's file system on " + device + (err.empty() ? "" : ": " + rauc_reason(err)));
-                continue;
-            }
-            MountedStick stick(mount_point, true);
-            if (why == StickResult::State::NoStick) why = StickResult::State::NoBundle;
-            if (holds(mount_point)) return stick;
-        }
-        return {};
-    }
 
     // The kiosk's request (update/stick.hpp), as root: look for bundles on a stick, or install
     // one. Progress and the outcome go to the result file consultd reads.
@@ -516,7 +437,7 @@ private:
         stick.release();
         const Attempt last = state_.last.value_or(Attempt{});
         res.version = is_release_version(last.version) ? last.version : "";
-        const std::string reason = last.reason.empty() ? "" : last.reason;
+        const std::string& reason = last.reason;
         if (rc == kUpdatePostponed) {
             put(StickResult::State::Postponed, "Not installed now: " + reason + ". Try again after the consultation.");
             return rc;

@@ -1,6 +1,9 @@
 #include "appliance/update/stick.hpp"
 
+#include "appliance/update/rauc.hpp"
 #include "appliance/update/release.hpp"
+
+#include <glib.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,6 +12,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -40,6 +45,20 @@ expected<std::string, std::string> text(const nlohmann::json& o, const char* key
 }
 
 bool version_or_empty(const std::string& v) { return v.empty() || is_release_version(v); }
+
+// Runs a program (no shell) with its output dropped; its stderr in `err_text`. Whether it ran and exited 0.
+bool run_quietly(std::vector<std::string> args, std::string* err_text = nullptr) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    gchar* err_out = nullptr;
+    gint wait_status = 0;
+    const bool ran = g_spawn_sync(nullptr, argv.data(), nullptr, GSpawnFlags(G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL),
+                                  nullptr, nullptr, nullptr, &err_out, &wait_status, nullptr);
+    if (err_text && err_out) *err_text = err_out;
+    g_free(err_out);
+    return ran && g_spawn_check_wait_status(wait_status, nullptr);
+}
 
 std::string first_line(const fs::path& file) {
     std::ifstream in(file);
@@ -267,6 +286,49 @@ std::vector<StickBundle> bundles_on_stick(const fs::path& top) {
         out.push_back({name, std::uint64_t(st.st_size), "", ""});
     }
     return out;
+}
+
+void MountedStick::release() {
+    if (mounted_ && !run_quietly({"umount", top_.string()}))
+        std::fprintf(stderr, "consultctl update: the USB stick at %s could not be unmounted\n", top_.c_str());
+    mounted_ = false;
+}
+
+MountedStick find_stick(const std::string& wanted, StickResult::State& why) {
+    why = StickResult::State::NoStick;
+    auto holds = [&](const fs::path& top) {
+        const auto list = bundles_on_stick(top);
+        if (!list.empty()) why = StickResult::State::NoBundle;   // a stick with other bundles
+        if (wanted.empty()) return !list.empty();
+        return std::any_of(list.begin(), list.end(), [&](const StickBundle& b) { return b.name == wanted; });
+    };
+    if (const char* dir = std::getenv("CONSULT_UPDATE_STICK_DIR"); dir && *dir) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) return {};
+        why = StickResult::State::NoBundle;
+        return holds(dir) ? MountedStick(dir, false) : MountedStick();
+    }
+    const fs::path mount_point = "/run/consult-update-stick";
+    ::mkdir(mount_point.c_str(), 0700);
+    struct stat st {};
+    if (::lstat(mount_point.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+        std::fprintf(stderr, "consultctl update: %s is not a folder of this user's\n", mount_point.c_str());
+        return {};
+    }
+    std::ifstream in("/proc/self/mounts");
+    const std::string mounts{std::istreambuf_iterator<char>(in), {}};
+    for (const auto& device : stick_partitions("/sys/block", mounts)) {
+        std::string err;
+        // FAT and exFAT: what a clinic's laptop writes on a stick. Read-only, nothing on it runs.
+        if (!run_quietly({"mount", "-t", "vfat,exfat", "-o", "ro,nosuid,nodev,noexec,noatime", device, mount_point.string()}, &err)) {
+            std::printf("update: no stick's file system on %s%s\n", device.c_str(), err.empty() ? "" : (": " + rauc_reason(err)).c_str());
+            continue;
+        }
+        MountedStick stick(mount_point, true);
+        if (why == StickResult::State::NoStick) why = StickResult::State::NoBundle;
+        if (holds(mount_point)) return stick;
+    }
+    return {};
 }
 
 }  // namespace consult::update

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace consult::update {
@@ -88,5 +89,31 @@ std::vector<std::string> stick_partitions(const std::filesystem::path& sys_block
 // never through a link, at most kMaxStickBundles in name order. Their version and problem
 // are left for the caller.
 std::vector<StickBundle> bundles_on_stick(const std::filesystem::path& top);
+
+// A stick mounted read-only at a folder only root may reach, unmounted when it goes (or by
+// release()); or the folder that stands for one in tests (CONSULT_UPDATE_STICK_DIR), which
+// is never mounted. Empty: none.
+class MountedStick {
+public:
+    MountedStick() = default;
+    MountedStick(std::filesystem::path top, bool mounted) : top_(std::move(top)), mounted_(mounted) {}
+    MountedStick(MountedStick&& o) noexcept : top_(std::move(o.top_)), mounted_(std::exchange(o.mounted_, false)) {}
+    MountedStick& operator=(MountedStick&&) = delete;
+    ~MountedStick() { release(); }
+    const std::filesystem::path& top() const { return top_; }
+    explicit operator bool() const { return !top_.empty(); }
+    void release();
+
+private:
+    std::filesystem::path top_;
+    bool mounted_ = false;
+};
+
+// Root's side: the first stick that holds what `wanted` names (a bundle of that name, or
+// any bundle when empty), mounted (vfat or exfat; ro, nosuid, nodev, noexec) at
+// /run/consult-update-stick, each partition of stick_partitions() tried in turn. When none
+// does, `why` says what was found: NoStick, or NoBundle (sticks without it). What it tried
+// goes to stdout as "update: ..." lines.
+MountedStick find_stick(const std::string& wanted, StickResult::State& why);
 
 }  // namespace consult::update
