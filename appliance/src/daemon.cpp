@@ -239,6 +239,8 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     fleet::count_failures_into(d->failures_);
     d->reporter_ = std::make_unique<fleet::StatusReporter>(fleet::ReporterDeps{
         ctx.db, *d->cloud_, ctx.probe, state_dir, fleet::BoxPaths::from_environment(), *d->failures_});
+    d->claimer_ = std::make_unique<cloud::CodeClaimer>(
+        cloud::ClaimerDeps{ctx.db, *d->cloud_, state_dir, config.cloud.url, config.cloud.anon_key});
     const std::string storage_url = !config.cloud.storage_url.empty() ? config.cloud.storage_url
                                     : config.cloud.url.empty()        ? std::string()
                                                                       : cloud::storage::storage_url(config.cloud.url);
@@ -388,6 +390,7 @@ void Daemon::on_probe_done(hw::ProbeResult result) {
     // Ready: store open and migrated, HTTP listening, hardware probed.
     notifier_.ready(status_line());
     notifier_.start_watchdog([server = server_.get()] { return server->connections().accepting(); });
+    claimer_->start();    // a pairing code from the provisioning file, when the box is not paired
     reporter_->start();   // the fleet report names the encoder and camera the probe found
     const std::string host = ctx_->config.http.bind == "0.0.0.0" ? "127.0.0.1" : ctx_->config.http.bind;
     log::info("ready; kiosk at http://" + host + ":" + std::to_string(ctx_->config.http.port) + "/kiosk");

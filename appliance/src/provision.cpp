@@ -1,5 +1,6 @@
 #include "appliance/provision.hpp"
 
+#include "appliance/cloud/pairing_code.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/domain/time.hpp"
 #include "appliance/kiosk/pin_hash.hpp"
@@ -59,7 +60,7 @@ constexpr const char* kDeviceToken = "cloud-device-token";
 
 // What this version applies, by section; anything else is refused by name.
 const std::map<std::string, std::vector<std::string>> kKnown{
-    {"cloud", {"url", "clinic_id", "api_key", "device_token"}},
+    {"cloud", {"url", "clinic_id", "api_key", "device_token", "pairing_code"}},
     {"kiosk", {"admin_pin_hash"}},
     {"system", {"time_zone", "hostname"}},
     {"ssh", {"authorized_key"}},
@@ -225,13 +226,19 @@ std::string system_text(const System& sys) {
                          "system", {{"time_zone", sys.time_zone}, {"hostname", sys.hostname}});
 }
 
-void record(const fs::path& state_dir, bool ok, const std::string& message) {
+std::string conf_text(const CloudByCode& c) {
+    return key_file_text(" Written by consultctl provision from the box's provisioning file: the project to\n"
+                         " claim its pairing code from. Read after consultd.conf and its drop-ins.",
+                         "cloud", {{"url", c.url}, {"anon_key", c.api_key}});
+}
+
+}  // namespace
+
+void record_result(const fs::path& state_dir, bool ok, const std::string& message) {
     const nlohmann::json j{{"ok", ok}, {"message", message}, {"at", domain::now_iso()}};
     if (auto tmp = stage(state_dir, kResultFile, j.dump() + "\n"))
         ::rename(tmp->c_str(), (state_dir / kResultFile).c_str());
 }
-
-}  // namespace
 
 expected<Provision, std::string> parse(std::string_view text) {
     if (text.size() > kMaxFileBytes) return unexpected("the file is larger than " + std::to_string(kMaxFileBytes) + " bytes");
@@ -266,7 +273,23 @@ expected<Provision, std::string> parse(std::string_view text) {
     };
 
     Provision p;
-    if (g_key_file_has_group(kf.get(), "cloud")) {
+    if (g_key_file_has_group(kf.get(), "cloud") && get("cloud", "pairing_code")) {
+        if (get("cloud", "clinic_id") || get("cloud", "device_token"))
+            return refuse("cloud.pairing_code", "goes without clinic_id and device_token: the code stands for both");
+        CloudByCode c;
+        for (auto [key, out] : {std::pair{"url", &c.url}, std::pair{"api_key", &c.api_key}}) {
+            auto v = get("cloud", key);
+            if (!v || v->empty())
+                return refuse(std::string("cloud.") + key, "missing: a [cloud] with a pairing_code needs url and api_key too");
+            *out = *v;
+        }
+        if (auto why = url_problem(c.url)) return refuse("cloud.url", *why);
+        if (!printable_token(c.api_key, 4096)) return refuse("cloud.api_key", "is not a key (no spaces, at most 4096 characters)");
+        auto code = cloud::normalize_pairing_code(*get("cloud", "pairing_code"));
+        if (!code) return refuse("cloud.pairing_code", "is not a pairing code (10 letters and digits, as the clinic cloud gave it)");
+        c.code = *code;
+        p.cloud_by_code = std::move(c);
+    } else if (g_key_file_has_group(kf.get(), "cloud")) {
         Cloud c;
         for (auto [key, out] : {std::pair{"url", &c.url}, std::pair{"clinic_id", &c.clinic_id},
                                 std::pair{"api_key", &c.api_key}, std::pair{"device_token", &c.device_token}}) {
@@ -306,7 +329,7 @@ expected<Provision, std::string> parse(std::string_view text) {
             p.ssh_key = *key;
         }
     }
-    if (!p.cloud && !p.admin_pin_hash && !p.system && !p.ssh_key) return unexpected(std::string("the file sets nothing (this version applies ") + known_list() + ")");
+    if (!p.cloud && !p.cloud_by_code && !p.admin_pin_hash && !p.system && !p.ssh_key) return unexpected(std::string("the file sets nothing (this version applies ") + known_list() + ")");
     return p;
 }
 
@@ -318,8 +341,8 @@ expected<void, std::string> apply(const Provision& p, const fs::path& state_dir)
     auto discard = [&] {
         for (const auto& [tmp, final_path] : staged) ::unlink(tmp.c_str());
     };
-    if (p.cloud) {
-        auto conf = stage(state_dir, kConfFile, conf_text(*p.cloud));
+    if (p.cloud || p.cloud_by_code) {
+        auto conf = stage(state_dir, kConfFile, p.cloud ? conf_text(*p.cloud) : conf_text(*p.cloud_by_code));
         if (!conf) return unexpected(conf.error());
         staged.emplace_back(*conf, state_dir / kConfFile);
     }
@@ -352,14 +375,20 @@ expected<void, std::string> apply(const Provision& p, const fs::path& state_dir)
         staged.emplace_back(*key, state_dir / kSshKeyFile);
     }
     // The credentials, with what they replace kept to put back if the second fails.
-    if (p.cloud) {
+    // A code replaces the device token: the box is paired again when it is claimed.
+    if (p.cloud || p.cloud_by_code) {
         Credentials creds(state_dir);
         std::vector<std::pair<std::string, std::optional<std::string>>> before;
-        for (const char* name : {kApiKey, kDeviceToken}) {
+        for (const char* name : {kApiKey, kDeviceToken, kPairingCodeCredential}) {
             auto old = creds.read(name);
             before.emplace_back(name, old ? *old : std::nullopt);
         }
-        for (auto [name, value] : {std::pair{kApiKey, &p.cloud->api_key}, std::pair{kDeviceToken, &p.cloud->device_token}}) {
+        const std::vector<std::pair<const char*, const std::string*>> values =
+            p.cloud ? std::vector<std::pair<const char*, const std::string*>>{{kApiKey, &p.cloud->api_key},
+                                                                             {kDeviceToken, &p.cloud->device_token}}
+                    : std::vector<std::pair<const char*, const std::string*>>{{kApiKey, &p.cloud_by_code->api_key},
+                                                                             {kPairingCodeCredential, &p.cloud_by_code->code}};
+        for (auto [name, value] : values) {
             if (auto stored = creds.store(name, *value); !stored) {
                 for (const auto& [n, old] : before) {
                     if (old) (void)creds.store(n, *old);
@@ -376,13 +405,16 @@ expected<void, std::string> apply(const Provision& p, const fs::path& state_dir)
             return unexpected("cannot put " + final_path.string() + " in place: " + std::strerror(errno));
         }
     }
+    // What the new pairing replaces: an old code, or the token a code will bring anew.
+    if (p.cloud) ::unlink((Credentials(state_dir).local_dir() / kPairingCodeCredential).c_str());
+    if (p.cloud_by_code) ::unlink((Credentials(state_dir).local_dir() / kDeviceToken).c_str());
     return {};
 }
 
 int run(const fs::path& state_dir, const fs::path& file) {
     auto fail = [&](int code, const std::string& why) {
         std::fprintf(stderr, "consultctl provision: %s: %s; nothing was applied\n", file.c_str(), why.c_str());
-        record(state_dir, false, why);
+        record_result(state_dir, false, why);
         return code;
     };
     const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -404,13 +436,15 @@ int run(const fs::path& state_dir, const fs::path& file) {
     std::string done;
     auto said = [&done](const std::string& what) { done += (done.empty() ? "" : "; ") + what; };
     if (parsed->cloud) said("paired with the clinic cloud at " + parsed->cloud->url + " (clinic " + parsed->cloud->clinic_id + ")");
+    if (parsed->cloud_by_code)
+        said("pairing code for the clinic cloud at " + parsed->cloud_by_code->url + " kept; consultd claims it once the cloud answers");
     if (parsed->admin_pin_hash) said("admin PIN set");
     if (parsed->system && parsed->system->time_zone) said("time zone " + *parsed->system->time_zone);
     if (parsed->system && parsed->system->hostname) said("host name " + *parsed->system->hostname);
     if (parsed->ssh_key)
         said(parsed->ssh_key->empty() ? "SSH off" : "SSH on for a " + parsed->ssh_key->substr(0, parsed->ssh_key->find(' ')) + " key");
     std::printf("consultctl provision: %s\n", done.c_str());
-    record(state_dir, true, done);
+    record_result(state_dir, true, done);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include "appliance/callbacks/status_callbacks.hpp"
 #include "appliance/cloud/cloud_sync.hpp"
+#include "appliance/cloud/code_claimer.hpp"
 #include "appliance/cloud/recording_uploader.hpp"
 #include "appliance/config.hpp"
 #include "appliance/context.hpp"
@@ -87,6 +88,7 @@ private:
     std::unique_ptr<cloud::RecordingUploader> uploads_;   // composed recordings to the clinic's storage
     std::shared_ptr<fleet::FailureWindow> failures_;      // Metrics::count's failures go here too
     std::unique_ptr<fleet::StatusReporter> reporter_;     // before cloud_ goes: it borrows the sync
+    std::unique_ptr<cloud::CodeClaimer> claimer_;         // the provisioning file's pairing code; borrows the sync
 };
 
 }  // namespace consult

@@ -9,6 +9,12 @@
 //   clinic_id=<uuid>
 //   api_key=<the project's anon key>
 //   device_token=<this device's JWT>
+//   [cloud]                      # or, instead of clinic_id and device_token, a code
+//   url=https://<project>.supabase.co
+//   api_key=<the project's anon key>
+//   pairing_code=K7QM2-XR9TD     # from clinic IT's cloud; consultd trades it for the
+//                                # clinic and a device token once the cloud answers
+//                                # (cloud/code_claimer.hpp)
 //   [kiosk]
 //   admin_pin_hash=scrypt$...    # `consultctl hash-pin` makes one from a PIN
 //   [system]
@@ -49,12 +55,21 @@ struct Cloud {
     std::string url, clinic_id, api_key, device_token;
 };
 
+// Pairing by a code: the project and its key now, the clinic and the device token when
+// consultd has claimed the code (kept until then as the credential cloud-pairing-code).
+struct CloudByCode {
+    std::string url, api_key, code;   // code: normalized, 10 characters
+};
+
+inline constexpr const char* kPairingCodeCredential = "cloud-pairing-code";
+
 struct System {
     std::optional<std::string> time_zone, hostname;
 };
 
 struct Provision {
     std::optional<Cloud> cloud;
+    std::optional<CloudByCode> cloud_by_code;   // never both
     std::optional<std::string> admin_pin_hash;
     std::optional<System> system;
     std::optional<std::string> ssh_key;   // an OpenSSH public key line, or "" for off
@@ -95,6 +110,10 @@ System system_settings(const std::filesystem::path& state_dir);
 // applies, records the outcome; prints what it did or why not. 0, 65 for a refused file,
 // 2 when the box could not apply a good one.
 int run(const std::filesystem::path& state_dir, const std::filesystem::path& file);
+
+// Records an outcome for the kiosk (provision-result.json): the file's, or later the
+// claim of its pairing code.
+void record_result(const std::filesystem::path& state_dir, bool ok, const std::string& message);
 
 // The last provisioning's outcome ({ok, message, at}) for the kiosk, or nothing when no
 // file was ever applied or the record cannot be read.

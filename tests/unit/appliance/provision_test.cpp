@@ -50,6 +50,13 @@ protected:
         return provision::run(state.path(), file);
     }
     std::string result() { return read_all(state / "provision-result.json"); }
+    // The configuration consultd reads: its own file (none here), then what provisioning left.
+    auto consultd_config() {
+        ConfigSources sources;
+        sources.main = files / "none.conf";
+        sources.settings_files = {state / "provisioned.conf", state / "devices.conf"};
+        return load_config(sources);
+    }
 
     TempDir state, files;
 };
@@ -59,10 +66,7 @@ TEST_F(ProvisionTest, AGoodFileAppliesWholeAndConsultdReadsIt) {
     Credentials creds(state.path());
     EXPECT_EQ(creds.read("cloud-api-key").value().value_or(""), "anon-key-123");
     EXPECT_EQ(creds.read("cloud-device-token").value().value_or(""), kToken);
-    ConfigSources sources;
-    sources.main = files / "none.conf";
-    sources.settings_files = {state / "provisioned.conf", state / "devices.conf"};
-    auto loaded = load_config(sources);
+    auto loaded = consultd_config();
     ASSERT_TRUE(loaded) << loaded.error().describe();
     EXPECT_EQ(loaded->config.cloud.url, "https://clinic.supabase.co");
     EXPECT_EQ(loaded->config.cloud.clinic_id, kClinic);
@@ -77,6 +81,35 @@ TEST_F(ProvisionTest, AGoodFileAppliesWholeAndConsultdReadsIt) {
     ASSERT_TRUE(stored);
     EXPECT_TRUE(kiosk::verify_pin("4711", *stored));
     EXPECT_FALSE(std::filesystem::exists(state / "provisioned-admin-pin"));
+}
+
+// [cloud] with a pairing code instead of clinic_id and device_token: the project and its
+// key for consultd, the code kept (0600) for consultd to claim, and the token of an
+// earlier pairing gone (the code brings a new one).
+TEST_F(ProvisionTest, APairingCodeIsKeptForConsultdToClaimWithTheProjectItNames) {
+    Credentials creds(state.path());
+    creds.store("cloud-device-token", kToken).value();
+    ASSERT_EQ(run_file("[cloud]\nurl=https://clinic.supabase.co\napi_key=anon-key-123\npairing_code=k7qm2 xr9td\n"), 0)
+        << result();
+    EXPECT_EQ(creds.read("cloud-api-key").value().value_or(""), "anon-key-123");
+    EXPECT_EQ(creds.read(provision::kPairingCodeCredential).value().value_or(""), "K7QM2XR9TD");
+    EXPECT_FALSE(creds.read("cloud-device-token").value()) << "the code brings a new token";
+    struct stat st{};
+    ASSERT_EQ(::stat((creds.local_dir() / provision::kPairingCodeCredential).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    auto loaded = consultd_config();
+    ASSERT_TRUE(loaded) << loaded.error().describe();
+    EXPECT_EQ(loaded->config.cloud.url, "https://clinic.supabase.co");
+    EXPECT_EQ(loaded->config.cloud.anon_key, "anon-key-123");
+    EXPECT_EQ(loaded->config.cloud.clinic_id, "") << "not paired until the code is claimed";
+    EXPECT_NE(result().find("pairing code for the clinic cloud at https://clinic.supabase.co kept"), std::string::npos)
+        << result();
+    EXPECT_EQ(result().find("K7QM2"), std::string::npos) << "the code is a secret too";
+
+    // A later file with a device token pairs the box outright: the code is no longer needed.
+    ASSERT_EQ(run_file(cloud_section()), 0) << result();
+    EXPECT_FALSE(creds.read(provision::kPairingCodeCredential).value());
+    EXPECT_EQ(creds.read("cloud-device-token").value().value_or(""), kToken);
 }
 
 // [system]: the time zone and host name go to system.conf, for the image's root unit
@@ -156,6 +189,12 @@ TEST_F(ProvisionTest, EveryBadFileIsRefusedByKeyAndChangesNothing) {
         {"[cloud]\nurl=https://a.b\nclinic_id=" + kClinic + "\napi_key=has space\ndevice_token=" + kToken + "\n",
          "cloud.api_key: is not a key"},
         {"[cloud]\nurl=https://a.b\nclinic_id=" + kClinic + "\napi_key=k\ndevice_token=only.two\n", "cloud.device_token"},
+        {cloud_section() + "pairing_code=K7QM2-XR9TD\n", "cloud.pairing_code: goes without clinic_id and device_token"},
+        {"[cloud]\nurl=https://a.b\napi_key=k\npairing_code=K7QM2-XR9T\n", "cloud.pairing_code: is not a pairing code"},
+        {"[cloud]\nurl=https://a.b\napi_key=k\npairing_code=O0IL1-O0IL1\n", "cloud.pairing_code: is not a pairing code"},
+        {"[cloud]\nurl=https://a.b\napi_key=k\npairing_code=$(reboot)\n", "cloud.pairing_code: is not a pairing code"},
+        {"[cloud]\nurl=https://a.b\npairing_code=K7QM2-XR9TD\n", "cloud.api_key: missing"},
+        {"[cloud]\nurl=http://clinic.supabase.co\napi_key=k\npairing_code=K7QM2-XR9TD\n", "cloud.url: must be https://"},
         {"[kiosk]\nadmin_pin_hash=1234\n", "kiosk.admin_pin_hash: is not a PIN hash"},
         // A cost that would make every sign-in take minutes.
         {"[kiosk]\nadmin_pin_hash=scrypt$1048576$8$16$" + std::string(32, 'a') + "$" + std::string(64, 'b') + "\n",
