@@ -40,6 +40,11 @@
 #      one try, fails its boot check, restarts, and the box is back on v2 by itself with A
 #      marked bad; v2's consultd opens the store v3 migrated (from the copy v3 took before
 #      migrating, v3's rows re-applied) and the first boot's settings are still there.
+#      The clinic cloud is a PostgREST stand-in on the host's loopback (with a bundle
+#      server), reached from the box's own loopback through SSH remote forwards: the box
+#      reports v2 installed; v3 is offered by the cloud, downloaded, checked and installed
+#      by consult-update.service; back on v2 the box reports it rolled back and does not
+#      fetch it again.
 #   4. a fresh copy of the image with no TPM: first boot refuses with its message on
 #      the serial console, and the data partition stays untouched.
 #   5. a fresh copy with a TPM of its own and no provisioning file: the box comes up,
@@ -85,7 +90,14 @@ stop_vm() {
   [ -n "$swtpm_pid" ] && wait "$swtpm_pid" 2>/dev/null || true
   qemu_pid="" swtpm_pid=""
 }
-cleanup() { stop_vm; rm -rf "$work"; }
+tunnel_pid=""
+stop_tunnel() { [ -n "$tunnel_pid" ] && kill "$tunnel_pid" 2>/dev/null; [ -n "$tunnel_pid" ] && wait "$tunnel_pid" 2>/dev/null; tunnel_pid=""; }
+cleanup() {
+  stop_tunnel || true
+  stop_vm
+  for f in "$work"/*.standin-pid; do [ -f "$f" ] && kill -- "-$(cat "$f")" 2>/dev/null; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 serial="$artifacts/serial.log"
@@ -121,10 +133,54 @@ retention_days=$((1000 + RANDOM % 2000))
 admin_pin="$(printf '%06d' $((RANDOM % 1000000)))"
 clinic_id="$(cat /proc/sys/kernel/random/uuid)"
 box_name="consult-test-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-cloud_url="https://clinic-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n').supabase.co"
-device_token="$(python3 -c 'import base64, os
-b = lambda n: base64.urlsafe_b64encode(os.urandom(n)).rstrip(b"=").decode()
-print(b(18) + "." + b(60) + "." + b(32))')"
+# The clinic cloud: the PostgREST stand-in (tests/standins/postgrest_standin.py) and a
+# bundle server on the host's 127.0.0.1; the box reaches them at its own 127.0.0.1
+# ($guest_cloud_port, $guest_bundle_port) through the SSH remote forwards of open_tunnel.
+start_standin() {   # start_standin NAME SCRIPT [ARGS...]: prints the port it listens on
+  setsid /usr/bin/python3 "$here/../standins/$2" "${@:3}" >"$work/$1.port" 2>"$artifacts/standin-$1.log" &
+  echo $! >"$work/$1.standin-pid"
+  for _ in $(seq 100); do grep -q '^PORT ' "$work/$1.port" 2>/dev/null && break; sleep 0.1; done
+  sed -n 's/^PORT //p' "$work/$1.port" | head -n1
+}
+anon_key="anon-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+cloud_port="$(start_standin cloud postgrest_standin.py --api-key "$anon_key" --jwt-secret "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')")"
+bundle_port="$(start_standin bundles bundle_server.py)"
+[ -n "$cloud_port" ] && [ -n "$bundle_port" ] || die "the cloud stand-ins did not start"
+guest_cloud_port=18443 guest_bundle_port=18444
+cloud_url="http://127.0.0.1:$guest_cloud_port"
+cloud() {   # cloud CONTROL [JSON]: the stand-in's test control (POST with JSON, else GET)
+  if [ $# -ge 2 ]; then curl -s --max-time 60 -X POST -d "$2" "http://127.0.0.1:$cloud_port/_control/$1"
+  else curl -s --max-time 60 "http://127.0.0.1:$cloud_port/_control/$1"; fi
+}
+# Clinic IT's pairing code for this box (consult_new_pairing_code in the cloud): the
+# provisioning file carries the code, and consultd trades it for the device token.
+pairing_code="$(cloud pairing_code "{\"clinic_id\": \"$clinic_id\", \"device_id\": \"$box_name\"}" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["code"])')" || die "the cloud stand-in gave no pairing code"
+device_status() {   # device_status PYTHON_EXPR: that expression of this box's consult_device_status row (d)
+  cloud 'rows?table=consult_device_status' | python3 -c "import json, sys
+rows = [r for r in json.load(sys.stdin) if r.get('device_id') == '$box_name']
+d = rows[0] if rows else {}
+print($1)" 2>/dev/null || echo "no row"
+}
+open_tunnel() {   # the box's 127.0.0.1 ports to the stand-ins, over clinic IT's SSH, while the box runs
+  stop_tunnel || true
+  ssh -i "$work/it_key" -p "$ssh_port" -o BatchMode=yes -o ConnectTimeout=30 -o IdentitiesOnly=yes \
+    -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$work/known_hosts" -o ExitOnForwardFailure=yes \
+    -o ServerAliveInterval=10 -N -R "127.0.0.1:$guest_cloud_port:127.0.0.1:$cloud_port" \
+    -R "127.0.0.1:$guest_bundle_port:127.0.0.1:$bundle_port" root@127.0.0.1 2>"$artifacts/tunnel.log" &
+  tunnel_pid=$!
+  sleep 3
+  kill -0 "$tunnel_pid" 2>/dev/null || fail "the SSH forwards to the cloud stand-ins did not open"
+}
+wait_device_status() {   # wait_device_status PYTHON_EXPR EXPECTED SECONDS: until this box's row says it
+  local got="" deadline=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    got="$(device_status "$1")"
+    [ "$got" = "$2" ] && break
+    sleep 5
+  done
+  echo "$got"
+}
 pin_hash="$(python3 - "$admin_pin" <<'EOF'
 import hashlib, os, sys
 salt = os.urandom(16)
@@ -349,9 +405,8 @@ cat >"$work/consult-provision.conf" <<EOF
 # What clinic IT writes on the ESP from their laptop.
 [cloud]
 url=$cloud_url
-clinic_id=$clinic_id
-api_key=anon-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
-device_token=$device_token
+api_key=$anon_key
+pairing_code=$pairing_code
 [kiosk]
 admin_pin_hash=$pin_hash
 [system]
@@ -369,7 +424,7 @@ t_stage=$(now)
 boot first "$work/disk.qcow2" "$work/vars.fd" tpm
 boot_to_report first
 check "first boot applied the provisioning file" \
-  "$(grep -a -c -F "consultctl provision: paired with the clinic cloud at $cloud_url (clinic $clinic_id); admin PIN set; time zone America/Chicago; host name $box_name; SSH on for a ssh-ed25519 key" "$serial" || true)" '1'
+  "$(grep -a -c -F "consultctl provision: pairing code for the clinic cloud at $cloud_url kept; consultd claims it once the cloud answers; admin PIN set; time zone America/Chicago; host name $box_name; SSH on for a ssh-ed25519 key" "$serial" || true)" '1'
 check "... and erased it from the ESP" \
   "$(grep -a -c 'consult-provision: the provisioning file was erased from the boot partition' "$serial" || true)" '1'
 check "first boot encrypted the data partition" \
@@ -379,6 +434,10 @@ check "... and said it was ready" "${setup_s:+ready}" 'ready'
 timing first_data_encryption_s "${setup_s:-?}"
 log "the data partition's encryption took ${setup_s:-?} s of the first boot"
 check_box
+# The clinic cloud answers from here on: consultd, asking again while it did not, claims
+# the file's pairing code (checked below, after the screen).
+open_tunnel
+t_tunnel=$(now)
 
 token="$(admin_token)"
 check "the API takes the admin token (recording settings changed)" \
@@ -390,10 +449,6 @@ check "the signed-out token is refused" \
 check "the provisioned admin PIN signs in (reports scope: the forward comes from outside the box)" \
   "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
      -d "{\"pin\": \"$admin_pin\", \"scope\": \"reports\"}" "$api/api/kiosk/admin-sign-in" || echo 000)" '200'
-check "the cloud URL and clinic come from the provisioning file, with its credentials" \
-  "$(curl -s --max-time 20 "$api/api/system/cloud" | python3 -c '
-import json, sys; c = json.load(sys.stdin); print("%s %s %s" % (c.get("url"), c.get("clinic_id"), c.get("enabled")))' 2>/dev/null || echo unreadable)" \
-  "$cloud_url $clinic_id True"
 screen="$(wait_kiosk_screen first "$SCREEN_TIMEOUT")"
 log "$screen"
 # Reported, not yet a check: on the first boot in QEMU, Chromium's first start stays
@@ -414,6 +469,18 @@ if ! echo "$screen" | grep -q '^kiosk ' || [ "$(field kiosk_tz)" != America/Chic
     sed 's/^/boot_test: kiosk: /' >&2 || true
 fi
 timing first_kiosk_on_screen_s "$(echo "$screen" | sed -n 's/.* after \([0-9.]*\) s$/\1/p')"
+cloud_state() { curl -s --max-time 20 "$api/api/system/cloud" | python3 -c '
+import json, sys; c = json.load(sys.stdin); print("%s %s %s" % (c.get("url"), c.get("clinic_id"), c.get("enabled")))' 2>/dev/null || echo unreadable; }
+for _ in $(seq 90); do [ "$(cloud_state)" = "$cloud_url $clinic_id True" ] && break; sleep 5; done
+check "consultd claimed the file's pairing code: paired with the clinic, from the file's cloud URL" \
+  "$(cloud_state)" "$cloud_url $clinic_id True"
+timing first_pairing_after_tunnel_s "$(since "$t_tunnel")"
+check "... with one claim of the code at the clinic cloud" \
+  "$(cloud stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["served"].get("pairing_claims", 0))')" '1'
+check "... and the code is erased from the box" \
+  "$(box_ssh "$work/it_key" 'cd /var/lib/consult/credentials && ls cloud-pairing-code cloud-device-token 2>&1 | tr "\n" " "')" \
+  '.*cannot access .cloud-pairing-code.: No such file.* cloud-device-token '
+stop_tunnel || true
 power_off
 timing first_boot_total_s "$(since "$t_stage")"
 
@@ -422,8 +489,8 @@ t_stage=$(now)
 read_esp "$work/disk.qcow2" "$work/esp-after.img"
 check "the provisioning file is gone from the ESP" \
   "$(MTOOLS_SKIP_CHECK=1 mdir -b -i "$work/esp-after.img" :: 2>/dev/null | grep -ic 'consult-provision' || true)" '0'
-check "... and its device token is nowhere in the ESP's bytes" \
-  "$(tr '\0' '\n' <"$work/esp-after.img" | grep -a -c -F -- "$device_token" || true)" '0'
+check "... and its pairing code is nowhere in the ESP's bytes" \
+  "$(tr '\0' '\n' <"$work/esp-after.img" | grep -a -c -F -- "$pairing_code" || true)" '0'
 rm -f "$work/esp-after.img"
 data_header "$work/disk.qcow2" "$work/data-header.img"
 check "the data partition is LUKS2 (cryptsetup isLuks, from the host)" \
@@ -469,6 +536,7 @@ hostile_bundle other-family another-family-x86_64 "${CONSULT_SIGNING_DIR:-/var/l
 stick_mib=$(( $(du -cm "$work/stick"/*.raucb | tail -n1 | cut -f1) + 64 ))
 mkfs.vfat -F 32 -n CONSULTUPD -C "$work/stick.img" $((stick_mib * 1024)) >/dev/null || die "mkfs.vfat failed for the stick"
 MTOOLS_SKIP_CHECK=1 mcopy -i "$work/stick.img" "$work/stick"/*.raucb :: || die "mcopy could not fill the stick"
+mv "$work/stick/consult-appliance-$v3.raucb" "$work/v3.raucb"   # the cloud offers v3 later
 rm -rf "$work/stick" "$work/hostile"
 # A USB stick, as clinic IT puts one into the box: removable, on an xHCI controller.
 extra_args=(-drive if=none,id=stick,format=raw,readonly=on,file="$work/stick.img" -device qemu-xhci,id=xhci
@@ -587,14 +655,40 @@ check "the recording settings from the first boot are still there" \
   "\"retention_days\":$retention_days"
 check "the first boot's sign-out is still there (its token stays refused)" \
   "$(call GET /api/system/recording "$token" | grep -o '^401 .*token_revoked' | cut -d' ' -f1)" '401'
+# The clinic cloud becomes reachable: the box reports v2 installed on slot B, marked good.
+# (Its update timer is stopped: this test starts the check itself, with plain http allowed.)
+box_ssh "$work/it_key" 'systemctl stop consult-update.timer' || fail "could not stop the update timer"
+open_tunnel
+check "the box syncs with the clinic cloud now that it answers" \
+  "$(call POST /api/system/cloud/sync "$token2" '{}' | cut -d' ' -f1)" '202'
+t_report=$(now)
+check "the clinic cloud's fleet status: v2 installed, on slot B, marked good" \
+  "$(wait_device_status '" ".join(str(d.get(k)) for k in ("last_update_result", "last_update_version", "version", "booted_slot", "slot_marked_good"))' \
+     "installed $v2 $v2 b True" 300)" "installed ${v2//+/\\+} ${v2//+/\\+} b True"
+timing update_v2_reported_s "$(since "$t_report")"
 
 # A broken v3 into slot A, with one try: it fails its health check, restarts, and the box
 # comes back to v2 by itself.
-mount_stick 'systemctl set-environment CONSULT_BOOT_TRIES=1 && systemctl stop rauc.service'
-out="$(install_from_stick "consult-appliance-$v3.raucb")"
-check "the broken v3 installs (its signature is good)" "$(echo "$out" | cut -d' ' -f1)" '0'
-check "... into slot A with one try; B kept" "$(esp_list)" 'consult-0-b.efi consult-1-a\+1.efi'
-restart_box
+# The cloud offers v3 (the release row: its bundle on the bundle server, SHA-256, size);
+# consult-update.service downloads it, checks it, installs it into A and restarts the box.
+# Its check runs with --now (the window is the box's night) and plain http to its loopback.
+v3_sha="$(curl -s --max-time 120 -X POST -d "{\"path\": \"$work/v3.raucb\"}" "http://127.0.0.1:$bundle_port/_control/path" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["sha256"])')" || fail "the bundle server cannot serve v3"
+cloud release "{\"version\": \"$v3\", \"bundle_url\": \"http://127.0.0.1:$guest_bundle_port/bundle.raucb\", \"sha256\": \"$v3_sha\", \"size_bytes\": $(stat -c %s "$work/v3.raucb")}" >/dev/null
+box_ssh "$work/it_key" 'systemctl set-environment CONSULT_BOOT_TRIES=1 && systemctl stop rauc.service
+  mkdir -p /run/systemd/system/consult-update.service.d
+  printf "[Service]\nEnvironment=CONSULT_UPDATE_TEST_LOOPBACK_HTTP=1\nExecStart=\nExecStart=/usr/bin/consultctl update check --now\n" \
+    >/run/systemd/system/consult-update.service.d/test.conf
+  systemctl daemon-reload && systemctl start --no-block consult-update.service' || fail "could not start the update service"
+t_install=$(now)
+for _ in $(seq 1200); do alive || break; sleep 1; done
+alive && fail "the box did not download, install v3 and restart within 1200 s"
+stop_tunnel || true
+stop_vm
+timing update_v3_download_install_s "$(since "$t_install")"
+check "the box downloaded all of v3 from the release's URL" \
+  "$(curl -s --max-time 20 "http://127.0.0.1:$bundle_port/_control/stats" \
+     | python3 -c "import json, sys; print(json.load(sys.stdin)['bytes_served'] >= $(stat -c %s "$work/v3.raucb"))")" "True"
 timing update_v2_total_s "$(since "$t_stage")"
 
 t_stage=$(now)
@@ -630,6 +724,25 @@ token3="$(admin_token)"
 check "... and the first boot's settings are still there" \
   "$(call GET /api/system/recording "$token3" | grep -o "\"retention_days\":$retention_days" || echo missing)" \
   "\"retention_days\":$retention_days"
+check "the journal: v3 was downloaded and installed by the update service" \
+  "$(box_ssh "$work/it_key" "journalctl -u consult-update -o cat | grep -c -F -e 'downloading $v3' -e '$v3 installed'" || true)" '[2-9]'
+box_ssh "$work/it_key" 'systemctl stop consult-update.timer' || fail "could not stop the update timer"
+open_tunnel
+call POST /api/system/cloud/sync "$token3" '{}' >/dev/null
+check "the clinic cloud's fleet status: v3 rolled back, the box on v2" \
+  "$(wait_device_status '" ".join(str(d.get(k)) for k in ("last_update_result", "last_update_version", "version", "booted_slot"))' \
+     "rolled_back $v3 $v2 b" 300)" "rolled_back ${v3//+/\\+} ${v2//+/\\+} b"
+served_before="$(curl -s --max-time 20 "http://127.0.0.1:$bundle_port/_control/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["bytes_served"])')"
+out="$(ssh_timeout=300 box_ssh "$work/it_key" 'timeout 240 systemd-run --wait --pipe --quiet -p LoadCredential=token-signing-key \
+  -p LoadCredential=cloud-api-key -p LoadCredential=cloud-device-token -E CONSULT_UPDATE_TEST_LOOPBACK_HTTP=1 \
+  consultctl update check --now 2>&1; echo "exit $?"' | tr '\n' ' ')"
+check "the cloud still offers v3: the box does not try it again" \
+  "$(echo "$out" | grep -o -E 'failed its boot check on this box before; it is not tried again|exit [0-9]+' | tr '\n' ' ')" \
+  'failed its boot check on this box before; it is not tried again exit 0 '
+check "... nor downloads it again" \
+  "$(curl -s --max-time 20 "http://127.0.0.1:$bundle_port/_control/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["bytes_served"])')" \
+  "$served_before"
+stop_tunnel || true
 power_off
 timing update_fallback_total_s "$(since "$t_stage")"
 extra_args=()

@@ -11,6 +11,9 @@ Test control (never part of a real server):
                                                first ones text T when given (what the updater
                                                tests' stand-in for rauc reads); answers
                                                {"size", "sha256"}
+  POST /_control/path {"path": P}              the file becomes the file at P on this
+                                               machine (mapped, not read: a real bundle of
+                                               hundreds of MiB); answers {"size", "sha256"}
   POST /_control/mode {"mode": M, "bytes": N, "status": S, "location": URL, "count": C, "unframed": B}
        the next C requests for the file (default 1; -1: all) are served by mode M (with
        "unframed": true, without a Content-Length, as HTTP/1.0 allows):
@@ -31,6 +34,7 @@ Test control (never part of a real server):
 import argparse
 import hashlib
 import json
+import mmap
 import os
 import random
 import sys
@@ -92,6 +96,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control/file":
             head = body.get("head", "").encode()
             data = head + random.Random(body.get("seed", 0)).randbytes(body["size"] - len(head))
+            with lock:
+                state["data"] = data
+            self.reply_json({"size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        elif self.path == "/_control/path":
+            with open(body["path"], "rb") as f:
+                data = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
             with lock:
                 state["data"] = data
             self.reply_json({"size": len(data), "sha256": hashlib.sha256(data).hexdigest()})

@@ -9,6 +9,7 @@
 #include "appliance/version.hpp"
 
 #include <sys/stat.h>
+#include <time.h>
 
 namespace consult::fleet {
 
@@ -71,7 +72,13 @@ ReportInputs StatusReporter::gather() {
     in.version = update::image_version(read_small_file(deps_.paths.os_release).value_or(""), consult::version());
     in.cmdline = read_small_file(deps_.paths.cmdline, 4096);
     in.boot_id = boot_id(read_small_file(deps_.paths.boot_id, 128).value_or(""));
-    in.box_uptime_seconds = uptime_seconds(read_small_file(deps_.paths.uptime, 128).value_or(""));
+    // /proc/uptime, or the kernel's boot clock where the sandbox hides /proc (ProcSubset=pid);
+    // a file that is there and says nonsense stays unknown.
+    if (auto text = read_small_file(deps_.paths.uptime, 128)) {
+        in.box_uptime_seconds = uptime_seconds(*text);
+    } else if (timespec boot{}; ::clock_gettime(CLOCK_BOOTTIME, &boot) == 0) {
+        in.box_uptime_seconds = std::int64_t(boot.tv_sec);
+    }
     in.uptime_seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
     try {
         in.update_state = update::load_state(update::state_file(deps_.state_dir));
