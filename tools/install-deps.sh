@@ -18,6 +18,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev iproute2 wrk sqlite3 procps openssl chromium firefox-esr fonts-dejavu-core
   clang-14 libclang-rt-14-dev
   prometheus
+  wpasupplicant   # the Wi-Fi test reads the image's wpa_supplicant configuration with it
 )
 # The appliance disk image (`make image`, image/) and its QEMU boot test (tests/image/):
 # mkosi 14 builds the root tree with debootstrap/apt; the disk is assembled by hand

@@ -55,6 +55,7 @@ constexpr const char* kPinFile = "provisioned-admin-pin";
 constexpr const char* kResultFile = "provision-result.json";
 constexpr const char* kSystemFile = "system.conf";
 constexpr const char* kSshKeyFile = "ssh-authorized-key";
+constexpr const char* kWifiFile = "wifi.conf";
 constexpr const char* kApiKey = "cloud-api-key";
 constexpr const char* kDeviceToken = "cloud-device-token";
 
@@ -64,6 +65,7 @@ const std::map<std::string, std::vector<std::string>> kKnown{
     {"kiosk", {"admin_pin_hash"}},
     {"system", {"time_zone", "hostname"}},
     {"ssh", {"authorized_key"}},
+    {"wifi", {"ssid", "passphrase", "hidden", "off"}},
 };
 
 std::string known_list() {
@@ -169,6 +171,25 @@ std::optional<std::string> hostname_problem(const std::string& name) {
     return std::nullopt;
 }
 
+std::optional<std::string> ssid_problem(std::string_view ssid) {
+    if (ssid.empty() || ssid.size() > 32) return std::string("must be 1-32 bytes");
+    if (!g_utf8_validate(ssid.data(), gssize(ssid.size()), nullptr)) return std::string("is not UTF-8 text");
+    for (unsigned char c : ssid)
+        if (c < 0x20 || c == 0x7f) return std::string("holds a control character");
+    return std::nullopt;
+}
+
+std::optional<std::string> wifi_passphrase_problem(std::string_view passphrase) {
+    const bool hex_key = passphrase.size() == 64 &&
+                         std::all_of(passphrase.begin(), passphrase.end(), [](char c) { return g_ascii_isxdigit(c); });
+    if (hex_key) return std::nullopt;
+    if (passphrase.size() < 8 || passphrase.size() > 63)
+        return std::string("must be 8-63 characters (or a key of 64 hex digits)");
+    for (unsigned char c : passphrase)
+        if (c < 0x20 || c >= 0x7f) return std::string("may hold only printable ASCII characters (WPA's rule)");
+    return std::nullopt;
+}
+
 namespace {
 
 unexpected<std::string> refuse(const std::string& where, const std::string& why) {
@@ -224,6 +245,21 @@ std::string system_text(const System& sys) {
     return key_file_text(" Written by consultctl provision from the box's provisioning file; applied as\n"
                          " root at every boot by consult-system-settings.service, which checks it again.",
                          "system", {{"time_zone", sys.time_zone}, {"hostname", sys.hostname}});
+}
+
+// The network for the image's root unit (system-settings), which checks it again: the SSID
+// as hex, so that no byte of it can be read as anything but the name.
+std::string wifi_text(const Wifi& w) {
+    std::string hex;
+    for (unsigned char c : w.ssid) {
+        static const char* kDigits = "0123456789abcdef";
+        hex += kDigits[c >> 4];
+        hex += kDigits[c & 15];
+    }
+    return key_file_text(" Written by consultctl provision from the box's provisioning file; turned into\n"
+                         " wpa_supplicant's configuration as root at every boot by consult-system-settings.\n"
+                         " The passphrase is the credential wifi-passphrase.",
+                         "wifi", {{"ssid_hex", hex}, {"hidden", std::string(w.hidden ? "yes" : "no")}});
 }
 
 std::string conf_text(const CloudByCode& c) {
@@ -329,7 +365,38 @@ expected<Provision, std::string> parse(std::string_view text) {
             p.ssh_key = *key;
         }
     }
-    if (!p.cloud && !p.cloud_by_code && !p.admin_pin_hash && !p.system && !p.ssh_key) return unexpected(std::string("the file sets nothing (this version applies ") + known_list() + ")");
+    if (g_key_file_has_group(kf.get(), "wifi")) {
+        // The name and passphrase as written: \s keeps a space at either end.
+        auto raw = [&](const char* key) -> std::optional<std::string> {
+            GCharPtr v(g_key_file_get_string(kf.get(), "wifi", key, nullptr));
+            return v ? std::optional<std::string>(v.get()) : std::nullopt;
+        };
+        auto yes_no = [&](const char* key) -> expected<bool, std::string> {
+            auto v = get("wifi", key);
+            if (!v) return false;
+            if (*v == "yes" || *v == "true") return true;
+            if (*v == "no" || *v == "false") return false;
+            return refuse(std::string("wifi.") + key, "must be yes or no");
+        };
+        auto off = yes_no("off");
+        if (!off) return unexpected(off.error());
+        auto hidden = yes_no("hidden");
+        if (!hidden) return unexpected(hidden.error());
+        const auto ssid = raw("ssid");
+        const auto passphrase = raw("passphrase");
+        if (*off) {
+            if (ssid || passphrase || *hidden) return refuse("wifi.off", "goes alone: it forgets the box's network");
+            p.wifi = Wifi{};
+        } else if (get("wifi", "off") || ssid || passphrase || *hidden) {
+            if (!ssid) return refuse("wifi.ssid", "missing: [wifi] needs the network's name (ssid) and passphrase");
+            if (auto why = ssid_problem(*ssid)) return refuse("wifi.ssid", *why);
+            if (!passphrase || passphrase->empty())
+                return refuse("wifi.passphrase", "missing: this box joins only networks with a passphrase (WPA2/WPA3-Personal)");
+            if (auto why = wifi_passphrase_problem(*passphrase)) return refuse("wifi.passphrase", *why);
+            p.wifi = Wifi{*ssid, *passphrase, *hidden};
+        }
+    }
+    if (!p.cloud && !p.cloud_by_code && !p.admin_pin_hash && !p.system && !p.ssh_key && !p.wifi) return unexpected(std::string("the file sets nothing (this version applies ") + known_list() + ")");
     return p;
 }
 
@@ -374,7 +441,31 @@ expected<void, std::string> apply(const Provision& p, const fs::path& state_dir)
         }
         staged.emplace_back(*key, state_dir / kSshKeyFile);
     }
-    // The credentials, with what they replace kept to put back if the second fails.
+    if (p.wifi && !p.wifi->ssid.empty()) {
+        auto wifi = stage(state_dir, kWifiFile, wifi_text(*p.wifi));
+        if (!wifi) {
+            discard();
+            return unexpected(wifi.error());
+        }
+        staged.emplace_back(*wifi, state_dir / kWifiFile);
+    }
+    // The credentials, with what they replace kept to put back if a later one fails.
+    std::optional<std::string> passphrase_before;
+    if (p.wifi && !p.wifi->ssid.empty()) {
+        Credentials creds(state_dir);
+        if (auto old = creds.read(kWifiPassphraseCredential)) passphrase_before = *old;
+        if (auto stored = creds.store(kWifiPassphraseCredential, p.wifi->passphrase); !stored) {
+            discard();
+            return unexpected(stored.error());
+        }
+    }
+    // Put back if a later step fails: the old passphrase, or none.
+    auto restore_passphrase = [&] {
+        if (!p.wifi || p.wifi->ssid.empty()) return;
+        Credentials creds(state_dir);
+        if (passphrase_before) (void)creds.store(kWifiPassphraseCredential, *passphrase_before);
+        else ::unlink((creds.local_dir() / kWifiPassphraseCredential).c_str());
+    };
     // A code replaces the device token: the box is paired again when it is claimed.
     if (p.cloud || p.cloud_by_code) {
         Credentials creds(state_dir);
@@ -394,6 +485,7 @@ expected<void, std::string> apply(const Provision& p, const fs::path& state_dir)
                     if (old) (void)creds.store(n, *old);
                     else ::unlink((creds.local_dir() / n).c_str());
                 }
+                restore_passphrase();
                 discard();
                 return unexpected(stored.error());
             }
@@ -401,9 +493,15 @@ expected<void, std::string> apply(const Provision& p, const fs::path& state_dir)
     }
     for (const auto& [tmp, final_path] : staged) {
         if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+            restore_passphrase();
             discard();
             return unexpected("cannot put " + final_path.string() + " in place: " + std::strerror(errno));
         }
+    }
+    // A forgotten network: its file and passphrase go.
+    if (p.wifi && p.wifi->ssid.empty()) {
+        ::unlink((state_dir / kWifiFile).c_str());
+        ::unlink((Credentials(state_dir).local_dir() / kWifiPassphraseCredential).c_str());
     }
     // What the new pairing replaces: an old code, or the token a code will bring anew.
     if (p.cloud) ::unlink((Credentials(state_dir).local_dir() / kPairingCodeCredential).c_str());
@@ -443,6 +541,8 @@ int run(const fs::path& state_dir, const fs::path& file) {
     if (parsed->system && parsed->system->hostname) said("host name " + *parsed->system->hostname);
     if (parsed->ssh_key)
         said(parsed->ssh_key->empty() ? "SSH off" : "SSH on for a " + parsed->ssh_key->substr(0, parsed->ssh_key->find(' ')) + " key");
+    if (parsed->wifi)
+        said(parsed->wifi->ssid.empty() ? "Wi-Fi network forgotten" : "Wi-Fi network \"" + parsed->wifi->ssid + "\" kept");
     std::printf("consultctl provision: %s\n", done.c_str());
     record_result(state_dir, true, done);
     return 0;

@@ -388,7 +388,10 @@ put_on_esp() {   # put_on_esp DISK.qcow2 FILE NAME
 }
 
 # Counts the marker in a file; NULs become line ends so that grep never holds a huge "line".
-count_marker() { tr '\0' '\n' <"$1" | grep -a -c -F -- "$marker" || true; }
+count_marker() { tr '\0' '\n' <"$1" | grep -a -c -F -- "${2:-$marker}" || true; }
+# The clinic's Wi-Fi in the provisioning file: its passphrase must not reach the disk in clear.
+wifi_ssid='Clinic Staff'
+wifi_passphrase="wifi-$(openssl rand -hex 12)"
 
 cp "$OVMF_VARS" "$work/vars.fd"
 timeout 60 qemu-img create -q -f qcow2 -b "$img" -F raw "$work/disk.qcow2" 8G || die "qemu-img could not create the overlay"
@@ -414,6 +417,9 @@ time_zone=America/Chicago
 hostname=$box_name
 [ssh]
 authorized_key=$(cat "$work/it_key.pub")
+[wifi]
+ssid=$wifi_ssid
+passphrase=$wifi_passphrase
 EOF
 put_on_esp "$work/disk.qcow2" "$work/consult-provision.conf" consult-provision.conf
 read_esp "$work/disk.qcow2" "$work/esp-before.img"
@@ -424,7 +430,7 @@ t_stage=$(now)
 boot first "$work/disk.qcow2" "$work/vars.fd" tpm
 boot_to_report first
 check "first boot applied the provisioning file" \
-  "$(grep -a -c -F "consultctl provision: pairing code for the clinic cloud at $cloud_url kept; consultd claims it once the cloud answers; admin PIN set; time zone America/Chicago; host name $box_name; SSH on for a ssh-ed25519 key" "$serial" || true)" '1'
+  "$(grep -a -c -F "consultctl provision: pairing code for the clinic cloud at $cloud_url kept; consultd claims it once the cloud answers; admin PIN set; time zone America/Chicago; host name $box_name; SSH on for a ssh-ed25519 key; Wi-Fi network \"$wifi_ssid\" kept" "$serial" || true)" '1'
 check "... and erased it from the ESP" \
   "$(grep -a -c 'consult-provision: the provisioning file was erased from the boot partition' "$serial" || true)" '1'
 check "first boot encrypted the data partition" \
@@ -480,6 +486,17 @@ check "... with one claim of the code at the clinic cloud" \
 check "... and the code is erased from the box" \
   "$(box_ssh "$work/it_key" 'cd /var/lib/consult/credentials && ls cloud-pairing-code cloud-device-token 2>&1 | tr "\n" " "')" \
   '.*cannot access .cloud-pairing-code.: No such file.* cloud-device-token '
+# Wi-Fi: QEMU's box has no radio, so the test gives it the kernel's simulated one
+# (mac80211_hwsim); udev starts consult-wifi@ on it and its wpa_supplicant holds the
+# provisioned network (asked back with wpa_cli).
+check "a Wi-Fi device gets wpa_supplicant with the provisioned network (mac80211_hwsim)" \
+  "$(box_ssh "$work/it_key" 'modprobe mac80211_hwsim radios=1 || exit 0; for i in $(seq 60); do
+       w=$(ls /sys/class/net | grep "^wlan" | head -n1)
+       if [ -n "$w" ] && systemctl -q is-active "consult-wifi@$w.service"; then
+         s=$(wpa_cli -i "$w" get_network 0 ssid 2>/dev/null | tr -d "\"") && [ -n "$s" ] && echo "$s" && exit 0
+       fi; sleep 1; done
+     echo "none: $(ip -br link | tr "\n" " ") $(systemctl status "consult-wifi@$w.service" --no-pager -n 8 2>&1 | tr "\n" " ")"' || true)" \
+  "$wifi_ssid"
 stop_tunnel || true
 power_off
 timing first_boot_total_s "$(since "$t_stage")"
@@ -491,6 +508,7 @@ check "the provisioning file is gone from the ESP" \
   "$(MTOOLS_SKIP_CHECK=1 mdir -b -i "$work/esp-after.img" :: 2>/dev/null | grep -ic 'consult-provision' || true)" '0'
 check "... and its pairing code is nowhere in the ESP's bytes" \
   "$(tr '\0' '\n' <"$work/esp-after.img" | grep -a -c -F -- "$pairing_code" || true)" '0'
+check "... nor its Wi-Fi passphrase" "$(count_marker "$work/esp-after.img" "$wifi_passphrase")" '0'
 rm -f "$work/esp-after.img"
 data_header "$work/disk.qcow2" "$work/data-header.img"
 check "the data partition is LUKS2 (cryptsetup isLuks, from the host)" \
@@ -506,6 +524,7 @@ check "its key slots: TPM2 and recovery key (the setup key is gone)" \
 import json, sys; print(len(json.load(sys.stdin)["keyslots"]))' 2>/dev/null || echo unreadable)" '2'
 check "the name written through the API is not in the shipped image" "$(count_marker "$img")" '0'
 check "... nor anywhere the box wrote on its disk (qcow2 overlay)" "$(count_marker "$work/disk.qcow2")" '0'
+check "... nor the provisioned Wi-Fi passphrase" "$(count_marker "$work/disk.qcow2" "$wifi_passphrase")" '0'
 timing host_disk_checks_s "$(since "$t_stage")"
 
 # --- 3. Updates from a USB stick: refused bundles, v2 into slot B, a broken v3 rolled back ---------

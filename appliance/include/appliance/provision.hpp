@@ -23,6 +23,13 @@
 //   [ssh]
 //   authorized_key=ssh-ed25519 AAAA... it@clinic   # SSH for clinic IT (root, this key
 //                                # only); "none" turns it off again. Off by default.
+//   [wifi]                       # a WPA2/WPA3-Personal network, beside the wired port
+//   ssid=Clinic Staff            # 1-32 bytes of text (\s for a space at either end)
+//   passphrase=...               # 8-63 printable ASCII characters, or 64 hex digits
+//                                # (\s for a space at either end, \\ for a backslash)
+//   hidden=no                    # yes: the network does not announce itself
+//   [wifi]                       # or, alone in its section: forget the network
+//   off=yes
 //
 // A file is checked whole before anything is applied: an unknown section or key, a value
 // out of shape, a partial [cloud] section, a file too large or not UTF-8 is refused with
@@ -31,7 +38,8 @@
 // drop-ins, before devices.conf), the cloud credentials (0600, in the encrypted state
 // folder) and <state-dir>/provisioned-admin-pin, which consultd moves into its store at
 // start, <state-dir>/ssh-authorized-key ([ssh]; empty: off), and
-// <state-dir>/system.conf ([system]), both of which the image's
+// <state-dir>/system.conf ([system]), <state-dir>/wifi.conf ([wifi]: the SSID in hex, its
+// passphrase as the credential wifi-passphrase), all of which the image's
 // consult-system-settings.service applies as root at every boot, checking it again. The
 // outcome is kept in <state-dir>/provision-result.json for the kiosk.
 #pragma once
@@ -67,12 +75,21 @@ struct System {
     std::optional<std::string> time_zone, hostname;
 };
 
+// A Wi-Fi network; an empty ssid forgets the one the box had.
+struct Wifi {
+    std::string ssid, passphrase;
+    bool hidden = false;
+};
+
+inline constexpr const char* kWifiPassphraseCredential = "wifi-passphrase";
+
 struct Provision {
     std::optional<Cloud> cloud;
     std::optional<CloudByCode> cloud_by_code;   // never both
     std::optional<std::string> admin_pin_hash;
     std::optional<System> system;
     std::optional<std::string> ssh_key;   // an OpenSSH public key line, or "" for off
+    std::optional<Wifi> wifi;
 };
 
 // Why a time zone name is not one this box has (nothing when it is): letters, digits and
@@ -86,6 +103,12 @@ std::optional<std::string> time_zone_problem(const std::string& zone,
 // least 3072 bits), the key in base64 whose own first field names the same type, and an
 // optional comment of printable characters; no options (from=, command=...) before it.
 std::optional<std::string> ssh_key_problem(const std::string& line);
+
+// Why a Wi-Fi network name or passphrase is not one this box joins (nothing when it is):
+// an SSID is 1-32 bytes of UTF-8 text without control characters; a passphrase is WPA's,
+// 8-63 printable ASCII characters or a 64-hex-digit key. Open networks are not joined.
+std::optional<std::string> ssid_problem(std::string_view ssid);
+std::optional<std::string> wifi_passphrase_problem(std::string_view passphrase);
 
 // Printable ASCII with no spaces, 1 to max characters (an API key).
 bool printable_token(std::string_view v, std::size_t max);

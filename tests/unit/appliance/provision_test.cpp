@@ -183,7 +183,19 @@ TEST_F(ProvisionTest, EveryBadFileIsRefusedByKeyAndChangesNothing) {
         {cloud_section("https://user:pw@clinic.supabase.co"), "cloud.url: must not carry a user"},
         {cloud_section("https://clinic.supabase.co/?x=1"), "cloud.url: must not carry"},
         {cloud_section("not a url"), "cloud.url: is not a valid URL"},
-        {cloud_section() + "[wifi]\nssid=Clinic\n", "[wifi]: unknown section"},
+        {cloud_section() + "[lan]\nvlan=12\n", "[lan]: unknown section"},
+        {cloud_section() + "[wifi]\nssid=Clinic\n", "wifi.passphrase: missing"},   // an open network
+        {"[wifi]\npassphrase=long enough\n", "wifi.ssid: missing"},
+        {"[wifi]\nssid=\npassphrase=long enough\n", "wifi.ssid: must be 1-32 bytes"},
+        {"[wifi]\nssid=" + std::string(33, 'n') + "\npassphrase=long enough\n", "wifi.ssid: must be 1-32 bytes"},
+        {"[wifi]\nssid=Clinic\\nnetwork={\npassphrase=long enough\n", "wifi.ssid: holds a control character"},
+        {"[wifi]\nssid=Clinic\npassphrase=short\n", "wifi.passphrase: must be 8-63"},
+        {"[wifi]\nssid=Clinic\npassphrase=" + std::string(64, 'g') + "\n", "wifi.passphrase: must be 8-63"},
+        {"[wifi]\nssid=Clinic\npassphrase=caf\xc3\xa9 au lait\n", "wifi.passphrase: may hold only printable ASCII"},
+        {"[wifi]\nssid=Clinic\npassphrase=two\\nlines here\n", "wifi.passphrase: may hold only printable ASCII"},
+        {"[wifi]\nssid=Clinic\npassphrase=long enough\nhidden=maybe\n", "wifi.hidden: must be yes or no"},
+        {"[wifi]\noff=yes\nssid=Clinic\n", "wifi.off: goes alone"},
+        {"[wifi]\nsecurity=wep\n", "wifi.security: unknown key"},
         {cloud_section() + "colour=blue\n", "cloud.colour: unknown key"},
         {"[cloud]\nurl=https://a.b\nclinic_id=12\napi_key=k\ndevice_token=" + kToken + "\n", "cloud.clinic_id: is not a UUID"},
         {"[cloud]\nurl=https://a.b\nclinic_id=" + kClinic + "\napi_key=has space\ndevice_token=" + kToken + "\n",
@@ -222,6 +234,48 @@ TEST_F(ProvisionTest, EveryBadFileIsRefusedByKeyAndChangesNothing) {
         EXPECT_EQ(listing(), before) << why;
         EXPECT_EQ(Credentials(state.path()).read("cloud-api-key").value().value_or(""), "the-old-key") << why;
     }
+}
+
+// [wifi]: the name as hex for the root unit (no byte of it can be read as syntax), the
+// passphrase as a 0600 credential; off=yes forgets both.
+TEST_F(ProvisionTest, AWifiNetworkIsKeptAsHexWithItsPassphraseAsACredential) {
+    ASSERT_EQ(run_file("[wifi]\nssid=\\sClinic \"Staff\" #2\npassphrase=pa$$ \"word\" #1\\s\nhidden=yes\n"), 0) << result();
+    const std::string ssid = " Clinic \"Staff\" #2";
+    std::string hex;
+    for (unsigned char c : ssid) {
+        char b[3];
+        std::snprintf(b, sizeof b, "%02x", c);
+        hex += b;
+    }
+    const auto conf = read_all(state / "wifi.conf");
+    EXPECT_NE(conf.find("ssid_hex=" + hex + "\n"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("hidden=yes\n"), std::string::npos) << conf;
+    EXPECT_EQ(conf.find("Staff"), std::string::npos) << "the name is only in hex: " << conf;
+    EXPECT_EQ(conf.find("word"), std::string::npos) << "the passphrase is not beside it: " << conf;
+    EXPECT_EQ(Credentials(state.path()).read(provision::kWifiPassphraseCredential).value().value_or(""), "pa$$ \"word\" #1 ");
+    struct stat st {};
+    ASSERT_EQ(::stat((state / "credentials" / provision::kWifiPassphraseCredential).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_NE(result().find("Wi-Fi network"), std::string::npos) << result();
+
+    // A 64-hex-digit key is taken as a key; a later file replaces the network.
+    ASSERT_EQ(run_file("[wifi]\nssid=Staff\npassphrase=" + std::string(64, 'a') + "\n"), 0) << result();
+    EXPECT_NE(read_all(state / "wifi.conf").find("ssid_hex=5374616666\nhidden=no\n"), std::string::npos);
+    EXPECT_EQ(Credentials(state.path()).read(provision::kWifiPassphraseCredential).value().value_or(""), std::string(64, 'a'));
+
+    ASSERT_EQ(run_file("[wifi]\noff=yes\n"), 0) << result();
+    EXPECT_FALSE(std::filesystem::exists(state / "wifi.conf"));
+    EXPECT_FALSE(Credentials(state.path()).read(provision::kWifiPassphraseCredential).value());
+    EXPECT_NE(result().find("forgotten"), std::string::npos) << result();
+}
+
+// A file refused for another key leaves the network the box had.
+TEST_F(ProvisionTest, ARefusedFileKeepsTheWifiNetworkItHad) {
+    ASSERT_EQ(run_file("[wifi]\nssid=Staff\npassphrase=first passphrase\n"), 0) << result();
+    const auto conf = read_all(state / "wifi.conf");
+    EXPECT_EQ(run_file("[wifi]\nssid=Guests\npassphrase=second passphrase\n[system]\nhostname=-x\n"), 65);
+    EXPECT_EQ(read_all(state / "wifi.conf"), conf);
+    EXPECT_EQ(Credentials(state.path()).read(provision::kWifiPassphraseCredential).value().value_or(""), "first passphrase");
 }
 
 TEST_F(ProvisionTest, TheLastOutcomeIsReadBackForTheKioskAndJunkIsIgnored) {
