@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <thread>
 #include <sys/stat.h>
 
 namespace consult::test::api {
@@ -220,6 +221,32 @@ TEST_F(UpdateCtl, NothingIsInstalledDuringAConsultationAndTheRestartWaitsForItsE
     EXPECT_EQ(r.code(), 0) << r.out << r.err;
     EXPECT_NE(r.out.find("the restart into 2.0.0 waits"), std::string::npos) << r.out;
     EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
+}
+
+// A consultation that starts while the bundle downloads: the install waits, and the
+// downloaded bundle is kept, so the next run installs it without fetching it again.
+TEST_F(UpdateCtl, ABundleDownloadedWhileACallStartedIsKeptForTheNextRun) {
+    publish("2.0.0", fake_bundle_head("2.0.0"));
+    files_.mode("trickle", {{"bytes", kBundleSize - 16}});   // the last 16 bytes take 8 s
+    auto first = std::async(std::launch::async, [&] { return ctl({"check"}, 90s); });
+    const fs::path part = state() / "update" / "bundles" / "consult-appliance-2.0.0.raucb.part";
+    for (int i = 0; i < 100 && !fs::exists(part); ++i) std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(fs::exists(part)) << "the download did not start";
+    const Session call = daemon_.in_progress_session();
+    auto r = first.get();
+    EXPECT_EQ(r.code(), 4) << r.out << r.err;
+    EXPECT_NE(last_field(status(), "reason").find("consultation is in progress"), std::string::npos);
+    EXPECT_EQ(rauc_log(), "");
+    EXPECT_EQ(fs::file_size(part), kBundleSize) << "the whole bundle is kept";
+    const auto served = files_.get("/_control/stats")["bytes_served"].get<std::uint64_t>();
+
+    files_.mode("normal");
+    ASSERT_EQ(daemon_.call("POST", kSessions + "/" + call.id + "/end", daemon_.doctor_b).status, 200);
+    r = ctl({"check"});
+    ASSERT_EQ(r.code(), 0) << r.out << r.err;
+    EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
+    EXPECT_EQ(files_.get("/_control/stats")["bytes_served"].get<std::uint64_t>(), served) << "fetched again";
+    EXPECT_TRUE(fs::is_empty(state() / "update" / "bundles"));
 }
 
 TEST_F(UpdateCtl, ActivityIsForAdminsAndCountsASessionInProgress) {

@@ -259,6 +259,13 @@ private:
         }
         const int rc = install(dest, release.version);
         std::error_code ec;
+        if (rc == kUpdatePostponed) {
+            // A consultation started during the download: the bundle is kept as a complete
+            // .part, which the next run checks again instead of fetching it again.
+            fs::rename(dest, part_path(dest), ec);
+            if (ec) fs::remove(dest, ec);
+            return rc;
+        }
         fs::remove(dest, ec);   // installed or refused: the slot holds it now, or nothing should
         if (rc != kUpdateOk) return rc;
         return restart_into(release.version);
