@@ -279,24 +279,45 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   await until('the doctor told the notes are kept', async () => /could not be saved.*kept on this kiosk/.test(await text(page, '#problem')));
   assert.ok((await notesNow()).endsWith('twice a day.'), 'the refused text never reached the appliance');
   await page.unroute('**/notes', refuse);
-  // The kiosk's page reloads (its tab crashed, someone pressed F5): the draft is kept too.
+  // Kept in the kiosk's profile as it is typed, not only when the page goes away: a browser
+  // that crashed or a kiosk that restarted (another page, the same profile) finds it.
+  await page.tap(`${row} .actions button`);
+  await until('the draft back on the kiosk', async () => (await page.inputValue('#notes')) === draft);
+  const typed = `${draft} Recall in six months.`;
+  await page.fill('#notes', typed);
+  const other = await context.newPage();
+  await other.goto(page.url());
+  const kept = async (key) => other.evaluate((k) => JSON.parse(localStorage.getItem(k) || '{}'), key);
+  await until('the draft in the profile', async () => (await kept('consult.notes-drafts'))[sessionId]?.text === typed);
+  // The summary for the patient too, until it is sent.
+  const summaryTyped = `${await page.inputValue('#patient-summary')}Rinse with salt water.`;
+  await page.fill('#patient-summary', summaryTyped);
+  await until('the summary draft in the profile', async () => (await kept('consult.summary-drafts'))[sessionId]?.text === summaryTyped);
+  await other.close();
+  // The kiosk's page reloads (its tab crashed, someone pressed F5): the drafts come back.
   await page.reload();
   await signIn(page, DOCTOR_B);
   await until('Today after the reload', async () => (await screenOf(page)) === 'today');
   for (let i = 0; i < appt.dayOffset; ++i) await page.tap('#day-next');
   await until('the row after the reload', () => visible(page, row));
   await page.tap(`${row} .actions button`);
-  await until('the draft back', async () => (await page.inputValue('#notes')) === draft);
+  await until('the draft back', async () => (await page.inputValue('#notes')) === typed);
   assert.match(await text(page, '#notes-state'), /not saved yet/);
+  assert.equal(await page.inputValue('#patient-summary'), summaryTyped);
+  assert.match(await text(page, '#patient-summary-state'), /not sent yet/);
   await page.tap('#save-notes');
-  await until('the draft saved', async () => (await notesNow()) === draft);
+  await until('the draft saved', async () => (await notesNow()) === typed);
+  assert.equal((await page.evaluate(() => JSON.parse(localStorage.getItem('consult.notes-drafts') || '{}')))[sessionId], undefined,
+    'a saved draft leaves the profile');
   // The summary for the patient, beside the private notes: pre-filled with the call's facts.
   assert.match(await page.inputValue('#patient-summary'), /^Video consultation on .*\(\d+ min \d+ s\)/);
   const advice = 'Use the fluoride gel twice a day. We will call you to book the X-ray.';
-  await page.fill('#patient-summary', (await page.inputValue('#patient-summary')) + advice);
+  await page.fill('#patient-summary', summaryTyped + advice);
   await page.tap('#send-summary');
   // SMS and email are off here: saved, and the doctor is told it did not go.
   await until('the summary saved', async () => /Saved, not sent/.test(await text(page, '#patient-summary-state')));
+  assert.equal((await page.evaluate(() => JSON.parse(localStorage.getItem('consult.summary-drafts') || '{}')))[sessionId], undefined,
+    'a sent summary leaves the profile');
   await checkScreen(page, artifacts, 'after-call-summary');
   // The patient's page for it (what the SMS would link to) shows it for the invite's code only.
   const written = await page.inputValue('#patient-summary');

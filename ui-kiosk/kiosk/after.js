@@ -2,8 +2,11 @@
 // lost without a word: leaving the screen (Back to Today, a patient arriving, signing
 // out, the idle sign-out) saves them; when that fails they are kept on this kiosk as a
 // draft, the doctor is told, and the draft comes back when the notes are opened again.
-// Drafts live in the tab's session storage, so a reload of the kiosk page keeps them
-// (and what was typed when the page went away becomes one); saved notes leave it.
+// Drafts are written as the doctor types (within half a second) to the kiosk browser's
+// local storage, in its profile on the box's encrypted data partition, so a reload, a
+// crashed browser or a restarted kiosk keeps them; saved notes leave it. The summary for
+// the patient is kept the same way until it is sent. A draft shows only after the
+// appliance has let this doctor open the consultation.
 import { facts } from '/kiosk/settings.js';
 import { clockTime } from '/kiosk/today.js';
 
@@ -11,14 +14,24 @@ const $ = (id) => document.getElementById(id);
 const SESSIONS = '/api/video-consultations/sessions';
 const at = () => new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
-// Notes typed and not saved, by session, in this tab's session storage.
+// Text typed and not saved, by session, in the kiosk profile's local storage
+// ({text, at}); a draft nobody came back to for two weeks is dropped.
 class Drafts {
-  static KEY = 'consult.notes-drafts';
+  static KEEP_MS = 14 * 24 * 3600 * 1000;
+  constructor(key) { this.key = key; }
   all() {
-    try { return JSON.parse(sessionStorage.getItem(Drafts.KEY) || '{}'); } catch { return {}; }
+    try {
+      const all = JSON.parse(localStorage.getItem(this.key) || '{}');
+      if (!all || typeof all !== 'object' || Array.isArray(all)) return {};
+      const fresh = {};
+      for (const [session, d] of Object.entries(all)) {
+        if (typeof d?.text === 'string' && Date.now() - d.at < Drafts.KEEP_MS) fresh[session] = d;
+      }
+      return fresh;
+    } catch { return {}; }
   }
-  get(session) { return this.all()[session]; }
-  set(session, text) { this.write({ ...this.all(), [session]: text }); }
+  get(session) { return this.all()[session]?.text; }
+  set(session, text) { this.write({ ...this.all(), [session]: { text, at: Date.now() } }); }
   delete(session) {
     const all = this.all();
     delete all[session];
@@ -26,8 +39,8 @@ class Drafts {
   }
   write(all) {
     try {
-      if (Object.keys(all).length) sessionStorage.setItem(Drafts.KEY, JSON.stringify(all));
-      else sessionStorage.removeItem(Drafts.KEY);
+      if (Object.keys(all).length) localStorage.setItem(this.key, JSON.stringify(all));
+      else localStorage.removeItem(this.key);
     } catch { /* storage full or off: the draft stays on screen, as before */ }
   }
 }
@@ -38,8 +51,28 @@ export class AfterCall {
     this.sessionId = null;
     this.patientName = '';
     this.saved = '';            // the notes as the appliance has them
-    this.drafts = new Drafts(); // session → notes typed but not saved
-    addEventListener('pagehide', () => { if (this.unsaved()) this.drafts.set(this.sessionId, $('notes').value); });
+    this.drafts = new Drafts('consult.notes-drafts');            // session → notes typed, not saved
+    this.summaryDrafts = new Drafts('consult.summary-drafts');   // session → summary typed, not sent
+    this.keepSoon = null;
+    addEventListener('pagehide', () => this.keep());
+    $('notes').addEventListener('input', () => this.keepLater());
+    $('patient-summary').addEventListener('input', () => this.keepLater());
+  }
+
+  // What is typed goes to the drafts half a second after the last key (and at once when
+  // the page goes away): a crash loses at most that.
+  keepLater() {
+    clearTimeout(this.keepSoon);
+    this.keepSoon = setTimeout(() => this.keep(), 500);
+  }
+
+  keep() {
+    clearTimeout(this.keepSoon);
+    if (this.sessionId === null || !this.opened) return;
+    if (this.unsaved()) this.drafts.set(this.sessionId, $('notes').value);
+    else this.drafts.delete(this.sessionId);
+    if ($('patient-summary').value !== this.summaryStart) this.summaryDrafts.set(this.sessionId, $('patient-summary').value);
+    else this.summaryDrafts.delete(this.sessionId);
   }
 
   // Opens the screen's content for one consultation (the caller shows the screen).
@@ -47,6 +80,8 @@ export class AfterCall {
     this.sessionId = appt.session.id;
     this.patientName = appt.patient.name;
     this.saved = '';
+    this.opened = false;        // the session's notes and summary are on screen (drafts may be kept)
+    this.summaryStart = '';
     $('after-title').textContent = `Consultation with ${appt.patient.name}`;
     $('notes-state').textContent = '';
     $('notes').value = '';
@@ -62,10 +97,14 @@ export class AfterCall {
       const minutes = s.duration_seconds != null ? `${Math.floor(s.duration_seconds / 60)} min ${s.duration_seconds % 60} s` : '—';
       // The summary for the patient starts from the call's facts; the doctor adds the advice.
       const day = s.started_at ? new Date(s.started_at).toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long' }) : '';
-      $('patient-summary').value = s.started_at
+      this.summaryStart = s.started_at
         ? `Video consultation on ${day}, ${clockTime(s.started_at)} to ${s.ended_at ? clockTime(s.ended_at) : '—'} (${minutes}).` +
           (room?.quality ? ` Connection: ${room.quality}.` : '') + '\n\n'
         : '';
+      const summaryDraft = this.summaryDrafts.get(s.id);
+      $('patient-summary').value = summaryDraft ?? this.summaryStart;
+      if (summaryDraft !== undefined) $('patient-summary-state').textContent = 'This summary was not sent yet.';
+      this.opened = true;
       facts($('summary'), [
         ['Patient', appt.patient.name],
         ['Started', s.started_at ? clockTime(s.started_at) : '—'],
@@ -84,7 +123,10 @@ export class AfterCall {
     const text = $('patient-summary').value.trim();
     if (!text) { $('patient-summary-state').textContent = 'Write the summary first.'; return; }
     try {
-      const r = await this.app.api.put(`${SESSIONS}/${this.sessionId}/summary`, { text, send: true });
+      const session = this.sessionId;
+      const r = await this.app.api.put(`${SESSIONS}/${session}/summary`, { text, send: true });
+      this.summaryDrafts.delete(session);
+      if (this.sessionId === session) this.summaryStart = $('patient-summary').value;
       const sent = r.sent || {};
       const how = { sms: 'by text message (a link that asks for the code from the invite)', email: 'by email' }[sent.channel];
       $('patient-summary-state').textContent = sent.already_sent ? `Already sent ${how || ''}; the page shows this text now.`
@@ -103,8 +145,10 @@ export class AfterCall {
 
   // The screen is being left: what is typed is saved, or kept as a draft and said.
   async leave(token = this.app.api.token) {
+    this.keep();
     const [session, name, text, pending] = [this.sessionId, this.patientName, $('notes').value, this.unsaved()];
     this.sessionId = null;
+    this.opened = false;
     if (!pending) return;
     if (await this.store(session, text, token)) this.app.toast(`Notes for ${name} saved.`, 'info');
     else this.app.toast(`The notes for ${name} could not be saved. They are kept on this kiosk: open "Write notes" to save them.`);
