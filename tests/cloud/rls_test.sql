@@ -615,3 +615,32 @@ SELECT pg_temp.expect((SELECT string_agg(device_id || '=' || version, ',' ORDER 
                        = 'box-north=1.2.0,box-south=1.1.0'
                       AND (SELECT updated_at > reported_at FROM consult_device_status WHERE device_id = 'box-north'),
                       'clinic IT reads one status row per device, the other device''s untouched, updated_at kept by the trigger');
+
+-- 0008: a patient's rating, one per consultation, written by the device of the session's
+-- clinic only; read by that clinic's staff only; deleted by nobody through the API.
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
+INSERT INTO consult_session_ratings(id, clinic_id, patient_id, score, comment, rated_at)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000f1', 'aaaaaaaa-0000-4000-8000-000000000001',
+          'aaaaaaaa-0000-4000-8000-0000000000e9', 4, 'Clear picture.', now())
+  ON CONFLICT (id) DO UPDATE SET score = excluded.score, comment = excluded.comment;
+SELECT pg_temp.expect((SELECT score || ' ' || comment FROM consult_session_ratings) = '4 Clear picture.',
+                      'a device writes the rating of its own clinic''s session');
+SELECT pg_temp.expect_error($q$INSERT INTO consult_session_ratings(id, clinic_id, patient_id, score, rated_at)
+                               VALUES ('bbbbbbbb-0000-4000-8000-0000000000f1', 'aaaaaaaa-0000-4000-8000-000000000001',
+                                       'aaaaaaaa-0000-4000-8000-0000000000e9', 5, now())$q$,
+                            '42501', 'a rating of another clinic''s session is refused, whatever clinic_id it claims');
+SELECT pg_temp.expect_error($q$UPDATE consult_session_ratings SET score = 6$q$, '23514', 'a score outside 1-5 is refused');
+SELECT pg_temp.expect_error($q$UPDATE consult_session_ratings SET comment = repeat('x', 1001)$q$, '23514',
+                            'a comment over 1000 characters is refused');
+SELECT pg_temp.expect_error('DELETE FROM consult_session_ratings', '42501', 'a device cannot delete ratings');
+RESET ROLE;
+SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"bbbbbbbb-0000-4000-8000-000000000001","device_id":"box-south"}');
+SELECT pg_temp.expect((SELECT count(*) FROM consult_session_ratings) = 0, 'the other clinic''s device sees no rating of the north');
+RESET ROLE;
+SELECT pg_temp.as_staff('{"role":"authenticated","sub":"aaaaaaaa-0000-4000-8000-00000000057a"}');
+SELECT pg_temp.expect((SELECT count(*) FROM consult_session_ratings) = 1, 'clinic staff read their clinic''s ratings');
+SELECT pg_temp.expect_error($q$UPDATE consult_session_ratings SET score = 1$q$, '42501', 'staff never change a rating');
+RESET ROLE;
+SELECT pg_temp.as_staff('{"role":"authenticated","sub":"cccccccc-0000-4000-8000-00000000057a"}');
+SELECT pg_temp.expect((SELECT count(*) FROM consult_session_ratings) = 0, 'a user who is no clinic''s staff reads no rating');
+RESET ROLE;

@@ -77,6 +77,31 @@ TEST_F(CloudFixture, PulledVideoAppointmentsArePreparedMovedAndCancelled) {
     EXPECT_EQ(local_value("SELECT count(*) FROM video_consultation_sessions"), "3");
 }
 
+// A patient's rating reaches the clinic's cloud (consult_session_ratings, 0008) under the
+// session's clinic, once.
+TEST_F(CloudFixture, APatientsRatingIsPushedToTheClinicsCloud) {
+    start_paired(3);
+    const std::string doctor = token("doctor", kDoctor);
+    auto [session, patient] = create_session(0, doctor);
+    ASSERT_EQ(post(kSessions + "/" + session + "/join", patient), 200);
+    ASSERT_EQ(post(kSessions + "/" + session + "/admit", doctor), 200);
+    ASSERT_EQ(post(kSessions + "/" + session + "/end", doctor), 200);
+    auto r = daemon->http("POST", kSessions + "/" + session + "/rating",
+                          json{{"score", 5}, {"comment", "Clear picture, thank you"}}.dump(),
+                          {"Authorization: Bearer " + patient, "Content-Type: application/json"}, 10000);
+    ASSERT_EQ(r.status, 201) << r.body;
+    sync_now();
+    ASSERT_TRUE(wait_for([&] { return cloud.rows("consult_session_ratings").size() == 1; }, 30s)) << status().dump();
+    const auto rating = cloud.rows("consult_session_ratings")[0];
+    EXPECT_EQ(rating["id"], session);
+    EXPECT_EQ(rating["clinic_id"], kClinic);
+    EXPECT_EQ(rating["patient_id"], patient_id(0));
+    EXPECT_EQ(rating["score"], 5);
+    EXPECT_EQ(rating["comment"], "Clear picture, thank you");
+    EXPECT_TRUE(rating["rated_at"].is_string());
+    ASSERT_TRUE(wait_for([&] { return status()["outbox_depth"] == 0; }, 30s)) << status().dump();
+}
+
 TEST_F(CloudFixture, PushesSessionsAndParticipantsAsUpserts) {
     start_paired(3);
     auto [session, patient] = create_session(0, token("doctor", kDoctor));

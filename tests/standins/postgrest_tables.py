@@ -1,5 +1,5 @@
 """The cloud tables the stand-in serves (the clinic system's, tests/cloud/seed_schema.sql, as
-cloud/migrations/0001_consult_appliance.sql and 0002_recordings.sql extend them) and what the
+cloud/migrations/0001_consult_appliance.sql, 0002_recordings.sql and 0008_session_ratings.sql extend them) and what the
 database would enforce on writes: types, NOT NULL, CHECKs, foreign keys, the updated_at trigger
 (none on participants, which have no updated_at), deletion tombstones and row-level security by
 clinic (of profiles: the doctors only). The seed's `timestamp` columns (TS0) hold UTC without a zone."""
@@ -46,6 +46,8 @@ TABLES = {
     "recording_access": {"id": "uuid", "clinic_id": "uuid", "recording_id": "uuid", "actor_id": "text",
                          "actor_role": "text", "action": "text", "address": "text", "at": TS,
                          "created_at": TS, "updated_at": TS},
+    "consult_session_ratings": {"id": "uuid", "clinic_id": "uuid", "patient_id": "uuid", "score": "int",
+                                "comment": "text", "rated_at": TS, "created_at": TS, "updated_at": TS},
     "consult_tombstones": {"id": "bigint", "clinic_id": "uuid", "table_name": "text", "row_id": "uuid",
                            "deleted_at": TS, "updated_at": TS},
 }
@@ -56,6 +58,7 @@ REQUIRED = {
     "recording_consents": ["clinic_id", "session_id", "asked_by", "asked_at", "text_version", "text"],
     "recordings": ["clinic_id", "session_id", "recording_sid", "state", "started_by", "started_at"],
     "recording_access": ["clinic_id", "recording_id", "actor_id", "actor_role", "action", "address", "at"],
+    "consult_session_ratings": ["clinic_id", "patient_id", "score", "rated_at"],
 }
 CHECKS = {
     ("video_consultation_sessions", "status"): {"scheduled", "waiting", "in-progress", "completed", "cancelled"},
@@ -65,6 +68,7 @@ CHECKS = {
     ("recording_consents", "answer"): {"given", "declined", "withdrawn", "unanswered"},
     ("recordings", "state"): {"recording", "paused", "composing", "ready", "failed", "deleted"},
     ("recording_access", "action"): {"read", "download", "delete"},
+    ("consult_session_ratings", "score"): {1, 2, 3, 4, 5},
 }
 UNIQUE = {("video_consultation_sessions", "twilio_room_sid")}
 PATTERNS = {("recordings", "recording_sid"): r"RT[0-9a-f]{32}", ("recordings", "sha256"): r"[0-9a-f]{64}"}
@@ -77,16 +81,19 @@ FOREIGN = {
     ("recording_consents", "session_id"): "video_consultation_sessions",
     ("recordings", "session_id"): "video_consultation_sessions",
     ("recording_access", "recording_id"): "recordings",
+    ("consult_session_ratings", "id"): "video_consultation_sessions",
 }
 DEVICE_WRITES = {"appointments", "video_consultation_timings", "video_consultation_sessions",
-                 "video_consultation_participants", "recording_consents", "recordings", "recording_access"}
+                 "video_consultation_participants", "recording_consents", "recordings", "recording_access",
+                 "consult_session_ratings"}
 # Devices insert and update these (0002 grants no DELETE): the consent and access log stay.
-NO_DEVICE_DELETE = {"recording_consents", "recordings", "recording_access"}
+NO_DEVICE_DELETE = {"recording_consents", "recordings", "recording_access", "consult_session_ratings"}
 # 0001's and 0002's policies: the row's clinic_id must be the clinic of the doctor, session (or
 # recording) it belongs to.
 CLINIC_AGREES_WITH = {"video_consultation_timings": ("doctor_id", "profiles"),"recording_consents": ("session_id", "video_consultation_sessions"),
                       "recordings": ("session_id", "video_consultation_sessions"),
-                      "recording_access": ("recording_id", "recordings")}
+                      "recording_access": ("recording_id", "recordings"),
+                      "consult_session_ratings": ("id", "video_consultation_sessions")}
 
 
 def now(kind=TS):

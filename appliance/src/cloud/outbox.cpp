@@ -11,7 +11,7 @@ namespace {
 int table_rank(const std::string& table) {
     static const char* kOrder[] = {"clinics", "doctors", "patients", "appointments", "video_consultation_timings",
                                    "video_consultation_sessions", "video_consultation_participants",
-                                   "recording_consents", "recordings", "recording_access"};
+                                   "recording_consents", "recordings", "recording_access", "consult_session_ratings"};
     for (int i = 0; i < int(std::size(kOrder)); ++i)
         if (table == kOrder[i]) return i;
     return int(std::size(kOrder));
