@@ -67,6 +67,15 @@ TEST_F(ApiTest, AShortLinkDiesWithItsConsultationAndABrowserIsToldWhatToDo) {
     EXPECT_EQ(api.send("GET", "/j/ABC", {}).status, 404);
 }
 
+// A consultation that took place: its link works during it and is done when it ends.
+TEST_F(ApiTest, AShortLinkEndsWhenItsConsultationEnds) {
+    const Session held = api.in_progress_session();
+    EXPECT_EQ(api.send("GET", "/j/" + code_of(held), {}).status, 303);
+    ASSERT_EQ(api.call("POST", kSessions + "/" + held.id + "/end", api.doctor_b).status, 200);
+    auto after = api.send("GET", "/j/" + code_of(held), {});
+    EXPECT_TRUE(is_error(after, 404, "link_not_valid")) << after.text();
+}
+
 TEST_F(ApiTest, OneAddressTriesAtMostFiveShortLinksAMinute) {
     const Session s = api.scheduled_session();
     for (int i = 0; i < 5; ++i) EXPECT_EQ(api.send("GET", "/j/2222222" + std::to_string(i + 2), {}).status, 404);
