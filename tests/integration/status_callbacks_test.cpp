@@ -128,8 +128,8 @@ TEST_F(StatusCallbacksTest, AWholeCallIsToldInOrderSignedAsTwilioSignsAndAsListe
     ASSERT_FALSE(events.empty());
     EXPECT_EQ(events.front(), "room-created");
     EXPECT_EQ(events.back(), "room-ended");
-    for (const char* e : {"participant-connected", "participant-disconnected", "track-added", "track-disabled",
-                          "track-enabled", "recording-started", "recording-completed"})
+    for (const char* e : {"participant-connected", "participant-disconnected", "track-added", "track-removed",
+                          "track-disabled", "track-enabled", "recording-started", "recording-completed"})
         EXPECT_NE(std::find(events.begin(), events.end(), e), events.end()) << "no " << e << " among the room's callbacks";
     // SequenceNumber counts 0, 1, 2, … and Timestamp never goes back.
     for (size_t i = 0; i < room.size(); ++i) {
