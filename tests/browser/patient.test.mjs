@@ -254,8 +254,17 @@ test('a second session at the same time stays isolated', { timeout: 420000 }, as
   // Ending A leaves B running.
   doctorA.send({ type: 'end' });
   await until('A ended on the page', async () => (await state(first.page)) === 'ended');
+  // The rating is offered after the call and may be skipped: the form goes, nothing is stored.
+  await until('the rating offered', async () => first.page.evaluate(() => !document.getElementById('rating').hidden));
+  await first.page.click('#rating-skip');
+  assert.equal(await first.page.evaluate(() => document.getElementById('rating').hidden), true, 'skipped');
+  assert.equal((await first.page.evaluate(() => document.getElementById('ended-title').textContent)).length > 0, true);
   await framesAdvance(second.page, 'session B after A ended');
   assert.equal(await app.status(b.id), 'in-progress');
+  const rated = await fetch(`${app.base}/api/video-consultations/sessions/${a.id}/rating`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${a.token}` },
+    body: JSON.stringify({ score: 3 }) });
+  assert.equal(rated.status, 201, 'a skipped rating was never sent: the link may still rate once');
   doctorA.ws.close();
   await first.context.close();
   await second.context.close();
