@@ -307,8 +307,9 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   assert.match(await text(page, '#patient-summary-state'), /not sent yet/);
   await page.tap('#save-notes');
   await until('the draft saved', async () => (await notesNow()) === typed);
-  assert.equal((await page.evaluate(() => JSON.parse(localStorage.getItem('consult.notes-drafts') || '{}')))[sessionId], undefined,
-    'a saved draft leaves the profile');
+  // (once the page has the appliance's answer, which comes just after the row is written)
+  await until('a saved draft leaves the profile', async () =>
+    (await page.evaluate(() => JSON.parse(localStorage.getItem('consult.notes-drafts') || '{}')))[sessionId] === undefined);
   // The summary for the patient, beside the private notes: pre-filled with the call's facts.
   assert.match(await page.inputValue('#patient-summary'), /^Video consultation on .*\(\d+ min \d+ s\)/);
   const advice = 'Use the fluoride gel twice a day. We will call you to book the X-ray.';
@@ -316,8 +317,8 @@ test('Today, Start, a patient arrives, Admit, the call, End, notes', { timeout: 
   await page.tap('#send-summary');
   // SMS and email are off here: saved, and the doctor is told it did not go.
   await until('the summary saved', async () => /Saved, not sent/.test(await text(page, '#patient-summary-state')));
-  assert.equal((await page.evaluate(() => JSON.parse(localStorage.getItem('consult.summary-drafts') || '{}')))[sessionId], undefined,
-    'a sent summary leaves the profile');
+  await until('a sent summary leaves the profile', async () =>
+    (await page.evaluate(() => JSON.parse(localStorage.getItem('consult.summary-drafts') || '{}')))[sessionId] === undefined);
   await checkScreen(page, artifacts, 'after-call-summary');
   // The patient's page for it (what the SMS would link to) shows it for the invite's code only.
   const written = await page.inputValue('#patient-summary');
