@@ -22,6 +22,8 @@ async function typePin(page, field, pin) {
 test('with no admin PIN the kiosk sets the box up: PIN twice, time zone, then the sign-in', { timeout: 300000 }, async () => {
   const { context, page } = await openSetupScreen(env);
   assert.equal(await visible(page, '#doctor-list'), false, 'no sign-in while the box is not set up');
+  assert.deepEqual(await page.evaluate(() => window.screensShown), ['starting', 'setup'],
+                   'the sign-in never showed, not even before the box said it needs setting up');
   assert.equal(await visible(page, '#open-settings'), false, 'no Settings button: there is no admin PIN to open it');
   assert.ok((await page.locator('#setup-zone option').count()) > 100, 'the zones to choose from');
   assert.equal(await page.inputValue('#setup-zone'), 'UTC');

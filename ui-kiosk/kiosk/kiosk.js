@@ -47,7 +47,7 @@ function show(screen) {
   document.body.dataset.screen = screen;
   for (const s of document.querySelectorAll('main > [data-screen]')) s.hidden = s.dataset.screen !== screen;
   $('sign-out').hidden = !app.token && !app.adminToken;
-  $('open-settings').hidden = screen === 'settings' || screen === 'call' || screen === 'setup';
+  $('open-settings').hidden = ['settings', 'call', 'setup', 'starting'].includes(screen);
   renderBanner();
 }
 
@@ -502,8 +502,12 @@ function wire() {
 }
 
 wire();
-show('signin');
-setup.check().then((needed) => { if (!needed) signIn.loadDoctors(); });
+show('starting');
+setup.check().catch(() => false).then((needed) => {
+  if (needed) return;
+  show('signin');
+  signIn.loadDoctors();
+});
 refreshStatus();
 setInterval(refreshStatus, 10000);
 setInterval(tick, 1000);

@@ -152,6 +152,14 @@ export async function openSetupScreen(env) {
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log('[kiosk page error]', e.message));
+  // Every screen the page shows, from its first paint (window.screensShown).
+  await page.addInitScript(() => {
+    window.screensShown = [];
+    new MutationObserver(() => {
+      const s = document.body?.dataset.screen;
+      if (s && s !== window.screensShown.at(-1)) window.screensShown.push(s);
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-screen'] });
+  });
   await page.goto(`${env.app.base}/kiosk`);
   await until('the setup screen', async () => (await screenOf(page)) === 'setup');
   return { context, page };
