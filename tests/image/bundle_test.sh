@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Update bundles (tools/image/build-bundle.sh, verify-bundle.sh) from a small fake slot: the
-# bundle a box accepts, and each one it must refuse: signed by another CA, signed by a
+# bundle a box accepts, and each one it must refuse: signed by another CA, a bad signature, signed by a
 # certificate of the right CA that is not for code signing, cut short, a byte changed,
 # another hardware family, the plain (unsigned-payload) format, a hostile version name.
 # The real slot's bundle is installed in QEMU by the image's update test.
@@ -84,6 +84,15 @@ printf "\\$(printf '%03o' $(( 255 - $(od -An -tu1 -j1000 -N1 "$b") )))" \
 check "a changed byte fails the checksum"     "$(cd "$work" && sha256sum "flipped.raucb" | cut -c1-64 | grep -c "$(cut -c1-64 "$b.sha256")")" "0"
 # The signature covers the manifest and the verity root hash; the block that changed is
 # refused by dm-verity when the box reads it. The updater checks the release's SHA-256 first.
+
+# A bad signature: a verity bundle ends with its CMS signature and the signature's size
+# (8 bytes, big-endian); the signature value itself is the CMS's last bytes. One of them,
+# complemented, leaves a well-formed CMS whose signature no longer matches.
+cp "$b" "$work/badsig.raucb"
+badsig_at=$(( $(stat -c %s "$b") - 8 - 16 ))
+printf "\\$(printf '%03o' $(( 255 - $(od -An -tu1 -j$badsig_at -N1 "$b") )))" \
+  | dd of="$work/badsig.raucb" bs=1 seek=$badsig_at conv=notrunc status=none
+refused "a bad signature (a byte of the signature value changed)" "$work/badsig.raucb" "" "signature"
 
 sed -i 's/^compatible=.*/compatible=another-family/' "$work/extract/manifest.raucm"
 mkdir -p "$work/other"
