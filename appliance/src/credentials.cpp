@@ -1,5 +1,7 @@
 #include "appliance/credentials.hpp"
 
+#include "appliance/hex.hpp"
+
 #include <openssl/rand.h>
 
 #include <cstdlib>
@@ -17,13 +19,6 @@ namespace {
 
 bool valid_name(const std::string& name) {
     return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
-}
-
-std::string to_hex(const unsigned char* p, size_t n) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < n; ++i) { out += digits[p[i] >> 4]; out += digits[p[i] & 15]; }
-    return out;
 }
 
 expected<std::string, std::string> slurp(const fs::path& p) {
@@ -65,7 +60,7 @@ expected<std::string, std::string> Credentials::read_or_create(const std::string
     std::string buf(random_bytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), int(buf.size())) != 1)
         return unexpected("no randomness available to create " + name);
-    std::string value = to_hex(reinterpret_cast<const unsigned char*>(buf.data()), buf.size());
+    std::string value = to_hex(buf);
     if (auto stored = store(name, value); !stored) return unexpected(stored.error());
     return value;
 }

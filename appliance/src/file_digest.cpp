@@ -1,5 +1,7 @@
 #include "appliance/file_digest.hpp"
 
+#include "appliance/hex.hpp"
+
 #include <openssl/evp.h>
 
 #include <fstream>
@@ -22,13 +24,7 @@ std::string sha256_file(const std::filesystem::path& file) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(ctx.get(), md, &len);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned i = 0; i < len; ++i) {
-        hex += kHex[md[i] >> 4];
-        hex += kHex[md[i] & 15];
-    }
-    return hex;
+    return to_hex(std::span<const unsigned char>(md, len));
 }
 
 }  // namespace consult

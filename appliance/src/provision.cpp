@@ -3,6 +3,7 @@
 #include "appliance/cloud/pairing_code.hpp"
 #include "appliance/credentials.hpp"
 #include "appliance/domain/time.hpp"
+#include "appliance/hex.hpp"
 #include "appliance/kiosk/pin_hash.hpp"
 #include "appliance/log.hpp"
 #include "appliance/store/database.hpp"
@@ -250,16 +251,10 @@ std::string system_text(const System& sys) {
 // The network for the image's root unit (system-settings), which checks it again: the SSID
 // as hex, so that no byte of it can be read as anything but the name.
 std::string wifi_text(const Wifi& w) {
-    std::string hex;
-    for (unsigned char c : w.ssid) {
-        static const char* kDigits = "0123456789abcdef";
-        hex += kDigits[c >> 4];
-        hex += kDigits[c & 15];
-    }
     return key_file_text(" Written by consultctl provision from the box's provisioning file; turned into\n"
                          " wpa_supplicant's configuration as root at every boot by consult-system-settings.\n"
                          " The passphrase is the credential wifi-passphrase.",
-                         "wifi", {{"ssid_hex", hex}, {"hidden", std::string(w.hidden ? "yes" : "no")}});
+                         "wifi", {{"ssid_hex", to_hex(w.ssid)}, {"hidden", std::string(w.hidden ? "yes" : "no")}});
 }
 
 std::string conf_text(const CloudByCode& c) {

@@ -1,6 +1,7 @@
 // A session's recording: start and stop (the patient's consent first), its state and
 // consent rows, the composed file (short-lived link, HTTP range requests for a
 // browser's <video>), deletion on request, and the log of who read it.
+#include "appliance/hex.hpp"
 #include "appliance/http/auth.hpp"
 #include "appliance/http/routes.hpp"
 #include "appliance/http/validation.hpp"
@@ -37,9 +38,7 @@ struct Tickets {
     std::string issue(Ticket t) {
         unsigned char raw[24];
         if (RAND_bytes(raw, sizeof raw) != 1) throw ApiError(503, "no_randomness", "try again");
-        static constexpr char hex[] = "0123456789abcdef";
-        std::string id;
-        for (unsigned char b : raw) id += {hex[b >> 4], hex[b & 15]};
+        const std::string id = to_hex(raw);
         const std::int64_t now = tokens::unix_now();
         std::erase_if(by_id, [now](const auto& kv) { return kv.second.expires < now; });
         t.expires = now + kTicketSeconds;

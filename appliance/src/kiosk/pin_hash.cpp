@@ -1,5 +1,7 @@
 #include "appliance/kiosk/pin_hash.hpp"
 
+#include "appliance/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -13,16 +15,6 @@ namespace {
 
 constexpr std::size_t kSaltBytes = 16, kHashBytes = 32;
 constexpr std::uint64_t kMaxMem = 64ULL * 1024 * 1024;
-
-std::string to_hex(const std::vector<unsigned char>& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
-}
 
 bool from_hex(std::string_view hex, std::vector<unsigned char>& out) {
     if (hex.size() % 2) return false;

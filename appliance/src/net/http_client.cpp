@@ -2,6 +2,7 @@
 
 #include "hwconfig/c_boundary.hpp"
 
+#include "appliance/hex.hpp"
 #include "appliance/net/context_queue.hpp"
 
 #include <curl/curl.h>
@@ -178,11 +179,7 @@ void finish(Transfer& t, CURLcode rc) {
             unsigned char md[EVP_MAX_MD_SIZE];
             unsigned int len = 0;
             EVP_DigestFinal_ex(t.digest.get(), md, &len);
-            static constexpr char kHex[] = "0123456789abcdef";
-            for (unsigned i = 0; i < len; ++i) {
-                t.response.body_sha256 += kHex[md[i] >> 4];
-                t.response.body_sha256 += kHex[md[i] & 15];
-            }
+            t.response.body_sha256 = to_hex(std::span<const unsigned char>(md, len));
         }
         return;
     }

@@ -1,5 +1,7 @@
 #include "appliance/notify/smtp_sender.hpp"
 
+#include "appliance/hex.hpp"
+
 #include "hwconfig/main_loop.hpp"
 
 #include <curl/curl.h>
@@ -60,10 +62,7 @@ size_t read_upload(char* buf, size_t size, size_t n, void* user) {
 std::string random_id() {
     unsigned char b[12];
     RAND_bytes(b, sizeof b);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : b) { out += hex[c >> 4]; out += hex[c & 15]; }
-    return out;
+    return to_hex(b);
 }
 
 bool is_loopback_url(const std::string& url) {

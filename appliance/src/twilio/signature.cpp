@@ -1,5 +1,7 @@
 #include "appliance/twilio/signature.hpp"
 
+#include "appliance/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -134,10 +136,7 @@ std::string compute_signature(std::string_view auth_token, std::string_view url,
 std::string body_sha256_hex(std::string_view body) {
     std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
     SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest.data());
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) { out += hex[b >> 4]; out += hex[b & 15]; }
-    return out;
+    return to_hex(digest);
 }
 
 std::string url_with_default_port(std::string_view url) {
