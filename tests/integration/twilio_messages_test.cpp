@@ -177,6 +177,9 @@ TEST_F(MessagingTest, IceServersComeFromTwilioAndAreCached) {
     EXPECT_EQ(second["ice_servers"], first["ice_servers"]);
     EXPECT_EQ(twilio_.get("/_control/stats")["tokens"], 1);
     EXPECT_EQ(api_.call("GET", "/api/ice-servers", "").status, 401);
+    const std::string m = api_.call("GET", "/metrics", "").raw.body;
+    EXPECT_EQ(metric_value(m, R"(consult_twilio_token_requests_total{outcome="ok"})"), 1) << m;
+    EXPECT_EQ(metric_value(m, R"(consult_twilio_token_requests_total{outcome="failed"})"), -1) << "none failed";
 }
 
 // Twilio and email off: nothing is sent and the API hands the kiosk the link.
@@ -213,6 +216,9 @@ TEST(MessagingOff, UnreachableTwilioFallsBackToStun) {
     EXPECT_TRUE(eventually([&] {
         return api.proc().stderr_text().find("Network Traversal Service is unreachable") != std::string::npos;
     }, 30s));
+    // Counted for the alert on Twilio API issues (monitoring/consult-alerts.yml: ConsultTwilioTokensFailing).
+    const std::string m = api.call("GET", "/metrics", "").raw.body;
+    EXPECT_GE(metric_value(m, R"(consult_twilio_token_requests_total{outcome="failed"})"), 1) << m;
 }
 
 

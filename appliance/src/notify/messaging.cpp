@@ -127,6 +127,12 @@ std::unique_ptr<Messaging> Messaging::create(const Config& config, const std::fi
     m->notifier_ = std::make_unique<Notifier>(db, config, tokens, p.sms.get(), p.email.get(), &metrics);
     m->journey_ = std::make_unique<Journey>(db, config, *m->notifier_, &metrics);
     m->ice_ = std::make_unique<twilio::IceServers>(p.rest.get(), config.media.stun_servers);
+    metrics.set_help("consult_twilio_token_requests_total", "counter",
+                     "Requests for TURN credentials to Twilio's Network Traversal Service, by outcome (ok, "
+                     "unreadable, failed)");
+    m->ice_->on_fetched([&metrics](const std::string& outcome) {
+        metrics.count("consult_twilio_token_requests_total", {{"outcome", outcome}});
+    });
     if (!p.rest && config.media.stun_servers.empty())
         log::warning("no TURN (Twilio off) and no [media] stun_servers: patients behind NAT may not connect");
     else if (!p.rest)

@@ -104,13 +104,16 @@ void IceServers::refresh(std::time_t now) {
     rest_->create_token(ttl_, [this, now, alive = std::weak_ptr<bool>(alive_)](Result r) {
         if (alive.expired()) return;
         fetching_ = false;
+        const char* outcome = "failed";
         // Expiry counts from when the request was made: the credentials may be a little older than the answer.
         if (r.ok) {
             auto list = parse_token_response(r.response.body, now);
             if (list) {
                 cached_ = *list;
                 refresh_at_ = refresh_at(*list, now);
+                outcome = "ok";
             } else {
+                outcome = "unreadable";
                 log::warning("Twilio's TURN credentials could not be read (" + list.error() +
                              "); calls use the configured STUN servers");
             }
@@ -121,6 +124,7 @@ void IceServers::refresh(std::time_t now) {
                          {{"HTTP_STATUS", std::to_string(r.error.http_status)},
                           {"TWILIO_ERROR", std::to_string(r.error.code)}});
         }
+        if (on_fetched_) on_fetched_(outcome);
         auto waiting = std::move(waiting_);
         waiting_.clear();
         const IceServerList use = cached_ && now < cached_->expires_at ? *cached_ : fallback();

@@ -52,6 +52,9 @@ public:
     void get(std::time_t now, std::function<void(const IceServerList&)> done);
 
     int fetches() const { return fetches_; }   // requests sent to Twilio so far
+    // Told how each fetch ended: "ok", "unreadable" (an answer with no usable credentials)
+    // or "failed" (Twilio refused or did not answer).
+    void on_fetched(std::function<void(const std::string& outcome)> observer) { on_fetched_ = std::move(observer); }
 
 private:
     IceServerList fallback() const;
@@ -65,6 +68,7 @@ private:
     bool fetching_ = false;
     int fetches_ = 0;
     std::vector<std::function<void(const IceServerList&)>> waiting_;
+    std::function<void(const std::string&)> on_fetched_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
