@@ -188,16 +188,22 @@ h = hashlib.scrypt(sys.argv[1].encode(), salt=salt, n=4096, r=8, p=1, maxmem=64 
 print("scrypt$4096$8$1$" + salt.hex() + "$" + h.hex())
 EOF
 )"
-admin_token() {   # an HS256 admin token whose identity is the marker name (as consultctl token makes)
-  python3 - "$signing_key" "$marker" <<'EOF'
+token_for() {   # token_for ROLE IDENTITY: an HS256 token with the box's key (as consultctl token makes)
+  python3 - "$signing_key" "$2" "$1" <<'EOF'
 import base64, hashlib, hmac, json, os, sys, time
 def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-key, sub, now = sys.argv[1], sys.argv[2], int(time.time())
+key, sub, role, now = sys.argv[1], sys.argv[2], sys.argv[3], int(time.time())
 h = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-p = b64(json.dumps({"sub": sub, "role": "admin", "iat": now - 60, "exp": now + 1800,
+p = b64(json.dumps({"sub": sub, "role": role, "iat": now - 60, "exp": now + 1800,
                     "jti": b64(os.urandom(16))}, separators=(",", ":")).encode())
 print(h + "." + p + "." + b64(hmac.new(key.encode(), (h + "." + p).encode(), hashlib.sha256).digest()))
 EOF
+}
+admin_token() { token_for admin "$marker"; }   # an admin token whose identity is the marker name
+api_json() {   # api_json METHOD PATH TOKEN [JSON]: the whole answer's body (call keeps 400 bytes)
+  local args=(-s --max-time 20 -X "$1" -H "Authorization: Bearer $3")
+  [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' -d "$4")
+  curl "${args[@]}" "$api$2" || true
 }
 call() {   # call METHOD PATH TOKEN [JSON]: prints "<http code> <body>"
   local args=(-s -o "$work/body" -w '%{http_code}' --max-time 20 -X "$1" -H "Authorization: Bearer $3")
@@ -491,6 +497,12 @@ check "a Wi-Fi device gets wpa_supplicant with the provisioned network (mac80211
        fi; sleep 1; done
      echo "none: $(ip -br link | tr "\n" " ") $(systemctl status "consult-wifi@$w.service" --no-pager -n 8 2>&1 | tr "\n" " ")"' || true)" \
   "$wifi_ssid"
+# The recovery key the kiosk shows clinic IT once (its card reads this admin API): checked
+# from the host below, after power-off, against the data partition's header.
+recovery_key="$(api_json GET /api/system/recovery-key "$(admin_token)" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])' 2>/dev/null || true)"
+check "the recovery key for clinic IT: 8 groups of 8 modhex characters" \
+  "$(echo "$recovery_key" | grep -cE '^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$' || true)" '1'
 stop_tunnel || true
 power_off
 timing first_boot_total_s "$(since "$t_stage")"
@@ -516,6 +528,10 @@ print(",".join(str(p) for p in t[0]["tpm2-pcrs"]) if len(t) == 1 else "%d TPM2 t
 check "its key slots: TPM2 and recovery key (the setup key is gone)" \
   "$(cryptsetup luksDump --dump-json-metadata "$work/data-header.img" 2>/dev/null | python3 -c '
 import json, sys; print(len(json.load(sys.stdin)["keyslots"]))' 2>/dev/null || echo unreadable)" '2'
+check "the kiosk's recovery key opens the data partition (cryptsetup --test-passphrase on its header)" \
+  "$(printf '%s' "$recovery_key" | cryptsetup open --test-passphrase --type luks2 --key-file=- "$work/data-header.img" \
+     >/dev/null 2>&1 && echo opens || echo refused)" 'opens'
+check "... and is nowhere on the disk in clear (qcow2 overlay)" "$(count_marker "$work/disk.qcow2" "${recovery_key:-no key}")" '0'
 check "the name written through the API is not in the shipped image" "$(count_marker "$img")" '0'
 check "... nor anywhere the box wrote on its disk (qcow2 overlay)" "$(count_marker "$work/disk.qcow2")" '0'
 check "... nor the provisioned Wi-Fi passphrase" "$(count_marker "$work/disk.qcow2" "$wifi_passphrase")" '0'
@@ -692,7 +708,71 @@ box_ssh "$work/it_key" 'systemctl set-environment CONSULT_BOOT_TRIES=1 && system
   mkdir -p /run/systemd/system/consult-update.service.d
   printf "[Service]\nEnvironment=CONSULT_UPDATE_TEST_LOOPBACK_HTTP=1\nExecStart=\nExecStart=/usr/bin/consultctl update check --now\n" \
     >/run/systemd/system/consult-update.service.d/test.conf
-  systemctl daemon-reload && systemctl start --no-block consult-update.service' || fail "could not start the update service"
+  systemctl daemon-reload' || fail "could not set the update service up"
+
+# First a call: while v3 is offered, a consultation is in progress with the patient's
+# signalling socket open (the clinic cloud's appointment, pulled by the box; the doctor's
+# Start, the patient's join, the admit). The update service downloads and installs nothing
+# and says why; the call then ends and the update goes ahead.
+t_call=$(now)
+doctor_id="$(cat /proc/sys/kernel/random/uuid)" patient_id="$(cat /proc/sys/kernel/random/uuid)"
+appointment_id="$(cat /proc/sys/kernel/random/uuid)"
+starts_at="$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:00+00:00"))')"
+cloud seed "{\"clinics\": [{\"id\": \"$clinic_id\", \"name\": \"Test Clinic\", \"timezone\": \"America/Chicago\"}],
+  \"profiles\": [{\"id\": \"$doctor_id\", \"clinic_id\": \"$clinic_id\", \"full_name\": \"Dr Update\", \"role\": \"doctor\", \"is_active\": true}],
+  \"patients\": [{\"id\": \"$patient_id\", \"clinic_id\": \"$clinic_id\", \"full_name\": \"Pat Update\", \"phone\": \"+15550100042\", \"email\": null}],
+  \"appointments\": [{\"id\": \"$appointment_id\", \"clinic_id\": \"$clinic_id\", \"doctor_id\": \"$doctor_id\", \"patient_id\": \"$patient_id\",
+    \"starts_at\": \"$starts_at\", \"duration_minutes\": 30, \"consultation_type\": \"video\", \"status\": \"scheduled\"}]}" >/dev/null
+call POST /api/system/cloud/sync "$token2" '{}' >/dev/null
+pulled=""
+for _ in $(seq 40); do
+  pulled="$(api_json GET /api/appointments "$token2" | grep -c "\"id\":\"$appointment_id\"" || true)"
+  [ "$pulled" = 1 ] && break
+  sleep 3
+done
+check "the box pulls the clinic cloud's video appointment" "$pulled" '1'
+doctor_token="$(token_for doctor "$doctor_id")"
+session_id="$(api_json POST /api/video-consultations/sessions "$doctor_token" "{\"appointment_id\": \"$appointment_id\", \"duration_minutes\": 30}" \
+  | python3 -c 'import json, sys; j = json.load(sys.stdin); print((j.get("session") or j).get("id", ""))' 2>/dev/null || true)"
+patient_token="$(api_json POST "/api/video-consultations/sessions/$session_id/token" "$token2" "{\"user_type\": \"patient\", \"user_id\": \"$patient_id\"}" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' 2>/dev/null || true)"
+check "the patient joins the doctor's session" \
+  "$(call POST "/api/video-consultations/sessions/$session_id/join" "$patient_token" | cut -d' ' -f1)" '200'
+python3 "$here/ws_hold.py" 127.0.0.1 "$port" "$patient_token" >"$work/ws.out" 2>&1 &
+ws_pid=$!
+for _ in $(seq 30); do grep -q '^waiting$' "$work/ws.out" && break; sleep 1; done
+check "... holds the signalling socket open in the waiting room" "$(grep -c '^waiting$' "$work/ws.out")" '1'
+check "... and is admitted" \
+  "$(call POST "/api/video-consultations/sessions/$session_id/admit" "$token2" | cut -d' ' -f1)" '200'
+activity=""
+for _ in $(seq 60); do
+  activity="$(api_json GET /api/system/activity "$token2" | python3 -c 'import json, sys; j = json.load(sys.stdin)
+print(j["busy"], j["call_running"], j["sessions_in_progress"])' 2>/dev/null || echo "no answer")"
+  [ "$activity" = "True True 1" ] && break
+  sleep 2
+done
+check "the box counts the call (busy, a call running, a session in progress)" "$activity" 'True True 1'
+served_before="$(curl -s --max-time 20 "http://127.0.0.1:$bundle_port/_control/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["bytes_served"])')"
+check "the update service runs during the call (postponed: exit 4, a success for the unit)" \
+  "$(ssh_timeout=400 box_ssh "$work/it_key" 'timeout 300 systemctl start consult-update.service; echo $?')" '0'
+check "... installs nothing and says why" \
+  "$(update_status '" ".join([j["last"]["result"], j["last"]["version"], str("a call is running" in j["last"]["reason"])])')" \
+  "postponed ${v3//+/\\+} True"
+check "... without downloading the bundle" \
+  "$(curl -s --max-time 20 "http://127.0.0.1:$bundle_port/_control/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["bytes_served"])')" \
+  "$served_before"
+check "... the boot partition untouched" "$(esp_list)" 'consult-0-a.efi consult-1-b.efi'
+check "... and the clinic cloud's fleet status says postponed" \
+  "$(wait_device_status '" ".join(str(d.get(k)) for k in ("last_update_result", "last_update_version"))' "postponed $v3" 120)" \
+  "postponed ${v3//+/\\+}"
+check "the call ends" "$(call POST "/api/video-consultations/sessions/$session_id/end" "$token2" '{}' | cut -d' ' -f1)" '200'
+for _ in $(seq 30); do grep -q '^CLOSED' "$work/ws.out" && break; sleep 1; done
+check "... and the patient's socket hears it" "$(grep -c -E '^(admitted|ended)$' "$work/ws.out")" '2'
+kill "$ws_pid" 2>/dev/null || true
+wait "$ws_pid" 2>/dev/null || true
+timing update_call_postponed_s "$(since "$t_call")"
+
+box_ssh "$work/it_key" 'systemctl start --no-block consult-update.service' || fail "could not start the update service"
 t_install=$(now)
 for _ in $(seq 1200); do alive || break; sleep 1; done
 alive && fail "the box did not download, install v3 and restart within 1200 s"
@@ -706,6 +786,21 @@ timing update_v2_total_s "$(since "$t_stage")"
 
 t_stage=$(now)
 boot v3-try "$work/disk.qcow2" "$work/vars.fd" tpm
+# v3's consultd comes up and migrates the store to a schema of its own; its boot check
+# fails (the slot expects the old schema). Meanwhile the doctor's notes of the call are
+# written and acknowledged: they must outlive the way back to v2.
+v3_health=""
+for _ in $(seq 200); do
+  alive || break
+  v3_health="$(curl -s --max-time 10 "$api/healthz" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["status"], j["schema_version"])' 2>/dev/null || true)"
+  [ -n "$v3_health" ] && break
+  sleep 3
+done
+log "v3's consultd answers: $v3_health"
+v3_notes="Notes written while v3 ran: $(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+check "v3's consultd answers and the doctor's notes of the call are acknowledged" \
+  "$(call PUT "/api/video-consultations/sessions/$session_id/notes" "$(token_for doctor "$doctor_id")" \
+     "{\"notes\": \"$v3_notes\"}" | cut -d' ' -f1)" '200'
 t_failed=$(wait_serial 'consult-boot-check: this slot failed its health check on a try: restarting' "$((BOOT_TIMEOUT + 240))")
 log "v3 failed its health check after $t_failed s and restarts"
 for _ in $(seq 120); do alive || break; sleep 1; done
@@ -734,6 +829,9 @@ check "back on v2, consultd went back from v3's schema (its journal)" \
 check "... and kept v3's store whole beside it" \
   "$(box_ssh "$work/it_key" 'ls /var/lib/consult | grep -c "^consult\.db\.schema-"' || true)" '1'
 token3="$(admin_token)"
+session_notes() { api_json GET "/api/video-consultations/sessions/$session_id" "$token3" \
+  | python3 -c 'import json, sys; j = json.load(sys.stdin); print((j.get("session") or j).get("notes"))' 2>/dev/null || echo unreadable; }
+check "... the notes acknowledged while v3 ran are still there" "$(session_notes)" "$v3_notes"
 check "... and the first boot's settings are still there" \
   "$(call GET /api/system/recording "$token3" | grep -o "\"retention_days\":$retention_days" || echo missing)" \
   "\"retention_days\":$retention_days"
@@ -742,6 +840,10 @@ check "the journal: v3 was downloaded and installed by the update service" \
 box_ssh "$work/it_key" 'systemctl stop consult-update.timer' || fail "could not stop the update timer"
 open_tunnel
 call POST /api/system/cloud/sync "$token3" '{}' >/dev/null
+cloud_notes() { cloud 'rows?table=video_consultation_sessions' | python3 -c "import json, sys
+print([r.get('notes') for r in json.load(sys.stdin) if r.get('id') == '$session_id'])" 2>/dev/null || echo unreadable; }
+for _ in $(seq 40); do [ "$(cloud_notes)" = "['$v3_notes']" ] && break; sleep 3; done
+check "... and the outbox pushes them to the clinic cloud" "$(cloud_notes)" "\\['$v3_notes'\\]"
 check "the clinic cloud's fleet status: v3 rolled back, the box on v2" \
   "$(wait_device_status '" ".join(str(d.get(k)) for k in ("last_update_result", "last_update_version", "version", "booted_slot"))' \
      "rolled_back $v3 $v2 b" 300)" "rolled_back ${v3//+/\\+} ${v2//+/\\+} b"

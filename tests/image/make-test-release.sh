@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes a release of the image for the update test from the image's own slot: the same
 # kernel, initrd and root, with another IMAGE_VERSION in os-release, and for a "broken"
-# release a consultd that migrates the store with a migration of its own and then
-# never finishes starting (a drop-in in the root). Then its signed bundle
+# release a consultd that migrates the store with a migration of its own and then fails
+# its boot check (drop-ins in the root). Then its signed bundle
 # (tools/image/build-bundle.sh, the development keys).
 #
 #   tests/image/make-test-release.sh SLOT_DIR VERSION ok|broken OUT_DIR
@@ -30,13 +30,16 @@ if [ ! -s "$cache/$key/$bundle" ]; then
     || { tail -n 20 "$work/extract.log" >&2; die "fsck.erofs could not extract the root"; }
   sed -i "s/^IMAGE_VERSION=.*/IMAGE_VERSION=$version/" "$work/root/usr/lib/os-release"
   if [ "$kind" = broken ]; then
-    # A release that migrates the store (a migration of its own: CONSULT_TEST_NEXT_SCHEMA)
-    # and then fails: consultd comes up once, the step after it fails, so the unit fails
-    # for good (no restart: the health check sees nobody answer and gives up early), and
-    # the box goes back to a consultd that does not know the new schema.
-    mkdir -p "$work/root/etc/systemd/system/consultd.service.d"
-    printf '[Service]\nEnvironment=CONSULT_TEST_NEXT_SCHEMA=1\nExecStartPost=/bin/false\nRestart=no\n' \
+    # A release whose consultd migrates the store (a migration of its own:
+    # CONSULT_TEST_NEXT_SCHEMA) and answers with a schema its slot does not expect, so its
+    # boot check fails (after 100 s here, not 300: a shorter test) while consultd serves
+    # the API meanwhile; the box goes back to a consultd that does not know the new schema
+    # and must keep what was written in between.
+    mkdir -p "$work/root/etc/systemd/system/consultd.service.d" "$work/root/etc/systemd/system/consult-boot-check.service.d"
+    printf '[Service]\nEnvironment=CONSULT_TEST_NEXT_SCHEMA=1\n' \
       >"$work/root/etc/systemd/system/consultd.service.d/broken.conf"
+    printf '[Service]\nExecStart=\nExecStart=/usr/bin/consultctl boot-check --timeout 100\n' \
+      >"$work/root/etc/systemd/system/consult-boot-check.service.d/broken.conf"
   fi
   nice mkfs.erofs -zlz4 "$work/slot/root.erofs" "$work/root" >"$work/erofs.log" 2>&1 \
     || { tail -n 20 "$work/erofs.log" >&2; die "mkfs.erofs failed"; }
