@@ -34,11 +34,13 @@ wpa_reads() {
   local conf="$work/wpa.conf" ctrl="$work/ctrl"
   # The box's file, with the control socket moved into this test's folder.
   sed "s,^ctrl_interface=.*,ctrl_interface=$ctrl," "$wpa" >"$conf"
-  timeout 20 unshare -n sh -c '
+  timeout 90 unshare -n sh -c '
     ip link add w0 type veth peer name w1 && ip link set w0 up || exit 1
     wpa_supplicant -D wired -i w0 -c "$1" >"$2/wpa.log" 2>&1 &
     for i in $(seq 50); do [ -S "$3/w0" ] && break; sleep 0.1; done
     [ -S "$3/w0" ] || { echo refused; exit 0; }
+    # The socket comes before the answers: on a loaded machine a first question timed out.
+    for i in $(seq 5); do wpa_cli -p "$3" -i w0 ping 2>/dev/null | grep -q PONG && break; done
     echo "$(wpa_cli -p "$3" -i w0 get_network 0 ssid) $(wpa_cli -p "$3" -i w0 get_network 0 key_mgmt | tr " " +)" \
          "$(wpa_cli -p "$3" -i w0 get_network 0 scan_ssid) $(wpa_cli -p "$3" -i w0 list_networks | tail -n +2 | wc -l)"
     wpa_cli -p "$3" -i w0 terminate >/dev/null' sh "$conf" "$work" "$ctrl"
