@@ -1,13 +1,15 @@
 // Status callbacks in Twilio Video's shape, against a real consultd --demo and a clinic
 // backend stand-in (tests/standins/callback_receiver.py) that checks every signature with
 // Twilio's algorithm and every parameter against docs/status_callbacks.json: a whole call
-// told in order, a receiver that is down for a while, one that refuses, and a restart of
-// the appliance while callbacks wait.
+// told in order, a recording stopped by a full disk, a receiver that is down for a while,
+// one that refuses, and a restart of the appliance while callbacks wait.
 #include "python_standin.hpp"
 #include "shared_daemon.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -25,7 +27,8 @@ protected:
             "callback_receiver.py", std::vector<std::string>{kToken, source_dir() + "/docs/status_callbacks.json"});
         std::vector<std::string> args = kFastRateLimit;
         args.insert(args.end(), {"--set", "media.max_width=320", "--set", "media.max_height=240", "--set",
-                                 "media.max_fps=15", "--set", "callbacks.retry_seconds=1", "--set",
+                                 "media.max_fps=15", "--set", "recording.min_free_minutes=1", "--set",
+                                 "callbacks.retry_seconds=1", "--set",
                                  "callbacks.room_status_url=" + receiver_->url() + "/room", "--set",
                                  "callbacks.recording_status_url=" + receiver_->url() + "/recording"});
         daemon_ = std::make_unique<ApiDaemon>(args);
@@ -211,6 +214,47 @@ TEST_F(StatusCallbacksTest, CallbacksWaitingWhenTheApplianceRestartsAreDelivered
         EXPECT_TRUE(seen.insert(room[i].get("SequenceNumber")).second) << "delivered twice";
     }
     expect_all_well_formed();
+}
+
+TEST_F(StatusCallbacksTest, ARecordingStoppedByAFullDiskIsToldAsCompletedForWhatWasKeptThenFailed) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small file system";
+    const fs::path dir = api().proc().state_dir() / "recordings";
+    fs::create_directories(dir);
+    SmallDisk disk(dir, "48m");
+    ASSERT_EQ(disk.error, "");
+    Call c = call();
+    const std::string rm = room_sid(c.s);
+    c.doctor->send({{"type", "record"}, {"on", true}});
+    ASSERT_TRUE(c.patient->wait_for("consent_request"));
+    c.patient->send({{"type", "consent"}, {"given", true}});
+    ASSERT_TRUE(delivered("/recording", "recording-started")) << "no recording-started";
+    std::this_thread::sleep_for(2s);
+    {   // Something else takes the disk but for about half a minute of recording.
+        std::ofstream filler(dir / "filler", std::ios::binary);
+        const std::string block(1 << 20, '\0');
+        for (int i = 0; i < 40 && filler.write(block.data(), block.size()); ++i) {}
+    }
+    ASSERT_TRUE(delivered("/recording", "recording-failed", 45s)) << "no recording-failed";
+    ASSERT_EQ(api().call("POST", kSessions + "/" + c.s.id + "/end", api().doctor_b).status, 200);
+    ASSERT_TRUE(delivered("/room", "room-ended")) << "the call went on to its end";
+    expect_all_well_formed();
+
+    const auto rec = delivered_for("/recording", rm);
+    std::vector<std::string> events;
+    for (const auto& r : rec) events.push_back(r.get("StatusCallbackEvent"));
+    ASSERT_EQ(events, (std::vector<std::string>{"recording-started", "recording-completed", "recording-failed"}));
+    const std::string rt = api().query_column("SELECT recording_sid FROM recordings WHERE session_id = '" + c.s.id + "'").at(0);
+    for (const auto& r : rec) EXPECT_EQ(r.get("RecordingSid"), rt) << r.get("StatusCallbackEvent");
+    EXPECT_GT(std::stoll(rec[1].get("Size")), 0) << "what was recorded before the disk filled is kept";
+    EXPECT_EQ(rec[2].get("FailedOperation"), "RecordingComplete");
+    // The room's own sequence tells it too, in the same order, before the room ends.
+    std::vector<std::string> room_events;
+    for (const auto& r : delivered_for("/room", rm)) room_events.push_back(r.get("StatusCallbackEvent"));
+    const auto at = [&](const std::string& e) { return std::find(room_events.begin(), room_events.end(), e) - room_events.begin(); };
+    EXPECT_LT(at("recording-started"), at("recording-completed"));
+    EXPECT_LT(at("recording-completed"), at("recording-failed"));
+    EXPECT_LT(at("recording-failed"), at("room-ended"));
+    EXPECT_LT(at("room-ended"), static_cast<std::ptrdiff_t>(room_events.size()));
 }
 
 }  // namespace
