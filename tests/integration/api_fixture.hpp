@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <thread>
 #include <array>
 #include <functional>
@@ -171,6 +172,12 @@ public:
     }
     SmallDisk(const SmallDisk&) = delete;
     SmallDisk& operator=(const SmallDisk&) = delete;
+    // Something else takes `mib` MiB of the disk (or what is left of it).
+    void take(int mib) const {
+        std::ofstream filler(dir_ / "filler", std::ios::binary);
+        const std::string block(1 << 20, '\0');
+        for (int i = 0; i < mib && filler.write(block.data(), block.size()); ++i) {}
+    }
     std::string error;
 
 private:

@@ -281,11 +281,7 @@ TEST_F(RecordingDiskTest, ADiskFillingMidRecordingStopsTheRecordingWithAMessageA
     c.patient->send({{"type", "consent"}, {"given", true}});
     ASSERT_TRUE(recording_where(*c.doctor, "state", "on")) << "48 MB is room for the minute asked";
     std::this_thread::sleep_for(2s);
-    {   // Something else takes the disk but for about half a minute of recording.
-        std::ofstream filler(dir / "filler", std::ios::binary);
-        const std::string block(1 << 20, '\0');
-        for (int i = 0; i < 40 && filler.write(block.data(), block.size()); ++i) {}
-    }
+    disk.take(40);   // something else takes the disk but for about half a minute of recording
     auto failed = recording_where(*c.doctor, "failed", true, 30s);
     ASSERT_TRUE(failed) << "the recording ran on into a full disk";
     EXPECT_EQ((*failed)["state"], "off");

@@ -229,11 +229,7 @@ TEST_F(StatusCallbacksTest, ARecordingStoppedByAFullDiskIsToldAsCompletedForWhat
     c.patient->send({{"type", "consent"}, {"given", true}});
     ASSERT_TRUE(delivered("/recording", "recording-started")) << "no recording-started";
     std::this_thread::sleep_for(2s);
-    {   // Something else takes the disk but for about half a minute of recording.
-        std::ofstream filler(dir / "filler", std::ios::binary);
-        const std::string block(1 << 20, '\0');
-        for (int i = 0; i < 40 && filler.write(block.data(), block.size()); ++i) {}
-    }
+    disk.take(40);   // something else takes the disk but for about half a minute of recording
     ASSERT_TRUE(delivered("/recording", "recording-failed", 45s)) << "no recording-failed";
     ASSERT_EQ(api().call("POST", kSessions + "/" + c.s.id + "/end", api().doctor_b).status, 200);
     ASSERT_TRUE(delivered("/room", "room-ended")) << "the call went on to its end";
