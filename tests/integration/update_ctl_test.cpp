@@ -57,10 +57,14 @@ protected:
                                           cloud_.url() + "\nclinic_id=" + kClinic + "\n[update]\nwindow=" + window + "\n");
     }
 
-    CommandResult ctl(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s) const {
+    // `live_out`: stdout goes to that file as the service's goes to the journal (not a
+    // terminal), readable while consultctl runs.
+    CommandResult ctl(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s,
+                      const fs::path& live_out = {}) const {
         std::vector<std::string> argv{consultctl_bin(), "--config", (dir_ / "ctl.conf").string(), "--state-dir",
                                       state().string(), "update"};
         argv.insert(argv.end(), args.begin(), args.end());
+        if (!live_out.empty()) argv.insert(argv.begin(), {"/bin/sh", "-c", "exec \"$@\" >\"$0\"", live_out.string()});
         auto env = rauc_.env();
         env.emplace_back("CONSULT_UPDATE_TEST_LOOPBACK_HTTP", "1");
         return run_command(argv, timeout, env);
@@ -213,13 +217,16 @@ TEST_F(UpdateCtl, NothingIsInstalledDuringAConsultationAndTheRestartWaitsForItsE
     ASSERT_EQ(r.code(), 0) << r.out << r.err;
     EXPECT_EQ(rauc_log(), "install 2.0.0\n") << "install without --restart does not restart";
     const Session next = daemon_.in_progress_session();
-    auto waiting = std::async(std::launch::async, [&] { return ctl({"check", "--poll-seconds", "1"}, 90s); });
+    const fs::path live = dir_ / "check.out";
+    auto waiting = std::async(std::launch::async, [&] { return ctl({"check", "--poll-seconds", "1"}, 90s, live); });
     EXPECT_EQ(waiting.wait_for(4s), std::future_status::timeout) << "it did not wait for the consultation";
     EXPECT_EQ(rauc_log(), "install 2.0.0\n");
+    EXPECT_NE(read_file(live).find("the restart into 2.0.0 waits"), std::string::npos)
+        << "the journal would not hear why until the wait is over: '" << read_file(live) << "'";
     ASSERT_EQ(daemon_.call("POST", kSessions + "/" + next.id + "/end", daemon_.doctor_b).status, 200);
     r = waiting.get();
     EXPECT_EQ(r.code(), 0) << r.out << r.err;
-    EXPECT_NE(r.out.find("the restart into 2.0.0 waits"), std::string::npos) << r.out;
+    EXPECT_NE(read_file(live).find("restarting into 2.0.0"), std::string::npos) << read_file(live);
     EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
 }
 

@@ -98,7 +98,13 @@ public:
     }
 
 private:
-    static void say(const std::string& line) { std::printf("update: %s\n", line.c_str()); }
+    // Each line reaches the journal as it happens (stdout is a pipe there, not a terminal):
+    // clinic IT following `journalctl -fu consult-update` sees a restart that waits for a
+    // consultation while it waits, not hours later.
+    static void say(const std::string& line) {
+        std::printf("update: %s\n", line.c_str());
+        std::fflush(stdout);
+    }
     static int error(const std::string& line) {
         std::fprintf(stderr, "consultctl update: %s\n", line.c_str());
         return kUpdateError;
@@ -332,7 +338,6 @@ private:
             std::this_thread::sleep_for(command_.poll);
         }
         say("restarting into " + v);
-        std::fflush(stdout);
         return reboot();
     }
 
