@@ -25,13 +25,15 @@ test_pkgs=(
 # (erofs root, FAT ESP through mtools, GPT through systemd-repart); QEMU TCG with OVMF
 # and a swtpm TPM2 boots it; cryptsetup reads the encrypted data partition from the host;
 # ssh logs in with the key the test provisions; rauc (with mksquashfs) and openssl make
-# and check the signed update bundles (make bundle).
+# and check the signed update bundles (make bundle); hostapd is the access point the box
+# joins in the boot test (copied into the box for the test only; the image has none).
 image_pkgs=(
   mkosi debootstrap debian-archive-keyring systemd-container
   erofs-utils dosfstools mtools fdisk e2fsprogs binutils systemd-boot-efi
   bmap-tools zstd xz-utils
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools curl cryptsetup-bin openssh-client
   rauc squashfs-tools openssl
+  hostapd   # the boot test's Wi-Fi access point, run inside the box on a second simulated radio
 )
 
 case "${1:-build}" in
