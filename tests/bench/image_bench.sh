@@ -36,7 +36,8 @@ if [ -f "$t" ]; then
   for key in first_kernel_started_s first_boot_report_s first_healthz_200_s first_kiosk_on_screen_s \
              first_data_encryption_s first_pairing_after_tunnel_s first_boot_total_s second_boot_report_s \
              second_healthz_200_s update_releases_made_s update_stick_look_s update_v2_install_s v2_boot_report_s \
-             v2_healthz_200_s update_v2_reported_s update_v3_download_install_s update_v3_failed_s \
+             v2_healthz_200_s update_v2_reported_s update_call_postponed_s update_v3_download_s \
+             update_v3_restart_after_call_s update_v3_download_install_s update_v3_failed_s \
              fallback_healthz_200_s update_fallback_total_s \
              no_tpm_refused_s image_test_total_s; do
     printf '  boot %-26s %s\n' "$key" "$(value "$key" "$t")"
