@@ -19,6 +19,7 @@
 #include "appliance/store/migrations.hpp"
 #include "appliance/wiring.hpp"
 #include "hwconfig/main_loop.hpp"
+#include "pipelines/call.hpp"
 
 #include <glib-unix.h>
 #include <sys/stat.h>
@@ -355,6 +356,7 @@ expected<std::unique_ptr<Daemon>, StartError> Daemon::start(const DaemonOptions&
     // The probe test-encodes frames; it runs beside the loop so the API answers meanwhile.
     d->probe_thread_ = std::thread([raw = d.get(), alive = std::weak_ptr<void>(d->alive_), settings = probe_settings(config.media)] {
         auto result = std::make_shared<hw::ProbeResult>(hw::probe(settings));
+        media::load_call_plugins();   // here, not on the main loop at the first admit
         consult::post(nullptr, alive, [raw, result] { raw->on_probe_done(std::move(*result)); }, "hardware probe");
     });
     return d;
