@@ -95,6 +95,8 @@ protected:
         daemon = std::make_unique<ConsultdProcess>(o);
         if (!daemon->start()) throw std::runtime_error("consultd: " + daemon->start_error());
         if (!daemon->wait_for_healthz(30)) throw std::runtime_error("consultd not healthy: " + daemon->stderr_text());
+        // READY: the hardware probe is done and the fleet report queued (fleet/status_reporter).
+        if (!daemon->wait_for_notify("READY=1", 60)) throw std::runtime_error("consultd not ready: " + daemon->stderr_text());
         write_file(dir / "ctl.conf", "[http]\nport=" + std::to_string(daemon->port()) + "\n[cloud]\nurl=" + cloud.url() +
                                          "\nclinic_id=" + kClinic + "\n");
     }
@@ -105,6 +107,8 @@ protected:
         pair_files(cloud.token(kClinic));
         start_daemon();
         ASSERT_TRUE(wait_for([&] { return status()["last_pull_at"].is_string(); }, 60s)) << status().dump();
+        // A quiet start: the first fleet report has gone up, so the outbox holds only what the test makes.
+        ASSERT_TRUE(wait_for([&] { return status()["outbox_depth"] == 0; }, 60s)) << status().dump();
     }
 
     json status() const {
