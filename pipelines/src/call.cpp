@@ -443,22 +443,14 @@ void Call::poll_stats() {
     for (auto& [id, peer] : peers_) peer->request_stats();
 }
 
-std::vector<std::string> load_call_plugins() {
+void load_call_plugins() {
     static constexpr const char* kElements[] = {
         "webrtcbin", "nicesrc", "nicesink", "dtlssrtpenc", "dtlssrtpdec", "srtpenc", "srtpdec", "rtpbin",
         "rtpfunnel", "opusenc", "opusdec", "rtpopuspay", "rtpopusdepay", "rtpvp8pay", "rtpvp8depay", "vp8dec",
         "rtph264pay", "rtph264depay", "h264parse", "avdec_h264", "tee", "queue", "valve", "videoconvert",
         "videoscale", "videorate", "audioconvert", "audioresample", "audiomixer"};
-    std::vector<std::string> missing;
-    for (const char* name : kElements) {
-        GstElement* e = gst_element_factory_make(name, nullptr);
-        if (!e) {
-            missing.emplace_back(name);
-            continue;
-        }
-        gst_object_unref(gst_object_ref_sink(e));
-    }
-    return missing;
+    for (const char* name : kElements)
+        if (GstElement* e = gst_element_factory_make(name, nullptr)) gst_object_unref(gst_object_ref_sink(e));
 }
 
 }  // namespace consult::media

@@ -201,8 +201,8 @@ private:
 // Loads the plugins a call uses (webrtcbin and its ICE, DTLS/SRTP and RTP elements, the
 // audio codec, the payloaders and depayloaders of both video codecs) and makes the
 // process's DTLS certificate, by making one of each element and dropping it. Meant for a
-// worker thread at start-up: otherwise the first call does it on the main loop. Returns
-// the elements that are missing (the call will say so when it needs them).
-std::vector<std::string> load_call_plugins();
+// worker thread at start-up: otherwise the first call does it on the main loop. A missing
+// element is skipped (the probe names what is missing; the call says so when it needs it).
+void load_call_plugins();
 
 }  // namespace consult::media
