@@ -72,6 +72,7 @@ package: build
 bench: build
 	@tests/bench/startup_bench.sh $(BUILD)/appliance/consultd
 	@tests/bench/api_bench.sh $(BUILD)/appliance/consultd
+	@tests/bench/admit_bench.py $(BUILD)/appliance/consultd
 	@$(BUILD)/tests/consult_cloud_bench
 	@tests/media/run_in_netns.sh $(BUILD)/tests/consult_media_bench
 	@tests/bench/update_bench.py $(BUILD)

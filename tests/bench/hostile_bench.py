@@ -21,17 +21,11 @@ import tempfile
 import threading
 import time
 
+from benchlib import free_port
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONSULTD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "appliance", "consultd")
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 6.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def connect(port, source):

@@ -19,14 +19,14 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
+
+from benchlib import call, free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ACCOUNT = "AC" + "0" * 31 + "5"
@@ -37,27 +37,6 @@ DOCTORS = ["5d0c1a1e-0000-4000-8000-00000000d0c1", "5d0c1a1e-0000-4000-8000-0000
 def pct(values, p):
     s = sorted(values)
     return s[max(0, math.ceil(p / 100.0 * len(s)) - 1)] if s else float("nan")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(port, method, path, token=None, body=None, timeout=30):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data, method=method)
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, None
 
 
 class Stall(threading.Thread):

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import threading
 import time
 import urllib.request
 
+from benchlib import free_port
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "build"))
 CONSULTD = os.path.join(BUILD, "appliance", "consultd")
@@ -31,14 +32,6 @@ CONSULTCTL = os.path.join(BUILD, "appliance", "consultctl")
 BUNDLE_MIB = int(os.environ.get("BUNDLE_MIB", "256"))
 CLINIC = "5d0c1a1e-0000-4000-8000-000000000001"   # the demo's clinic
 FAMILY = "consult-appliance-x86_64"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def request(url, body=None, headers=None, timeout=10):
