@@ -26,9 +26,11 @@ TEST(PinHash, TheRightPinVerifiesAndAWrongOneDoesNot) {
 }
 
 TEST(PinHash, TheStoredFormNamesScryptAndItsCostAndHidesThePin) {
-    const std::string stored = hash_pin("4821");
+    // Salt and hash are hex, so a short PIN turns up in them by chance (a four-digit
+    // one in about one hash in seven hundred); eight digits make that one in millions.
+    const std::string stored = hash_pin("48213579");
     EXPECT_EQ(stored.rfind("scrypt$16384$8$1$", 0), 0u) << stored;
-    EXPECT_EQ(stored.find("4821"), std::string::npos);
+    EXPECT_EQ(stored.find("48213579"), std::string::npos) << stored;
 }
 
 TEST(PinHash, EachHashHasItsOwnSalt) {
