@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <future>
 #include <thread>
 #include <sys/stat.h>
@@ -254,6 +255,42 @@ TEST_F(UpdateCtl, ABundleDownloadedWhileACallStartedIsKeptForTheNextRun) {
     EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
     EXPECT_EQ(files_.get("/_control/stats")["bytes_served"].get<std::uint64_t>(), served) << "fetched again";
     EXPECT_TRUE(fs::is_empty(state() / "update" / "bundles"));
+}
+
+// A consultd too busy to answer (stopped here with SIGSTOP; a small box mid-call can be
+// slow) is not a consultd that is gone: nothing is installed and the box does not restart.
+TEST_F(UpdateCtl, AConsultdThatDoesNotAnswerCountsAsBusy) {
+    publish("2.0.0", fake_bundle_head("2.0.0"));
+    ASSERT_EQ(::kill(daemon_.proc().pid(), SIGSTOP), 0);
+    auto r = ctl({"check"}, 90s);
+    ::kill(daemon_.proc().pid(), SIGCONT);
+    EXPECT_EQ(r.code(), 4) << r.out << r.err;
+    EXPECT_NE(last_field(status(), "reason").find("consultd did not say whether a consultation is running"),
+              std::string::npos) << last_field(status(), "reason");
+    EXPECT_EQ(rauc_log(), "");
+}
+
+// consultd restarting (nothing listening for a moment) is waited for and asked; only a
+// consultd that stays away lets the update go ahead without its word.
+TEST_F(UpdateCtl, ARestartingConsultdIsWaitedForAndOnlyOneThatStaysAwayIsNotAsked) {
+    publish("2.0.0", fake_bundle_head("2.0.0"));
+    const Session call = daemon_.in_progress_session();
+    daemon_.proc().terminate();
+    auto first = std::async(std::launch::async, [&] { return ctl({"check"}, 90s); });
+    std::this_thread::sleep_for(4s);
+    daemon_.restart();
+    auto r = first.get();
+    EXPECT_EQ(r.code(), 4) << r.out << r.err;
+    EXPECT_NE(last_field(status(), "reason").find("consultation is in progress"), std::string::npos)
+        << last_field(status(), "reason");
+    EXPECT_EQ(rauc_log(), "");
+
+    ASSERT_EQ(daemon_.call("POST", kSessions + "/" + call.id + "/end", daemon_.doctor_b).status, 200);
+    daemon_.proc().terminate();
+    r = ctl({"check"}, 120s);
+    EXPECT_EQ(r.code(), 0) << r.out << r.err;
+    EXPECT_EQ(rauc_log(), "install 2.0.0\nrestart\n");
+    daemon_.restart();
 }
 
 TEST_F(UpdateCtl, ActivityIsForAdminsAndCountsASessionInProgress) {

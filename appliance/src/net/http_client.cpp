@@ -185,6 +185,7 @@ void finish(Transfer& t, CURLcode rc) {
     }
     t.response.status = 0;
     t.response.body.clear();
+    t.response.refused = rc == CURLE_COULDNT_CONNECT;
     if (t.upload_failed) t.response.error = "cannot read the request body from its file";
     else if (t.too_big) t.response.error = "response larger than " + std::to_string(kMaxResponseBytes) + " bytes";
     else if (rc == CURLE_OPERATION_TIMEDOUT) t.response.error = "timeout after " + std::to_string(t.request.timeout.count()) + " ms";

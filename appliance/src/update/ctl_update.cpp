@@ -61,6 +61,11 @@ std::string in_words(std::chrono::minutes m) {
     return (h ? std::to_string(h) + " h " : "") + std::to_string(min) + " min";
 }
 
+// How long consultd may take to say whether anybody is in a consultation, and how long a
+// consultd that is not listening is given to come back (systemd restarts it after 2 s).
+constexpr std::chrono::milliseconds kActivityTimeout{15000};
+constexpr std::chrono::seconds kRestartingFor{30};
+
 // Whether anyone is in a consultation, as consultd says.
 struct Activity {
     bool busy = false;
@@ -121,14 +126,25 @@ private:
         return code;
     }
 
+    // Whether anybody is in a consultation, as consultd says. Only a consultd that is not
+    // there (nothing listening on its port, still after a restart's time) lets an update go
+    // ahead without its word; one that is slow to answer, as a small box's can be mid-call,
+    // counts as busy: a restart mid-call is worse than a late one.
     Activity activity() const {
-        auto token = local_admin_token(state_dir_, "updater");
-        net::HttpRequest req{.url = local_daemon_url(config_, "/api/system/activity"),
-                             .timeout = std::chrono::milliseconds(5000)};
+        const auto token = local_admin_token(state_dir_, "updater");
+        net::HttpRequest req{.url = local_daemon_url(config_, "/api/system/activity"), .timeout = kActivityTimeout};
         if (token) req.headers.push_back({"Authorization", "Bearer " + *token});
-        const auto r = net::HttpClient::send_blocking(req);
-        if (r.transport_failed()) return {false, "consultd is not running, so nobody is in a consultation"};
-        // An answer that does not say "nobody" is taken as "somebody": a restart mid-call is worse than a late one.
+        // Once consultd stayed away for a restart's time, this run's later questions are
+        // asked once: it is gone, not restarting.
+        const auto give_up = std::chrono::steady_clock::now() + (daemon_gone_ ? std::chrono::seconds(0) : kRestartingFor);
+        auto r = net::HttpClient::send_blocking(req);
+        while (r.refused && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+            r = net::HttpClient::send_blocking(req);
+        }
+        daemon_gone_ = r.refused;
+        if (r.refused) return {false, "consultd is not running, so nobody is in a consultation"};
+        if (r.transport_failed()) return {true, "consultd did not say whether a consultation is running (" + r.error + ")"};
         if (r.status != 200) return {true, "consultd did not say whether a consultation is running (HTTP " + std::to_string(r.status) + ")"};
         const auto j = nlohmann::json::parse(r.body, nullptr, false);
         if (!j.is_object() || !j.contains("busy") || !j["busy"].is_boolean())
@@ -499,6 +515,7 @@ private:
     std::string boot_id_;
     bool loopback_http_;
     UpdateState state_;
+    mutable bool daemon_gone_ = false;  // consultd stayed away for kRestartingFor in this run
     // The image's version (os-release; CONSULT_OS_RELEASE in tests), which bundles carry.
     const std::string running_ = image_version(read_small(env_or("CONSULT_OS_RELEASE", "/usr/lib/os-release")), consult::version());
 };

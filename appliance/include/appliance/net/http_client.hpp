@@ -41,6 +41,7 @@ struct HttpResponse {
     std::vector<std::pair<std::string, std::string>> headers;   // names lower-cased
     std::string body;
     std::string error;                          // transport error (timeout, refused, reset), empty otherwise
+    bool refused = false;                       // nothing listened at the address (connection refused)
     std::string body_sha256;                    // with digest_only: lower-case hex
     std::uint64_t body_bytes = 0;               // with digest_only: how many bytes came
     std::optional<std::string> header(std::string_view lower_name) const;
