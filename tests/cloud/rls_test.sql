@@ -53,6 +53,11 @@ EXCEPTION WHEN check_violation THEN
   RAISE NOTICE 'ok: notify_via refuses a value outside sms, email, both, none';
 END $$;
 
+-- 0009: the clinic system links an appointment to one of its consultations.
+INSERT INTO consultations(id) VALUES ('aaaaaaaa-0000-4000-8000-0000000000c9');
+UPDATE appointments SET consultation_id = 'aaaaaaaa-0000-4000-8000-0000000000c9'
+  WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000a1';
+
 -- The north box reads only the north clinic.
 SELECT pg_temp.as_device('{"role":"consult_device","clinic_id":"aaaaaaaa-0000-4000-8000-000000000001","device_id":"box-north"}');
 SELECT pg_temp.expect((SELECT count(*) FROM clinics) = 1, 'a device sees one clinic, its own');
@@ -72,6 +77,15 @@ INSERT INTO video_consultation_sessions(id, appointment_id, room_name, status)
   VALUES ('aaaaaaaa-0000-4000-8000-0000000000f1', 'aaaaaaaa-0000-4000-8000-0000000000a1', 'north-room-0123456789abcdef', 'waiting')
   ON CONFLICT (id) DO UPDATE SET status = excluded.status;
 SELECT pg_temp.expect((SELECT status FROM video_consultation_sessions) = 'waiting', 'an upsert merges into the own session');
+-- The appointment's consultation, read with it, goes up on the seed's column of its session.
+SELECT pg_temp.expect((SELECT consultation_id FROM appointments WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000a1')
+                      = 'aaaaaaaa-0000-4000-8000-0000000000c9', 'a device reads the consultation an appointment belongs to');
+INSERT INTO video_consultation_sessions(id, appointment_id, room_name, consultation_id)
+  VALUES ('aaaaaaaa-0000-4000-8000-0000000000f1', 'aaaaaaaa-0000-4000-8000-0000000000a1', 'north-room-0123456789abcdef',
+          'aaaaaaaa-0000-4000-8000-0000000000c9')
+  ON CONFLICT (id) DO UPDATE SET consultation_id = excluded.consultation_id;
+SELECT pg_temp.expect((SELECT consultation_id FROM video_consultation_sessions) = 'aaaaaaaa-0000-4000-8000-0000000000c9',
+                      'a device writes the session''s consultation_id');
 INSERT INTO video_consultation_participants(id, session_id, user_id, user_type)
   VALUES ('aaaaaaaa-0000-4000-8000-0000000000c1', 'aaaaaaaa-0000-4000-8000-0000000000f1', 'aaaaaaaa-0000-4000-8000-0000000000e1', 'patient');
 UPDATE appointments SET status = 'no-show' WHERE id = 'aaaaaaaa-0000-4000-8000-0000000000a2';

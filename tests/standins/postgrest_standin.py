@@ -326,6 +326,15 @@ class Handler(BaseHTTPRequestHandler):
             if path == "update":
                 st.store.update(spec["table"], spec["id"], spec.get("set", {}))
                 return self.reply(200, {"ok": True})
+            if path == "column":   # a cloud before (type null: the column dropped) or after a migration
+                table, column, kind = spec["table"], spec["column"], spec.get("type")
+                if kind is None:
+                    TABLES[table].pop(column, None)
+                    for row in st.store.rows.get(table, {}).values():
+                        row.pop(column, None)
+                else:
+                    TABLES[table][column] = kind
+                return self.reply(200, {"ok": True})
             if path == "delete":
                 st.store.remove(spec["table"], spec["id"])
                 return self.reply(200, {"ok": True})

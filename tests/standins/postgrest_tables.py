@@ -1,5 +1,6 @@
 """The cloud tables the stand-in serves (the clinic system's, tests/cloud/seed_schema.sql, as
-cloud/migrations/0001_consult_appliance.sql, 0002_recordings.sql and 0008_session_ratings.sql extend them) and what the
+cloud/migrations/0001_consult_appliance.sql, 0002_recordings.sql, 0008_session_ratings.sql and
+0009_appointment_consultation.sql extend them) and what the
 database would enforce on writes: types, NOT NULL, CHECKs, foreign keys, the updated_at trigger
 (none on participants, which have no updated_at), deletion tombstones and row-level security by
 clinic (of profiles: the doctors only). The seed's `timestamp` columns (TS0) hold UTC without a zone."""
@@ -21,7 +22,7 @@ TABLES = {
                  "notify_via": "text", "created_at": TS, "updated_at": TS},
     "appointments": {"id": "uuid", "clinic_id": "uuid", "doctor_id": "uuid", "patient_id": "uuid", "starts_at": TS,
                      "duration_minutes": "int", "consultation_type": "text", "status": "text", "reason": "text",
-                     "video_session_id": "uuid", "created_at": TS, "updated_at": TS},
+                     "video_session_id": "uuid", "consultation_id": "uuid", "created_at": TS, "updated_at": TS},
     "video_consultation_timings": {"id": "uuid", "clinic_id": "uuid", "doctor_id": "uuid", "day_of_week": "int",
                                    "start_time": "time", "end_time": "time", "duration_minutes": "int",
                                    "is_active": "bool", "created_at": TS0, "updated_at": TS0},

@@ -8,6 +8,7 @@
 #include "appliance/store/cloud_rows.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace consult::cloud {
 
@@ -20,11 +21,18 @@ constexpr int kPushWindow = 500;    // outbox entries looked at per round (bound
 
 std::string cursor_id(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+std::string late_migration(const PulledTable& t, const std::string& column) {
+    for (const auto& [name, migration] : t.late_columns)
+        if (name == column) return migration;
+    return {};
+}
+
 }  // namespace
 
 struct CloudSync::Run {
     Endpoint endpoint;
     int pulled = 0, pushed = 0;
+    std::map<std::string, std::set<std::string>> missing_columns;   // late columns this cloud lacks, by table
 };
 
 CloudSync::CloudSync(store::Database& db, std::filesystem::path state_dir, SyncSettings settings, GMainContext* context)
@@ -281,7 +289,7 @@ void CloudSync::pull_table(size_t index) {
     const PulledTable& t = tables[index];
     ReadQuery q;
     q.table = t.table;
-    q.select = t.select;
+    q.select = t.select_without(run_->missing_columns[t.table]);
     q.page_size = settings_.page_size;
     q.after = state_.cursors[t.table];
     q.filters.emplace_back(t.clinic_column, "eq." + settings_.clinic_id);
@@ -301,9 +309,22 @@ void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
     case Outcome::Retry:
         ++push_failures_;
         [[fallthrough]];
-    case Outcome::Rejected:
-        record_error("pull " + t.table + ": " + parse_error(r).summary());
+    case Outcome::Rejected: {
+        const ServerError e = parse_error(r);
+        if (auto column = t.missing_late_column(e.code, e.message)) {   // a cloud not migrated yet: read without it
+            auto& missing = run_->missing_columns[t.table];
+            if (missing.insert(*column).second) {
+                if (warned_missing_.insert(t.table + "." + *column).second)
+                    log::warning("cloud sync: the clinic's cloud has no " + t.table + "." + *column +
+                                     "; reading without it until cloud/migrations/" + late_migration(t, *column) +
+                                     " is applied",
+                                 {{"TABLE", t.table}});
+                return pull_table(index);
+            }
+        }
+        record_error("pull " + t.table + ": " + e.summary());
         return end_run(state_.last_error);
+    }
     }
     apply_page_body(index, std::make_shared<std::string>(r.body));
 }

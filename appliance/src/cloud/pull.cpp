@@ -13,13 +13,14 @@ namespace consult::cloud {
 namespace {
 
 // How a cloud value becomes a local one.
-enum class Kind { Text, OptText, Time, Int, Bool, Clock, Phone, Email, NotifyVia };
+enum class Kind { Text, OptText, OptUuid, Time, Int, Bool, Clock, Phone, Email, NotifyVia };
 
 struct Column {
     const char* local;
     Kind kind;
     const char* cloud = nullptr;                     // its name in the cloud, when not the local one
     std::optional<store::CloudValue> if_null = {};   // the cloud's default, for its nullable columns
+    const char* added_by = nullptr;                  // the cloud migration that adds it, when not 0001
     const char* cloud_name() const { return cloud ? cloud : local; }
 };
 
@@ -46,12 +47,16 @@ const std::vector<LocalTable>& local_tables() {
          {{"role", "eq." + std::string(kDoctorRole)}}},
         {"patients", "patients", "clinic_id",
          {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"full_name", Kind::Text}, {"phone", Kind::Phone},
-          {"email", Kind::Email}, {"notify_via", Kind::NotifyVia}, {"created_at", Kind::Time},
+          {"email", Kind::Email}, {"notify_via", Kind::NotifyVia, nullptr, {}, "0004_patient_notifications.sql"},
+          {"created_at", Kind::Time},
           {"updated_at", Kind::Time}}},
         {"appointments", "appointments", "clinic_id",
          {{"id", Kind::Text}, {"clinic_id", Kind::Text}, {"doctor_id", Kind::Text}, {"patient_id", Kind::Text},
           {"starts_at", Kind::Time}, {"duration_minutes", Kind::Int}, {"consultation_type", Kind::Text},
-          {"status", Kind::Text}, {"reason", Kind::OptText}, {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
+          {"status", Kind::Text}, {"reason", Kind::OptText},
+          // The clinic's consultation the appointment belongs to; its session goes up with it.
+          {"consultation_id", Kind::OptUuid, nullptr, {}, "0009_appointment_consultation.sql"},
+          {"created_at", Kind::Time}, {"updated_at", Kind::Time}}},
         {"video_consultation_timings", "video_consultation_timings", "clinic_id",
          {{"id", Kind::Text}, {"doctor_id", Kind::Text}, {"day_of_week", Kind::Int}, {"start_time", Kind::Clock},
           {"end_time", Kind::Clock}, {"slot_duration_minutes", Kind::Int, "duration_minutes", std::int64_t(30)},
@@ -76,6 +81,9 @@ std::optional<store::CloudValue> value_of(const Column& c, const nlohmann::json&
         return v.get<std::string>();
     case Kind::OptText:
         if (v.is_string()) return v.get<std::string>();
+        return nullptr;
+    case Kind::OptUuid:   // a reference the appliance only passes on: a value that is no uuid is left out
+        if (v.is_string() && store::is_uuid(v.get<std::string>())) return v.get<std::string>();
         return nullptr;
     case Kind::Time: {
         if (!v.is_string()) return std::nullopt;
@@ -174,7 +182,10 @@ const std::vector<PulledTable>& pulled_tables() {
         std::vector<PulledTable> out;
         for (const auto& l : local_tables()) {
             PulledTable p{l.cloud, "", l.clinic_column, l.filters};
-            for (const auto& c : l.columns) p.select += (p.select.empty() ? "" : ",") + std::string(c.cloud_name());
+            for (const auto& c : l.columns) {
+                p.select += (p.select.empty() ? "" : ",") + std::string(c.cloud_name());
+                if (c.added_by) p.late_columns.emplace_back(c.cloud_name(), c.added_by);
+            }
             if (p.table == "profiles") p.select += ",role";
             out.push_back(std::move(p));
         }
@@ -182,6 +193,30 @@ const std::vector<PulledTable>& pulled_tables() {
         return out;
     }();
     return t;
+}
+
+std::string PulledTable::select_without(const std::set<std::string>& missing) const {
+    if (missing.empty()) return select;
+    std::string out;
+    size_t from = 0;
+    while (from <= select.size()) {
+        size_t comma = select.find(',', from);
+        if (comma == std::string::npos) comma = select.size();
+        std::string column = select.substr(from, comma - from);
+        if (!missing.count(column)) out += (out.empty() ? "" : ",") + column;
+        from = comma + 1;
+    }
+    return out;
+}
+
+std::optional<std::string> PulledTable::missing_late_column(const std::string& code, const std::string& message) const {
+    if (code != "42703") return std::nullopt;
+    for (const auto& [column, migration] : late_columns) {
+        // PostgreSQL names it "<table>.<column>" or quotes it; either way as a whole word.
+        for (const std::string& name : {table + "." + column, "\"" + column + "\""})
+            if (message.find(name) != std::string::npos) return column;
+    }
+    return std::nullopt;
 }
 
 ApplyResult apply_page(store::Database& db, const std::string& table, const nlohmann::json& rows) {
@@ -201,6 +236,7 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
     if (!t) return out;
     store::CloudRowWriter writer(db, t->local, column_names(*t));
     const auto unpushed = store::OutboxStore(db).unpushed_rows(table);   // a local change still in the outbox wins
+    const bool appointments = table == "appointments";
     for (const auto& row : rows) {
         if (!row.is_object() || !row.contains("id") || !row["id"].is_string()) { ++out.skipped; continue; }
         const std::string id = row["id"].get<std::string>();
@@ -209,9 +245,15 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
             if (store::in_savepoint(db, [&] { forget_doctor(db, id); })) ++out.deleted;
             continue;
         }
+        const std::string consultation_before = appointments ? store::appointment_consultation(db, id) : "";
         bool ok = store::in_savepoint(db, [&] { writer.upsert(values_of(*t, row)); });
         if (!ok) { ++out.skipped; continue; }
         ++out.applied;
+        // The clinic linked the appointment to a consultation (or another one): its sessions go up again with it.
+        if (appointments && store::appointment_consultation(db, id) != consultation_before) {
+            store::SessionStore sessions(db);
+            for (const auto& session : store::sessions_of(db, id)) sessions.queue_for_cloud(session);
+        }
         if (table == "appointments" && text_of(row, "status") == "cancelled") out.cancelled_appointments.push_back(id);
     }
     tx.commit();

@@ -20,6 +20,9 @@ nlohmann::json cloud_session(const SessionRow& s) {
     j["twilio_room_sid"] = sid_of("RM", s.id);
     // Sent only once there is a recording: a cloud without cloud/migrations/0002 still takes every other session.
     if (!s.recording_sid) j.erase("recording_sid");
+    // The seed's column, set by the clinic system on the appointment (cloud/migrations/0009); sent only
+    // when known, so a value the clinic wrote on the session itself is never cleared.
+    if (!s.consultation_id) j.erase("consultation_id");
     return j;
 }
 

@@ -72,6 +72,18 @@ void deactivate_doctor(Database& db, const std::string& doctor_id) {
     db.prepare("UPDATE doctors SET is_active = 0 WHERE id = ?1").bind(1, std::string_view(doctor_id)).run();
 }
 
+std::string appointment_consultation(Database& db, const std::string& appointment_id) {
+    auto st = db.prepare("SELECT consultation_id FROM appointments WHERE id = ?1");
+    st.bind(1, std::string_view(appointment_id));
+    return st.step() ? st.optional_text(0).value_or("") : "";
+}
+
+std::vector<std::string> sessions_of(Database& db, const std::string& appointment_id) {
+    auto st = db.prepare("SELECT id FROM video_consultation_sessions WHERE appointment_id = ?1");
+    st.bind(1, std::string_view(appointment_id));
+    return ids(st);
+}
+
 std::vector<std::string> unstarted_sessions_of(Database& db, const std::string& appointment_id) {
     auto st = db.prepare("SELECT id FROM video_consultation_sessions WHERE appointment_id = ?1 "
                          "AND status IN ('scheduled', 'waiting')");

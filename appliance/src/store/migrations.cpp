@@ -442,6 +442,13 @@ CREATE TRIGGER appointment_changed AFTER UPDATE OF starts_at, status, consultati
 END;
 )sql";
 
+// 15: the clinic system's consultation an appointment belongs to (its cloud's
+// appointments.consultation_id, cloud/migrations/0009); its session goes up with it, in
+// the seed's video_consultation_sessions.consultation_id.
+constexpr const char* kConsultationLink = R"sql(
+ALTER TABLE appointments ADD COLUMN consultation_id TEXT CHECK (consultation_id IS NULL OR length(consultation_id) = 36);
+)sql";
+
 #undef NOW
 
 const Migration kMigrations[] = {
@@ -459,6 +466,7 @@ const Migration kMigrations[] = {
     {12, "short links a person can read out", kShortLinks},
     {13, "patients' ratings of their consultations", kRatings},
     {14, "the patient's journey: confirmations, updates, cancellations, summaries, preferences", kPatientJourney},
+    {15, "the clinic's consultation an appointment belongs to", kConsultationLink},
 };
 
 // Stands for a next release's migration in the test of going back to an older version

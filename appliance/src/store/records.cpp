@@ -25,6 +25,7 @@ nlohmann::json to_json(const SessionRow& s) {
     put("patient_joined_at", opt(s.patient_joined_at));
     put("recording_url", opt(s.recording_url));
     put("recording_sid", opt(s.recording_sid));
+    put("consultation_id", opt(s.consultation_id));
     put("end_reason", opt(s.end_reason));
     put("notes", opt(s.notes));
     put("created_at", s.created_at);

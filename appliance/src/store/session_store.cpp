@@ -14,7 +14,7 @@ using domain::SessionStatus;
 constexpr const char* kSelect =
     "SELECT s.id, s.appointment_id, s.room_name, s.status, s.scheduled_duration_minutes, s.started_at, s.ended_at, "
     "s.doctor_joined_at, s.patient_joined_at, s.recording_url, s.end_reason, s.notes, s.duration_seconds, "
-    "s.created_at, s.updated_at, a.clinic_id, a.doctor_id, a.patient_id, a.starts_at, r.recording_sid "
+    "s.created_at, s.updated_at, a.clinic_id, a.doctor_id, a.patient_id, a.starts_at, r.recording_sid, a.consultation_id "
     "FROM video_consultation_sessions s JOIN appointments a ON a.id = s.appointment_id "
     "LEFT JOIN recordings r ON r.session_id = s.id ";
 
@@ -40,6 +40,7 @@ SessionRow read_session(const Statement& st) {
     r.patient_id = st.text(17);
     r.starts_at = st.text(18);
     r.recording_sid = st.optional_text(19);
+    r.consultation_id = st.optional_text(20);
     return r;
 }
 

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 
 namespace consult::cloud {
@@ -95,6 +96,7 @@ private:
     std::mt19937 random_{std::random_device{}()};
     std::chrono::microseconds longest_step_{0};   // the longest the sync held the main loop
     std::function<void()> on_run_end_;
+    std::set<std::string> warned_missing_;   // "table.column": said once that the cloud lacks it
 };
 
 }  // namespace consult::cloud

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,15 @@ struct PulledTable {
     std::string select;          // the columns the appliance reads, nothing more
     const char* clinic_column;   // filter column for this clinic
     std::vector<std::pair<std::string, std::string>> filters;   // more conditions (profiles: doctors only)
+    // Columns a later cloud migration adds (name → its file): a cloud that lacks one is
+    // read without it, so a box updated before the clinic's cloud still gets its rows.
+    std::vector<std::pair<std::string, std::string>> late_columns = {};
+
+    // The select list without the late columns this cloud lacks.
+    std::string select_without(const std::set<std::string>& missing) const;
+    // The late column a refused read says the cloud lacks (PostgreSQL's 42703, "column
+    // <table>.<name> does not exist"), if it is one of ours.
+    std::optional<std::string> missing_late_column(const std::string& code, const std::string& message) const;
 };
 
 // In pull order: parents first, deletions last.

@@ -11,7 +11,8 @@
 
 namespace consult::store {
 
-// video_consultation_sessions: with the seed's twilio_room_sid; recording_sid only once there is one.
+// video_consultation_sessions: with the seed's twilio_room_sid; recording_sid only once there is one;
+// consultation_id only when the appointment names one.
 nlohmann::json cloud_session(const SessionRow& s);
 
 // video_consultation_participants: with the seed's participant_sid; user_id (a uuid there) only when one.

@@ -37,6 +37,10 @@ bool appointment_has_sessions(Database& db, const std::string& appointment_id);
 void cancel_appointment(Database& db, const std::string& appointment_id);
 // A doctor still referenced by appointments is kept, no longer bookable.
 void deactivate_doctor(Database& db, const std::string& doctor_id);
+// The clinic's consultation the stored appointment names; empty when none (or no such appointment).
+std::string appointment_consultation(Database& db, const std::string& appointment_id);
+// All the appointment's sessions, whatever their state.
+std::vector<std::string> sessions_of(Database& db, const std::string& appointment_id);
 // The appointment's sessions that have not started: scheduled or waiting.
 std::vector<std::string> unstarted_sessions_of(Database& db, const std::string& appointment_id);
 

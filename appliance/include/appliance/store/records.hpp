@@ -24,6 +24,7 @@ struct SessionRow {
     std::string created_at, updated_at;
     // From the appointment it belongs to.
     std::string clinic_id, doctor_id, patient_id, starts_at;
+    std::optional<std::string> consultation_id;   // the clinic system's consultation, when its cloud names one
 };
 
 struct ParticipantRow {

@@ -1,4 +1,5 @@
 #include "appliance/cloud/pull.hpp"
+#include "appliance/store/cloud_payloads.hpp"
 #include "appliance/store/migrations.hpp"
 #include "appliance/store/records.hpp"
 #include "appliance/store/session_store.hpp"
@@ -178,6 +179,54 @@ TEST_F(Pull, AnAppointmentWhoseStatusIsNotTextIsSkipped) {
     auto r = apply_page(*db_, "appointments", json::array({bad}));
     EXPECT_EQ(r.skipped, 1);
     EXPECT_EQ(r.applied, 0);
+}
+
+// The clinic system links an appointment to its consultation; the session goes up with the
+// seed's consultation_id, and again when the link is made after the session was.
+TEST_F(Pull, TheAppointmentsConsultationGoesUpWithItsSession) {
+    constexpr const char* kConsultation = "f0000000-0000-4000-8000-000000000001";
+    apply_page(*db_, "appointments", json::array({appointment("scheduled")}));
+    store::SessionStore sessions(*db_);
+    auto s = sessions.create(kAppt, 30, kDoctor);
+    EXPECT_FALSE(store::cloud_session(s).contains("consultation_id"));   // unknown: a clinic's value is not cleared
+    db_->exec("DELETE FROM outbox");
+
+    json linked = appointment("scheduled");
+    linked["consultation_id"] = kConsultation;
+    apply_page(*db_, "appointments", json::array({linked}));
+    EXPECT_EQ(sessions.find(s.id)->consultation_id.value_or(""), kConsultation);
+    auto queued = db_->prepare("SELECT payload FROM outbox WHERE table_name = 'video_consultation_sessions'");
+    ASSERT_TRUE(queued.step());
+    EXPECT_EQ(json::parse(queued.text(0)).value("consultation_id", ""), kConsultation);
+    EXPECT_FALSE(queued.step());
+
+    db_->exec("DELETE FROM outbox");   // the same link again: nothing new to send
+    apply_page(*db_, "appointments", json::array({linked}));
+    EXPECT_EQ(value("SELECT count(*) FROM outbox WHERE table_name = 'video_consultation_sessions'"), "0");
+
+    linked["consultation_id"] = "not-a-uuid";   // passed on only when it is one
+    apply_page(*db_, "appointments", json::array({linked}));
+    EXPECT_EQ(value("SELECT count(*) FROM appointments WHERE consultation_id IS NULL"), "1");
+}
+
+TEST(PulledTables, ACloudWithoutALateColumnIsReadWithoutIt) {
+    const PulledTable* appointments = nullptr;
+    for (const auto& t : pulled_tables())
+        if (t.table == "appointments") appointments = &t;
+    ASSERT_NE(appointments, nullptr);
+    EXPECT_NE(appointments->select.find(",consultation_id,"), std::string::npos) << appointments->select;
+    const std::string without = appointments->select_without({"consultation_id"});
+    EXPECT_EQ(without.find("consultation_id"), std::string::npos) << without;
+    EXPECT_EQ(without.rfind("id,clinic_id,", 0), 0u) << without;
+    EXPECT_EQ(without.size() + std::string(",consultation_id").size(), appointments->select.size());
+
+    // PostgreSQL's words for it, plain or quoted; another error or another column is not one.
+    EXPECT_EQ(appointments->missing_late_column("42703", "column appointments.consultation_id does not exist"),
+              "consultation_id");
+    EXPECT_EQ(appointments->missing_late_column("42703", "column \"consultation_id\" does not exist"), "consultation_id");
+    EXPECT_EQ(appointments->missing_late_column("42703", "column appointments.reason does not exist"), std::nullopt);
+    EXPECT_EQ(appointments->missing_late_column("PGRST100", "column appointments.consultation_id does not exist"),
+              std::nullopt);
 }
 
 }  // namespace

@@ -117,15 +117,25 @@ TEST(UploadStoreMigration, RecordingsDeletedBeforeVersion10HaveTheirUploadedCopi
     Database db = Database::open(dir / "consult.db");
     migrate(db, 9);
     seed_demo(db, std::chrono::system_clock::now());
+    // Two ready recordings, uploaded, as version 9 wrote them (in its own columns: today's
+    // stores read columns version 9 did not have).
     auto st = db.prepare("SELECT id FROM appointments ORDER BY starts_at LIMIT 2");
     std::vector<std::string> ids;
     for (int i = 0; st.step(); ++i) {
-        const std::string session = SessionStore(db).create(st.text(0), 30, "doc").id;
-        RecordingStore rs(db);
-        ids.push_back(rs.begin_part(session, "doc").first.id);
-        rs.end_part(ids.back(), 1, 10);
-        rs.set_state(ids.back(), "composing");
-        rs.composed(ids.back(), session + "/consultation.mp4", 1000, 10, "mp4", "h264");
+        const std::string n = std::to_string(i);
+        const std::string session = "5e550000-0000-4000-8000-00000000000" + n;
+        ids.push_back("7ec00000-0000-4000-8000-00000000000" + n);
+        db.prepare("INSERT INTO video_consultation_sessions(id, appointment_id, room_name, status) "
+                   "VALUES (?1, ?2, ?3, 'completed')")
+            .bind(1, std::string_view(session)).bind(2, std::string_view(st.text(0)))
+            .bind(3, std::string_view("room-of-version-nine-" + n))
+            .run();
+        db.prepare("INSERT INTO recordings(id, session_id, recording_sid, state, started_by, started_at, media_file, "
+                   "size_bytes, updated_at) VALUES (?1, ?2, ?3, 'ready', 'doc', '2030-01-01', ?4, 1000, '2030-01-01')")
+            .bind(1, std::string_view(ids.back())).bind(2, std::string_view(session))
+            .bind(3, std::string_view(new_recording_sid())).bind(4, std::string_view(session + "/consultation.mp4"))
+            .run();
+        db.prepare("INSERT INTO recording_uploads(recording_id) VALUES (?1)").bind(1, std::string_view(ids.back())).run();
     }
     ASSERT_EQ(ids.size(), 2u);
     db.exec("UPDATE recording_uploads SET state = 'done', bucket = 'b', object_path = 'c/s/RT.mp4', uploaded_at = '2030-01-01'");
