@@ -528,6 +528,33 @@ check "... and joins the clinic's access point with the provisioned passphrase (
      echo "$st" | grep -E "^(wpa_state|ssid|key_mgmt)=" | cut -d= -f2- | tr "\n" " " | sed "s/ $//"
      kill "$(cat /run/consult-test-hostapd.pid)" 2>/dev/null' || true)" \
   "${wifi_ssid} WPA2-PSK(-SHA256)? COMPLETED"
+# The same network as WPA3-Personal only (SAE, management frames protected, as WPA3
+# requires), and the address the box takes on it: systemd-networkd serves DHCP on the
+# access point's radio (its port opened in the box's firewall for this boot only), and the
+# box's own 81-consult-wifi.network takes a lease once wpa_supplicant has joined.
+printf 'driver=nl80211\nssid=%s\nhw_mode=g\nchannel=6\nwpa=2\nwpa_key_mgmt=SAE\nieee80211w=2\nrsn_pairwise=CCMP\nwpa_passphrase=%s\n' \
+  "$wifi_ssid" "$wifi_passphrase" >"$work/hostapd-sae.conf"
+box_ssh "$work/it_key" 'umask 077; cat >/run/consult-test-hostapd-sae.conf' <"$work/hostapd-sae.conf" \
+  || fail "could not copy the WPA3 access point's configuration into the box"
+check "... and joins it as WPA3-Personal (SAE only), then takes an address from its DHCP server" \
+  "$(ssh_timeout=200 box_ssh "$work/it_key" 'sta=$(ls /sys/class/net | grep "^wlan" | sed -n 1p); ap=$(ls /sys/class/net | grep "^wlan" | sed -n 2p)
+     [ -n "$ap" ] || { echo "one radio only"; exit 0; }
+     printf "[Match]\nName=%s\n\n[Network]\nAddress=10.77.0.1/24\nDHCPServer=yes\n\n[DHCPServer]\nPoolOffset=100\nPoolSize=20\n" "$ap" \
+       >/run/systemd/network/05-consult-test-ap.network
+     networkctl reload
+     nft insert rule inet consult input iifname "$ap" udp dport 67 accept
+     echo "interface=$ap" >>/run/consult-test-hostapd-sae.conf
+     /lib64/ld-linux-x86-64.so.2 /run/consult-test-hostapd -B -P /run/consult-test-hostapd.pid -f /run/consult-test-hostapd.log \
+       /run/consult-test-hostapd-sae.conf || { echo "hostapd: $(tail -n 5 /run/consult-test-hostapd.log | tr "\n" " ")"; exit 0; }
+     for i in $(seq 90); do
+       st=$(wpa_cli -i "$sta" status 2>/dev/null)
+       echo "$st" | grep -q "^wpa_state=COMPLETED" && break; sleep 1; done
+     for i in $(seq 90); do
+       a=$(ip -4 -o addr show dev "$sta" | grep -o "10\.77\.0\.[0-9]*/24")
+       [ -n "$a" ] && break; sleep 1; done
+     echo "$(echo "$st" | grep -E "^(key_mgmt|wpa_state)=" | cut -d= -f2- | tr "\n" " ")${a:-no address: $(networkctl status "$sta" --no-pager 2>&1 | tail -n 4 | tr "\n" " ")}"
+     kill "$(cat /run/consult-test-hostapd.pid)" 2>/dev/null' || true)" \
+  "SAE COMPLETED 10\.77\.0\.1[01][0-9]/24"
 # The recovery key the kiosk shows clinic IT once (its card reads this admin API): checked
 # from the host below, after power-off, against the data partition's header.
 recovery_key="$(api_json GET /api/system/recovery-key "$(admin_token)" \
