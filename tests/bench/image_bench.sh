@@ -13,7 +13,9 @@
 # - updates (the boot test's stage 3): the v2 bundle's size, the kiosk's look at the USB
 #   stick (mount, rauc info of each bundle), v2's install from it (verify, write slot B,
 #   UKI) to the restart, the restart into v2 to its boot report and /healthz 200 (READY on
-#   the new slot), and the broken v3's failed try to the fallback.
+#   the new slot), and the broken v3's failed try to the fallback;
+# - the call in the box (320x240): consultd's worst main-loop stall before the admit and
+#   once the call runs (ms, two numbers).
 set -u
 image_dir="${1:-build/image}"
 artifacts="${2:-build/test-artifacts/image}"
@@ -36,7 +38,7 @@ if [ -f "$t" ]; then
   for key in first_kernel_started_s first_boot_report_s first_healthz_200_s first_kiosk_on_screen_s \
              first_data_encryption_s first_pairing_after_tunnel_s first_boot_total_s second_boot_report_s \
              second_healthz_200_s update_releases_made_s update_stick_look_s update_v2_install_s v2_boot_report_s \
-             v2_healthz_200_s update_v2_reported_s update_call_postponed_s update_v3_download_s \
+             v2_healthz_200_s update_v2_reported_s admit_main_loop_stall_ms update_call_postponed_s update_v3_download_s \
              update_v3_restart_after_call_s update_v3_download_install_s update_v3_failed_s \
              fallback_healthz_200_s update_fallback_total_s \
              no_tpm_refused_s image_test_total_s; do

@@ -827,6 +827,10 @@ patient_joins() {   # patient_joins APPOINTMENT_ID OUT WHO
 }
 patient_joins "$appointment_id" "$work/ws.out" "the patient"
 session_id="$joined_session"
+# consultd's worst main-loop stall (consult_main_loop_stall_max_seconds, in ms) before the
+# admit and once the call runs: a number for the benchmark, not a check.
+loop_stall_ms() { curl -s --max-time 20 "$api/metrics" | awk '$1 == "consult_main_loop_stall_max_seconds" { printf "%.0f", $2 * 1000 }'; }
+stall_before_admit="$(loop_stall_ms || true)"
 check "... and is admitted" \
   "$(call POST "/api/video-consultations/sessions/$session_id/admit" "$token2" | cut -d' ' -f1)" '200'
 activity=""
@@ -837,6 +841,7 @@ print(j["busy"], j["call_running"], j["sessions_in_progress"])' 2>/dev/null || e
   sleep 2
 done
 check "the box counts the call (busy, a call running, a session in progress)" "$activity" 'True True 1'
+timing admit_main_loop_stall_ms "${stall_before_admit:-?} $(loop_stall_ms || true)"
 [ "$activity" = "True True 1" ] || box_ssh "$work/it_key" 'journalctl -b -u consultd -o short-monotonic --no-pager | tail -n 30' || true
 served_before="$(curl -s --max-time 20 "http://127.0.0.1:$bundle_port/_control/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["bytes_served"])')"
 check "the update service runs during the call (postponed: exit 4, a success for the unit)" \
