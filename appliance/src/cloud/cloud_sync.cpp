@@ -21,11 +21,6 @@ constexpr int kPushWindow = 500;    // outbox entries looked at per round (bound
 
 std::string cursor_id(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-std::string late_migration(const PulledTable& t, const std::string& column) {
-    for (const auto& [name, migration] : t.late_columns)
-        if (name == column) return migration;
-    return {};
-}
 
 }  // namespace
 
@@ -311,13 +306,12 @@ void CloudSync::on_pull_reply(size_t index, const net::HttpResponse& r) {
         [[fallthrough]];
     case Outcome::Rejected: {
         const ServerError e = parse_error(r);
-        if (auto column = t.missing_late_column(e.code, e.message)) {   // a cloud not migrated yet: read without it
-            auto& missing = run_->missing_columns[t.table];
-            if (missing.insert(*column).second) {
-                if (warned_missing_.insert(t.table + "." + *column).second)
-                    log::warning("cloud sync: the clinic's cloud has no " + t.table + "." + *column +
-                                     "; reading without it until cloud/migrations/" + late_migration(t, *column) +
-                                     " is applied",
+        if (const auto* late = t.missing_late_column(e.code, e.message)) {   // a cloud not migrated yet: read without it
+            const auto& [column, migration] = *late;
+            if (run_->missing_columns[t.table].insert(column).second) {
+                if (warned_missing_.insert(t.table + "." + column).second)
+                    log::warning("cloud sync: the clinic's cloud has no " + t.table + "." + column +
+                                     "; reading without it until cloud/migrations/" + migration + " is applied",
                                  {{"TABLE", t.table}});
                 return pull_table(index);
             }

@@ -209,14 +209,15 @@ std::string PulledTable::select_without(const std::set<std::string>& missing) co
     return out;
 }
 
-std::optional<std::string> PulledTable::missing_late_column(const std::string& code, const std::string& message) const {
-    if (code != "42703") return std::nullopt;
-    for (const auto& [column, migration] : late_columns) {
-        // PostgreSQL names it "<table>.<column>" or quotes it; either way as a whole word.
-        for (const std::string& name : {table + "." + column, "\"" + column + "\""})
-            if (message.find(name) != std::string::npos) return column;
+const std::pair<std::string, std::string>* PulledTable::missing_late_column(const std::string& code,
+                                                                           const std::string& message) const {
+    if (code != "42703") return nullptr;
+    for (const auto& late : late_columns) {
+        // PostgreSQL names it "<table>.<column>" or quotes it.
+        for (const std::string& name : {table + "." + late.first, "\"" + late.first + "\""})
+            if (message.find(name) != std::string::npos) return &late;
     }
-    return std::nullopt;
+    return nullptr;
 }
 
 ApplyResult apply_page(store::Database& db, const std::string& table, const nlohmann::json& rows) {
@@ -254,7 +255,7 @@ ApplyResult apply_page(store::Database& db, const std::string& table, const nloh
             store::SessionStore sessions(db);
             for (const auto& session : store::sessions_of(db, id)) sessions.queue_for_cloud(session);
         }
-        if (table == "appointments" && text_of(row, "status") == "cancelled") out.cancelled_appointments.push_back(id);
+        if (appointments && text_of(row, "status") == "cancelled") out.cancelled_appointments.push_back(id);
     }
     tx.commit();
     return out;

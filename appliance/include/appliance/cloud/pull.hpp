@@ -9,7 +9,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,9 +32,10 @@ struct PulledTable {
 
     // The select list without the late columns this cloud lacks.
     std::string select_without(const std::set<std::string>& missing) const;
-    // The late column a refused read says the cloud lacks (PostgreSQL's 42703, "column
-    // <table>.<name> does not exist"), if it is one of ours.
-    std::optional<std::string> missing_late_column(const std::string& code, const std::string& message) const;
+    // The late column (name, migration) a refused read says the cloud lacks (PostgreSQL's
+    // 42703, "column <table>.<name> does not exist"), if it is one of ours.
+    const std::pair<std::string, std::string>* missing_late_column(const std::string& code,
+                                                                   const std::string& message) const;
 };
 
 // In pull order: parents first, deletions last.

@@ -221,12 +221,16 @@ TEST(PulledTables, ACloudWithoutALateColumnIsReadWithoutIt) {
     EXPECT_EQ(without.size() + std::string(",consultation_id").size(), appointments->select.size());
 
     // PostgreSQL's words for it, plain or quoted; another error or another column is not one.
-    EXPECT_EQ(appointments->missing_late_column("42703", "column appointments.consultation_id does not exist"),
-              "consultation_id");
-    EXPECT_EQ(appointments->missing_late_column("42703", "column \"consultation_id\" does not exist"), "consultation_id");
-    EXPECT_EQ(appointments->missing_late_column("42703", "column appointments.reason does not exist"), std::nullopt);
+    const auto* late = appointments->missing_late_column("42703", "column appointments.consultation_id does not exist");
+    ASSERT_NE(late, nullptr);
+    EXPECT_EQ(late->first, "consultation_id");
+    EXPECT_EQ(late->second, "0009_appointment_consultation.sql");
+    late = appointments->missing_late_column("42703", "column \"consultation_id\" does not exist");
+    ASSERT_NE(late, nullptr);
+    EXPECT_EQ(late->first, "consultation_id");
+    EXPECT_EQ(appointments->missing_late_column("42703", "column appointments.reason does not exist"), nullptr);
     EXPECT_EQ(appointments->missing_late_column("PGRST100", "column appointments.consultation_id does not exist"),
-              std::nullopt);
+              nullptr);
 }
 
 }  // namespace
