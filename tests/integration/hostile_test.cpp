@@ -389,6 +389,10 @@ TEST(HostileConnections, AListenerThatRanOutOfDescriptorsListensAgain) {
                              "--set", "http.reserved_fds=0", "--set", "http.header_timeout_seconds=3"});
     ApiDaemon d(args, kPrlimit);
     d.start();
+    // After start-up (READY: the call's plugins and the libraries they bring are loaded).
+    // With no reserve, a library that first opens a file during the flood fails (libgcrypt
+    // aborts the process); the reserve, off here, is what keeps descriptors for that.
+    ASSERT_TRUE(d.proc().wait_for_notify("READY=1", 60).has_value()) << d.proc().stderr_text();
     {
         std::vector<RawConn> flood;
         for (int i = 0; i < 1100; ++i) flood.emplace_back(d.proc().port());
